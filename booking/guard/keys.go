@@ -1,0 +1,173 @@
+package guard
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+)
+
+// keyPrefix starts every key the guard writes. Tenant keys continue with "t:<tenant>:", the
+// cross-tenant per-IP keys with "global:", so no tenant ID can collide with the global space.
+const keyPrefix = "mdg:guard:"
+
+// maxCardNoLen bounds the submitted card number before normalization; the real 製造管理番号 has 9
+// digits, and anything far longer is garbage we refuse to hash.
+const maxCardNoLen = 64
+
+// maxTenantIDLen bounds the tenant ID (a UUID has 36 characters).
+const maxTenantIDLen = 64
+
+// NormalizeCardNo returns the canonical form of a submitted 製造管理番号: full-width ASCII
+// (digits, letters) mapped to half-width, letters upper-cased, and white space and hyphen-like
+// characters removed. It does not check the format; the guard counts whatever was submitted,
+// so that a lock says nothing about whether a card exists. Callers looking the card up should
+// use the same function so that "１２３-456 789" and "123456789" are the same card everywhere.
+func NormalizeCardNo(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		// Full-width forms U+FF01..U+FF5E map to ASCII U+0021..U+007E.
+		if r >= 0xFF01 && r <= 0xFF5E {
+			r -= 0xFF01 - 0x21
+		}
+		switch {
+		case unicode.IsSpace(r):
+			continue
+		case r == '-' || r == '\u2010' || r == '\u2011' || r == '\u2012' || r == '\u2013' ||
+			r == '\u2014' || r == '\u2015' || r == '\u2212' || r == '\u30FC' || r == '\uFF70':
+			continue
+		case r >= 'a' && r <= 'z':
+			r -= 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// validTenantID reports whether id is safe to embed in a Redis key: 1..64 characters of
+// [A-Za-z0-9._-]. A UUID or a slug passes; ':' '*' '{' and the like do not.
+func validTenantID(id string) bool {
+	if id == "" || len(id) > maxTenantIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// cardHash returns hex(HMAC-SHA256(key, tenantID || 0x00 || NormalizeCardNo(cardNo))), the only
+// form in which a card number reaches Redis. It returns an ErrInvalidInput error for a bad
+// tenant ID or an empty or oversized card number.
+func (g *Guard) cardHash(tenantID, cardNo string) (string, error) {
+	if !validTenantID(tenantID) {
+		return "", fmt.Errorf("%w: tenant id", ErrInvalidInput)
+	}
+	if len(cardNo) > maxCardNoLen {
+		return "", fmt.Errorf("%w: card number too long", ErrInvalidInput)
+	}
+	n := NormalizeCardNo(cardNo)
+	if n == "" {
+		return "", fmt.Errorf("%w: empty card number", ErrInvalidInput)
+	}
+	m := hmac.New(sha256.New, g.key)
+	m.Write([]byte(tenantID))
+	m.Write([]byte{0})
+	m.Write([]byte(n))
+	return hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// ipHash returns the keyed hash of the client address, so that Redis holds no IP addresses
+// either. IPv4-mapped IPv6 addresses count as IPv4; IPv6 addresses are reduced to their /64,
+// because one subscriber usually holds a whole /64 and could otherwise rotate addresses
+// inside it for free. It returns an ErrInvalidInput error when ip does not parse.
+func (g *Guard) ipHash(ip string) (string, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	if err != nil {
+		return "", fmt.Errorf("%w: client ip", ErrInvalidInput)
+	}
+	a = a.Unmap().WithZone("")
+	canon := a.String()
+	if a.Is6() {
+		canon = netip.PrefixFrom(a, 64).Masked().String()
+	}
+	m := hmac.New(sha256.New, g.key)
+	// The leading 0x00 keeps this input disjoint from card inputs, which start with a
+	// non-empty tenant ID.
+	m.Write([]byte{0})
+	m.Write([]byte("ip"))
+	m.Write([]byte{0})
+	m.Write([]byte(canon))
+	return hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// Positions in the KEYS array of the Lua scripts. The five card keys come first, then zero,
+// one or two groups of five IP keys (tenant scope, then global scope).
+const (
+	kCardFails    = iota // failures in the soft window; TTL = CardSoftWindow from the first
+	kCardLock            // soft lock flag; TTL = CardSoftLock
+	kCardTotal           // failures since the last success; TTL = CardHardWindow from the last
+	kCardHardLock        // hard lock flag; no TTL unless CardHardLockTTL is set
+	kCardBackoff         // progressive back-off flag; TTL = current back-off
+	nCardKeys
+)
+
+const (
+	kIPShort  = iota // failures in the short window
+	kIPLong          // failures in the long window
+	kIPStepUp        // step-up flag
+	kIPCards         // set of distinct card hashes that failed in the spray window
+	kIPBlock         // spray block flag
+	nIPKeys
+)
+
+func cardKeys(tenantID, card string) []string {
+	p := keyPrefix + "t:" + tenantID + ":card:" + card + ":"
+	return []string{
+		kCardFails:    p + "fails",
+		kCardLock:     p + "lock",
+		kCardTotal:    p + "total",
+		kCardHardLock: p + "hardlock",
+		kCardBackoff:  p + "backoff",
+	}
+}
+
+func ipKeys(scope, ip string) []string {
+	p := keyPrefix + scope + ":ip:" + ip + ":"
+	return []string{
+		kIPShort:  p + "fails:short",
+		kIPLong:   p + "fails:long",
+		kIPStepUp: p + "stepup",
+		kIPCards:  p + "cards",
+		kIPBlock:  p + "block",
+	}
+}
+
+// attemptKeys returns the KEYS for one attempt: the card keys, then (when ip is not empty) the
+// tenant-scoped and the global IP keys.
+func (g *Guard) attemptKeys(tenantID, cardNo, ip string) (keys []string, card string, err error) {
+	card, err = g.cardHash(tenantID, cardNo)
+	if err != nil {
+		return nil, "", err
+	}
+	keys = make([]string, 0, nCardKeys+2*nIPKeys)
+	keys = append(keys, cardKeys(tenantID, card)...)
+	if ip == "" {
+		return keys, card, nil
+	}
+	h, err := g.ipHash(ip)
+	if err != nil {
+		return nil, "", err
+	}
+	keys = append(keys, ipKeys("t:"+tenantID, h)...)
+	keys = append(keys, ipKeys("global", h)...)
+	return keys, card, nil
+}

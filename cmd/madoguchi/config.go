@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Config is every setting madoguchi reads, loaded once from the environment. Each variable is
+// listed in envVars with its default, whether it is secret, and how it is parsed; README.md has
+// the same table (a test keeps them in step).
+type Config struct {
+	DatabaseURL      string
+	OwnerDatabaseURL string
+	RedisURL         string
+	BaseDomain       string
+	Listen           string
+	SMTPURL          string
+	SecretKey        []byte
+	TrustedProxies   []string
+	LogFormat        string
+	DBMaxConns       int
+	ShutdownTimeout  time.Duration
+	SecureCookies    bool
+}
+
+type envVar struct {
+	name   string
+	def    string // "" with required=false: empty allowed
+	req    bool
+	secret bool
+	doc    string
+	set    func(c *Config, v string) error
+}
+
+// envVars is the table of configuration variables, in README order.
+var envVars = []envVar{
+	{name: "MADOGUCHI_DATABASE_URL", req: true, secret: true, doc: "PostgreSQL URL of the runtime role (NOSUPERUSER, NOBYPASSRLS, owns nothing). Multi-host URLs with target_session_attrs=read-write follow a failover.",
+		set: func(c *Config, v string) error { c.DatabaseURL = v; return checkPG(v) }},
+	{name: "MADOGUCHI_OWNER_DATABASE_URL", secret: true, doc: "PostgreSQL URL of the schema owner; used only by `madoguchi migrate` (and `demo`).",
+		set: func(c *Config, v string) error {
+			c.OwnerDatabaseURL = v
+			if v == "" {
+				return nil
+			}
+			return checkPG(v)
+		}},
+	{name: "MADOGUCHI_REDIS_URL", def: "redis://127.0.0.1:6379/0", secret: true, doc: "Redis URL (sessions, login counters, job queue).",
+		set: func(c *Config, v string) error {
+			c.RedisURL = v
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+				return fmt.Errorf("want redis://host:port/db")
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_BASE_DOMAIN", def: "localhost", doc: "Domain under which each city is served as {slug}.{BASE_DOMAIN}; callcenter., ops. and status. are reserved.",
+		set: func(c *Config, v string) error {
+			c.BaseDomain = strings.ToLower(v)
+			if strings.ContainsAny(v, "/: ") || strings.HasPrefix(v, ".") || v == "" {
+				return fmt.Errorf("want a bare domain such as example.lg.jp")
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_LISTEN", def: ":8080", doc: "Address the web server listens on.",
+		set: func(c *Config, v string) error {
+			c.Listen = v
+			_, _, err := net.SplitHostPort(v)
+			return err
+		}},
+	{name: "MADOGUCHI_SMTP_URL", def: "smtp://127.0.0.1:1025", secret: true, doc: "SMTP server for outgoing mail: smtp://[user:pass@]host:port (STARTTLS when offered), smtps:// for implicit TLS.",
+		set: func(c *Config, v string) error {
+			c.SMTPURL = v
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Port() == "" {
+				return fmt.Errorf("want smtp://host:port or smtps://host:port")
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_SECRET_KEY", req: true, secret: true, doc: "64 hex characters (32 bytes): key for HMACs of birth dates and login counters. Keep it in the secret store; changing it invalidates stored birth-date HMACs.",
+		set: func(c *Config, v string) error {
+			b, err := hex.DecodeString(v)
+			if err != nil || len(b) != 32 {
+				return fmt.Errorf("want 64 hex characters")
+			}
+			c.SecretKey = b
+			return nil
+		}},
+	{name: "MADOGUCHI_TRUSTED_PROXIES", def: "", doc: "Comma-separated CIDRs of the ingress; only from these is X-Real-IP / X-Forwarded-Proto believed. Empty: the socket address is the client.",
+		set: func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+					return fmt.Errorf("%q is not a CIDR or IP", p)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_LOG_FORMAT", def: "auto", doc: "json, text, or auto (text on a terminal, JSON otherwise).",
+		set: func(c *Config, v string) error {
+			c.LogFormat = v
+			if v != "json" && v != "text" && v != "auto" {
+				return fmt.Errorf("want json, text or auto")
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_DB_MAX_CONNS", def: "20", doc: "Maximum PostgreSQL connections per process.",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 500 {
+				return fmt.Errorf("want an integer 1–500")
+			}
+			c.DBMaxConns = n
+			return nil
+		}},
+	{name: "MADOGUCHI_SHUTDOWN_TIMEOUT", def: "25s", doc: "How long SIGTERM waits for in-flight requests and tasks.",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a duration such as 25s")
+			}
+			c.ShutdownTimeout = d
+			return nil
+		}},
+	{name: "MADOGUCHI_SECURE_COOKIES", def: "auto", doc: "true: cookies are Secure and __Host- prefixed (HTTPS). false: plain cookies for http://*.localhost. auto: false when BASE_DOMAIN is localhost.",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "true":
+				c.SecureCookies = true
+			case "false":
+				c.SecureCookies = false
+			case "auto":
+				c.SecureCookies = c.BaseDomain != "localhost" // BaseDomain is parsed earlier in the table
+			default:
+				return fmt.Errorf("want true, false or auto")
+			}
+			return nil
+		}},
+}
+
+// LoadConfig reads every variable through getenv and reports all missing or malformed ones at once,
+// each by name.
+func LoadConfig(getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	var problems []string
+	for _, v := range envVars {
+		val := strings.TrimSpace(getenv(v.name))
+		if val == "" {
+			if v.req {
+				problems = append(problems, v.name+": required")
+				continue
+			}
+			val = v.def
+		}
+		if err := v.set(c, val); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", v.name, err))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("configuration:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return c, nil
+}
+
+func checkPG(v string) error {
+	if _, err := pgx.ParseConfig(v); err != nil {
+		return fmt.Errorf("not a PostgreSQL URL")
+	}
+	return nil
+}

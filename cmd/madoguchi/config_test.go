@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfig(t *testing.T) {
+	env := map[string]string{
+		"MADOGUCHI_DATABASE_URL":       "postgres://app@db1:5432,db2:5432/madoguchi?target_session_attrs=read-write",
+		"MADOGUCHI_OWNER_DATABASE_URL": "postgres://owner@db1/madoguchi",
+		"MADOGUCHI_REDIS_URL":          "redis://redis:6379/2",
+		"MADOGUCHI_BASE_DOMAIN":        "Example.LG.JP",
+		"MADOGUCHI_LISTEN":             "127.0.0.1:9000",
+		"MADOGUCHI_SMTP_URL":           "smtps://u:p@mail:465",
+		"MADOGUCHI_SECRET_KEY":         strings.Repeat("ab", 32),
+		"MADOGUCHI_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.1",
+		"MADOGUCHI_LOG_FORMAT":         "json",
+		"MADOGUCHI_DB_MAX_CONNS":       "40",
+		"MADOGUCHI_SHUTDOWN_TIMEOUT":   "10s",
+		"MADOGUCHI_SECURE_COOKIES":     "auto",
+	}
+	got, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		DatabaseURL:      env["MADOGUCHI_DATABASE_URL"],
+		OwnerDatabaseURL: env["MADOGUCHI_OWNER_DATABASE_URL"],
+		RedisURL:         "redis://redis:6379/2",
+		BaseDomain:       "example.lg.jp",
+		Listen:           "127.0.0.1:9000",
+		SMTPURL:          "smtps://u:p@mail:465",
+		SecretKey:        []byte(strings.Repeat("\xab", 32)),
+		TrustedProxies:   []string{"10.0.0.0/8", "192.168.1.1"},
+		LogFormat:        "json",
+		DBMaxConns:       40,
+		ShutdownTimeout:  10 * time.Second,
+		SecureCookies:    true,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("LoadConfig = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestLoadConfigReportsEveryBadVariable(t *testing.T) {
+	env := map[string]string{
+		"MADOGUCHI_REDIS_URL":    "http://nope",
+		"MADOGUCHI_LISTEN":       "8080",
+		"MADOGUCHI_DB_MAX_CONNS": "lots",
+		"MADOGUCHI_SECRET_KEY":   "short",
+	}
+	_, err := LoadConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("LoadConfig accepted bad values")
+	}
+	for _, name := range []string{"MADOGUCHI_DATABASE_URL: required", "MADOGUCHI_REDIS_URL", "MADOGUCHI_LISTEN", "MADOGUCHI_DB_MAX_CONNS", "MADOGUCHI_SECRET_KEY"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	env := map[string]string{"MADOGUCHI_DATABASE_URL": "postgres://app@localhost/m", "MADOGUCHI_SECRET_KEY": strings.Repeat("0", 64)}
+	c, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseDomain != "localhost" || c.Listen != ":8080" || c.SecureCookies {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestREADMEListsEveryVariable keeps the README's configuration table in step with envVars.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range envVars {
+		if !strings.Contains(string(b), "| `"+v.name+"` |") {
+			t.Errorf("README.md has no table row for %s", v.name)
+		}
+	}
+}

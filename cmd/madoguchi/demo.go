@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// demoLocations are Matsusaka's five 交付場所 (本庁 and the four 地域振興局).
+var demoLocations = []booking.Location{
+	{Name: "松阪市役所 本庁 戸籍住民課", Address: "三重県松阪市殿町1340番地1", Guidance: "本庁舎1階 マイナンバーカード交付窓口へお越しください。交付通知書、本人確認書類、通知カード（お持ちの方）、住民基本台帳カード（お持ちの方）をお持ちください。"},
+	{Name: "嬉野地域振興局", Address: "三重県松阪市嬉野町1313番地", Guidance: "地域住民課の窓口へお越しください。交付通知書と本人確認書類をお持ちください。"},
+	{Name: "三雲地域振興局", Address: "三重県松阪市市場庄町1136番地", Guidance: "地域住民課の窓口へお越しください。交付通知書と本人確認書類をお持ちください。"},
+	{Name: "飯南地域振興局", Address: "三重県松阪市飯南町粥見3953番地1", Guidance: "地域住民課の窓口へお越しください。交付通知書と本人確認書類をお持ちください。"},
+	{Name: "飯高地域振興局", Address: "三重県松阪市飯高町宮前180番地", Guidance: "地域住民課の窓口へお越しください。交付通知書と本人確認書類をお持ちください。"},
+}
+
+// cmdDemo migrates, seeds the demo city matsusaka (idempotently) and runs web + worker in one
+// process until SIGTERM.
+func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) error {
+	if err := cmdMigrate(ctx, cfg, nil, stdout); err != nil {
+		return err
+	}
+	a, err := OpenApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := seedDemo(ctx, a); err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	web, err := a.Web()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("MADOGUCHI_LISTEN: %w", err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	fmt.Fprintf(stdout, `
+madoguchi demo is running.
+  citizen site (松阪市):  http://matsusaka.%[1]s:%[2]s/
+  readiness:             http://matsusaka.%[1]s:%[2]s/readyz
+  metrics:               http://127.0.0.1:%[2]s/metrics
+Press Ctrl+C to stop.
+`, cfg.BaseDomain, port)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveUntil(ctx, web, ln, cfg, log) })
+	g.Go(func() error { return runWorker(ctx, a) })
+	return g.Wait()
+}
+
+// seedDemo creates the matsusaka tenant and its locations unless they exist.
+func seedDemo(ctx context.Context, a *App) error {
+	t, err := a.Tenants.BySlug(ctx, "matsusaka")
+	if tenant.ErrorCode(err) == tenant.NotFound {
+		t, err = a.Tenants.Create(ctx, "matsusaka", "松阪市")
+	}
+	if err != nil {
+		return err
+	}
+	have, err := a.Booking.Locations(ctx, t.ID, false)
+	if err != nil {
+		return err
+	}
+	existing := map[string]bool{}
+	for _, l := range have {
+		existing[l.Name] = true
+	}
+	for i, l := range demoLocations {
+		if existing[l.Name] {
+			continue
+		}
+		l.SortOrder, l.Active = i, true
+		if _, err := a.Booking.CreateLocation(ctx, t.ID, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+// Command madoguchi is the one binary of the platform: serve (web), worker (jobs), migrate,
+// tenant, demo. main only calls run, which end-to-end tests call too.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "madoguchi:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: madoguchi <command> [arguments]
+
+commands:
+  serve                          run the web server
+  worker                         run the background job worker
+  migrate [down]                 apply (or revert one) database migration as the owner role
+  tenant create SLUG NAME        create a municipality
+  tenant list                    list municipalities
+  tenant disable|enable SLUG     take a municipality offline / back online
+  demo                           migrate, seed the demo city and run web + worker
+
+Configuration comes from MADOGUCHI_* environment variables; see README.md.
+`
+
+// run dispatches a subcommand. It returns when the command finishes or ctx is cancelled (SIGTERM).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, cfg, log)
+	case "worker":
+		return cmdWorker(ctx, cfg, log)
+	case "migrate":
+		return cmdMigrate(ctx, cfg, args[1:], stdout)
+	case "tenant":
+		return cmdTenant(ctx, cfg, log, args[1:], stdout)
+	case "demo":
+		return cmdDemo(ctx, cfg, log, stdout)
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

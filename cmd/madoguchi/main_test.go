@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/madoguchi/madoguchi/tenant/tenanttest"
+)
+
+func testEnv(t *testing.T, d *tenanttest.DB, listen string) func(string) string {
+	env := map[string]string{
+		"MADOGUCHI_DATABASE_URL":       d.AppDSN,
+		"MADOGUCHI_OWNER_DATABASE_URL": d.OwnerDSN,
+		"MADOGUCHI_SECRET_KEY":         strings.Repeat("1f", 32),
+		"MADOGUCHI_LISTEN":             listen,
+		"MADOGUCHI_LOG_FORMAT":         "json",
+		"MADOGUCHI_SHUTDOWN_TIMEOUT":   "5s",
+	}
+	return func(k string) string { return env[k] }
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestCommands(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	getenv := testEnv(t, d, ":0")
+	var out bytes.Buffer
+	steps := []struct {
+		args []string
+		want string
+		err  string
+	}{
+		{args: []string{"migrate"}, want: "up to date"},
+		{args: []string{"migrate"}, want: "up to date"},
+		{args: []string{"tenant", "create", "tsu", "津市"}, want: "created tsu (津市): http://tsu.localhost/"},
+		{args: []string{"tenant", "create", "tsu", "津市"}, err: "conflict"},
+		{args: []string{"tenant", "create", "ops", "運用"}, err: "tenant.slug.reserved"},
+		{args: []string{"tenant", "create", "Bad Slug!", "x"}, err: "tenant.slug.invalid"},
+		{args: []string{"tenant", "disable", "tsu"}, want: "tsu is now disabled"},
+		{args: []string{"tenant", "list"}, want: "津市"},
+		{args: []string{"tenant", "disable", "nosuch"}, err: "not_found"},
+	}
+	for _, s := range steps {
+		out.Reset()
+		err := run(ctx, s.args, getenv, &out, io.Discard)
+		if s.err != "" {
+			if err == nil || !strings.Contains(err.Error(), s.err) {
+				t.Errorf("run(%v) err = %v, want %q", s.args, err, s.err)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(out.String(), s.want) {
+			t.Errorf("run(%v) = %q, %v; want output containing %q", s.args, out.String(), err, s.want)
+		}
+	}
+	if err := run(ctx, []string{"serve"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "MADOGUCHI_DATABASE_URL") {
+		t.Errorf("serve without configuration: err = %v, want one naming MADOGUCHI_DATABASE_URL", err)
+	}
+}
+
+// TestServeGracefulShutdown starts the real server, checks it is ready, then cancels (SIGTERM) and
+// expects a clean return.
+func TestServeGracefulShutdown(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	addr := freePort(t)
+	getenv := testEnv(t, d, addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, getenv, io.Discard, io.Discard) }()
+	var status int
+	for range 100 {
+		resp, err := http.Get(fmt.Sprintf("http://%s/readyz", addr))
+		if err == nil {
+			status = resp.StatusCode
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status != 200 {
+		t.Fatalf("readyz = %d, want 200", status)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop within 10s of SIGTERM")
+	}
+	if _, err := http.Get(fmt.Sprintf("http://%s/healthz", addr)); err == nil {
+		t.Error("server still accepts connections after shutdown")
+	}
+}

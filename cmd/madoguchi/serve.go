@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+func cmdServe(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	a, err := OpenApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	web, err := a.Web()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("MADOGUCHI_LISTEN: %w", err)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "base_domain", cfg.BaseDomain)
+	return serveUntil(ctx, web, ln, cfg, log)
+}
+
+// serveUntil serves on ln until ctx is cancelled, then stops accepting, lets in-flight requests
+// finish (up to the shutdown timeout) and returns.
+func serveUntil(ctx context.Context, web *fiber.App, ln net.Listener, cfg *Config, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- web.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down web", "timeout", cfg.ShutdownTimeout)
+	if err := web.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	<-errc
+	return nil
+}

@@ -1,0 +1,190 @@
+// Package migrations holds the numbered SQL migrations, embedded in the binary, and applies them.
+//
+// Files are named NNNN_name.tx.up.sql / NNNN_name.tx.down.sql (four digits, so string order is
+// numeric order). Each runs in its own transaction. The token {{app}} in a file is replaced by the
+// quoted name of the runtime role, so a migration ships its table, its RLS policy and its grants
+// together. Applied versions are recorded in schema_migrations, which the runtime role cannot read.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// lockKey is the advisory lock that serialises concurrent `madoguchi migrate` runs.
+const lockKey = 0x6d61646f // "mado"
+
+var fileRE = regexp.MustCompile(`^(\d{4})_([a-z0-9_]+)\.tx\.(up|down)\.sql$`)
+
+// Migration is one numbered step.
+type Migration struct {
+	Version string // "0001"
+	Name    string // "init"
+	Up      string
+	Down    string
+}
+
+// All returns every embedded migration in order. It fails when a file is misnamed, a number is
+// used twice or skipped, or an up file has no down file.
+func All() ([]Migration, error) {
+	return parse(files)
+}
+
+func parse(fsys fs.FS) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[string]*Migration{}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		m := fileRE.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("migration file %q: name must be NNNN_name.tx.up.sql or .tx.down.sql", e.Name())
+		}
+		body, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		mg := byVersion[m[1]]
+		if mg == nil {
+			mg = &Migration{Version: m[1], Name: m[2]}
+			byVersion[m[1]] = mg
+		}
+		if mg.Name != m[2] {
+			return nil, fmt.Errorf("migration %s has two names: %q and %q", m[1], mg.Name, m[2])
+		}
+		if m[3] == "up" {
+			mg.Up = string(body)
+		} else {
+			mg.Down = string(body)
+		}
+	}
+	out := make([]Migration, 0, len(byVersion))
+	for _, mg := range byVersion {
+		if mg.Up == "" || mg.Down == "" {
+			return nil, fmt.Errorf("migration %s_%s needs both an up and a down file", mg.Version, mg.Name)
+		}
+		out = append(out, *mg)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i, mg := range out {
+		if want := fmt.Sprintf("%04d", i+1); mg.Version != want {
+			return nil, fmt.Errorf("migration numbering: found %s where %s was expected", mg.Version, want)
+		}
+	}
+	return out, nil
+}
+
+func render(sql, appRole string) string {
+	return strings.ReplaceAll(sql, "{{app}}", pgx.Identifier{appRole}.Sanitize())
+}
+
+// Up applies every pending migration as the connected (owner) role and grants appRole what each
+// migration names. It is idempotent and safe to run from several replicas at once.
+func Up(ctx context.Context, db *bun.DB, appRole string) (applied []string, err error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	err = withLock(ctx, db, func(conn bun.Conn) error {
+		done, err := appliedVersions(ctx, conn)
+		if err != nil {
+			return err
+		}
+		for _, mg := range all {
+			if done[mg.Version] {
+				continue
+			}
+			err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				if _, err := tx.ExecContext(ctx, render(mg.Up, appRole)); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", mg.Version, mg.Name)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("migration %s_%s: %w", mg.Version, mg.Name, err)
+			}
+			applied = append(applied, mg.Version+"_"+mg.Name)
+		}
+		return nil
+	})
+	return applied, err
+}
+
+// Down reverts the most recently applied migration and returns its name ("" when none is applied).
+func Down(ctx context.Context, db *bun.DB, appRole string) (reverted string, err error) {
+	all, err := All()
+	if err != nil {
+		return "", err
+	}
+	err = withLock(ctx, db, func(conn bun.Conn) error {
+		done, err := appliedVersions(ctx, conn)
+		if err != nil {
+			return err
+		}
+		for i := len(all) - 1; i >= 0; i-- {
+			mg := all[i]
+			if !done[mg.Version] {
+				continue
+			}
+			err := conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				if _, err := tx.ExecContext(ctx, render(mg.Down, appRole)); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, "DELETE FROM schema_migrations WHERE version = ?", mg.Version)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("revert %s_%s: %w", mg.Version, mg.Name, err)
+			}
+			reverted = mg.Version + "_" + mg.Name
+			return nil
+		}
+		return nil
+	})
+	return reverted, err
+}
+
+func withLock(ctx context.Context, db *bun.DB, fn func(bun.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", lockKey); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", lockKey) //nolint:errcheck // released with the session anyway
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	return fn(conn)
+}
+
+func appliedVersions(ctx context.Context, conn bun.Conn) (map[string]bool, error) {
+	var versions []string
+	if err := conn.NewSelect().Table("schema_migrations").Column("version").Scan(ctx, &versions); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	done := make(map[string]bool, len(versions))
+	for _, v := range versions {
+		done[v] = true
+	}
+	return done, nil
+}

@@ -1,0 +1,265 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/semver"
+
+	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/tenant/tenanttest"
+	"github.com/madoguchi/madoguchi/ui"
+)
+
+type env struct {
+	app  *fiber.App
+	db   *tenanttest.DB
+	city *tenant.Tenant
+}
+
+func redisURL() string {
+	if u := os.Getenv("MADOGUCHI_TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+func newEnv(t *testing.T, rdb *redis.Client) *env {
+	t.Helper()
+	d := tenanttest.NewDB(t)
+	if rdb == nil {
+		opt, err := redis.ParseURL(redisURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb = redis.NewClient(opt)
+		t.Cleanup(func() { rdb.Close() })
+	}
+	city := tenanttest.MustCreateTenant(t, d.App)
+	bs := booking.NewService(d.App, time.Now)
+	if _, err := bs.CreateLocation(context.Background(), city.ID, booking.Location{Name: "本庁 <script>", Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	app, err := ui.New(ui.Deps{
+		DB: d.App, Redis: rdb, Booking: bs, Registry: reg, Gatherer: reg,
+		Tenants:    tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseDomain: "localhost",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.Get("/boom", func(c *fiber.Ctx) error { panic("secret panic text") })
+	app.Get("/dberr", func(c *fiber.Ctx) error {
+		_, err := d.App.ExecContext(c.UserContext(), "SELECT * FROM no_such_table")
+		return err
+	})
+	return &env{app: app, db: d, city: city}
+}
+
+func (e *env) do(t *testing.T, method, host, path string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	req.Host = host
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.app.Test(req, 10000)
+	if err != nil {
+		t.Fatalf("%s %s%s: %v", method, host, path, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestHTTP(t *testing.T) {
+	e := newEnv(t, nil)
+	other := tenanttest.MustCreateTenant(t, e.db.App)
+	disabled := tenanttest.MustCreateTenant(t, e.db.App)
+	if err := tenant.NewService(e.db.App).SetStatus(context.Background(), disabled.Slug, tenant.Disabled); err != nil {
+		t.Fatal(err)
+	}
+	cityHost := e.city.Slug + ".localhost:8080"
+	tests := []struct {
+		name       string
+		method     string
+		host, path string
+		hdr        map[string]string
+		status     int
+		contains   []string
+		absent     []string
+	}{
+		{name: "city top page", host: cityHost, path: "/", status: 200,
+			contains: []string{e.city.Name, "マイナンバーカード", "本庁 &lt;script&gt;", `lang="ja"`}, absent: []string{"<script>"}},
+		{name: "other city does not show this city's location", host: other.Slug + ".localhost", path: "/", status: 200,
+			contains: []string{other.Name}, absent: []string{"本庁", e.city.Name}},
+		{name: "unknown host", host: "nosuchcity.localhost", path: "/", status: 404,
+			contains: []string{"見つかりませんでした"}, absent: []string{e.city.Name, other.Name, "nosuchcity"}},
+		{name: "disabled city", host: disabled.Slug + ".localhost", path: "/", status: 404, absent: []string{disabled.Name}},
+		{name: "reserved console host is not a city", host: "callcenter.localhost", path: "/", status: 404},
+		{name: "foreign domain", host: "evil.example", path: "/", status: 404},
+		{name: "unknown path", host: cityHost, path: "/nope", status: 404, contains: []string{"見つかりませんでした", "トップページへ戻る"}},
+		{name: "JSON error by Accept", host: cityHost, path: "/nope", hdr: map[string]string{"Accept": "application/json"}, status: 404,
+			contains: []string{`"code":"not_found"`, `"message_en"`, `"request_id"`}},
+		{name: "panic is a generic 500", host: cityHost, path: "/boom", status: 500,
+			contains: []string{"システムで問題が発生"}, absent: []string{"secret panic", "goroutine"}},
+		{name: "database error text never reaches the client", host: cityHost, path: "/dberr", status: 500,
+			absent: []string{"no_such_table", "SQLSTATE"}},
+		{name: "healthz", host: "10.0.0.1:8080", path: "/healthz", status: 200, contains: []string{"ok"}},
+		{name: "readyz", host: "10.0.0.1:8080", path: "/readyz", status: 200, contains: []string{`"postgres":"ok"`, `"redis":"ok"`}},
+		{name: "TRACE refused", method: "TRACE", host: cityHost, path: "/", status: 405},
+		{name: "static traversal", host: cityHost, path: "/static/x/..%2f..%2fgo.mod", status: 404},
+		{name: "static unknown", host: cityHost, path: "/static/x/../../app.go", status: 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method := tc.method
+			if method == "" {
+				method = "GET"
+			}
+			resp, body := e.do(t, method, tc.host, tc.path, tc.hdr)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%s %s%s = %d, want %d; body: %.300s", method, tc.host, tc.path, resp.StatusCode, tc.status, body)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(body, s) {
+					t.Errorf("body lacks %q: %.500s", s, body)
+				}
+			}
+			for _, s := range tc.absent {
+				if strings.Contains(body, s) {
+					t.Errorf("body contains %q", s)
+				}
+			}
+			if resp.Header.Get("X-Request-Id") == "" {
+				t.Error("no X-Request-Id")
+			}
+			for h, want := range map[string]string{
+				"X-Frame-Options":        "DENY",
+				"X-Content-Type-Options": "nosniff",
+				"Referrer-Policy":        "same-origin",
+			} {
+				if got := resp.Header.Get(h); got != want {
+					t.Errorf("%s = %q, want %q", h, got, want)
+				}
+			}
+			csp := resp.Header.Get("Content-Security-Policy")
+			for _, d := range []string{"object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'self'"} {
+				if !strings.Contains(csp, d) {
+					t.Errorf("CSP %q lacks %q", csp, d)
+				}
+			}
+			if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/html") && !strings.Contains(ct, "charset=utf-8") {
+				t.Errorf("Content-Type %q lacks charset", ct)
+			}
+		})
+	}
+}
+
+func TestStaticAssetsHashed(t *testing.T) {
+	e := newEnv(t, nil)
+	_, body := e.do(t, "GET", e.city.Slug+".localhost", "/", nil)
+	i := strings.Index(body, `href="/static/`)
+	if i < 0 {
+		t.Fatalf("no stylesheet link in %.300s", body)
+	}
+	href := body[i+6 : i+6+strings.Index(body[i+6:], `"`)]
+	resp, css := e.do(t, "GET", e.city.Slug+".localhost", href, nil)
+	if resp.StatusCode != 200 || !strings.Contains(css, "--text") {
+		t.Fatalf("GET %s = %d", href, resp.StatusCode)
+	}
+	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Errorf("Cache-Control = %q, want immutable", cc)
+	}
+}
+
+func TestReadyzWhenRedisDown(t *testing.T) {
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	defer dead.Close()
+	e := newEnv(t, dead)
+	resp, body := e.do(t, "GET", "localhost", "/readyz", nil)
+	if resp.StatusCode != 503 {
+		t.Fatalf("readyz with Redis down = %d, want 503", resp.StatusCode)
+	}
+	var got map[string]string
+	if err := json.Unmarshal([]byte(body), &got); err != nil || got["redis"] != "down" || got["postgres"] != "ok" {
+		t.Errorf("readyz body = %s", body)
+	}
+}
+
+func TestMetricsBoundedLabels(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, p := range []string{"/", "/a1", "/a2", "/a3"} {
+		e.do(t, "GET", e.city.Slug+".localhost", p, nil)
+	}
+	_, body := e.do(t, "GET", "localhost", "/metrics", nil)
+	if !strings.Contains(body, `madoguchi_http_requests_total{method="GET",route="/",status="200"} 1`) {
+		t.Errorf("metrics lack the top-page counter:\n%s", grep(body, "madoguchi_http"))
+	}
+	if strings.Contains(body, `route="/a1"`) || strings.Contains(body, e.city.Slug) {
+		t.Errorf("metrics carry raw paths or tenant names:\n%s", grep(body, "madoguchi_http"))
+	}
+	if !strings.Contains(body, `route="unmatched"`) {
+		t.Errorf("unmatched paths are not folded into one label:\n%s", grep(body, "madoguchi_http"))
+	}
+}
+
+// TestFasthttpPinned guards SECURITY.md §4.2: fasthttp < 1.71 writes CR/LF from input into
+// Location and Set-Cookie headers.
+func TestFasthttpPinned(t *testing.T) {
+	b, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := modfile.Parse("go.mod", b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == "github.com/valyala/fasthttp" {
+			if semver.Compare(r.Mod.Version, "v1.71.0") < 0 {
+				t.Fatalf("fasthttp %s < v1.71.0 (header injection)", r.Mod.Version)
+			}
+			return
+		}
+	}
+	t.Fatal("go.mod does not require fasthttp directly")
+}
+
+func TestRedirectStripsCRLF(t *testing.T) {
+	app := fiber.New()
+	app.Get("/r", func(c *fiber.Ctx) error { return c.Redirect("/x?" + c.Query("v")) })
+	req := httptest.NewRequest("GET", "/r?v=a%0d%0aSet-Cookie:%20injected=1", nil)
+	req.Host = "localhost"
+	resp, err := app.Test(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("CR/LF in a redirect target injected a header: %v", resp.Header)
+	}
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,153 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+var statusByCode = map[tenant.Code]int{
+	tenant.Invalid:      fiber.StatusUnprocessableEntity,
+	tenant.NotFound:     fiber.StatusNotFound,
+	tenant.Conflict:     fiber.StatusConflict,
+	tenant.Unauthorized: fiber.StatusUnauthorized,
+	tenant.Forbidden:    fiber.StatusForbidden,
+	tenant.Throttled:    fiber.StatusTooManyRequests,
+	tenant.Unavailable:  fiber.StatusServiceUnavailable,
+	tenant.Internal:     fiber.StatusInternalServerError,
+}
+
+// errorBody is the JSON shape of every API error.
+type errorBody struct {
+	Code      string            `json:"code"`
+	MessageJA string            `json:"message_ja"`
+	MessageEN string            `json:"message_en"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	RequestID string            `json:"request_id"`
+}
+
+// errorHandler is the one error path. It maps domain codes and Fiber errors to a status, logs
+// internal errors with request id and tenant, and renders a Japanese page or JSON (by Accept or
+// /api/ path). The client never sees err.Error().
+func (u *UI) errorHandler(c *fiber.Ctx, err error) error {
+	status, key := fiber.StatusInternalServerError, "error.internal"
+	var fe *fiber.Error
+	var de *tenant.Error
+	switch {
+	case errors.As(err, &de):
+		status, key = statusByCode[de.Code], de.Key
+		if status == 0 {
+			status = fiber.StatusInternalServerError
+		}
+	case errors.As(err, &fe):
+		status = fe.Code
+		key = fiberErrorKey(fe.Code)
+	}
+	if status >= 500 {
+		u.log.Error("request failed", "request_id", requestIDOf(c), "tenant", tenantSlug(c),
+			"route", c.Route().Path, "status", status, "err", err)
+		if status == fiber.StatusInternalServerError {
+			key = "error.internal"
+		}
+	}
+	if status == fiber.StatusTooManyRequests || status == fiber.StatusServiceUnavailable {
+		if c.GetRespHeader(fiber.HeaderRetryAfter) == "" {
+			c.Set(fiber.HeaderRetryAfter, "60")
+		}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if wantsJSON(c) {
+		body := errorBody{
+			Code:      errorCodeName(err, status),
+			MessageJA: u.locales.T("ja", key, argsOf(de)),
+			MessageEN: u.locales.T("en", key, argsOf(de)),
+			RequestID: requestIDOf(c),
+		}
+		if de != nil {
+			body.Fields = de.Fields
+		}
+		return c.Status(status).JSON(body)
+	}
+	page := ErrorPage{BasePage: u.base(c), Status: status, MessageKey: key, Args: argsOf(de), RequestID: requestIDOf(c)}
+	if rerr := u.render(c.Status(status), "errors/error", &page); rerr != nil {
+		u.log.Error("render error page", "request_id", requestIDOf(c), "err", rerr)
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return c.Status(status).SendString("エラーが発生しました。 / An error occurred. (" + requestIDOf(c) + ")")
+	}
+	return nil
+}
+
+// ErrorPage is the data of errors/error.html.
+type ErrorPage struct {
+	BasePage
+	Status     int
+	MessageKey string
+	Args       map[string]any
+	RequestID  string
+}
+
+func argsOf(e *tenant.Error) map[string]any {
+	if e == nil {
+		return nil
+	}
+	return e.Args
+}
+
+func wantsJSON(c *fiber.Ctx) bool {
+	if strings.HasPrefix(c.Path(), "/api/") {
+		return true
+	}
+	acc := c.Get(fiber.HeaderAccept)
+	return strings.Contains(acc, "application/json") && !strings.Contains(acc, "text/html")
+}
+
+func errorCodeName(err error, status int) string {
+	if de := tenant.AsError(err); de != nil {
+		if de.Key != "" {
+			return strings.TrimPrefix(de.Key, "error.")
+		}
+		return string(de.Code)
+	}
+	switch status {
+	case fiber.StatusNotFound:
+		return "not_found"
+	case fiber.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case fiber.StatusRequestEntityTooLarge:
+		return "too_large"
+	case fiber.StatusForbidden:
+		return "forbidden"
+	case fiber.StatusTooManyRequests:
+		return "throttled"
+	}
+	if status < 500 {
+		return "bad_request"
+	}
+	return "internal"
+}
+
+func fiberErrorKey(status int) string {
+	switch status {
+	case fiber.StatusNotFound:
+		return "error.not_found"
+	case fiber.StatusMethodNotAllowed:
+		return "error.method_not_allowed"
+	case fiber.StatusRequestEntityTooLarge:
+		return "error.too_large"
+	case fiber.StatusForbidden:
+		return "error.forbidden"
+	case fiber.StatusTooManyRequests:
+		return "error.throttled"
+	case fiber.StatusServiceUnavailable:
+		return "error.unavailable"
+	case fiber.StatusRequestTimeout:
+		return "error.timeout"
+	}
+	if status < 500 {
+		return "error.bad_request"
+	}
+	return "error.internal"
+}

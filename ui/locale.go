@@ -1,0 +1,74 @@
+package ui
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+//go:embed locale/*.json
+var localeFS embed.FS
+
+// Languages the UI speaks; Japanese is primary.
+var languages = []string{"ja", "en"}
+
+// locales maps language → flat dotted key → message. Messages may contain {name} placeholders.
+type locales map[string]map[string]string
+
+func loadLocales() (locales, error) {
+	l := locales{}
+	for _, lang := range languages {
+		b, err := localeFS.ReadFile("locale/" + lang + ".json")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("locale %s: %w", lang, err)
+		}
+		l[lang] = m
+	}
+	if missing := l.missing(); len(missing) > 0 {
+		return nil, fmt.Errorf("locale keys missing or empty: %s", strings.Join(missing, ", "))
+	}
+	return l, nil
+}
+
+// missing lists keys present in one language but missing or empty in another.
+func (l locales) missing() []string {
+	all := map[string]bool{}
+	for _, m := range l {
+		for k := range m {
+			all[k] = true
+		}
+	}
+	var out []string
+	for k := range all {
+		for _, lang := range languages {
+			if strings.TrimSpace(l[lang][k]) == "" {
+				out = append(out, lang+":"+k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// T translates key into lang, filling {name} placeholders from args. An unknown key returns the
+// key itself so a gap is visible, and a test catches it.
+func (l locales) T(lang, key string, args map[string]any) string {
+	m, ok := l[lang]
+	if !ok {
+		m = l["ja"]
+	}
+	s, ok := m[key]
+	if !ok {
+		return key
+	}
+	for k, v := range args {
+		s = strings.ReplaceAll(s, "{"+k+"}", fmt.Sprint(v))
+	}
+	return s
+}

@@ -1,0 +1,116 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+const (
+	localRequestID = "request_id"
+	localTenant    = "tenant"
+)
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "madoguchi_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "madoguchi_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// accessLog logs one line per request with request id and tenant slug, and records metrics by
+// route pattern (never the raw path or host, so labels stay bounded).
+func (u *UI) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	route := c.Route().Path
+	var fe *fiber.Error
+	if errors.Is(err, errUnknownHost) || (errors.As(err, &fe) && fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot ")) {
+		route = "unmatched" // no route matched: fold every stray path into one label
+	}
+	method := c.Method()
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE":
+	default:
+		method = "OTHER"
+	}
+	elapsed := time.Since(start)
+	u.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	u.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		return nil
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	u.log.LogAttrs(c.UserContext(), level, "http",
+		slog.String("request_id", requestIDOf(c)),
+		slog.String("tenant", tenantSlug(c)),
+		slog.String("method", c.Method()),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Duration("elapsed", elapsed),
+		slog.String("ip", c.IP()),
+	)
+	return nil
+}
+
+func (u *UI) logPanic(c *fiber.Ctx, e any) {
+	u.log.Error("panic", "request_id", requestIDOf(c), "tenant", tenantSlug(c), "panic", fmt.Sprint(e))
+}
+
+func (u *UI) metricsHandler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(u.deps.Gatherer, promhttp.HandlerOpts{}))
+}
+
+func requestIDOf(c *fiber.Ctx) string {
+	s, _ := c.Locals(localRequestID).(string)
+	return s
+}
+
+func tenantOf(c *fiber.Ctx) *tenant.Tenant {
+	t, _ := c.Locals(localTenant).(*tenant.Tenant)
+	return t
+}
+
+func tenantSlug(c *fiber.Ctx) string {
+	if t := tenantOf(c); t != nil {
+		return t.Slug
+	}
+	return ""
+}

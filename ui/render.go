@@ -1,0 +1,113 @@
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+//go:embed templates
+var templatesFS embed.FS
+
+// BasePage is embedded in every page's data: language, tenant and the asset URLs.
+type BasePage struct {
+	Lang       string
+	CityName   string
+	TenantSlug string
+	CSRF       string
+	Flash      string
+	CSS        string
+	JS         string
+}
+
+// views holds one parsed template set per page: layouts and partials plus the page itself.
+type views struct {
+	pages map[string]*template.Template
+}
+
+// loadViews parses every page under templates/ (except layouts and partials) at start; a broken
+// template fails the boot.
+func loadViews(funcs template.FuncMap) (*views, error) {
+	shared, err := template.New("").Funcs(funcs).ParseFS(templatesFS, "templates/layouts/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layouts: %w", err)
+	}
+	if matches, _ := fs.Glob(templatesFS, "templates/partials/*.html"); len(matches) > 0 {
+		if shared, err = shared.ParseFS(templatesFS, "templates/partials/*.html"); err != nil {
+			return nil, fmt.Errorf("parse partials: %w", err)
+		}
+	}
+	v := &views{pages: map[string]*template.Template{}}
+	err = fs.WalkDir(templatesFS, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".html") {
+			return err
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "templates/"), ".html")
+		if strings.HasPrefix(name, "layouts/") || strings.HasPrefix(name, "partials/") {
+			return nil
+		}
+		t, err := shared.Clone()
+		if err != nil {
+			return err
+		}
+		if _, err := t.ParseFS(templatesFS, path); err != nil {
+			return fmt.Errorf("parse %s: %w", path, err)
+		}
+		if t.Lookup("content") == nil || t.Lookup("title") == nil {
+			return fmt.Errorf("%s must define \"title\" and \"content\"", path)
+		}
+		v.pages[name] = t
+		return nil
+	})
+	return v, err
+}
+
+// render executes page into a buffer first, so a template error never sends half a page.
+func (u *UI) render(c *fiber.Ctx, page string, data any) error {
+	t, ok := u.views.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base", data); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}
+
+func (u *UI) funcs() template.FuncMap {
+	return template.FuncMap{
+		"t": func(lang, key string, kv ...any) string {
+			args := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				args[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return u.locales.T(lang, key, args)
+		},
+		"targs": func(lang, key string, args map[string]any) string { return u.locales.T(lang, key, args) },
+		"asset": func(name string) string { return u.assets.url(name) },
+	}
+}
+
+// base fills the common page data from the request.
+func (u *UI) base(c *fiber.Ctx) BasePage {
+	b := BasePage{Lang: langOf(c), CSS: u.assets.url("app.css")}
+	if t := tenantOf(c); t != nil {
+		b.CityName, b.TenantSlug = t.Name, t.Slug
+	}
+	return b
+}
+
+// langOf returns "en" when the visitor chose English (cookie), else Japanese.
+func langOf(c *fiber.Ctx) string {
+	if c.Cookies("lang") == "en" {
+		return "en"
+	}
+	return "ja"
+}
