@@ -1,28 +1,93 @@
 // Package booking holds the rules of My Number Card pickup appointments: 交付場所 (locations),
-// schedules and slots, cards, reservations and their status lifecycle. Every method reads and
-// writes through tenant.InTx, so row-level security confines it to one municipality.
+// schedules and slots, cards and citizen login, holds, reservations and their status lifecycle.
+// Every method reads and writes through tenant.InTx, so row-level security confines it to one
+// municipality.
 package booking
 
 import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/booking/guard"
 )
+
+// Config are the Service's dependencies.
+type Config struct {
+	// Now is the clock (time.Now in production; fixed in tests).
+	Now func() time.Time
+	// SecretKey keys the HMAC of birth dates (32 bytes). Required for cards and login.
+	SecretKey []byte
+	// Guard throttles citizen login attempts. Required for Login.
+	Guard *guard.Guard
+	// HoldTTL is how long a chosen time is held while the citizen confirms (default 10 min).
+	HoldTTL time.Duration
+}
 
 // Service is the booking domain. Exported methods open the tenant transaction; unexported helpers
 // take (ctx, tx, …) and never begin or commit.
 type Service struct {
 	db  *bun.DB
-	now func() time.Time
+	cfg Config
 }
 
-// NewService returns a Service on db. now is the clock (time.Now in production; fixed in tests).
-func NewService(db *bun.DB, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// NewService returns a Service on db.
+func NewService(db *bun.DB, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Service{db: db, now: now}
+	if cfg.HoldTTL == 0 {
+		cfg.HoldTTL = 10 * time.Minute
+	}
+	return &Service{db: db, cfg: cfg}
 }
+
+func (s *Service) now() time.Time { return s.cfg.Now() }
 
 // JST is Japan Standard Time; days, deadlines and reminders are reckoned in it.
 var JST = time.FixedZone("Asia/Tokyo", 9*60*60)
+
+// Date is a civil date (no time, no zone), the unit of calendars and schedules.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// DateOf returns t's civil date in JST.
+func DateOf(t time.Time) Date {
+	y, m, d := t.In(JST).Date()
+	return Date{y, m, d}
+}
+
+// ParseDate parses YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return Date{}, err
+	}
+	return Date{t.Year(), t.Month(), t.Day()}, nil
+}
+
+// Time returns the instant of hh:mm on d in JST.
+func (d Date) Time(hh, mm int) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, hh, mm, 0, 0, JST)
+}
+
+// AddDays returns d moved by n days.
+func (d Date) AddDays(n int) Date { return DateOf(d.Time(12, 0).AddDate(0, 0, n)) }
+
+// Weekday returns d's day of the week.
+func (d Date) Weekday() time.Weekday { return d.Time(12, 0).Weekday() }
+
+// Before reports whether d is before e.
+func (d Date) Before(e Date) bool { return d.String() < e.String() }
+
+// String formats d as YYYY-MM-DD.
+func (d Date) String() string { return d.Time(0, 0).Format("2006-01-02") }
+
+// StdTime returns d as midnight UTC, the form a DATE column takes.
+func (d Date) StdTime() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+
+// DateFromDB converts a DATE column value (midnight, any zone) to a Date.
+func DateFromDB(t time.Time) Date { return Date{t.Year(), t.Month(), t.Day()} }

@@ -145,7 +145,6 @@ func (s *Service) UpdateSettings(ctx context.Context, id uuid.UUID, st Settings)
 // AddDomain maps a custom host name (e.g. yoyaku.city.example.lg.jp) to the tenant.
 func (s *Service) AddDomain(ctx context.Context, id uuid.UUID, domain string) error {
 	domain = strings.ToLower(strings.TrimSpace(domain))
-	_, err := s.db.NewInsert().Table("tenant_domains").
-		Value("domain", "?", domain).Value("tenant", "?", id).Exec(ctx)
+	_, err := s.db.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant) VALUES (?, ?)", domain, id)
 	return DBError(err)
 }

@@ -49,7 +49,7 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 		t.Cleanup(func() { rdb.Close() })
 	}
 	city := tenanttest.MustCreateTenant(t, d.App)
-	bs := booking.NewService(d.App, time.Now)
+	bs := booking.NewService(d.App, booking.Config{})
 	if _, err := bs.CreateLocation(context.Background(), city.ID, booking.Location{Name: "本庁 <script>", Active: true}); err != nil {
 		t.Fatal(err)
 	}

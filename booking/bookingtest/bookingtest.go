@@ -18,7 +18,7 @@ import (
 func SeedAll(tb testing.TB, db *bun.DB, tenantID uuid.UUID) {
 	tb.Helper()
 	ctx := context.Background()
-	svc := booking.NewService(db, nil)
+	svc := booking.NewService(db, booking.Config{})
 	for i := range 2 {
 		if _, err := svc.CreateLocation(ctx, tenantID, booking.Location{Name: fmt.Sprintf("本庁 %d", i), Active: true, SortOrder: i}); err != nil {
 			tb.Fatalf("SeedAll: CreateLocation: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/booking/guard"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui"
 )
@@ -43,8 +44,13 @@ func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("MADOGUCHI_REDIS_URL: %w", err)
 	}
 	a.Redis = redis.NewClient(opt)
+	g, err := guard.New(a.Redis, cfg.SecretKey, guard.DefaultConfig(), a.Registry)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Tenants = tenant.NewService(a.DB)
-	a.Booking = booking.NewService(a.DB, time.Now)
+	a.Booking = booking.NewService(a.DB, booking.Config{Now: time.Now, SecretKey: cfg.SecretKey, Guard: g})
 	return a, nil
 }
 

@@ -1,0 +1,270 @@
+package booking
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// CardStatus is a card's place in the 交付進捗 lifecycle: imported → notice_sent → reserved →
+// visited → issued, with the side exits returned, on_hold and void.
+type CardStatus string
+
+// Card statuses.
+const (
+	CardImported   CardStatus = "imported"
+	CardNoticeSent CardStatus = "notice_sent"
+	CardReserved   CardStatus = "reserved"
+	CardVisited    CardStatus = "visited"
+	CardIssued     CardStatus = "issued"
+	CardReturned   CardStatus = "returned"
+	CardOnHold     CardStatus = "on_hold"
+	CardVoid       CardStatus = "void"
+)
+
+// Channel is where a change came from.
+type Channel string
+
+// Channels.
+const (
+	ChannelWeb        Channel = "web"
+	ChannelCallCenter Channel = "callcenter"
+	ChannelStaff      Channel = "staff"
+	ChannelImport     Channel = "import"
+	ChannelSystem     Channel = "system"
+)
+
+// Card is one My Number Card waiting to be handed out. The birth date is never stored: only
+// BirthHMAC of the MMDD, keyed with the server's secret (hashing 366 values would protect nothing).
+type Card struct {
+	bun.BaseModel `bun:"table:cards"`
+
+	TenantID        uuid.UUID  `bun:"tenant_id,pk,type:uuid"`
+	ID              uuid.UUID  `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	CardNo          string     `bun:"card_no,notnull"`
+	BirthHMAC       []byte     `bun:"birth_hmac,notnull"`
+	Name            *string    `bun:"name"`
+	NameKana        *string    `bun:"name_kana"`
+	StoragePos      string     `bun:"storage_pos,notnull"`
+	Status          CardStatus `bun:"status,notnull"`
+	StatusChangedAt time.Time  `bun:"status_changed_at,notnull,default:current_timestamp"`
+	CreatedAt       time.Time  `bun:"created_at,notnull,default:current_timestamp"`
+	UpdatedAt       time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
+}
+
+// MaskedNo shows a card number with all but the last three characters hidden, for pages that a
+// citizen's family might see.
+func (c *Card) MaskedNo() string {
+	if len(c.CardNo) <= 3 {
+		return c.CardNo
+	}
+	return strings.Repeat("•", len(c.CardNo)-3) + c.CardNo[len(c.CardNo)-3:]
+}
+
+const defaultCardPattern = `^[0-9]{9}$`
+
+// NormalizeCardNo maps full-width characters to half-width and removes spaces and hyphens, so a
+// number copied from anywhere matches.
+func NormalizeCardNo(s string) string { return guard.NormalizeCardNo(s) }
+
+// ValidateCardNo normalises s and checks it against the tenant's pattern (default: 9 digits).
+// A 12-digit number is refused with its own message: it is a 個人番号, which we never accept.
+func ValidateCardNo(t *tenant.Tenant, s string) (string, error) {
+	no := NormalizeCardNo(s)
+	pat := defaultCardPattern
+	if t != nil && t.Settings.CardNumberPattern != "" {
+		pat = t.Settings.CardNumberPattern
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		re = regexp.MustCompile(defaultCardPattern)
+	}
+	switch {
+	case no == "":
+		return "", fieldError("card_no", "login.card_no.required")
+	case len(no) == 12 && isDigits(no):
+		return "", fieldError("card_no", "login.card_no.my_number")
+	case len(no) > 32 || !re.MatchString(no):
+		return "", fieldError("card_no", "login.card_no.invalid")
+	}
+	return no, nil
+}
+
+// ParseMMDD reads a birthday as month and day: "0312", "312", full-width "０３１２", "3/12" and
+// "03-12" all mean March 12. February 29 is accepted.
+func ParseMMDD(s string) (string, error) {
+	s = NormalizeCardNo(strings.NewReplacer("/", "", "／", "", ".", "", "月", "", "日", "").Replace(s))
+	if !isDigits(s) || len(s) < 3 || len(s) > 4 {
+		return "", fieldError("birth", "login.birth.invalid")
+	}
+	if len(s) == 3 {
+		s = "0" + s
+	}
+	m, d := int(s[0]-'0')*10+int(s[1]-'0'), int(s[2]-'0')*10+int(s[3]-'0')
+	if m < 1 || m > 12 || d < 1 || d > time.Date(2024, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return "", fieldError("birth", "login.birth.invalid")
+	}
+	return s, nil
+}
+
+// MMDDFromBirthDate returns MMDD from a full birth date (YYYY-MM-DD or YYYYMMDD); the year is
+// dropped at once.
+func MMDDFromBirthDate(s string) (string, error) {
+	s = strings.ReplaceAll(strings.ReplaceAll(NormalizeCardNo(s), "/", "-"), ".", "-")
+	for _, layout := range []string{"2006-01-02", "20060102", "2006-1-2"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Format("0102"), nil
+		}
+	}
+	return "", errors.New("birth date must be YYYY-MM-DD or YYYYMMDD")
+}
+
+// BirthHMAC returns HMAC-SHA256(key, tenant ‖ card number ‖ MMDD).
+func BirthHMAC(key []byte, tenantID uuid.UUID, cardNo, mmdd string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(tenantID[:])
+	m.Write([]byte{0})
+	m.Write([]byte(cardNo))
+	m.Write([]byte{0})
+	m.Write([]byte(mmdd))
+	return m.Sum(nil)
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func fieldError(field, key string) *tenant.Error {
+	return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{field: key}}
+}
+
+// LoginInput is what a citizen (or an operator on their behalf) types.
+type LoginInput struct {
+	CardNo string
+	Birth  string // MMDD in any accepted form
+	IP     string // client IP; "" for the call center
+}
+
+// Login checks a card number and birth MMDD. Every login path (web, API, add-family-member, call
+// center) calls it, so all share the lockout counters. It returns:
+//   - invalid with field keys for a malformed number or MMDD (nothing counted);
+//   - throttled while the card or the IP is locked, even for the right MMDD (Args: "until" as a
+//     time, or "call" true for a hard lock);
+//   - unauthorized for an unknown card or a wrong MMDD, identically;
+//   - unavailable when Redis (the counters) or PostgreSQL is down — never success.
+func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (*Card, error) {
+	no, errNo := ValidateCardNo(t, in.CardNo)
+	mmdd, errBirth := ParseMMDD(in.Birth)
+	if errNo != nil || errBirth != nil {
+		return nil, mergeFieldErrors(errNo, errBirth)
+	}
+	d, err := s.cfg.Guard.Check(ctx, t.ID.String(), no, in.IP)
+	if err != nil {
+		return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
+	}
+	if !d.Allowed {
+		return nil, s.lockedError(d)
+	}
+	var card Card
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Model(&card).Where("card_no = ?", no).Scan(ctx)
+	})
+	found := err == nil
+	if err != nil && tenant.ErrorCode(err) != tenant.NotFound {
+		return nil, err
+	}
+	stored := card.BirthHMAC
+	if !found {
+		stored = make([]byte, sha256.Size) // same work and timing as a real card
+	}
+	ok := hmac.Equal(BirthHMAC(s.cfg.SecretKey, t.ID, no, mmdd), stored) && found
+	if !ok {
+		d, err := s.cfg.Guard.Fail(ctx, t.ID.String(), no, in.IP)
+		if err != nil {
+			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
+		}
+		if !d.Allowed {
+			return nil, s.lockedError(d)
+		}
+		return nil, tenant.Errorf(tenant.Unauthorized, "login.failed")
+	}
+	if err := s.cfg.Guard.Succeed(ctx, t.ID.String(), no, in.IP); err != nil {
+		return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
+	}
+	return &card, nil
+}
+
+func (s *Service) lockedError(d guard.Decision) error {
+	if d.Reason == guard.ReasonCardHardLocked {
+		return tenant.Errorf(tenant.Throttled, "login.hard_locked")
+	}
+	until := s.now().Add(d.RetryAfter).In(JST)
+	return tenant.Errorf(tenant.Throttled, "login.locked").WithArgs(map[string]any{
+		"until":   until.Add(time.Minute - 1).Truncate(time.Minute).Format("15:04"),
+		"minutes": int(d.RetryAfter.Minutes()) + 1,
+	})
+}
+
+func mergeFieldErrors(errs ...error) error {
+	out := &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{}}
+	for _, err := range errs {
+		if e := tenant.AsError(err); e != nil {
+			for k, v := range e.Fields {
+				out.Fields[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// CardByID returns a card of the tenant, or not_found.
+func (s *Service) CardByID(ctx context.Context, tenantID, id uuid.UUID) (*Card, error) {
+	var c Card
+	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Model(&c).Where("id = ?", id).Scan(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// UnlockCard lifts the login locks of a card after staff or the call center checked the caller.
+func (s *Service) UnlockCard(ctx context.Context, t *tenant.Tenant, cardNo string) error {
+	no := NormalizeCardNo(cardNo)
+	if err := s.cfg.Guard.Unlock(ctx, t.ID.String(), no); err != nil {
+		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+	}
+	return nil
+}
+
+// recordStatus changes a card's status and writes its history row.
+func recordStatus(ctx context.Context, tx bun.IDB, tenantID, cardID uuid.UUID, from, to CardStatus, ch Channel, actor string, now time.Time) error {
+	if from == to {
+		return nil
+	}
+	if _, err := tx.NewUpdate().Model((*Card)(nil)).
+		Set("status = ?", to).Set("status_changed_at = ?", now).Set("updated_at = ?", now).
+		Where("id = ?", cardID).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO card_status_history
+		(tenant_id, card_id, from_status, to_status, channel, actor, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		tenantID, cardID, from, to, ch, actor, now)
+	return err
+}

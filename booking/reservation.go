@@ -1,0 +1,179 @@
+package booking
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// ReservationStatus is a visit's state.
+type ReservationStatus string
+
+// Reservation statuses.
+const (
+	Booked    ReservationStatus = "booked"
+	Cancelled ReservationStatus = "cancelled"
+	Visited   ReservationStatus = "visited"
+	NoShow    ReservationStatus = "no_show"
+)
+
+// Reservation is one visit holding one or more cards (a family books one slot, one place each).
+type Reservation struct {
+	bun.BaseModel `bun:"table:reservations"`
+
+	TenantID    uuid.UUID         `bun:"tenant_id,pk,type:uuid"`
+	ID          uuid.UUID         `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	Code        string            `bun:"code,notnull"`
+	SlotID      uuid.UUID         `bun:"slot_id,type:uuid,notnull"`
+	LocationID  uuid.UUID         `bun:"location_id,type:uuid,notnull"`
+	StartsAt    time.Time         `bun:"starts_at,notnull"`
+	Status      ReservationStatus `bun:"status,notnull"`
+	Channel     Channel           `bun:"channel,notnull"`
+	Email       *string           `bun:"email"`
+	Lang        string            `bun:"lang,notnull"`
+	PartySize   int               `bun:"party_size,notnull"`
+	MailError   string            `bun:"mail_error,notnull"`
+	CreatedAt   time.Time         `bun:"created_at,notnull,default:current_timestamp"`
+	UpdatedAt   time.Time         `bun:"updated_at,notnull,default:current_timestamp"`
+	CancelledAt *time.Time        `bun:"cancelled_at"`
+}
+
+// Hold keeps places in a slot for a few minutes while a citizen confirms.
+type Hold struct {
+	bun.BaseModel `bun:"table:slot_holds"`
+
+	TenantID  uuid.UUID `bun:"tenant_id,pk,type:uuid"`
+	ID        uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	SlotID    uuid.UUID `bun:"slot_id,type:uuid,notnull"`
+	Places    int       `bun:"places,notnull"`
+	ExpiresAt time.Time `bun:"expires_at,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull,default:current_timestamp"`
+}
+
+// Actor says who acts and through which channel. Staff and call-center actors may override the
+// citizens' booking deadline.
+type Actor struct {
+	Channel Channel
+	ID      string // staff or operator id; "" for a citizen
+}
+
+func (a Actor) overridesDeadline() bool {
+	return a.Channel == ChannelStaff || a.Channel == ChannelCallCenter
+}
+
+// MaxParty is the most cards one reservation may hold.
+const MaxParty = 6
+
+// HoldSlot keeps places for party people in slotID for the hold time, first releasing the
+// caller's previous hold (release, may be uuid.Nil). It returns conflict ("slot.full") when the
+// slot cannot take the party and invalid ("slot.closed") when the slot is closed, past, or
+// beyond the citizen's booking deadline.
+func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UUID, party int, release uuid.UUID, a Actor) (*Hold, error) {
+	if party < 1 || party > MaxParty {
+		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
+	}
+	now := s.now()
+	h := &Hold{TenantID: t.ID, SlotID: slotID, Places: party, ExpiresAt: now.Add(s.cfg.HoldTTL)}
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		if release != uuid.Nil {
+			if err := releaseHold(ctx, tx, release); err != nil {
+				return err
+			}
+		}
+		if err := takePlaces(ctx, tx, t, slotID, party, uuid.Nil, a, now, "held"); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(h).Returning("*").Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// ReleaseHold gives a hold's places back (going back, logging out). A hold that already expired
+// or was used is ignored.
+func (s *Service) ReleaseHold(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) error {
+	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return releaseHold(ctx, tx, holdID)
+	})
+}
+
+// HoldByID returns a hold, or not_found when it expired and was swept or never existed.
+func (s *Service) HoldByID(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (*Hold, error) {
+	var h Hold
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Model(&h).Where("id = ?", holdID).Scan(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// ReleaseExpiredHolds returns the places of every expired hold of the tenant; the worker runs it
+// every minute (holds are also released lazily whenever their slot is touched).
+func (s *Service) ReleaseExpiredHolds(ctx context.Context, t *tenant.Tenant) (int, error) {
+	var n int
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`WITH gone AS (DELETE FROM slot_holds WHERE expires_at <= ? RETURNING slot_id, places),
+			agg AS (SELECT slot_id, sum(places) AS p FROM gone GROUP BY slot_id),
+			upd AS (UPDATE slots SET held = GREATEST(held - agg.p, 0) FROM agg WHERE slots.id = agg.slot_id RETURNING 1)
+			SELECT count(*) FROM gone`, s.now()).Scan(ctx, &n)
+	})
+	return n, err
+}
+
+func releaseHold(ctx context.Context, tx bun.IDB, holdID uuid.UUID) error {
+	_, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM slot_holds WHERE id = ? RETURNING slot_id, places)
+		UPDATE slots SET held = GREATEST(held - gone.places, 0) FROM gone WHERE slots.id = gone.slot_id`, holdID)
+	return err
+}
+
+// takePlaces atomically takes n places of slotID into column ("held" or "booked"), first
+// returning the slot's expired holds. ownHold (may be Nil) is a hold of the same caller whose
+// places are converted instead of taken anew. The capacity check and the increment are one
+// conditional UPDATE, so concurrent callers can never overbook.
+func takePlaces(ctx context.Context, tx bun.IDB, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a Actor, now time.Time, column string) error {
+	var slot Slot
+	if err := tx.NewSelect().Model(&slot).Where("id = ?", slotID).Scan(ctx); err != nil {
+		return tenant.DBError(err)
+	}
+	if !slot.Open || !slot.StartsAt.After(now) || (!a.overridesDeadline() && DateFromDB(slot.Day).Before(bookableFrom(t, now))) {
+		return tenant.Errorf(tenant.Invalid, "slot.closed")
+	}
+	if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM slot_holds WHERE slot_id = ? AND expires_at <= ? RETURNING places)
+		UPDATE slots SET held = GREATEST(held - (SELECT sum(places) FROM gone), 0) WHERE id = ? AND EXISTS (SELECT 1 FROM gone)`,
+		slotID, now, slotID); err != nil {
+		return err
+	}
+	own := 0
+	if ownHold != uuid.Nil {
+		err := tx.NewRaw("DELETE FROM slot_holds WHERE id = ? AND slot_id = ? AND expires_at > ? RETURNING places", ownHold, slotID, now).Scan(ctx, &own)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	q := "UPDATE slots SET held = held - ?, booked = booked + ?, updated_at = ? WHERE id = ? AND open AND booked + held - ? + ? <= capacity"
+	if column == "held" {
+		q = "UPDATE slots SET held = held - ? + ?, updated_at = ? WHERE id = ? AND open AND booked + held - ? + ? <= capacity"
+	}
+	res, err := tx.ExecContext(ctx, q, own, n, now, slotID, own, n)
+	if err != nil {
+		return err
+	}
+	if k, _ := res.RowsAffected(); k == 0 {
+		if ownHold != uuid.Nil && own == 0 {
+			return tenant.Errorf(tenant.Conflict, "hold.expired")
+		}
+		return tenant.Errorf(tenant.Conflict, "slot.full")
+	}
+	return nil
+}

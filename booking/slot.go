@@ -1,0 +1,253 @@
+package booking
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/booking/jpholiday"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// Slot is one bookable time at one location. Capacity is how many people can be served at once;
+// Booked and Held are the places taken by reservations and by holds of citizens confirming.
+type Slot struct {
+	bun.BaseModel `bun:"table:slots"`
+
+	TenantID   uuid.UUID `bun:"tenant_id,pk,type:uuid"`
+	ID         uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	LocationID uuid.UUID `bun:"location_id,type:uuid,notnull"`
+	Day        time.Time `bun:"day,type:date,notnull"`
+	StartsAt   time.Time `bun:"starts_at,notnull"`
+	EndsAt     time.Time `bun:"ends_at,notnull"`
+	Capacity   int       `bun:"capacity,notnull"`
+	Booked     int       `bun:"booked,notnull"`
+	Held       int       `bun:"held,notnull"`
+	Open       bool      `bun:"open,notnull"`
+	Flagged    bool      `bun:"flagged,notnull"`
+	UpdatedAt  time.Time `bun:"updated_at,notnull,default:current_timestamp"`
+}
+
+// Remaining is the number of places still free.
+func (s *Slot) Remaining() int {
+	if r := s.Capacity - s.Booked - s.Held; r > 0 {
+		return r
+	}
+	return 0
+}
+
+type wantSlot struct {
+	start, end time.Time
+	capacity   int
+}
+
+// desiredSlots computes the slots a day should have from templates and overrides. Public holidays
+// and 12/29–1/3 are closed unless an 'open' override opens them.
+func desiredSlots(day Date, tpls []Template, ovs []Override) []wantSlot {
+	closed := jpholiday.IsHoliday(day.StdTime()) || jpholiday.IsYearEndClosure(day.StdTime())
+	capOverride := -1
+	var extra []Override
+	for _, o := range ovs {
+		switch o.Kind {
+		case OverrideClose:
+			return nil
+		case OverrideCapacity:
+			capOverride = *o.Capacity
+		case OverrideOpen:
+			extra = append(extra, o)
+		}
+	}
+	var out []wantSlot
+	add := func(start, end string, minutes, capacity int) {
+		s, e := clockOf(start), clockOf(end)
+		for t := s; t+ClockTime(minutes) <= e; t += ClockTime(minutes) {
+			out = append(out, wantSlot{
+				start:    day.Time(int(t)/60, int(t)%60),
+				end:      day.Time(int(t+ClockTime(minutes))/60, int(t+ClockTime(minutes))%60),
+				capacity: capacity,
+			})
+		}
+	}
+	if !closed {
+		for _, t := range tpls {
+			if t.Weekday != int(day.Weekday()) {
+				continue
+			}
+			c := t.Capacity
+			if capOverride >= 0 {
+				c = capOverride
+			}
+			add(t.Start, t.End, t.SlotMinutes, c)
+		}
+	}
+	for _, o := range extra {
+		add(*o.Start, *o.End, *o.SlotMinutes, *o.Capacity)
+	}
+	return out
+}
+
+// clockOf parses a TIME column ("HH:MM:SS" or "HH:MM").
+func clockOf(s string) ClockTime {
+	if len(s) > 5 {
+		s = s[:5]
+	}
+	c, _ := ParseClock(s)
+	return c
+}
+
+// generateSlots makes the location's slots for days [from, to) match its schedule. Slots that
+// are no longer wanted are closed, never deleted; a slot whose new capacity is below what is
+// already booked keeps its bookings, takes no new ones and is flagged for staff.
+func generateSlots(ctx context.Context, tx bun.IDB, tenantID, locationID uuid.UUID, from, to Date, now time.Time) error {
+	var tpls []Template
+	if err := tx.NewSelect().Model(&tpls).Where("location_id = ?", locationID).Scan(ctx); err != nil {
+		return err
+	}
+	var ovs []Override
+	if err := tx.NewSelect().Model(&ovs).Where("location_id = ? AND day >= ? AND day < ?", locationID, from.StdTime(), to.StdTime()).
+		Order("created_at").Scan(ctx); err != nil {
+		return err
+	}
+	byDay := map[Date][]Override{}
+	for _, o := range ovs {
+		d := DateFromDB(o.Day)
+		byDay[d] = append(byDay[d], o)
+	}
+	var rows []Slot
+	for d := from; d.Before(to); d = d.AddDays(1) {
+		for _, w := range desiredSlots(d, tpls, byDay[d]) {
+			if !w.start.After(now) {
+				continue
+			}
+			rows = append(rows, Slot{TenantID: tenantID, LocationID: locationID, Day: d.StdTime(),
+				StartsAt: w.start, EndsAt: w.end, Capacity: w.capacity, Open: true})
+		}
+	}
+	// Close every future slot in the range first; the upsert below reopens the wanted ones.
+	if _, err := tx.NewUpdate().Model((*Slot)(nil)).
+		Set("open = false").Set("flagged = booked > 0").Set("updated_at = ?", now).
+		Where("location_id = ? AND day >= ? AND day < ? AND starts_at > ?", locationID, from.StdTime(), to.StdTime(), now).
+		Exec(ctx); err != nil {
+		return err
+	}
+	const batch = 500
+	for i := 0; i < len(rows); i += batch {
+		part := rows[i:min(i+batch, len(rows))]
+		_, err := tx.NewInsert().Model(&part).
+			On("CONFLICT (tenant_id, location_id, starts_at) DO UPDATE").
+			Set("ends_at = EXCLUDED.ends_at").
+			Set("capacity = GREATEST(EXCLUDED.capacity, slots.booked)").
+			Set("flagged = EXCLUDED.capacity < slots.booked").
+			Set("open = true").
+			Set("updated_at = ?", now).
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Mark is the availability symbol of a calendar day (spec 第2章2(3)オ).
+type Mark string
+
+// Calendar marks.
+const (
+	MarkOpen   Mark = "open"   // ○ 空きあり
+	MarkFew    Mark = "few"    // △ 残りわずか
+	MarkFull   Mark = "full"   // × 満員
+	MarkClosed Mark = "closed" // － 受付なし
+)
+
+// DayAvailability is one day of the calendar.
+type DayAvailability struct {
+	Day       Date
+	Mark      Mark
+	Remaining int // places free in slots that can take the whole party
+}
+
+// bookableFrom returns the first instant a citizen may still book: slots must start after now and
+// on a day after the deadline (today + N days, N = DeadlineDays).
+func bookableFrom(t *tenant.Tenant, now time.Time) (firstDay Date) {
+	return DateOf(now).AddDays(DeadlineDays(t))
+}
+
+// Availability returns the calendar of a location for days [from, to] for a party of n people,
+// as a citizen sees it: days before the booking deadline are closed.
+func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) ([]DayAvailability, error) {
+	if party < 1 {
+		party = 1
+	}
+	now := s.now()
+	first := bookableFrom(t, now)
+	type row struct {
+		Day       time.Time `bun:"day"`
+		Fit       int       `bun:"fit"`
+		FitSlots  int       `bun:"fit_slots"`
+		Remaining int       `bun:"remaining"`
+		Capacity  int       `bun:"capacity"`
+	}
+	var rows []row
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT day,
+				coalesce(sum(capacity - booked - held) FILTER (WHERE capacity - booked - held >= ?), 0) AS fit,
+				count(*) FILTER (WHERE capacity - booked - held >= ?) AS fit_slots,
+				coalesce(sum(GREATEST(capacity - booked - held, 0)), 0) AS remaining,
+				sum(capacity) AS capacity
+			FROM slots
+			WHERE location_id = ? AND day BETWEEN ? AND ? AND open AND starts_at > ? AND capacity > 0
+			GROUP BY day`, party, party, locationID, from.StdTime(), to.StdTime(), now).Scan(ctx, &rows)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byDay := map[Date]row{}
+	for _, r := range rows {
+		byDay[DateFromDB(r.Day)] = r
+	}
+	var out []DayAvailability
+	for d := from; !to.Before(d); d = d.AddDays(1) {
+		r, ok := byDay[d]
+		a := DayAvailability{Day: d, Mark: MarkClosed}
+		switch {
+		case !ok || d.Before(first):
+		case r.FitSlots == 0:
+			a.Mark = MarkFull
+		case r.Fit*5 <= r.Capacity || r.Fit <= 2*party:
+			a.Mark, a.Remaining = MarkFew, r.Fit
+		default:
+			a.Mark, a.Remaining = MarkOpen, r.Fit
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// SlotsOn returns a location's open slots on day that a citizen could still book, with places
+// left, in time order. Days before the deadline return none.
+func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) ([]Slot, error) {
+	now := s.now()
+	if day.Before(bookableFrom(t, now)) {
+		return nil, nil
+	}
+	var slots []Slot
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Model(&slots).
+			Where("location_id = ? AND day = ? AND open AND starts_at > ? AND capacity > 0", locationID, day.StdTime(), now).
+			Order("starts_at").Scan(ctx)
+	})
+	return slots, err
+}
+
+// SlotsBetween returns every slot of a location in [from, to] (staff view: closed and flagged too).
+func (s *Service) SlotsBetween(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date) ([]Slot, error) {
+	var slots []Slot
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Model(&slots).
+			Where("location_id = ? AND day BETWEEN ? AND ?", locationID, from.StdTime(), to.StdTime()).
+			Order("starts_at").Scan(ctx)
+	})
+	return slots, err
+}

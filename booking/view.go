@@ -1,0 +1,88 @@
+package booking
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// ReservationView is a reservation with what a page or a mail shows about it.
+type ReservationView struct {
+	Reservation
+	Location Location
+	Slot     Slot
+	Cards    []Card
+}
+
+// CurrentReservation returns the active (booked) reservation holding cardID, or not_found.
+func (s *Service) CurrentReservation(ctx context.Context, t *tenant.Tenant, cardID uuid.UUID) (*ReservationView, error) {
+	var v *ReservationView
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var id uuid.UUID
+		if err := tx.NewRaw(`SELECT rc.reservation_id FROM reservation_cards rc JOIN reservations r ON r.id = rc.reservation_id
+			WHERE rc.card_id = ? AND rc.active AND r.status = 'booked'`, cardID).Scan(ctx, &id); err != nil {
+			return tenant.DBError(err)
+		}
+		var err error
+		v, err = loadView(ctx, tx, id)
+		return err
+	})
+	return v, err
+}
+
+// ReservationByID returns a reservation of the tenant with its location, slot and cards.
+func (s *Service) ReservationByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (*ReservationView, error) {
+	var v *ReservationView
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		v, err = loadView(ctx, tx, id)
+		return err
+	})
+	return v, err
+}
+
+func loadView(ctx context.Context, tx bun.IDB, id uuid.UUID) (*ReservationView, error) {
+	v := &ReservationView{}
+	if err := tx.NewSelect().Model(&v.Reservation).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, tenant.DBError(err)
+	}
+	if err := tx.NewSelect().Model(&v.Location).Where("id = ?", v.LocationID).Scan(ctx); err != nil {
+		return nil, err
+	}
+	if err := tx.NewSelect().Model(&v.Slot).Where("id = ?", v.SlotID).Scan(ctx); err != nil {
+		return nil, err
+	}
+	if err := tx.NewSelect().Model(&v.Cards).
+		Where("id IN (SELECT card_id FROM reservation_cards WHERE reservation_id = ?)", id).
+		Order("card_no").Scan(ctx); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// LocationByID returns one location of the tenant, or not_found.
+func (s *Service) LocationByID(ctx context.Context, tenantID, id uuid.UUID) (*Location, error) {
+	var l Location
+	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+		return tenant.DBError(tx.NewSelect().Model(&l).Where("id = ?", id).Scan(ctx))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// SlotByID returns one slot of the tenant, or not_found.
+func (s *Service) SlotByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (*Slot, error) {
+	var sl Slot
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tenant.DBError(tx.NewSelect().Model(&sl).Where("id = ?", id).Scan(ctx))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &sl, nil
+}
