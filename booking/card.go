@@ -268,3 +268,45 @@ func recordStatus(ctx context.Context, tx bun.IDB, tenantID, cardID uuid.UUID, f
 		tenantID, cardID, from, to, ch, actor, now)
 	return err
 }
+
+// CardInput is one card to register (from an import or a test fixture).
+type CardInput struct {
+	CardNo     string
+	Birth      string // MMDD or a full birth date; only the MMDD's HMAC is kept
+	Name       string
+	NameKana   string
+	StoragePos string
+}
+
+// AddCard registers one card with status imported. It returns invalid for a bad number or date
+// and conflict when the tenant already has the number.
+func (s *Service) AddCard(ctx context.Context, t *tenant.Tenant, in CardInput) (*Card, error) {
+	no, err := ValidateCardNo(t, in.CardNo)
+	if err != nil {
+		return nil, err
+	}
+	mmdd, err := MMDDFromBirthDate(in.Birth)
+	if err != nil {
+		if mmdd, err = ParseMMDD(in.Birth); err != nil {
+			return nil, err
+		}
+	}
+	c := &Card{TenantID: t.ID, CardNo: no, BirthHMAC: BirthHMAC(s.cfg.SecretKey, t.ID, no, mmdd),
+		StoragePos: in.StoragePos, Status: CardImported}
+	if in.Name != "" {
+		c.Name = &in.Name
+	}
+	if in.NameKana != "" {
+		c.NameKana = &in.NameKana
+	}
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(c).Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		return recordStatus(ctx, tx, t.ID, c.ID, "", CardImported, ChannelImport, "", s.now())
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

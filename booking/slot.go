@@ -138,8 +138,8 @@ func generateSlots(ctx context.Context, tx bun.IDB, tenantID, locationID uuid.UU
 		_, err := tx.NewInsert().Model(&part).
 			On("CONFLICT (tenant_id, location_id, starts_at) DO UPDATE").
 			Set("ends_at = EXCLUDED.ends_at").
-			Set("capacity = GREATEST(EXCLUDED.capacity, slots.booked)").
-			Set("flagged = EXCLUDED.capacity < slots.booked").
+			Set("capacity = GREATEST(EXCLUDED.capacity, slot.booked)").
+			Set("flagged = EXCLUDED.capacity < slot.booked").
 			Set("open = true").
 			Set("updated_at = ?", now).
 			Exec(ctx)

@@ -4,24 +4,97 @@ package bookingtest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// SeedAll writes at least one row into every tenant-owned table for tenantID, through the domain
-// services, so isolation tests have something to try to steal. When a migration adds a table with
-// a tenant_id column, extend this function: the RLS test fails and names the table until you do.
-func SeedAll(tb testing.TB, db *bun.DB, tenantID uuid.UUID) {
+// Key is the HMAC key fixtures use.
+var Key = []byte("0123456789abcdef0123456789abcdef")
+
+// Service returns a booking service on db with the fixture key and clock now (nil: time.Now).
+func Service(db *bun.DB, now func() time.Time) *booking.Service {
+	return booking.NewService(db, booking.Config{Now: now, SecretKey: Key})
+}
+
+// MustLocation adds a location with a weekly schedule open every day 09:00–12:00 in 30-minute
+// slots of capacity places, and generates its slots.
+func MustLocation(tb testing.TB, svc *booking.Service, t *tenant.Tenant, name string, capacity int) *booking.Location {
 	tb.Helper()
 	ctx := context.Background()
-	svc := booking.NewService(db, booking.Config{})
-	for i := range 2 {
-		if _, err := svc.CreateLocation(ctx, tenantID, booking.Location{Name: fmt.Sprintf("本庁 %d", i), Active: true, SortOrder: i}); err != nil {
-			tb.Fatalf("SeedAll: CreateLocation: %v", err)
+	l, err := svc.CreateLocation(ctx, t.ID, booking.Location{Name: name, Active: true})
+	if err != nil {
+		tb.Fatalf("CreateLocation: %v", err)
+	}
+	var ws []booking.Window
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		ws = append(ws, booking.Window{Weekday: d, Start: 9 * 60, End: 12 * 60, SlotMinutes: 30, Capacity: capacity})
+	}
+	if err := svc.SetWeeklySchedule(ctx, t, l.ID, ws); err != nil {
+		tb.Fatalf("SetWeeklySchedule: %v", err)
+	}
+	return l
+}
+
+// MustCard adds a card with a random 9-digit number and the given birth MMDD.
+func MustCard(tb testing.TB, svc *booking.Service, t *tenant.Tenant, mmdd string) *booking.Card {
+	tb.Helper()
+	c, err := svc.AddCard(context.Background(), t, booking.CardInput{
+		CardNo: fmt.Sprintf("%09d", rand.IntN(1_000_000_000)), Birth: mmdd, StoragePos: fmt.Sprintf("A-%03d", rand.IntN(1000)),
+	})
+	if err != nil {
+		tb.Fatalf("AddCard: %v", err)
+	}
+	return c
+}
+
+// FirstSlot returns the earliest slot a citizen can book at the location.
+func FirstSlot(tb testing.TB, svc *booking.Service, t *tenant.Tenant, loc *booking.Location, now time.Time) *booking.Slot {
+	tb.Helper()
+	day := booking.DateOf(now).AddDays(booking.DeadlineDays(t))
+	for range 30 {
+		slots, err := svc.SlotsOn(context.Background(), t, loc.ID, day)
+		if err != nil {
+			tb.Fatal(err)
 		}
+		if len(slots) > 0 {
+			return &slots[0]
+		}
+		day = day.AddDays(1)
+	}
+	tb.Fatal("no bookable slot in 30 days")
+	return nil
+}
+
+// SeedAll writes at least one row into every tenant-owned table for the tenant, through the
+// domain services, so isolation tests have something to try to steal. When a migration adds a
+// table with a tenant_id column, extend this function: the RLS test fails and names the table
+// until you do.
+func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
+	tb.Helper()
+	ctx := context.Background()
+	svc := Service(db, nil)
+	loc := MustLocation(tb, svc, t, "本庁", 3)
+	if _, err := svc.CreateLocation(ctx, t.ID, booking.Location{Name: "支所", Active: true, SortOrder: 1}); err != nil {
+		tb.Fatalf("SeedAll: %v", err)
+	}
+	day := booking.DateOf(time.Now()).AddDays(3)
+	if err := svc.AddOverride(ctx, t, loc.ID, day, booking.OverrideOpen, &booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口"); err != nil {
+		tb.Fatalf("SeedAll: AddOverride: %v", err)
+	}
+	card := MustCard(tb, svc, t, "0312")
+	slot := FirstSlot(tb, svc, t, loc, time.Now())
+	if _, err := svc.HoldSlot(ctx, t, slot.ID, 1, uuid.Nil, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+		tb.Fatalf("SeedAll: HoldSlot: %v", err)
+	}
+	if _, err := svc.Reserve(ctx, t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID},
+		Email: "seed@example.jp", Actor: booking.Actor{Channel: booking.ChannelWeb}}); err != nil {
+		tb.Fatalf("SeedAll: Reserve: %v", err)
 	}
 }

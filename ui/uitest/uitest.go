@@ -86,54 +86,72 @@ func HostURL(baseURL, host string) string {
 // to t.Log line by line as it arrives. The script and its browser are killed after Timeout.
 func RunScript(t *testing.T, script string, baseURL string, data any) {
 	t.Helper()
-	root, err := ModuleRoot()
+	node, dir, path, err := locate(script)
 	if err != nil {
 		t.Fatalf("uitest: %v", err)
-	}
-	dir := filepath.Join(root, "ui", "e2e")
-	path := filepath.Join(dir, filepath.FromSlash(script))
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("uitest: scenario script: %v", err)
-	}
-	if _, err := os.Stat(Chromium); err != nil {
-		t.Fatalf("uitest: Chromium is not installed (%s missing): %s", Chromium, install)
-	}
-	for _, pkg := range []string{"playwright-core", "axe-core"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("uitest: npm package %s is not installed in ui/e2e/node_modules: %s", pkg, install)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("uitest: node is not installed: %s", install)
 	}
 	blob, err := json.Marshal(data)
 	if err != nil {
 		t.Fatalf("uitest: E2E_DATA: %v", err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, path)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "E2E_BASE_URL="+baseURL, "E2E_DATA="+string(blob))
-	out := &lineLogger{t: t, prefix: script + ": "}
-	cmd.Stdout = out
-	cmd.Stderr = out
-	setProcessGroup(cmd) // on timeout, kill node and the Chromium processes it started
-	cmd.WaitDelay = 10 * time.Second
-
 	start := time.Now()
-	err = cmd.Run()
-	out.flush()
+	err = runNode(context.Background(), node, dir, path, baseURL, blob, func(line string) { t.Log(script + ": " + line) })
 	switch {
-	case ctx.Err() != nil:
+	case errors.Is(err, context.DeadlineExceeded):
 		t.Fatalf("uitest: %s did not finish within %s", script, Timeout)
 	case err != nil:
 		t.Fatalf("uitest: %s failed after %s: %v (its output is above)", script, time.Since(start).Round(time.Millisecond), err)
 	default:
 		t.Logf("uitest: %s passed in %s", script, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// locate finds node, ui/e2e and the script in it, and checks that Chromium and the npm packages
+// are installed.
+func locate(script string) (node, dir, path string, err error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", "", "", err
+	}
+	dir = filepath.Join(root, "ui", "e2e")
+	path = filepath.Join(dir, filepath.FromSlash(script))
+	if _, err := os.Stat(path); err != nil {
+		return "", "", "", fmt.Errorf("scenario script: %w", err)
+	}
+	if _, err := os.Stat(Chromium); err != nil {
+		return "", "", "", fmt.Errorf("the browser is not installed (%s missing): %s", Chromium, install)
+	}
+	for _, pkg := range []string{"playwright-core", "axe-core"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			return "", "", "", fmt.Errorf("npm package %s is not installed in ui/e2e/node_modules: %s", pkg, install)
+		}
+	}
+	if node, err = exec.LookPath("node"); err != nil {
+		return "", "", "", fmt.Errorf("node is not installed: %s", install)
+	}
+	return node, dir, path, nil
+}
+
+// runNode runs node on path in dir with the E2E_* environment, passing each output line to logf,
+// and returns nil when the script exits 0. It returns context.DeadlineExceeded after Timeout.
+func runNode(ctx context.Context, node, dir, path, baseURL string, data []byte, logf func(string)) error {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, path)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "E2E_BASE_URL="+baseURL, "E2E_DATA="+string(data))
+	out := &lineWriter{logf: logf}
+	cmd.Stdout = out
+	cmd.Stderr = out
+	setProcessGroup(cmd) // on timeout, kill node and the Chromium processes it started
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	out.flush()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // ModuleRoot is the directory holding go.mod, found by walking up from the working directory
@@ -155,16 +173,15 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// lineLogger passes whole lines to t.Log. os/exec calls Write from one goroutine at a time when
+// lineWriter passes whole lines to logf. os/exec calls Write from one goroutine at a time when
 // Stdout and Stderr are the same writer; the mutex also orders the final flush.
-type lineLogger struct {
-	t      *testing.T
-	prefix string
-	mu     sync.Mutex
-	buf    bytes.Buffer
+type lineWriter struct {
+	logf func(string)
+	mu   sync.Mutex
+	buf  bytes.Buffer
 }
 
-func (l *lineLogger) Write(p []byte) (int, error) {
+func (l *lineWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Write(p)
@@ -173,16 +190,15 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 		if i < 0 {
 			return len(p), nil
 		}
-		line := strings.TrimRight(string(l.buf.Next(i+1)), "\r\n")
-		l.t.Log(l.prefix + line)
+		l.logf(strings.TrimRight(string(l.buf.Next(i+1)), "\r\n"))
 	}
 }
 
-func (l *lineLogger) flush() {
+func (l *lineWriter) flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buf.Len() > 0 {
-		l.t.Log(l.prefix + strings.TrimRight(l.buf.String(), "\r\n"))
+		l.logf(strings.TrimRight(l.buf.String(), "\r\n"))
 		l.buf.Reset()
 	}
 }
