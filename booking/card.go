@@ -310,3 +310,16 @@ func (s *Service) AddCard(ctx context.Context, t *tenant.Tenant, in CardInput) (
 	}
 	return c, nil
 }
+
+// MMDDFromParts joins a month and a day typed in two boxes ("3", "０５") into "0305" for
+// ParseMMDD; malformed parts are passed through so ParseMMDD reports them.
+func MMDDFromParts(month, day string) string {
+	pad := func(s string) string {
+		s = NormalizeCardNo(s)
+		if len(s) == 1 {
+			return "0" + s
+		}
+		return s
+	}
+	return pad(month) + pad(day)
+}

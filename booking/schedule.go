@@ -132,7 +132,7 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 			}
 		}
 		from := DateOf(now)
-		return generateSlots(ctx, tx, t.ID, locationID, from, from.AddDays(horizonDays(t)), now)
+		return generateSlots(ctx, tx, t.ID, locationID, from, from.AddDays(HorizonDays(t)), now)
 	})
 }
 
@@ -186,7 +186,7 @@ func (s *Service) GenerateSlots(ctx context.Context, t *tenant.Tenant) error {
 			if err := lockLocation(ctx, tx, l.ID); err != nil {
 				return err
 			}
-			return generateSlots(ctx, tx, t.ID, l.ID, from, from.AddDays(horizonDays(t)), now)
+			return generateSlots(ctx, tx, t.ID, l.ID, from, from.AddDays(HorizonDays(t)), now)
 		})
 		if err != nil {
 			return fmt.Errorf("generate slots for %s: %w", l.ID, err)
@@ -203,7 +203,8 @@ func lockLocation(ctx context.Context, tx bun.IDB, locationID uuid.UUID) error {
 	return tenant.DBError(err)
 }
 
-func horizonDays(t *tenant.Tenant) int {
+// HorizonDays is how many days ahead slots are generated and shown (default 90).
+func HorizonDays(t *tenant.Tenant) int {
 	if t.Settings.HorizonDays > 0 {
 		return t.Settings.HorizonDays
 	}

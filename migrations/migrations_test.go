@@ -42,4 +42,3 @@ func TestUpDownUp(t *testing.T) {
 		t.Errorf("second Up = %v, %v; want nothing to do", again, err)
 	}
 }
-

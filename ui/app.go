@@ -30,6 +30,7 @@ type Deps struct {
 	BaseDomain     string
 	TrustedProxies []string
 	SecureCookies  bool
+	Now            func() time.Time // clock; time.Now when nil
 }
 
 // UI holds the parsed templates, translations and assets shared by all handlers.
@@ -40,7 +41,10 @@ type UI struct {
 	assets  *assets
 	locales locales
 	metrics *httpMetrics
+	sess    *sessions
 }
+
+func (u *UI) now() time.Time { return u.deps.Now() }
 
 // New builds the Fiber app with every route. It fails when a template, translation or asset is
 // broken, so a bad build never starts serving.
@@ -53,7 +57,10 @@ func New(d Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &UI{deps: d, log: d.Logger, assets: as, locales: loc}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	u := &UI{deps: d, log: d.Logger, assets: as, locales: loc, sess: &sessions{rdb: d.Redis, secure: d.SecureCookies}}
 	if u.views, err = loadViews(u.funcs()); err != nil {
 		return nil, err
 	}

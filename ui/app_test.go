@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,12 +20,15 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/booking/bookingtest"
+	"github.com/madoguchi/madoguchi/booking/guard"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 	"github.com/madoguchi/madoguchi/ui"
 )
 
 type env struct {
+	svc  *booking.Service
 	app  *fiber.App
 	db   *tenanttest.DB
 	city *tenant.Tenant
@@ -49,11 +53,17 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 		t.Cleanup(func() { rdb.Close() })
 	}
 	city := tenanttest.MustCreateTenant(t, d.App)
-	bs := booking.NewService(d.App, booking.Config{})
+	reg := prometheus.NewRegistry()
+	// A fresh guard key per test keeps counters (including the global per-IP ones) from
+	// carrying over between runs that share Redis.
+	g, err := guard.New(rdb, randomKey(), guard.DefaultConfig(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := booking.NewService(d.App, booking.Config{SecretKey: bookingtest.Key, Guard: g})
 	if _, err := bs.CreateLocation(context.Background(), city.ID, booking.Location{Name: "本庁 <script>", Active: true}); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
 	app, err := ui.New(ui.Deps{
 		DB: d.App, Redis: rdb, Booking: bs, Registry: reg, Gatherer: reg,
 		Tenants:    tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
@@ -68,7 +78,7 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 		_, err := d.App.ExecContext(c.UserContext(), "SELECT * FROM no_such_table")
 		return err
 	})
-	return &env{app: app, db: d, city: city}
+	return &env{app: app, db: d, city: city, svc: bs}
 }
 
 func (e *env) do(t *testing.T, method, host, path string, hdr map[string]string) (*http.Response, string) {
@@ -262,4 +272,12 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func randomKey() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic(err)
+	}
+	return k
 }

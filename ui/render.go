@@ -7,8 +7,11 @@ import (
 	"html/template"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/booking"
 )
 
 //go:embed templates
@@ -17,6 +20,9 @@ var templatesFS embed.FS
 // BasePage is embedded in every page's data: language, tenant and the asset URLs.
 type BasePage struct {
 	Lang       string
+	Path       string
+	LoggedIn   bool
+	Errors     map[string]string // field → message key, for the error summary
 	CityName   string
 	TenantSlug string
 	CSRF       string
@@ -81,6 +87,20 @@ func (u *UI) render(c *fiber.Ctx, page string, data any) error {
 	return c.Send(buf.Bytes())
 }
 
+// renderPartial executes one named block of page (a fragment swapped in by the page's script).
+func (u *UI) renderPartial(c *fiber.Ctx, page, block string, data any) error {
+	t, ok := u.views.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, block, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}
+
 func (u *UI) funcs() template.FuncMap {
 	return template.FuncMap{
 		"t": func(lang, key string, kv ...any) string {
@@ -90,14 +110,44 @@ func (u *UI) funcs() template.FuncMap {
 			}
 			return u.locales.T(lang, key, args)
 		},
-		"targs": func(lang, key string, args map[string]any) string { return u.locales.T(lang, key, args) },
-		"asset": func(name string) string { return u.assets.url(name) },
+		"targs":     func(lang, key string, args map[string]any) string { return u.locales.T(lang, key, args) },
+		"asset":     func(name string) string { return u.assets.url(name) },
+		"date":      formatDate,
+		"datelong":  formatDateLong,
+		"slottime":  formatSlot,
+		"timerange": formatTimeRange,
+		"code":      groupCode,
+		"dateof":    booking.DateOf,
+		"dbdate":    booking.DateFromDB,
+		"clock":     func(t time.Time) string { return t.In(booking.JST).Format("15:04") },
+		"ym":        func(t time.Time) string { return t.Format("2006-01") },
+		"ymlabel": func(lang string, t time.Time) string {
+			if lang == "en" {
+				return t.Format("January 2006")
+			}
+			return fmt.Sprintf("%d年%d月", t.Year(), t.Month())
+		},
+		"weekdays": func(lang string) [][2]string {
+			out := make([][2]string, 7)
+			for i := range out {
+				if lang == "en" {
+					wd := time.Weekday(i).String()
+					out[i] = [2]string{wd[:3], wd}
+				} else {
+					out[i] = [2]string{weekdaysJA[i], weekdaysJALong[i]}
+				}
+			}
+			return out
+		},
 	}
 }
 
 // base fills the common page data from the request.
 func (u *UI) base(c *fiber.Ctx) BasePage {
-	b := BasePage{Lang: langOf(c), CSS: u.assets.url("app.css")}
+	b := BasePage{Lang: langOf(c), CSS: u.assets.url("app.css"), JS: u.assets.url("app.js"), Path: c.Path()}
+	if s, ok := c.Locals(localSession).(*Session); ok {
+		b.CSRF, b.LoggedIn = s.CSRF, s.LoggedIn()
+	}
 	if t := tenantOf(c); t != nil {
 		b.CityName, b.TenantSlug = t.Name, t.Slug
 	}

@@ -30,6 +30,7 @@ commands:
   tenant create SLUG NAME        create a municipality
   tenant list                    list municipalities
   tenant disable|enable SLUG     take a municipality offline / back online
+  import --tenant SLUG FILE.csv  load cards (製造管理番号, 生年月日, …; UTF-8 or Shift_JIS)
   demo                           migrate, seed the demo city and run web + worker
 
 Configuration comes from MADOGUCHI_* environment variables; see README.md.
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdMigrate(ctx, cfg, args[1:], stdout)
 	case "tenant":
 		return cmdTenant(ctx, cfg, log, args[1:], stdout)
+	case "import":
+		return cmdImport(ctx, cfg, log, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, cfg, log, stdout)
 	}

@@ -137,6 +137,7 @@ let axeSource;
  * DevTools protocol, so the page's Content-Security-Policy stays in force.
  */
 export async function checkA11y(page, label = page.url(), { tags = A11Y_TAGS, exclude = [] } = {}) {
+  // tags: axe rule tags (default A11Y_TAGS); exclude: CSS selectors of parts not to check.
   axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
     await page.evaluate(axeSource);
@@ -144,7 +145,7 @@ export async function checkA11y(page, label = page.url(), { tags = A11Y_TAGS, ex
   const result = await page.evaluate(
     ({ tags, exclude }) =>
       window.axe.run(
-        { include: [document], exclude: exclude.map((s) => [s]) },
+        exclude.length ? { exclude: exclude.map((s) => [s]) } : document,
         { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] },
       ),
     { tags, exclude },
@@ -172,12 +173,20 @@ export async function shot(page, name) {
   return path;
 }
 
-/** Throws unless the page fits its viewport width (WCAG 1.4.10 reflow: no sideways scrolling). */
+/**
+ * Throws unless the page fits its viewport width (WCAG 1.4.10 reflow: no sideways scrolling). On a
+ * phone it also throws when the page is laid out wider than the screen, as happens without
+ * <meta name="viewport" content="width=device-width">.
+ */
 export async function checkNoHorizontalScroll(page) {
   const { scroll, client } = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
     client: document.documentElement.clientWidth,
   }));
+  const screen = page.viewportSize()?.width;
+  if (screen && client > screen) {
+    throw new Error(`page is laid out ${client} px wide on a ${screen} px screen (is <meta name="viewport"> missing?)`);
+  }
   if (scroll > client) {
     throw new Error(`page scrolls sideways: scrollWidth ${scroll} px > clientWidth ${client} px`);
   }

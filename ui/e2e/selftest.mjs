@@ -40,5 +40,9 @@ scenario('selftest', async ({ page, data, viewport, step }) => {
       await visit(page, '/wide');
       await assert.rejects(checkNoHorizontalScroll(page), /scrolls sideways/);
     });
+    await step('a page without a viewport meta tag is reported', async () => {
+      await visit(page, '/no-viewport');
+      await assert.rejects(checkNoHorizontalScroll(page), /laid out 980 px wide on a 360 px screen/);
+    });
   }
 });

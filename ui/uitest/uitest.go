@@ -55,6 +55,9 @@ func Serve(t testing.TB, app *fiber.App) (baseURL string) {
 		if err := app.ShutdownWithTimeout(10 * time.Second); err != nil {
 			t.Errorf("uitest.Serve: shutdown: %v", err)
 		}
+		// A test that ends at once may shut down before app.Listener has registered ln with the
+		// server; Shutdown then has nothing to close and the server would accept forever.
+		ln.Close()
 		if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
 			t.Errorf("uitest.Serve: %v", err)
 		}

@@ -42,6 +42,10 @@ func harnessApp() *fiber.App {
 		return c.Send([]byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"))
 	})
 	app.Get("/wide", page("wide", `<pre>`+strings.Repeat("x", 400)+`</pre>`))
+	app.Get("/no-viewport", func(c *fiber.Ctx) error {
+		c.Type("html", "utf-8")
+		return c.SendString(`<!DOCTYPE html><html lang="ja"><head><title>no viewport</title></head><body><p>x</p></body></html>`)
+	})
 	return app
 }
 

@@ -1,0 +1,91 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// LoginPage is the data of citizen/login.html (also used to add a family member).
+type LoginPage struct {
+	BasePage
+	CardNo, Month, Day string
+	Family             bool
+	ErrorKey           string
+	ErrorArgs          map[string]any
+}
+
+func (u *UI) citizenLoginShow(c *fiber.Ctx) error {
+	sess, _ := u.session(c)
+	if sess.LoggedIn() {
+		return c.Redirect("/menu", fiber.StatusSeeOther)
+	}
+	return u.render(c, "citizen/login", &LoginPage{BasePage: u.base(c)})
+}
+
+// loginForm copies the login fields out of Fiber's buffers.
+type loginForm struct{ CardNo, Month, Day string }
+
+func parseLoginForm(c *fiber.Ctx) loginForm {
+	return loginForm{CardNo: strings.Clone(c.FormValue("card_no")), Month: strings.Clone(c.FormValue("month")), Day: strings.Clone(c.FormValue("day"))}
+}
+
+func (f loginForm) input(c *fiber.Ctx) booking.LoginInput {
+	return booking.LoginInput{CardNo: f.CardNo, Birth: booking.MMDDFromParts(f.Month, f.Day), IP: c.IP()}
+}
+
+// citizenLoginSubmit logs a card in. A new session id is issued on success.
+func (u *UI) citizenLoginSubmit(c *fiber.Ctx) error {
+	form := parseLoginForm(c)
+	card, err := u.deps.Booking.Login(c.UserContext(), tenantOf(c), form.input(c))
+	if err != nil {
+		return u.loginFailed(c, "citizen/login", form, false, err)
+	}
+	sess, err := u.session(c)
+	if err != nil {
+		return err
+	}
+	*sess = Session{TenantID: sess.TenantID, CardID: card.ID, AuthAt: u.now()}
+	if err := u.sess.renew(c, sess); err != nil {
+		return err
+	}
+	return c.Redirect("/menu", fiber.StatusSeeOther)
+}
+
+// loginFailed re-renders a login form: field errors inline (422); a refused login as one generic
+// message (401); a lock or an outage on the form with its own explanation (429/503).
+func (u *UI) loginFailed(c *fiber.Ctx, page string, form loginForm, family bool, err error) error {
+	e := tenant.AsError(err)
+	if e == nil || (e.Code != tenant.Invalid && e.Code != tenant.Unauthorized && e.Code != tenant.Throttled && e.Code != tenant.Unavailable) {
+		return err
+	}
+	p := &LoginPage{BasePage: u.base(c), CardNo: form.CardNo, Month: form.Month, Day: form.Day, Family: family}
+	status := statusByCode[e.Code]
+	if e.Code == tenant.Invalid {
+		p.Errors = e.Fields
+	} else {
+		p.ErrorKey, p.ErrorArgs = e.Key, e.Args
+		p.CardNo = form.CardNo
+	}
+	if e.Code == tenant.Throttled || e.Code == tenant.Unavailable {
+		c.Set(fiber.HeaderRetryAfter, "60")
+	}
+	c.Status(status)
+	return u.render(c, page, p)
+}
+
+// citizenLogout ends the session and releases any held places.
+func (u *UI) citizenLogout(c *fiber.Ctx) error {
+	sess, err := u.session(c)
+	if err != nil {
+		return err
+	}
+	u.releaseSessionHold(c, sess)
+	if err := u.sess.destroy(c, sess); err != nil {
+		return err
+	}
+	return c.Redirect("/?logged_out=1", fiber.StatusSeeOther)
+}

@@ -1,0 +1,54 @@
+package ui
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// withSession loads the session (creating and saving an anonymous one, so forms carry a CSRF token
+// bound to it) and marks the response uncacheable.
+func (u *UI) withSession(c *fiber.Ctx) error {
+	sess, err := u.session(c)
+	if err != nil {
+		return err
+	}
+	if sess.ID == "" && c.Method() == fiber.MethodGet {
+		if err := u.sess.save(c, sess); err != nil {
+			return err
+		}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+// requireCitizen lets only a logged-in card through; others go to the login page.
+func (u *UI) requireCitizen(c *fiber.Ctx) error {
+	sess, err := u.session(c)
+	if err != nil {
+		return err
+	}
+	if !sess.LoggedIn() {
+		if isAPI(c) {
+			return tenant.Errorf(tenant.Unauthorized, "error.unauthorized")
+		}
+		return c.Redirect("/login", fiber.StatusSeeOther)
+	}
+	return c.Next()
+}
+
+// flash stores a one-time message key shown on the next page.
+func (u *UI) flash(c *fiber.Ctx, sess *Session, key string) error {
+	sess.Flash = key
+	return u.sess.save(c, sess)
+}
+
+// takeFlash returns and clears the session's flash message key.
+func (u *UI) takeFlash(c *fiber.Ctx, sess *Session) (string, error) {
+	f := sess.Flash
+	if f == "" {
+		return "", nil
+	}
+	sess.Flash = ""
+	return f, u.sess.save(c, sess)
+}

@@ -1,0 +1,52 @@
+// madoguchi progressive enhancement. Every flow works without this file; it only
+// (1) changes calendar months without a full reload, moving focus to the new month's caption, and
+// (2) warns before a held time runs out.
+(function () {
+  "use strict";
+
+  function enhanceCalendar(root) {
+    root.addEventListener("click", function (ev) {
+      var a = ev.target.closest("a[data-cal-link]");
+      if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+      ev.preventDefault();
+      fetch(a.href, { headers: { "X-Partial": "calendar" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          root.innerHTML = html;
+          history.pushState({ calendar: a.href }, "", a.href);
+          var cap = root.querySelector("[data-cal-caption]");
+          if (cap) cap.focus();
+          var live = document.querySelector("[data-calendar-live]");
+          if (live && cap) live.textContent = cap.textContent;
+        })
+        .catch(function () { window.location.href = a.href; });
+    });
+    window.addEventListener("popstate", function () { window.location.reload(); });
+  }
+
+  function holdWarning(el) {
+    var expires = parseInt(el.getAttribute("data-hold-expires"), 10) * 1000;
+    var warned = false;
+    var timer = setInterval(function () {
+      var left = expires - Date.now();
+      if (!warned && left < 2 * 60 * 1000) {
+        warned = true;
+        el.setAttribute("role", "alert");
+        el.classList.add("warn");
+        el.textContent = el.textContent + " " + (document.documentElement.lang === "en"
+          ? "Less than two minutes are left."
+          : "残り2分を切りました。");
+      }
+      if (left <= 0) clearInterval(timer);
+    }, 5000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var cal = document.querySelector("[data-calendar]");
+    if (cal && window.fetch && window.history) enhanceCalendar(cal);
+    var hold = document.querySelector("[data-hold-expires]");
+    if (hold) holdWarning(hold);
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  });
+})();
