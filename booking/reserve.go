@@ -177,7 +177,7 @@ func lockActiveReservation(ctx context.Context, tx bun.IDB, t *tenant.Tenant, id
 // their statuses; a missing card is not_found.
 func lockCards(ctx context.Context, tx bun.IDB, ids []uuid.UUID) (map[uuid.UUID]CardStatus, error) {
 	var rows []Card
-	if err := tx.NewSelect().Model(&rows).Column("id", "status").Where("id IN (?)", bun.In(ids)).
+	if err := tx.NewSelect().Model(&rows).Column("id", "status").Where("id IN (?)", bun.List(ids)).
 		Order("id").For("UPDATE").Scan(ctx); err != nil {
 		return nil, err
 	}
