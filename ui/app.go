@@ -24,6 +24,7 @@ type Deps struct {
 	Redis          redis.UniversalClient
 	Tenants        *tenant.Resolver
 	Booking        *booking.Service
+	Accounts       *tenant.Accounts
 	Registry       *prometheus.Registry
 	Gatherer       prometheus.Gatherer
 	Logger         *slog.Logger
@@ -42,6 +43,7 @@ type UI struct {
 	locales locales
 	metrics *httpMetrics
 	sess    *sessions
+	staff   *sessions // staff sessions: their own cookie, so a citizen and a clerk never share one
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
@@ -60,7 +62,8 @@ func New(d Deps) (*fiber.App, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	u := &UI{deps: d, log: d.Logger, assets: as, locales: loc, sess: &sessions{rdb: d.Redis, secure: d.SecureCookies}}
+	u := &UI{deps: d, log: d.Logger, assets: as, locales: loc, sess: &sessions{rdb: d.Redis, secure: d.SecureCookies, name: "mdg_sid"},
+		staff: &sessions{rdb: d.Redis, secure: d.SecureCookies, name: "mdg_staff"}}
 	if u.views, err = loadViews(u.funcs()); err != nil {
 		return nil, err
 	}

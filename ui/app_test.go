@@ -65,7 +65,7 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 		t.Fatal(err)
 	}
 	app, err := ui.New(ui.Deps{
-		DB: d.App, Redis: rdb, Booking: bs, Registry: reg, Gatherer: reg,
+		DB: d.App, Redis: rdb, Booking: bs, Accounts: tenant.NewAccounts(d.App, nil), Registry: reg, Gatherer: reg,
 		Tenants:    tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain: "localhost",

@@ -22,6 +22,7 @@ type BasePage struct {
 	Lang       string
 	Path       string
 	LoggedIn   bool
+	StaffRole  string            // "admin" or "staff" on /admin pages
 	Errors     map[string]string // field → message key, for the error summary
 	CityName   string
 	TenantSlug string
@@ -120,6 +121,7 @@ func (u *UI) funcs() template.FuncMap {
 		"dateof":    booking.DateOf,
 		"dbdate":    booking.DateFromDB,
 		"clock":     func(t time.Time) string { return t.In(booking.JST).Format("15:04") },
+		"list":      func(xs ...string) []string { return xs },
 		"ym":        func(t time.Time) string { return t.Format("2006-01") },
 		"ymlabel": func(lang string, t time.Time) string {
 			if lang == "en" {
@@ -146,7 +148,7 @@ func (u *UI) funcs() template.FuncMap {
 func (u *UI) base(c *fiber.Ctx) BasePage {
 	b := BasePage{Lang: langOf(c), CSS: u.assets.url("app.css"), JS: u.assets.url("app.js"), Path: c.Path()}
 	if s, ok := c.Locals(localSession).(*Session); ok {
-		b.CSRF, b.LoggedIn = s.CSRF, s.LoggedIn()
+		b.CSRF, b.LoggedIn, b.StaffRole = s.CSRF, s.LoggedIn(), s.StaffRole
 	}
 	if t := tenantOf(c); t != nil {
 		b.CityName, b.TenantSlug = t.Name, t.Slug

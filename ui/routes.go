@@ -22,6 +22,7 @@ func (u *UI) routes(app *fiber.App) {
 	city.Get("/", u.citizenHome)     // citizen (no login)
 	city.Get("/lang", u.citizenLang) // citizen (no login)
 	u.apiRoutes(city)                // citizen JSON API (ui/api_routes.go)
+	u.staffRoutes(city)              // city staff under /admin (ui/staff_routes.go)
 
 	// Citizen pages: a session (anonymous until login) and CSRF on every form; "me" pages need a
 	// logged-in card. Middleware is attached per route so unknown paths still fall through to 404.

@@ -30,6 +30,11 @@ type Session struct {
 	DoneID   uuid.UUID   `json:"done_id,omitzero"`  // reservation shown on the done page
 	Email    string      `json:"email,omitempty"`
 	Flash    string      `json:"flash,omitempty"`
+
+	StaffID    uuid.UUID `json:"staff_id,omitzero"`
+	StaffLogin string    `json:"staff_login,omitempty"`
+	StaffRole  string    `json:"staff_role,omitempty"`
+	MustChange bool      `json:"must_change,omitempty"`
 }
 
 // LoggedIn reports whether a citizen card is authenticated in this session.
@@ -41,6 +46,8 @@ func (s *Session) Cards() []uuid.UUID { return append([]uuid.UUID{s.CardID}, s.F
 const (
 	sessionIdle     = 30 * time.Minute
 	sessionAbsolute = 2 * time.Hour
+	staffIdle       = 60 * time.Minute
+	staffAbsolute   = 10 * time.Hour
 	localSession    = "session"
 )
 
@@ -49,16 +56,17 @@ const (
 type sessions struct {
 	rdb    redis.UniversalClient
 	secure bool
+	name   string // cookie name without prefix: "mdg_sid" (citizens), "mdg_staff" (staff)
 }
 
 func (s *sessions) cookieName() string {
 	if s.secure {
-		return "__Host-mdg_sid"
+		return "__Host-" + s.name
 	}
-	return "mdg_sid"
+	return s.name
 }
 
-func sessionKey(id string) string { return "mdg:sess:" + id }
+func (s *sessions) key(id string) string { return "mdg:sess:" + s.name + ":" + id }
 
 // load returns the request's session, or nil when there is none, it expired, or it belongs to
 // another tenant (a cookie replayed on another city's host). Redis errors are unavailable.
@@ -70,7 +78,7 @@ func (s *sessions) load(c *fiber.Ctx, t *tenant.Tenant) (*Session, error) {
 	if len(id) != 43 {
 		return nil, nil
 	}
-	b, err := s.rdb.Get(c.UserContext(), sessionKey(id)).Bytes()
+	b, err := s.rdb.Get(c.UserContext(), s.key(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -81,7 +89,11 @@ func (s *sessions) load(c *fiber.Ctx, t *tenant.Tenant) (*Session, error) {
 	if err := json.Unmarshal(b, &sess); err != nil {
 		return nil, nil
 	}
-	if t == nil || sess.TenantID != t.ID || time.Since(sess.Created) > sessionAbsolute {
+	limit := sessionAbsolute
+	if sess.StaffID != uuid.Nil {
+		limit = staffAbsolute
+	}
+	if t == nil || sess.TenantID != t.ID || time.Since(sess.Created) > limit {
 		return nil, nil
 	}
 	sess.ID = id
@@ -102,7 +114,11 @@ func (s *sessions) save(c *fiber.Ctx, sess *Session) error {
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Set(c.UserContext(), sessionKey(sess.ID), b, sessionIdle).Err(); err != nil {
+	idle := sessionIdle
+	if sess.StaffID != uuid.Nil {
+		idle = staffIdle
+	}
+	if err := s.rdb.Set(c.UserContext(), s.key(sess.ID), b, idle).Err(); err != nil {
 		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
 	}
 	if isNew && bearer(c) == "" {
@@ -116,7 +132,7 @@ func (s *sessions) save(c *fiber.Ctx, sess *Session) error {
 // token is renewed too.
 func (s *sessions) renew(c *fiber.Ctx, sess *Session) error {
 	if sess.ID != "" {
-		if err := s.rdb.Del(c.UserContext(), sessionKey(sess.ID)).Err(); err != nil {
+		if err := s.rdb.Del(c.UserContext(), s.key(sess.ID)).Err(); err != nil {
 			return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
 		}
 	}
@@ -127,7 +143,7 @@ func (s *sessions) renew(c *fiber.Ctx, sess *Session) error {
 // destroy deletes the session and its cookie.
 func (s *sessions) destroy(c *fiber.Ctx, sess *Session) error {
 	if sess != nil && sess.ID != "" {
-		if err := s.rdb.Del(context.WithoutCancel(c.UserContext()), sessionKey(sess.ID)).Err(); err != nil {
+		if err := s.rdb.Del(context.WithoutCancel(c.UserContext()), s.key(sess.ID)).Err(); err != nil {
 			return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
 		}
 	}

@@ -97,4 +97,31 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 		Email: "seed@example.jp", Actor: booking.Actor{Channel: booking.ChannelWeb}}); err != nil {
 		tb.Fatalf("SeedAll: Reserve: %v", err)
 	}
+	seedMail(tb, svc, t)
+	// Creating an account also writes the audit log.
+	if _, err := tenant.NewAccounts(db, nil).Create(ctx, t, "seed.admin", "管理者", tenant.RoleAdmin, "initial-password-1", "seed"); err != nil {
+		tb.Fatalf("SeedAll: account: %v", err)
+	}
+}
+
+// seedMail gives the tenant its own mail template and puts the confirmation of its booking
+// through the mail ledger (sent_mail), as the worker does.
+func seedMail(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := svc.SetMailTemplate(ctx, t, booking.MailTemplate{Kind: booking.KindReminder, Lang: "ja",
+		Subject: "【{{.City}}】明日はご予約日です（{{.Code}}）", Body: "{{.When}}\n{{.Place}}\n{{.URL}}\n"}); err != nil {
+		tb.Fatalf("SeedAll: SetMailTemplate: %v", err)
+	}
+	ids, err := svc.ClaimOutbox(ctx, t.ID, 1, time.Minute)
+	if err != nil || len(ids) == 0 {
+		tb.Fatalf("SeedAll: ClaimOutbox = %v, %v", ids, err)
+	}
+	job, note, err := svc.StartMail(ctx, t.ID, ids[0], booking.MailEnv{BaseDomain: "example.lg.jp"})
+	if err != nil || job == nil {
+		tb.Fatalf("SeedAll: StartMail = %q, %v", note, err)
+	}
+	if err := svc.MailSent(ctx, job); err != nil {
+		tb.Fatalf("SeedAll: MailSent: %v", err)
+	}
 }

@@ -28,6 +28,7 @@ type App struct {
 	Registry *prometheus.Registry
 	Tenants  *tenant.Service
 	Booking  *booking.Service
+	Accounts *tenant.Accounts
 }
 
 // OpenApp connects to PostgreSQL (as the runtime role) and Redis and builds the services.
@@ -50,6 +51,7 @@ func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Tenants = tenant.NewService(a.DB)
+	a.Accounts = tenant.NewAccounts(a.DB, time.Now)
 	a.Booking = booking.NewService(a.DB, booking.Config{Now: time.Now, SecretKey: cfg.SecretKey, Guard: g})
 	return a, nil
 }
@@ -61,6 +63,7 @@ func (a *App) Web() (*fiber.App, error) {
 		Redis:          a.Redis,
 		Tenants:        tenant.NewResolver(a.Tenants, a.Config.BaseDomain, 10*time.Second),
 		Booking:        a.Booking,
+		Accounts:       a.Accounts,
 		Registry:       a.Registry,
 		Gatherer:       a.Registry,
 		Logger:         a.Log,

@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/jobs/mailsink"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -36,6 +38,10 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Write
 	if err := seedDemo(ctx, a); err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
+	sink := startDemoMailSink(cfg, log)
+	if sink != nil {
+		defer sink.Close()
+	}
 	web, err := a.Web()
 	if err != nil {
 		return err
@@ -50,8 +56,12 @@ madoguchi demo is running.
   citizen site (松阪市):  http://matsusaka.%[1]s:%[2]s/
   readiness:             http://matsusaka.%[1]s:%[2]s/readyz
   metrics:               http://127.0.0.1:%[2]s/metrics
-Press Ctrl+C to stop.
 `, cfg.BaseDomain, port)
+	if sink != nil {
+		fmt.Fprintf(stdout, "  demo mail:             written to %s/ (SMTP sink on %s)\n", demoMailDir, sink.Addr())
+	}
+	printDemoCredentials(stdout, fmt.Sprintf("http://matsusaka.%s:%s", cfg.BaseDomain, port))
+	fmt.Fprintln(stdout, "Press Ctrl+C to stop.")
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveUntil(ctx, web, ln, cfg, log) })
 	g.Go(func() error { return runWorker(ctx, a) })
@@ -84,5 +94,24 @@ func seedDemo(ctx context.Context, a *App) error {
 			return err
 		}
 	}
-	return nil
+	return seedDemoExtras(ctx, a, t)
+}
+
+// demoMailDir is where the demo's SMTP sink writes each message it receives as an .eml file.
+const demoMailDir = ".demo/mail"
+
+// startDemoMailSink runs a local SMTP server that stores every message in demoMailDir, when
+// MADOGUCHI_SMTP_URL points at this machine (the default smtp://127.0.0.1:1025). If something
+// already listens there (another sink), mail goes to it and nil is returned.
+func startDemoMailSink(cfg *Config, log *slog.Logger) *mailsink.Sink {
+	u, err := url.Parse(cfg.SMTPURL)
+	if err != nil || u.Scheme != "smtp" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
+		return nil
+	}
+	sink, err := mailsink.Start(net.JoinHostPort("127.0.0.1", u.Port()), demoMailDir)
+	if err != nil {
+		log.Warn("demo SMTP sink not started; mail goes to whatever listens there", "smtp", u.Host, "err", err)
+		return nil
+	}
+	return sink
 }

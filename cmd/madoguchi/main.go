@@ -32,6 +32,7 @@ commands:
   tenant disable|enable SLUG     take a municipality offline / back online
   import --tenant SLUG FILE.csv  load cards (製造管理番号, 生年月日, …; UTF-8 or Shift_JIS)
   demo                           migrate, seed the demo city and run web + worker
+  bench [flags]                  benchmark booking over HTTP beside pgbench (bench -h for flags)
 
 Configuration comes from MADOGUCHI_* environment variables; see README.md.
 `
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdImport(ctx, cfg, log, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, cfg, log, stdout)
+	case "bench":
+		return cmdBench(ctx, cfg, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }

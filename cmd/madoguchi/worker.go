@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 
+	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/jobs"
 )
 
@@ -16,16 +18,36 @@ func cmdWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	return runWorker(ctx, a)
 }
 
-// runWorker runs the asynq server until ctx is cancelled, then lets in-flight tasks finish.
+// runWorker runs the asynq server, the outbox relay and the periodic scheduler until ctx is
+// cancelled, then lets in-flight tasks finish.
 func runWorker(ctx context.Context, a *App) error {
-	srv := jobs.NewServer(a.Redis, a.Log, 10, a.Config.ShutdownTimeout)
-	mux := jobs.NewServeMux(&jobs.Handlers{Log: a.Log})
-	if err := srv.Start(mux); err != nil {
+	mailer, err := jobs.NewSMTPMailer(a.Config.SMTPURL)
+	if err != nil {
 		return err
 	}
-	a.Log.Info("worker started")
-	<-ctx.Done()
-	a.Log.Info("shutting down worker")
-	srv.Shutdown()
-	return nil
+	defer mailer.Close()
+	w := jobs.NewWorker(jobs.WorkerConfig{
+		DB:       a.DB,
+		Redis:    a.Redis,
+		Booking:  a.Booking,
+		Tenants:  a.Tenants,
+		Mailer:   mailer,
+		MailEnv:  mailEnv(a.Config),
+		Log:      a.Log,
+		Registry: a.Registry,
+		Server:   jobs.ServerConfig{Concurrency: 10, ShutdownTimeout: a.Config.ShutdownTimeout},
+	})
+	return w.Run(ctx)
+}
+
+// mailEnv is what mail needs from the configuration. Links carry the web server's port only
+// for BASE_DOMAIN=localhost (the demo); everywhere else the ingress serves https on 443.
+func mailEnv(cfg *Config) booking.MailEnv {
+	env := booking.MailEnv{BaseDomain: cfg.BaseDomain}
+	if cfg.BaseDomain == "localhost" {
+		if _, port, err := net.SplitHostPort(cfg.Listen); err == nil && port != "0" {
+			env.Port = port
+		}
+	}
+	return env
 }

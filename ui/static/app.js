@@ -14,6 +14,7 @@
         .then(function (html) {
           root.innerHTML = html;
           history.pushState({ calendar: a.href }, "", a.href);
+          keepLanguageLink();
           var cap = root.querySelector("[data-cal-caption]");
           if (cap) cap.focus();
           var live = document.querySelector("[data-calendar-live]");
@@ -22,6 +23,16 @@
         .catch(function () { window.location.href = a.href; });
     });
     window.addEventListener("popstate", function () { window.location.reload(); });
+  }
+
+  // The header's language link returns to the page's address; after a month change that is the
+  // new month.
+  function keepLanguageLink() {
+    var lang = document.querySelector(".lang-switch a[href^='/lang']");
+    if (!lang || !window.URL) return;
+    var u = new URL(lang.href);
+    u.searchParams.set("next", window.location.pathname + window.location.search);
+    lang.href = u.pathname + u.search;
   }
 
   function holdWarning(el) {
@@ -33,9 +44,12 @@
         warned = true;
         el.setAttribute("role", "alert");
         el.classList.add("warn");
-        el.textContent = el.textContent + " " + (document.documentElement.lang === "en"
-          ? "Less than two minutes are left."
-          : "残り2分を切りました。");
+        // Change the text after the role, so screen readers announce it as an alert.
+        setTimeout(function () {
+          el.textContent = el.textContent + " " + (document.documentElement.lang === "en"
+            ? "Less than two minutes are left."
+            : "残り2分を切りました。");
+        }, 100);
       }
       if (left <= 0) clearInterval(timer);
     }, 5000);

@@ -1,0 +1,461 @@
+package booking
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// Mail to citizens: confirmation, change, cancellation and the day-before reminder, in Japanese
+// or (when the reservation's lang is "en") English. Each city may replace the built-in wording of
+// any kind and language with its own text/template (mail_templates); the data a template sees is
+// MailData, which holds what the citizen gave or was given (booking code, time, place) and never
+// a name or a card number. Mail is plain text with the visit attached as an .ics event.
+
+// MailData is what a mail template can show.
+type MailData struct {
+	City        string // the municipality, e.g. 松阪市
+	Code        string // booking code, e.g. K7M2QX9D
+	CodeGrouped string // the code in two groups for reading aloud: K7M2 QX9D
+	When        string // 2026年6月3日（水）10:00～10:30
+	Place       string // 交付場所 name
+	Address     string
+	Guidance    string // what to bring, where to go (set per location by the city)
+	People      int    // how many cards (people) the booking is for
+	OldWhen     string // change mail: the previous time
+	OldPlace    string // change mail: the previous place
+	URL         string // where to check, change or cancel: https://{slug}.{BASE_DOMAIN}/login
+	CallCenter  string // the city's call-center number, may be empty
+}
+
+// MailEvent is the visit as a calendar event, attached to the mail as an .ics file.
+type MailEvent struct {
+	UID         string // stable per reservation, so a change updates the same calendar entry
+	Sequence    int    // grows with every change
+	Stamp       time.Time
+	Start, End  time.Time
+	Summary     string
+	Location    string
+	Description string
+	URL         string
+	Cancelled   bool // METHOD:CANCEL, STATUS:CANCELLED
+}
+
+// MailTemplate is a city's own subject and body for one kind of mail in one language.
+type MailTemplate struct {
+	bun.BaseModel `bun:"table:mail_templates"`
+
+	TenantID  uuid.UUID  `bun:"tenant_id,pk,type:uuid"`
+	Kind      OutboxKind `bun:"kind,pk"`
+	Lang      string     `bun:"lang,pk"`
+	Subject   string     `bun:"subject,notnull"`
+	Body      string     `bun:"body,notnull"`
+	UpdatedBy string     `bun:"updated_by,notnull"`
+	UpdatedAt time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
+}
+
+// MailKinds lists every kind of citizen mail.
+var MailKinds = []OutboxKind{KindCreated, KindChanged, KindCancelled, KindReminder}
+
+// DefaultMailTemplate returns the built-in subject and body of kind in lang ("ja" or "en").
+func DefaultMailTemplate(kind OutboxKind, lang string) (subject, body string) {
+	t := defaultTemplates[langOrJA(lang)][kind]
+	return t[0], t[1]
+}
+
+// SetMailTemplate stores the city's own template for tpl.Kind and tpl.Lang after checking that
+// the subject and body parse and render with sample data. It returns invalid with per-field keys
+// otherwise.
+func (s *Service) SetMailTemplate(ctx context.Context, t *tenant.Tenant, tpl MailTemplate) error {
+	fields := map[string]string{}
+	known := false
+	for _, k := range MailKinds {
+		known = known || k == tpl.Kind
+	}
+	if !known {
+		fields["kind"] = "mail_template.kind.invalid"
+	}
+	if tpl.Lang != "ja" && tpl.Lang != "en" {
+		fields["lang"] = "mail_template.lang.invalid"
+	}
+	sample := sampleMailData()
+	if n := utf8.RuneCountInString(tpl.Subject); n == 0 || n > 400 {
+		fields["subject"] = "mail_template.subject.invalid"
+	} else if _, err := render(tpl.Subject, sample); err != nil {
+		fields["subject"] = "mail_template.subject.invalid"
+	}
+	if n := utf8.RuneCountInString(tpl.Body); n == 0 || n > 20000 {
+		fields["body"] = "mail_template.body.invalid"
+	} else if _, err := render(tpl.Body, sample); err != nil {
+		fields["body"] = "mail_template.body.invalid"
+	}
+	if len(fields) > 0 {
+		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
+	}
+	tpl.TenantID, tpl.UpdatedAt = t.ID, s.now()
+	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(&tpl).
+			On("CONFLICT (tenant_id, kind, lang) DO UPDATE").
+			Set("subject = EXCLUDED.subject, body = EXCLUDED.body, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at").
+			Exec(ctx)
+		return err
+	})
+}
+
+// DeleteMailTemplate returns kind in lang to the built-in wording.
+func (s *Service) DeleteMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string) error {
+	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM mail_templates WHERE kind = ? AND lang = ?", kind, lang)
+		return err
+	})
+}
+
+// MailTemplates returns the city's own templates.
+func (s *Service) MailTemplates(ctx context.Context, t *tenant.Tenant) ([]MailTemplate, error) {
+	var out []MailTemplate
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewSelect().Model(&out).Order("kind", "lang").Scan(ctx)
+	})
+	return out, err
+}
+
+// RenderMail renders kind in lang with data and the city's template (nil: the default). The
+// subject is one line.
+func RenderMail(tpl *MailTemplate, kind OutboxKind, lang string, data MailData) (subject, body string, err error) {
+	subjT, bodyT := DefaultMailTemplate(kind, lang)
+	if tpl != nil {
+		subjT, bodyT = tpl.Subject, tpl.Body
+	}
+	if subject, err = render(subjT, data); err != nil {
+		return "", "", fmt.Errorf("mail subject: %w", err)
+	}
+	if body, err = render(bodyT, data); err != nil {
+		return "", "", fmt.Errorf("mail body: %w", err)
+	}
+	return strings.Join(strings.Fields(subject), " "), body, nil
+}
+
+func render(text string, data MailData) (string, error) {
+	t, err := template.New("mail").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", err
+	}
+	// A city's template must not be able to produce a huge message ({{range 100000000}}).
+	b := &limitedBuffer{max: 64 << 10}
+	if err := t.Execute(b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if l.Len()+len(p) > l.max {
+		return 0, errors.New("mail text too long")
+	}
+	return l.Buffer.Write(p)
+}
+
+// buildMail renders the outbox row's mail inside the tenant transaction.
+func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessage, v *ReservationView, env MailEnv, now time.Time) (*MailJob, error) {
+	lang := langOrJA(v.Lang)
+	data := MailData{
+		City: t.Name, Code: v.Code, CodeGrouped: groupCode(v.Code),
+		When:  FormatSlot(lang, v.Slot.StartsAt, v.Slot.EndsAt),
+		Place: v.Location.Name, Address: v.Location.Address, Guidance: strings.TrimSpace(v.Location.Guidance),
+		People: v.PartySize, URL: LoginURL(t.Slug, env.BaseDomain, env.Port), CallCenter: t.Settings.CallCenterPhone,
+	}
+	if m.Kind == KindChanged {
+		var d struct {
+			OldStartsAt   time.Time `json:"old_starts_at"`
+			OldLocationID uuid.UUID `json:"old_location_id"`
+		}
+		if err := json.Unmarshal(m.Data, &d); err == nil && !d.OldStartsAt.IsZero() {
+			var old Slot
+			err := tx.NewSelect().Model(&old).Where("location_id = ? AND starts_at = ?", d.OldLocationID, d.OldStartsAt).Scan(ctx)
+			if err == nil {
+				data.OldWhen = FormatSlot(lang, old.StartsAt, old.EndsAt)
+			} else {
+				data.OldWhen = FormatDate(lang, DateOf(d.OldStartsAt)) + d.OldStartsAt.In(JST).Format("15:04")
+				if lang == "en" {
+					data.OldWhen = FormatDate(lang, DateOf(d.OldStartsAt)) + " " + d.OldStartsAt.In(JST).Format("15:04")
+				}
+			}
+			var loc Location
+			if err := tx.NewSelect().Model(&loc).Where("id = ?", d.OldLocationID).Scan(ctx); err == nil {
+				data.OldPlace = loc.Name
+			}
+		}
+	}
+	var tpl MailTemplate
+	override := &tpl
+	err := tx.NewSelect().Model(&tpl).Where("kind = ? AND lang = ?", m.Kind, lang).Scan(ctx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		override = nil
+	case err != nil:
+		return nil, err
+	}
+	subject, body, err := RenderMail(override, m.Kind, lang, data)
+	if err != nil && override != nil {
+		// A city's template that no longer renders must not stop the mail: use the default.
+		subject, body, err = RenderMail(nil, m.Kind, lang, data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	from, err := mailFrom(t, env)
+	if err != nil {
+		return nil, err
+	}
+	summary := "マイナンバーカードの受け取り（" + t.Name + "）"
+	if lang == "en" {
+		summary = "My Number Card pickup (" + t.Name + ")"
+	}
+	// SEQUENCE counts the changes and the cancellation mailed before this message (RFC 5545:
+	// a calendar keeps the entry with the highest sequence).
+	var seq int
+	if err := tx.NewRaw(`SELECT count(*) FROM outbox WHERE reservation_id = ?
+		AND kind IN ('reservation_changed', 'reservation_cancelled') AND (created_at, id) <= (?, ?)`,
+		v.ID, m.CreatedAt, m.ID).Scan(ctx, &seq); err != nil {
+		return nil, err
+	}
+	loc := v.Location.Name
+	if v.Location.Address != "" {
+		loc += ", " + v.Location.Address
+	}
+	return &MailJob{
+		TenantID: t.ID, OutboxID: m.ID, ReservationID: v.ID, Kind: m.Kind, Lang: lang,
+		From: from, FromName: t.Name, Subject: subject, Body: body,
+		Event: &MailEvent{
+			UID: v.ID.String() + "@" + env.BaseDomain, Sequence: seq,
+			Stamp: now, Start: v.Slot.StartsAt, End: v.Slot.EndsAt, Summary: summary, Location: loc,
+			Description: "予約番号 / Booking code: " + v.Code + "\n" + data.URL, URL: data.URL,
+			Cancelled: m.Kind == KindCancelled,
+		},
+	}, nil
+}
+
+// mailFrom is the city's sender address when it set a valid one, else the deployment's default.
+func mailFrom(t *tenant.Tenant, env MailEnv) (string, error) {
+	if a, err := ValidateEmail(t.Settings.MailFrom); err == nil && a != "" {
+		return a, nil
+	}
+	from := env.DefaultFrom
+	if from == "" {
+		from = "no-reply@" + env.BaseDomain
+	}
+	a, err := mail.ParseAddress(from)
+	if err != nil || a.Name != "" || strings.ContainsAny(from, "\r\n") {
+		return "", errors.New("the default sender address is not a plain address")
+	}
+	return a.Address, nil
+}
+
+// LoginURL is where a citizen of the city checks, changes or cancels a booking: https, except
+// for BASE_DOMAIN=localhost (the demo), which is plain http with the port.
+func LoginURL(slug, baseDomain, port string) string {
+	if baseDomain == "localhost" {
+		host := slug + ".localhost"
+		if port != "" && port != "80" {
+			host += ":" + port
+		}
+		return "http://" + host + "/login"
+	}
+	return "https://" + slug + "." + baseDomain + "/login"
+}
+
+var weekdaysJA = []string{"日", "月", "火", "水", "木", "金", "土"}
+
+// FormatDate writes a date as 「2026年6月3日（水）」 or "Wed 3 June 2026".
+func FormatDate(lang string, d Date) string {
+	if lang == "en" {
+		return d.Time(12, 0).Format("Mon 2 January 2006")
+	}
+	return fmt.Sprintf("%d年%d月%d日（%s）", d.Year, d.Month, d.Day, weekdaysJA[d.Weekday()])
+}
+
+// FormatSlot writes a time as 「2026年6月3日（水）10:00～10:30」 or "Wed 3 June 2026 10:00–10:30".
+func FormatSlot(lang string, start, end time.Time) string {
+	if lang == "en" {
+		return FormatDate(lang, DateOf(start)) + " " + start.In(JST).Format("15:04") + "–" + end.In(JST).Format("15:04")
+	}
+	return FormatDate(lang, DateOf(start)) + start.In(JST).Format("15:04") + "～" + end.In(JST).Format("15:04")
+}
+
+func groupCode(code string) string {
+	if len(code) == 8 {
+		return code[:4] + " " + code[4:]
+	}
+	return code
+}
+
+func sampleMailData() MailData {
+	start := Date{2026, time.June, 3}.Time(10, 0)
+	return MailData{City: "松阪市", Code: "K7M2QX9D", CodeGrouped: "K7M2 QX9D", When: FormatSlot("ja", start, start.Add(30*time.Minute)),
+		Place: "本庁", Address: "三重県松阪市殿町1340番地1", Guidance: "交付通知書と本人確認書類をお持ちください。", People: 1,
+		OldWhen: FormatSlot("ja", start.AddDate(0, 0, -1), start.AddDate(0, 0, -1).Add(30*time.Minute)), OldPlace: "本庁",
+		URL: "https://matsusaka.example.lg.jp/login", CallCenter: "0598-00-0000"}
+}
+
+// The built-in templates. Shared fragments keep the four kinds consistent.
+const (
+	jaVisit = `■予約番号
+{{.CodeGrouped}}
+
+■日時
+{{.When}}
+
+■人数
+{{.People}}名
+
+■場所
+{{.Place}}{{if .Address}}
+{{.Address}}{{end}}
+{{- if .Guidance}}
+
+■ご案内
+{{.Guidance}}
+{{- end}}
+`
+	jaManage = `
+■予約の確認・変更・取消
+交付通知書に記載の製造管理番号（9桁）と生年月日（月日）で、次のページからログインしてください。
+{{.URL}}
+`
+	jaFooter = `{{if .CallCenter}}
+■お問い合わせ
+{{.City}} マイナンバーカード予約コールセンター
+電話 {{.CallCenter}}
+{{end}}
+――
+このメールは送信専用のアドレスからお送りしています。ご返信いただいてもお答えできません。
+お心当たりのない場合は、お手数ですがこのメールを破棄してください。
+{{.City}}
+`
+	enVisit = `Booking code
+{{.CodeGrouped}}
+
+Date and time
+{{.When}} (Japan time)
+
+People
+{{.People}}
+
+Place
+{{.Place}}{{if .Address}}
+{{.Address}}{{end}}
+{{- if .Guidance}}
+
+What to bring
+{{.Guidance}}
+{{- end}}
+`
+	enManage = `
+Check, change or cancel
+Log in with the 9-digit number on your notice (交付通知書) and your birthday (month and day):
+{{.URL}}
+`
+	enFooter = `{{if .CallCenter}}
+Questions
+{{.City}} My Number Card booking call center
+Phone {{.CallCenter}}
+{{end}}
+--
+This message was sent from an address that cannot receive replies.
+If you did not make this booking, please delete this message.
+{{.City}}
+`
+)
+
+var defaultTemplates = map[string]map[OutboxKind][2]string{
+	"ja": {
+		KindCreated: {`【{{.City}}】マイナンバーカード受け取りのご予約を受け付けました（予約番号 {{.Code}}）`,
+			`マイナンバーカードの受け取りのご予約を受け付けました。
+当日は窓口で予約番号をお伝えください。
+
+` + jaVisit + jaManage + jaFooter},
+		KindChanged: {`【{{.City}}】マイナンバーカード受け取りのご予約を変更しました（予約番号 {{.Code}}）`,
+			`マイナンバーカードの受け取りのご予約を、次のとおり変更しました。
+{{if .OldWhen}}
+■変更前
+{{.OldWhen}}{{if .OldPlace}}
+{{.OldPlace}}{{end}}
+{{end}}
+【変更後のご予約】
+` + jaVisit + jaManage + jaFooter},
+		KindCancelled: {`【{{.City}}】マイナンバーカード受け取りのご予約を取り消しました（予約番号 {{.Code}}）`,
+			`次のマイナンバーカードの受け取りのご予約を取り消しました。
+
+■予約番号
+{{.CodeGrouped}}
+
+■日時
+{{.When}}
+
+■場所
+{{.Place}}
+
+改めてご予約いただく場合は、次のページからログインしてください。
+{{.URL}}
+` + jaFooter},
+		KindReminder: {`【{{.City}}】マイナンバーカード受け取りのご予約日が近づいています（予約番号 {{.Code}}）`,
+			`マイナンバーカードの受け取りのご予約日が近づきましたので、お知らせします。
+当日は窓口で予約番号をお伝えください。
+
+` + jaVisit + jaManage + jaFooter},
+	},
+	"en": {
+		KindCreated: {`[{{.City}}] Your My Number Card pickup is booked (code {{.Code}})`,
+			`Your appointment to pick up your My Number Card is booked.
+Please tell the counter your booking code on the day.
+
+` + enVisit + enManage + enFooter},
+		KindChanged: {`[{{.City}}] Your My Number Card pickup was changed (code {{.Code}})`,
+			`Your appointment to pick up your My Number Card was changed as follows.
+{{if .OldWhen}}
+Before
+{{.OldWhen}}{{if .OldPlace}}
+{{.OldPlace}}{{end}}
+{{end}}
+Now
+` + enVisit + enManage + enFooter},
+		KindCancelled: {`[{{.City}}] Your My Number Card pickup was cancelled (code {{.Code}})`,
+			`The following appointment to pick up your My Number Card was cancelled.
+
+Booking code
+{{.CodeGrouped}}
+
+Date and time
+{{.When}}
+
+Place
+{{.Place}}
+
+To book again, log in here:
+{{.URL}}
+` + enFooter},
+		KindReminder: {`[{{.City}}] Reminder: your My Number Card pickup (code {{.Code}})`,
+			`This is a reminder of your appointment to pick up your My Number Card.
+Please tell the counter your booking code on the day.
+
+` + enVisit + enManage + enFooter},
+	},
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/tenant/tenanttest"
+)
+
+// benchEnv is testEnv plus the test Redis.
+func benchEnv(t *testing.T, d *tenanttest.DB) func(string) string {
+	getenv := testEnv(t, d, ":0")
+	return func(k string) string {
+		if k == "MADOGUCHI_REDIS_URL" {
+			return os.Getenv("MADOGUCHI_TEST_REDIS_URL")
+		}
+		return getenv(k)
+	}
+}
+
+// runBench runs madoguchi bench -json with args and returns its report.
+func runBench(t *testing.T, d *tenanttest.DB, args ...string) *BenchReport {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"bench", "-json"}, args...), benchEnv(t, d), &out, &errOut)
+	if err != nil {
+		t.Fatalf("bench %v: %v\nstderr:\n%s", args, err, errOut.String())
+	}
+	var rep BenchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("bench %v printed no JSON report (%v):\n%s\nstderr:\n%s", args, err, out.String(), errOut.String())
+	}
+	return &rep
+}
+
+// slotTotals reads, in the tenant's scope, what the database says was booked.
+type slotTotals struct {
+	Reservations, Booked, Held, OverCapacity, Mismatched, Outbox int
+}
+
+func benchTotals(t *testing.T, db *bun.DB, slug string) (*tenant.Tenant, slotTotals) {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := tenant.NewService(db).BySlug(ctx, slug)
+	if err != nil {
+		t.Fatalf("bench tenant %q: %v", slug, err)
+	}
+	var s slotTotals
+	err = tenant.InTx(ctx, db, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT
+			(SELECT count(*) FROM reservations WHERE status = 'booked'),
+			(SELECT coalesce(sum(booked), 0) FROM slots),
+			(SELECT coalesce(sum(held), 0) FROM slots),
+			(SELECT count(*) FROM slots WHERE booked + held > capacity),
+			(SELECT count(*) FROM slots s WHERE booked <> (SELECT count(*) FROM reservations r WHERE r.slot_id = s.id AND r.status = 'booked')),
+			(SELECT count(*) FROM outbox)`).Scan(&s.Reservations, &s.Booked, &s.Held, &s.OverCapacity, &s.Mismatched, &s.Outbox)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn, s
+}
+
+func TestBenchApp(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	rep := runBench(t, d, "-clients", "4", "-bookings", "40", "-pgbench=false")
+
+	if len(rep.App) != 1 {
+		t.Fatalf("%d app rounds, want 1", len(rep.App))
+	}
+	a := rep.App[0]
+	if a.Successes != 40 || a.Attempts != 40 || len(a.Failures) != 0 {
+		t.Errorf("app: %d of %d bookings succeeded, failures %v; want 40 of 40", a.Successes, a.Attempts, a.Failures)
+	}
+	if a.Rate <= 0 || a.Flow.N != 40 || a.Reserve.N != 40 || a.Flow.P50 <= 0 || a.Flow.P99 < a.Flow.P50 || a.Reserve.P99 > a.Flow.Max {
+		t.Errorf("app figures look wrong: rate %v, flow %+v, reserve %+v", a.Rate, a.Flow, a.Reserve)
+	}
+	if a.RequestsPerOK != 6 {
+		t.Errorf("%v requests per booking, want 6", a.RequestsPerOK)
+	}
+	if rep.AppRate != a.Rate || rep.Ratio != 0 || len(rep.PGBench) != 1 || rep.PGBench[0].Skipped == "" {
+		t.Errorf("without pgbench: app rate %v (round %v), ratio %v, pgbench %+v", rep.AppRate, a.Rate, rep.Ratio, rep.PGBench)
+	}
+	if !rep.Check.OK || rep.Check.Reservations != 40 {
+		t.Errorf("bench check = %+v, want OK with 40 reservations", rep.Check)
+	}
+
+	// Independently of the bench's own check: no overbooking, every hold became a booking.
+	tn, s := benchTotals(t, d.App, rep.Tenant)
+	if s != (slotTotals{Reservations: 40, Booked: 40, Outbox: 40}) {
+		t.Errorf("after the bench: %+v; want 40 reservations = 40 booked places, no holds, none over capacity or mismatched, 40 outbox rows", s)
+	}
+	if !strings.HasPrefix(tn.Slug, "bench-") || tn.Status != tenant.Disabled || !rep.TenantDisabled {
+		t.Errorf("bench tenant %s is %s (report says disabled=%v); want a disabled bench-* tenant", tn.Slug, tn.Status, rep.TenantDisabled)
+	}
+}
+
+func TestBenchWithPGBench(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	rep := runBench(t, d, "-clients", "4", "-bookings", "40", "-keep")
+	if rep.App[0].Successes != 40 {
+		t.Fatalf("app: %d bookings, want 40 (failures %v)", rep.App[0].Successes, rep.App[0].Failures)
+	}
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		// The bench must still work and say why there is no reference.
+		if rep.PGBenchMissing == "" || rep.Ratio != 0 {
+			t.Errorf("no pgbench on PATH, but the report says missing=%q ratio=%v", rep.PGBenchMissing, rep.Ratio)
+		}
+		return
+	}
+	p := rep.PGBench[0]
+	if p.Aborted || p.Error != "" || p.Transactions != 40 || p.Failed != 0 || p.TPS <= 0 || p.Latency.N != 40 {
+		t.Fatalf("pgbench = %+v; want 40 transactions, no failures", p)
+	}
+	if rep.Ratio <= 0 || rep.PGBenchTPS != p.TPS {
+		t.Errorf("ratio %v, pgbench tps %v (round %v)", rep.Ratio, rep.PGBenchTPS, p.TPS)
+	}
+	if !rep.Check.OK || rep.Check.Reservations != 80 {
+		t.Errorf("bench check = %+v, want OK with 80 reservations", rep.Check)
+	}
+	tn, s := benchTotals(t, d.App, rep.Tenant)
+	if s != (slotTotals{Reservations: 80, Booked: 80, Outbox: 80}) {
+		t.Errorf("after the bench: %+v; want 80 reservations = 80 booked places, no holds, none over capacity or mismatched, 80 outbox rows", s)
+	}
+	if tn.Status != tenant.Active || rep.TenantDisabled {
+		t.Errorf("with -keep the tenant is %s (report disabled=%v), want active", tn.Status, rep.TenantDisabled)
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"-clients", "0"}, "-clients"},
+		{[]string{"-duration", "10ms"}, "-duration"},
+		{[]string{"-pgbench-mode", "fast"}, "-pgbench-mode"},
+		{[]string{"-bookings", "10", "-cards", "5"}, "fewer than -bookings"},
+		{[]string{"extra"}, "unexpected argument"},
+	} {
+		err := cmdBench(context.Background(), &Config{}, tc.args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("bench %v = %v, want an error about %s", tc.args, err, tc.err)
+		}
+	}
+	o := benchOptions{clients: 3, bookings: 10, rounds: 1, pgbenchMode: "prepared"}
+	if err := o.resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if o.pgbenchClients != 3 || o.pgbenchTransactionsPerClient() != 4 || o.pgbenchCards != 12 || o.cards != 10 {
+		t.Errorf("resolved %+v: want 3 pgbench clients × 4 transactions on 12 cards, 10 app cards", o)
+	}
+}
+
+func TestPGEnv(t *testing.T) {
+	env, err := pgEnv("postgres://app:s%40cret@db1.example:6543/mdg?sslmode=require")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(env, " ")
+	for _, w := range []string{"PGHOST=db1.example", "PGPORT=6543", "PGUSER=app", "PGPASSWORD=s@cret", "PGDATABASE=mdg", "PGSSLMODE=require"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("pgEnv = %s, lacks %s", got, w)
+		}
+	}
+}

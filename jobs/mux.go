@@ -1,0 +1,115 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// Handlers holds the dependencies of every task handler; cmd/madoguchi builds it (through
+// Worker).
+type Handlers struct {
+	Log     *slog.Logger
+	Booking *booking.Service
+	Tenants *Directory
+	Mailer  Mailer
+	MailEnv booking.MailEnv
+	Metrics *Metrics
+	// OutboxKeep is how long finished outbox rows of past visits are kept (default 180 days).
+	OutboxKeep time.Duration
+}
+
+// NewServeMux registers every task handler on one mux, with logging and metrics middleware.
+func NewServeMux(h *Handlers) *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.Use(h.logMiddleware)
+	mux.HandleFunc(TypeMailSend, h.HandleMailSend)
+	mux.HandleFunc(TypeRemindersQueue, h.HandleRemindersQueue)
+	mux.HandleFunc(TypeHoldsRelease, h.HandleHoldsRelease)
+	mux.HandleFunc(TypeSlotsGenerate, h.HandleSlotsGenerate)
+	mux.HandleFunc(TypeOutboxCleanup, h.HandleOutboxCleanup)
+	return mux
+}
+
+func (h *Handlers) logMiddleware(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		start := time.Now()
+		err := next.ProcessTask(ctx, t)
+		id, _ := asynq.GetTaskID(ctx)
+		retry, _ := asynq.GetRetryCount(ctx)
+		h.Metrics.task(t.Type(), err, time.Since(start))
+		switch {
+		case err != nil && isBusy(err):
+			h.Log.Debug("task postponed", "type", t.Type(), "task_id", id, "err", err)
+		case err != nil:
+			h.Log.Warn("task failed", "type", t.Type(), "task_id", id, "retry", retry, "elapsed", time.Since(start), "err", err)
+		default:
+			h.Log.Debug("task done", "type", t.Type(), "task_id", id, "elapsed", time.Since(start))
+		}
+		return err
+	})
+}
+
+// tenantOf returns the tenant of a payload; a tenant that no longer exists ends the task.
+func (h *Handlers) tenantOf(ctx context.Context, t *asynq.Task) (*tenant.Tenant, error) {
+	var p TenantPayload
+	if err := decode(t, &p); err != nil {
+		return nil, err
+	}
+	return h.Tenants.Get(ctx, p.TenantID)
+}
+
+// HandleRemindersQueue writes the tenant's due reminders to the outbox (the relay sends them).
+func (h *Handlers) HandleRemindersQueue(ctx context.Context, t *asynq.Task) error {
+	tn, err := h.tenantOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	n, err := h.Booking.QueueReminders(ctx, tn)
+	if n > 0 {
+		h.Log.Info("reminders queued", "tenant", tn.Slug, "count", n)
+	}
+	return err
+}
+
+// HandleHoldsRelease returns the places of the tenant's expired holds.
+func (h *Handlers) HandleHoldsRelease(ctx context.Context, t *asynq.Task) error {
+	tn, err := h.tenantOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	_, err = h.Booking.ReleaseExpiredHolds(ctx, tn)
+	return err
+}
+
+// HandleSlotsGenerate materialises the tenant's slots over its horizon.
+func (h *Handlers) HandleSlotsGenerate(ctx context.Context, t *asynq.Task) error {
+	tn, err := h.tenantOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	return h.Booking.GenerateSlots(ctx, tn)
+}
+
+// HandleOutboxCleanup deletes the tenant's finished outbox rows of past visits after the
+// retention period.
+func (h *Handlers) HandleOutboxCleanup(ctx context.Context, t *asynq.Task) error {
+	tn, err := h.tenantOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	keep := h.OutboxKeep
+	if keep <= 0 {
+		keep = 180 * 24 * time.Hour
+	}
+	n, err := h.Booking.CleanupOutbox(ctx, tn.ID, keep)
+	if n > 0 {
+		h.Log.Info("outbox cleaned", "tenant", tn.Slug, "deleted", n)
+	}
+	return err
+}

@@ -1,0 +1,268 @@
+package tenant
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"golang.org/x/crypto/argon2"
+)
+
+// Role is what a staff account may do.
+type Role string
+
+// Roles: 市管理者 (settings and accounts) and 職員 (daily work).
+const (
+	RoleAdmin Role = "admin"
+	RoleStaff Role = "staff"
+)
+
+// Account is a city staff member's login.
+type Account struct {
+	bun.BaseModel `bun:"table:staff_accounts"`
+
+	TenantID          uuid.UUID  `bun:"tenant_id,pk,type:uuid"`
+	ID                uuid.UUID  `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	LoginID           string     `bun:"login_id,notnull"`
+	DisplayName       string     `bun:"display_name,notnull"`
+	Role              Role       `bun:"role,notnull"`
+	PasswordHash      string     `bun:"password_hash,notnull"`
+	MustChange        bool       `bun:"must_change,notnull"`
+	PasswordExpiresAt *time.Time `bun:"password_expires_at"`
+	FailedCount       int        `bun:"failed_count,notnull"`
+	LockedUntil       *time.Time `bun:"locked_until"`
+	Disabled          bool       `bun:"disabled,notnull"`
+	CreatedAt         time.Time  `bun:"created_at,notnull,default:current_timestamp"`
+	UpdatedAt         time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
+}
+
+// Lockout thresholds for staff (SECURITY.md §5.4).
+const (
+	staffSoftLimit   = 10
+	staffSoftLock    = 15 * time.Minute
+	staffHardLimit   = 20
+	initialPwLife    = 72 * time.Hour
+	minPasswordRunes = 12
+	maxPasswordRunes = 128
+)
+
+// commonPasswords are refused whatever their length (a short list; context words are added per city).
+var commonPasswords = []string{"password", "passw0rd", "123456789012", "qwertyuiopas", "administrator", "madoguchi",
+	"mynumbercard", "mynumber", "letmein", "welcome", "iloveyou", "changeme"}
+
+// Accounts manages staff accounts and their logins.
+type Accounts struct {
+	db  *bun.DB
+	now func() time.Time
+}
+
+// NewAccounts returns the staff account service.
+func NewAccounts(db *bun.DB, now func() time.Time) *Accounts {
+	if now == nil {
+		now = time.Now
+	}
+	return &Accounts{db: db, now: now}
+}
+
+// hashPassword returns an argon2id PHC string (m=19 MiB, t=2, p=1: OWASP's baseline).
+func hashPassword(pw string) string {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		panic(err)
+	}
+	key := argon2.IDKey([]byte(pw), salt, 2, 19*1024, 1, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=19$m=19456,t=2,p=1$%s$%s", b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// dummyHash is compared against for unknown login ids so both paths cost the same.
+var dummyHash = hashPassword("dummy password for unknown accounts")
+
+func checkPassword(hash, pw string) bool {
+	var m, t uint32
+	var p uint8
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// CheckPasswordPolicy returns an invalid error when pw is too short or long, common, or contains
+// the login id or the city's slug.
+func CheckPasswordPolicy(pw, loginID string, t *Tenant) error {
+	n := utf8.RuneCountInString(pw)
+	low := strings.ToLower(pw)
+	switch {
+	case n < minPasswordRunes:
+		return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.too_short"}}
+	case n > maxPasswordRunes:
+		return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.too_long"}}
+	}
+	words := append([]string{loginID, t.Slug}, commonPasswords...)
+	for _, w := range words {
+		if len(w) >= 4 && strings.Contains(low, strings.ToLower(w)) {
+			return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.common"}}
+		}
+	}
+	return nil
+}
+
+// RandomPassword returns an initial password to hand to a new user (16 characters, 96 bits).
+func RandomPassword() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Create adds an account with an initial password that must be changed at first login and
+// expires after 72 hours. It returns invalid for a bad login id or name and conflict when the
+// login id is taken.
+func (a *Accounts) Create(ctx context.Context, t *Tenant, loginID, name string, role Role, initial string, actor string) (*Account, error) {
+	now := a.now()
+	exp := now.Add(initialPwLife)
+	acc := &Account{TenantID: t.ID, LoginID: strings.ToLower(strings.TrimSpace(loginID)), DisplayName: strings.TrimSpace(name),
+		Role: role, PasswordHash: hashPassword(initial), MustChange: true, PasswordExpiresAt: &exp}
+	if role != RoleAdmin && role != RoleStaff {
+		return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"role": "staff.role.invalid"}}
+	}
+	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(acc).Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, t.ID, AuditEntry{Actor: actor, Action: "account.create", Target: acc.LoginID, After: map[string]any{"role": role}})
+	})
+	switch ErrorCode(err) {
+	case "":
+		return acc, nil
+	case Conflict:
+		return nil, &Error{Code: Conflict, Key: "staff.login_id.taken", Fields: map[string]string{"login_id": "staff.login_id.taken"}, Err: err}
+	case Invalid:
+		return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"login_id": "staff.login_id.invalid"}, Err: err}
+	}
+	return nil, err
+}
+
+// SetPasswordNoChange is for the demo and tests: the account keeps pw without a forced change.
+func (a *Accounts) SetPasswordNoChange(ctx context.Context, t *Tenant, loginID, pw string) error {
+	return InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewUpdate().Model((*Account)(nil)).Set("password_hash = ?", hashPassword(pw)).
+			Set("must_change = false").Set("password_expires_at = NULL").Where("login_id = ?", loginID).Exec(ctx)
+		return err
+	})
+}
+
+// Authenticate checks a login id and password. It returns unauthorized (one message for every
+// reason, with the same cost), throttled while the account is locked (10 failures → 15 minutes,
+// 20 → until an admin unlocks), and records failures and successes in the audit log.
+func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip string) (*Account, error) {
+	now := a.now()
+	loginID = strings.ToLower(strings.TrimSpace(loginID))
+	var acc Account
+	var result error
+	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewSelect().Model(&acc).Where("login_id = ?", loginID).For("UPDATE").Scan(ctx)
+		if ErrorCode(DBError(err)) == NotFound {
+			checkPassword(dummyHash, pw)
+			result = Errorf(Unauthorized, "staff.login.failed")
+			return Audit(ctx, tx, t.ID, AuditEntry{Actor: "anonymous", Action: "login.failed", Target: clip(loginID, 64), IP: ip})
+		}
+		if err != nil {
+			return err
+		}
+		if acc.FailedCount >= staffHardLimit || (acc.LockedUntil != nil && acc.LockedUntil.After(now)) {
+			result = Errorf(Throttled, "staff.login.locked")
+			return nil
+		}
+		ok := checkPassword(acc.PasswordHash, pw)
+		expired := acc.MustChange && acc.PasswordExpiresAt != nil && acc.PasswordExpiresAt.Before(now)
+		if !ok || acc.Disabled || expired {
+			acc.FailedCount++
+			q := tx.NewUpdate().Model(&acc).Set("failed_count = ?", acc.FailedCount).WherePK()
+			if acc.FailedCount%staffSoftLimit == 0 {
+				q = q.Set("locked_until = ?", now.Add(staffSoftLock))
+			}
+			if _, err := q.Exec(ctx); err != nil {
+				return err
+			}
+			result = Errorf(Unauthorized, "staff.login.failed")
+			if ok && expired {
+				result = Errorf(Unauthorized, "staff.login.expired")
+			}
+			return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "login.failed", IP: ip})
+		}
+		if _, err := tx.NewUpdate().Model(&acc).Set("failed_count = 0").Set("locked_until = NULL").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "login", IP: ip})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if result != nil {
+		return nil, result
+	}
+	return &acc, nil
+}
+
+// ChangePassword replaces the password after checking the current one and the policy.
+func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, current, next string) error {
+	var acc Account
+	return InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		if err := tx.NewSelect().Model(&acc).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
+			return DBError(err)
+		}
+		if !checkPassword(acc.PasswordHash, current) {
+			return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"current_password": "staff.password.current_wrong"}}
+		}
+		if err := CheckPasswordPolicy(next, acc.LoginID, t); err != nil {
+			return err
+		}
+		if current == next {
+			return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.same"}}
+		}
+		if _, err := tx.NewUpdate().Model(&acc).Set("password_hash = ?", hashPassword(next)).Set("must_change = false").
+			Set("password_expires_at = NULL").Set("updated_at = ?", a.now()).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "password.change"})
+	})
+}
+
+// ByID returns an account of the tenant, or not_found.
+func (a *Accounts) ByID(ctx context.Context, t *Tenant, id uuid.UUID) (*Account, error) {
+	var acc Account
+	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		return DBError(tx.NewSelect().Model(&acc).Where("id = ?", id).Scan(ctx))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &acc, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

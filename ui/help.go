@@ -1,0 +1,58 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/booking"
+)
+
+// HelpPage is the data of the in-app manuals (help/manual.html: 操作マニュアル for counter staff,
+// help/operations.html: 運用マニュアル for the 市管理者; spec 3(6), 3(7)エ). The text is written in
+// the templates, in Japanese; the few values that differ per city come from here.
+type HelpPage struct {
+	BasePage
+	AdminURL        []string // this city's staff address, e.g. https://matsusaka.example.lg.jp/admin, in parts
+	StatusURL       []string // the public status page, reachable from the internet, in parts
+	CallCenterPhone string   // empty when the city has not set one
+	DeadlineDays    int
+	HorizonDays     int
+	ReminderHour    int
+}
+
+func (u *UI) helpPage(c *fiber.Ctx) *HelpPage {
+	t := tenantOf(c)
+	scheme := "https"
+	if !u.deps.SecureCookies {
+		scheme = "http"
+	}
+	host := strings.Clone(c.Hostname())
+	status := "status." + u.deps.BaseDomain
+	if _, port, ok := strings.Cut(host, ":"); ok {
+		status += ":" + port
+	}
+	return &HelpPage{BasePage: u.base(c), AdminURL: breakable(scheme + "://" + host + "/admin"), StatusURL: breakable(scheme + "://" + status + "/"),
+		CallCenterPhone: t.Settings.CallCenterPhone, DeadlineDays: booking.DeadlineDays(t), HorizonDays: booking.HorizonDays(t),
+		ReminderHour: booking.ReminderHour(t)}
+}
+
+// helpManual is the 操作マニュアル: daily work at the counter.
+func (u *UI) helpManual(c *fiber.Ctx) error { return u.render(c, "help/manual", u.helpPage(c)) }
+
+// helpOperations is the 運用マニュアル: what the 市管理者 sets up and does when things go wrong.
+func (u *UI) helpOperations(c *fiber.Ctx) error { return u.render(c, "help/operations", u.helpPage(c)) }
+
+// breakable splits an address after each "/", "." and ":" so the template can offer a line break
+// (<wbr>) there: a long address must not make a phone scroll sideways.
+func breakable(s string) []string {
+	var parts []string
+	for s != "" {
+		i := strings.IndexAny(s, "/.:")
+		if i < 0 {
+			return append(parts, s)
+		}
+		parts, s = append(parts, s[:i+1]), s[i+1:]
+	}
+	return parts
+}

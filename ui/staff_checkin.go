@@ -1,0 +1,44 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// CheckinPage is the data of staff/checkin.html: one autofocused field for a barcode reader.
+type CheckinPage struct {
+	BasePage
+	Result    *booking.ReservationView
+	Already   bool
+	ResultKey string
+}
+
+func (u *UI) staffCheckinShow(c *fiber.Ctx) error {
+	return u.render(c, "staff/checkin", &CheckinPage{BasePage: u.base(c)})
+}
+
+// staffCheckinScan marks the scanned reservation visited and shows it; the field is cleared and
+// refocused for the next scan. Re-scanning is harmless.
+func (u *UI) staffCheckinScan(c *fiber.Ctx) error {
+	code := strings.Clone(c.FormValue("code"))
+	s := staffOf(c)
+	v, already, err := u.deps.Booking.CheckIn(c.UserContext(), tenantOf(c), code,
+		booking.Actor{Channel: booking.ChannelStaff, ID: s.StaffLogin})
+	p := &CheckinPage{BasePage: u.base(c), Result: v, Already: already}
+	if e := tenant.AsError(err); e != nil && e.Code != tenant.Internal && e.Code != tenant.Unavailable {
+		p.ResultKey = e.Key
+		if e.Code == tenant.NotFound {
+			p.ResultKey = "checkin.not_found"
+		}
+		c.Status(statusByCode[e.Code])
+		return u.render(c, "staff/checkin", p)
+	}
+	if err != nil {
+		return err
+	}
+	return u.render(c, "staff/checkin", p)
+}

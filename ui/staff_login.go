@@ -1,0 +1,81 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// StaffLoginPage is the data of staff/login.html and staff/password.html.
+type StaffLoginPage struct {
+	BasePage
+	LoginID  string
+	ErrorKey string
+	Forced   bool
+}
+
+func (u *UI) staffLoginShow(c *fiber.Ctx) error {
+	return u.render(c, "staff/login", &StaffLoginPage{BasePage: u.base(c)})
+}
+
+func (u *UI) staffLoginSubmit(c *fiber.Ctx) error {
+	login, pw := strings.Clone(c.FormValue("login_id")), strings.Clone(c.FormValue("password"))
+	acc, err := u.deps.Accounts.Authenticate(c.UserContext(), tenantOf(c), login, pw, c.IP())
+	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Unauthorized || e.Code == tenant.Throttled) {
+		c.Status(statusByCode[e.Code])
+		return u.render(c, "staff/login", &StaffLoginPage{BasePage: u.base(c), LoginID: login, ErrorKey: e.Key})
+	}
+	if err != nil {
+		return err
+	}
+	s := staffOf(c)
+	oldID := s.ID
+	*s = Session{ID: oldID, TenantID: s.TenantID, StaffID: acc.ID, StaffLogin: acc.LoginID, StaffRole: string(acc.Role), AuthAt: u.now()}
+	if err := u.staff.renew(c, s); err != nil {
+		return err
+	}
+	return c.Redirect("/admin", fiber.StatusSeeOther)
+}
+
+func (u *UI) staffLogout(c *fiber.Ctx) error {
+	if err := u.staff.destroy(c, staffOf(c)); err != nil {
+		return err
+	}
+	return c.Redirect("/admin/login", fiber.StatusSeeOther)
+}
+
+func (u *UI) staffPasswordShow(c *fiber.Ctx) error {
+	acc, err := u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), staffOf(c).StaffID)
+	if err != nil {
+		return err
+	}
+	return u.render(c, "staff/password", &StaffLoginPage{BasePage: u.base(c), Forced: acc.MustChange})
+}
+
+// staffPasswordSubmit changes the password after checking the current one and the policy.
+func (u *UI) staffPasswordSubmit(c *fiber.Ctx) error {
+	cur, next, again := c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("new_password2")
+	var err error
+	if next != again {
+		err = &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"new_password2": "staff.password.mismatch"}}
+	} else {
+		err = u.deps.Accounts.ChangePassword(c.UserContext(), tenantOf(c), staffOf(c).StaffID, cur, next)
+	}
+	if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
+		p := &StaffLoginPage{BasePage: u.base(c)}
+		p.Errors = e.Fields
+		c.Status(fiber.StatusUnprocessableEntity)
+		return u.render(c, "staff/password", p)
+	}
+	if err != nil {
+		return err
+	}
+	s := staffOf(c)
+	s.Flash = "staff.password.changed"
+	if err := u.staff.save(c, s); err != nil {
+		return err
+	}
+	return c.Redirect("/admin", fiber.StatusSeeOther)
+}

@@ -1,0 +1,88 @@
+package ui
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// staffRoutes registers the city staff pages under /admin (reached over LGWAN).
+func (u *UI) staffRoutes(city fiber.Router) {
+	open := func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{u.staffSession, u.csrfProtect, h} }
+	staff := func(h fiber.Handler) []fiber.Handler {
+		return []fiber.Handler{u.staffSession, u.csrfProtect, u.requireStaff, h}
+	}
+	city.Get("/admin/login", open(u.staffLoginShow)...)        // anyone
+	city.Post("/admin/login", open(u.staffLoginSubmit)...)     // anyone (throttled per account)
+	city.Post("/admin/logout", open(u.staffLogout)...)         // staff
+	city.Get("/admin/password", staff(u.staffPasswordShow)...) // staff, admin (also when a change is forced)
+	city.Post("/admin/password", staff(u.staffPasswordSubmit)...)
+	city.Get("/admin", staff(u.staffDashboard)...)            // staff, admin
+	city.Get("/admin/checkin", staff(u.staffCheckinShow)...)  // staff, admin
+	city.Post("/admin/checkin", staff(u.staffCheckinScan)...) // staff, admin
+
+	admin := func(h fiber.Handler) []fiber.Handler {
+		return []fiber.Handler{u.staffSession, u.csrfProtect, u.requireStaff, u.requireAdmin, h}
+	}
+	u.staffBookingRoutes(city, staff)         // ui/staff_booking_routes.go: bookings, exports, print views
+	u.staffCardRoutes(city, staff)            // ui/staff_card_routes.go: cards and progress
+	u.adminRoutes(city, admin)                // ui/admin_routes.go: accounts, audit log
+	u.adminSettingsRoutes(city, staff, admin) // ui/admin_settings_routes.go: settings, locations, schedules, help
+}
+
+// requireAdmin lets only the city's administrators (市管理者) through.
+func (u *UI) requireAdmin(c *fiber.Ctx) error {
+	if s := staffOf(c); s == nil || s.StaffRole != string(tenant.RoleAdmin) {
+		return tenant.Errorf(tenant.Forbidden, "error.forbidden")
+	}
+	return c.Next()
+}
+
+// staffSession loads the staff session (its own cookie) into the request, creating an anonymous
+// one for the login form.
+func (u *UI) staffSession(c *fiber.Ctx) error {
+	t := tenantOf(c)
+	s, err := u.staff.load(c, t)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		s = &Session{TenantID: t.ID, CSRF: randomID(32)}
+		if c.Method() == fiber.MethodGet {
+			if err := u.staff.save(c, s); err != nil {
+				return err
+			}
+		}
+	}
+	c.Locals(localSession, s)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+// requireStaff lets only a logged-in, enabled staff account through; an account that must change
+// its password is sent to the password page first.
+func (u *UI) requireStaff(c *fiber.Ctx) error {
+	s, _ := c.Locals(localSession).(*Session)
+	if s == nil || s.StaffID == uuid.Nil {
+		return c.Redirect("/admin/login", fiber.StatusSeeOther)
+	}
+	acc, err := u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), s.StaffID)
+	if tenant.ErrorCode(err) == tenant.NotFound || (err == nil && acc.Disabled) {
+		_ = u.staff.destroy(c, s) // a disabled account's sessions end at its next request
+		return c.Redirect("/admin/login", fiber.StatusSeeOther)
+	}
+	if err != nil {
+		return err
+	}
+	s.StaffRole = string(acc.Role) // the account's current role, not the one at login
+	if acc.MustChange && c.Path() != "/admin/password" {
+		return c.Redirect("/admin/password", fiber.StatusSeeOther)
+	}
+	return c.Next()
+}
+
+func staffOf(c *fiber.Ctx) *Session {
+	s, _ := c.Locals(localSession).(*Session)
+	return s
+}
