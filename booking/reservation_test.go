@@ -396,3 +396,15 @@ func nextSlot(t *testing.T, f *fixture, after *booking.Slot) *booking.Slot {
 	t.Fatal("no later slot")
 	return nil
 }
+
+func TestOverlappingWindowsRefused(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	f := newFixture(t, d, 2)
+	err := f.svc.SetWeeklySchedule(context.Background(), f.t, f.loc.ID, []booking.Window{
+		{Weekday: time.Monday, Start: 9 * 60, End: 12 * 60, SlotMinutes: 30, Capacity: 2},
+		{Weekday: time.Monday, Start: 11 * 60, End: 13 * 60, SlotMinutes: 30, Capacity: 2},
+	})
+	if e := tenant.AsError(err); e == nil || e.Fields["start"] != "schedule.window.overlaps" {
+		t.Fatalf("overlapping windows = %v, want an invalid error naming the overlap", err)
+	}
+}

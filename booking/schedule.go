@@ -98,7 +98,7 @@ func (w Window) validate() map[string]string {
 	}
 	if !validSlotLength(w.SlotMinutes) {
 		f["slot_minutes"] = "schedule.slot_minutes.invalid"
-	} else if int(w.End-w.Start) < w.SlotMinutes {
+	} else if w.End > w.Start && int(w.End-w.Start) < w.SlotMinutes {
 		f["end"] = "schedule.window.too_short"
 	}
 	if w.Capacity < 0 || w.Capacity > 200 {
@@ -115,6 +115,9 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 		if f := w.validate(); len(f) > 0 {
 			return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: f}
 		}
+	}
+	if _, _, overlap := FirstOverlap(ws); overlap {
+		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"start": "schedule.window.overlaps"}}
 	}
 	now := s.now()
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
