@@ -3,6 +3,8 @@ package ui
 import (
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/booking"
@@ -12,9 +14,10 @@ import (
 // CheckinPage is the data of staff/checkin.html: one autofocused field for a barcode reader.
 type CheckinPage struct {
 	BasePage
-	Result    *booking.ReservationView
-	Already   bool
-	ResultKey string
+	Result     *booking.ReservationView
+	Already    bool
+	ResultKey  string
+	ResultArgs map[string]any
 }
 
 func (u *UI) staffCheckinShow(c *fiber.Ctx) error {
@@ -38,6 +41,31 @@ func (u *UI) staffCheckinScan(c *fiber.Ctx) error {
 		return u.render(c, "staff/checkin", p)
 	}
 	if err != nil {
+		return err
+	}
+	return u.render(c, "staff/checkin", p)
+}
+
+// staffCheckinIssue records that the visitor received their card(s): visited → issued, with
+// history and audit, then returns to an empty scan field.
+func (u *UI) staffCheckinIssue(c *fiber.Ctx) error {
+	var ids []uuid.UUID
+	for _, raw := range c.Request().PostArgs().PeekMulti("card") {
+		id, err := uuid.Parse(string(raw))
+		if err != nil {
+			return tenant.Errorf(tenant.NotFound, "error.not_found")
+		}
+		ids = append(ids, id)
+	}
+	s := staffOf(c)
+	err := u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), ids, booking.CardIssued,
+		booking.StaffActor{Login: s.StaffLogin, IP: c.IP()})
+	p := &CheckinPage{BasePage: u.base(c), ResultKey: "staff.checkin.issued"}
+	if e := tenant.AsError(err); e != nil && e.Code != tenant.Internal && e.Code != tenant.Unavailable {
+		p.ResultKey = e.Key
+		p.ResultArgs = e.Args
+		c.Status(statusByCode[e.Code])
+	} else if err != nil {
 		return err
 	}
 	return u.render(c, "staff/checkin", p)

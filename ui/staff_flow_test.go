@@ -59,13 +59,16 @@ func TestStaffFlowHTTP(t *testing.T) {
 	b.post("/admin/checkin", url.Values{"code": {r.Code}})
 	b.want(200, "来庁を記録しました", card.CardNo)
 	b.post("/admin/checkin", url.Values{"code": {r.Code}})
-	b.want(200, "すでに来庁済みです")
+	b.want(200, "すでに来庁済みです", "交付済」にする")
+	b.post("/admin/checkin/issue", url.Values{"card": {card.ID.String()}})
+	b.want(200, "交付済みにしました")
+	if got, _ := e.svc.CardByID(ctx, e.city.ID, card.ID); got.Status != booking.CardIssued {
+		t.Errorf("card status after issuing = %s, want issued", got.Status)
+	}
+	b.post("/admin/checkin/issue", url.Values{"card": {card.ID.String()}})
+	b.want(409)
 	b.post("/admin/checkin", url.Values{"code": {"ZZZZZZZZ"}})
 	b.want(404, "該当する予約が見つかりません")
-	got, _ := e.svc.CardByID(ctx, e.city.ID, card.ID)
-	if got.Status != booking.CardVisited {
-		t.Errorf("card status after check-in = %s, want visited", got.Status)
-	}
 
 	// The staff cookie means nothing on another city's host, and another city's code is not found there.
 	other := tenanttestCity(t, e)

@@ -18,9 +18,10 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	city.Post("/admin/logout", open(u.staffLogout)...)         // staff
 	city.Get("/admin/password", staff(u.staffPasswordShow)...) // staff, admin (also when a change is forced)
 	city.Post("/admin/password", staff(u.staffPasswordSubmit)...)
-	city.Get("/admin", staff(u.staffDashboard)...)            // staff, admin
-	city.Get("/admin/checkin", staff(u.staffCheckinShow)...)  // staff, admin
-	city.Post("/admin/checkin", staff(u.staffCheckinScan)...) // staff, admin
+	city.Get("/admin", staff(u.staffDashboard)...)                   // staff, admin
+	city.Get("/admin/checkin", staff(u.staffCheckinShow)...)         // staff, admin
+	city.Post("/admin/checkin", staff(u.staffCheckinScan)...)        // staff, admin
+	city.Post("/admin/checkin/issue", staff(u.staffCheckinIssue)...) // staff, admin
 
 	admin := func(h fiber.Handler) []fiber.Handler {
 		return []fiber.Handler{u.staffSession, u.csrfProtect, u.requireStaff, u.requireAdmin, h}
