@@ -17,8 +17,9 @@ import (
 // lock. Every read of a card and every change is written to the audit log in the same
 // transaction, so nothing is shown or changed without its record (SECURITY.md §6.5).
 
-// StaffActor is the staff member working on the card screens: the login id goes into the status
-// history and the audit log, the client IP into the audit log.
+// StaffActor is the staff member making a change on the admin screens (cards, locations,
+// schedules): the login id goes into the status history and the audit log, the client IP into
+// the audit log.
 type StaffActor struct {
 	Login string
 	IP    string

@@ -84,7 +84,7 @@ func (s *Service) FlaggedSlots(ctx context.Context, t *tenant.Tenant, locationID
 // and writes "schedule.weekly" with the windows before and after to the audit log. The audit line
 // is written right after the change, in its own transaction, because SetWeeklySchedule commits
 // its own.
-func (s *Service) SetWeeklyScheduleBy(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, ed Editor) error {
+func (s *Service) SetWeeklyScheduleBy(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, ed StaffActor) error {
 	if _, _, found := FirstOverlap(ws); found {
 		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"start": "schedule.window.overlaps"}}
 	}
@@ -104,7 +104,7 @@ func (s *Service) SetWeeklyScheduleBy(ctx context.Context, t *tenant.Tenant, loc
 // "schedule.window.overlaps"); the override is saved, the day's slots regenerated and
 // "schedule.override.add" written to the audit log (in its own transaction, as for
 // SetWeeklyScheduleBy).
-func (s *Service) AddOverrideBy(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, ed Editor) error {
+func (s *Service) AddOverrideBy(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, ed StaffActor) error {
 	if kind == OverrideOpen && w != nil {
 		w.Weekday = day.Weekday()
 		busy, err := s.windowsOn(ctx, t, locationID, day)
@@ -164,7 +164,7 @@ func (o *Override) Window() Window {
 // are kept; slots that lose their window are closed and flagged if booked) and writes
 // "schedule.override.delete" to the audit log, all in one transaction. It returns the deleted
 // override, or not_found when the location has no such override (or is another tenant's).
-func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed Editor) (*Override, error) {
+func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed StaffActor) (*Override, error) {
 	now := s.now()
 	o := new(Override)
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {

@@ -15,7 +15,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var editor = booking.Editor{Login: "admin-1", IP: "192.0.2.1"}
+var editor = booking.StaffActor{Login: "admin-1", IP: "192.0.2.1"}
 
 // openWeekday returns the first day of weekday wd at least 7 days ahead that is not a holiday.
 func openWeekday(wd time.Weekday) booking.Date {

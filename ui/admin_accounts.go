@@ -75,7 +75,7 @@ func (u *UI) adminAccounts(c *fiber.Ctx) error {
 	for i := range accs {
 		p.Accounts = append(p.Accounts, u.adminRow(&accs[i]))
 	}
-	if err := u.admTakeFlash(c, &p.BasePage); err != nil {
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	return u.render(c, "admin/accounts", p)
@@ -131,7 +131,7 @@ func (u *UI) adminAccount(c *fiber.Ctx) error {
 		return err
 	}
 	p := &AdminAccountPage{BasePage: u.base(c), Acc: u.adminRow(acc), Self: acc.ID == staffOf(c).StaffID}
-	if err := u.admTakeFlash(c, &p.BasePage); err != nil {
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	return u.render(c, "admin/account", p)
@@ -169,7 +169,7 @@ func (u *UI) adminEndSessions(c *fiber.Ctx, id uuid.UUID) error {
 }
 
 func (u *UI) adminDone(c *fiber.Ctx, id uuid.UUID, flash string) error {
-	if err := u.admSetFlash(c, flash); err != nil {
+	if err := u.staffSetFlash(c, flash); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/accounts/"+id.String(), fiber.StatusSeeOther)

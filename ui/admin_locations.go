@@ -47,7 +47,7 @@ func (u *UI) adminLocationsList(c *fiber.Ctx) error {
 		return err
 	}
 	p := &AdminLocationsPage{BasePage: u.base(c), Locations: locs}
-	if err := u.settingsTakeFlash(c, &p.BasePage); err != nil {
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	return u.render(c, "admin/locations", p)
@@ -78,13 +78,13 @@ func (u *UI) adminLocationCreate(c *fiber.Ctx) error {
 	f := parseLocationForm(c)
 	l, errs := f.location()
 	if len(errs) == 0 {
-		created, err := u.deps.Booking.AddLocation(c.UserContext(), tenantOf(c), l, settingsEditor(c))
+		created, err := u.deps.Booking.AddLocation(c.UserContext(), tenantOf(c), l, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && len(e.Fields) > 0 {
 			errs = e.Fields
 		} else if err != nil {
 			return err
 		} else {
-			return u.settingsRedirect(c, "/admin/locations/"+created.ID.String()+"/schedule", "admin.locations.created")
+			return u.staffFlashRedirect(c, "admin.locations.created", "/admin/locations/"+created.ID.String()+"/schedule")
 		}
 	}
 	c.Status(fiber.StatusUnprocessableEntity)
@@ -100,13 +100,13 @@ func (u *UI) adminLocationUpdate(c *fiber.Ctx) error {
 	l, errs := f.location()
 	if len(errs) == 0 {
 		l.ID = old.ID
-		_, err := u.deps.Booking.UpdateLocation(c.UserContext(), tenantOf(c), l, settingsEditor(c))
+		_, err := u.deps.Booking.UpdateLocation(c.UserContext(), tenantOf(c), l, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && len(e.Fields) > 0 {
 			errs = e.Fields
 		} else if err != nil {
 			return err
 		} else {
-			return u.settingsRedirect(c, "/admin/locations", "admin.locations.updated")
+			return u.staffFlashRedirect(c, "admin.locations.updated", "/admin/locations")
 		}
 	}
 	c.Status(fiber.StatusUnprocessableEntity)

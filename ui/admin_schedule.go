@@ -92,7 +92,7 @@ func (u *UI) adminScheduleShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.settingsTakeFlash(c, &p.BasePage); err != nil {
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	return u.render(c, "admin/schedule", p)
@@ -108,13 +108,13 @@ func (u *UI) adminScheduleSaveWeekly(c *fiber.Ctx) error {
 	days := parseWeekForm(c)
 	ws, ok := validateWeek(days)
 	if ok {
-		err := u.deps.Booking.SetWeeklyScheduleBy(c.UserContext(), tenantOf(c), l.ID, ws, settingsEditor(c))
+		err := u.deps.Booking.SetWeeklyScheduleBy(c.UserContext(), tenantOf(c), l.ID, ws, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			days[0].Rows[0].StartErr = firstKey(e)
 		} else if err != nil {
 			return err
 		} else {
-			return u.settingsRedirect(c, "/admin/locations/"+l.ID.String()+"/schedule", "admin.schedule.weekly.saved")
+			return u.staffFlashRedirect(c, "admin.schedule.weekly.saved", "/admin/locations/"+l.ID.String()+"/schedule")
 		}
 	}
 	p, err := u.schedulePage(c, l, days, overrideForm{Kind: string(booking.OverrideOpen), Slot: "30"}, nil)
@@ -139,13 +139,13 @@ func (u *UI) adminScheduleAddOverride(c *fiber.Ctx) error {
 	}
 	day, kind, w, errs := f.parse(booking.DateOf(u.now()))
 	if len(errs) == 0 {
-		err := u.deps.Booking.AddOverrideBy(c.UserContext(), tenantOf(c), l.ID, day, kind, w, strings.TrimSpace(f.Note), settingsEditor(c))
+		err := u.deps.Booking.AddOverrideBy(c.UserContext(), tenantOf(c), l.ID, day, kind, w, strings.TrimSpace(f.Note), staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			errs = overrideFieldErrors(e)
 		} else if err != nil {
 			return err
 		} else {
-			return u.settingsRedirect(c, "/admin/locations/"+l.ID.String()+"/schedule", "admin.schedule.override.added")
+			return u.staffFlashRedirect(c, "admin.schedule.override.added", "/admin/locations/"+l.ID.String()+"/schedule")
 		}
 	}
 	ws, err := u.deps.Booking.WeeklyWindows(c.UserContext(), tenantOf(c), l.ID)
@@ -449,8 +449,8 @@ func (u *UI) adminScheduleDeleteOverride(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Booking.DeleteOverride(c.UserContext(), tenantOf(c), l.ID, o.ID, settingsEditor(c)); err != nil {
+	if _, err := u.deps.Booking.DeleteOverride(c.UserContext(), tenantOf(c), l.ID, o.ID, staffActorOf(c)); err != nil {
 		return err
 	}
-	return u.settingsRedirect(c, "/admin/locations/"+l.ID.String()+"/schedule", "admin.schedule.override.deleted")
+	return u.staffFlashRedirect(c, "admin.schedule.override.deleted", "/admin/locations/"+l.ID.String()+"/schedule")
 }

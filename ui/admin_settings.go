@@ -71,7 +71,7 @@ func (u *UI) adminSettingsShow(c *fiber.Ctx) error {
 		return err
 	}
 	p := u.settingsPage(c, settingsFormOf(t), nil)
-	if err := u.settingsTakeFlash(c, &p.BasePage); err != nil {
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	return u.render(c, "admin/settings", p)
@@ -90,7 +90,7 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "admin/settings", u.settingsPage(c, f, errs))
 	}
-	t, grew, err := u.saveSettings(c.UserContext(), tenantOf(c), st, settingsEditor(c))
+	t, grew, err := u.saveSettings(c.UserContext(), tenantOf(c), st, staffActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -99,12 +99,12 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return u.settingsRedirect(c, "/admin/settings", "admin.settings.saved")
+	return u.staffFlashRedirect(c, "admin.settings.saved", "/admin/settings")
 }
 
 // saveSettings replaces the tenant's settings and writes "settings.update" to the audit log in
 // the same transaction. It returns the updated tenant and whether the booking horizon grew.
-func (u *UI) saveSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, ed booking.Editor) (*tenant.Tenant, bool, error) {
+func (u *UI) saveSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, ed booking.StaffActor) (*tenant.Tenant, bool, error) {
 	var t tenant.Tenant
 	var grew bool
 	err := tenant.InTx(ctx, u.deps.DB, cur.ID, func(ctx context.Context, tx bun.Tx) error {

@@ -193,11 +193,8 @@ func (u *UI) staffBookingDetail(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if s := staffOf(c); s.Flash != "" {
-		p.Flash, s.Flash = s.Flash, ""
-		if err := u.staff.save(c, s); err != nil {
-			return err
-		}
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
+		return err
 	}
 	return u.render(c, "staff/bookings_detail", p)
 }
@@ -223,16 +220,7 @@ func (u *UI) staffBookingCancel(c *fiber.Ctx) error {
 	if err := u.deps.Booking.StaffCancel(c.UserContext(), tenantOf(c), id, viewerOf(c)); err != nil {
 		return err
 	}
-	return u.flashTo(c, "staff.bookings.cancelled", "/admin/bookings/"+id.String())
-}
-
-func (u *UI) flashTo(c *fiber.Ctx, key, to string) error {
-	s := staffOf(c)
-	s.Flash = key
-	if err := u.staff.save(c, s); err != nil {
-		return err
-	}
-	return c.Redirect(to, fiber.StatusSeeOther)
+	return u.staffFlashRedirect(c, "staff.bookings.cancelled", "/admin/bookings/"+id.String())
 }
 
 // staffBookingChangeShow lets staff pick a day and then one of that day's free times at the same
@@ -331,5 +319,5 @@ func (u *UI) staffBookingChange(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return u.flashTo(c, "staff.bookings.changed", "/admin/bookings/"+p.R.ID.String())
+	return u.staffFlashRedirect(c, "staff.bookings.changed", "/admin/bookings/"+p.R.ID.String())
 }

@@ -63,26 +63,6 @@ func admCardsURL(q, status string, page int) string {
 	return "/admin/cards?" + v.Encode()
 }
 
-func admStaffActor(c *fiber.Ctx) booking.StaffActor {
-	return booking.StaffActor{Login: staffOf(c).StaffLogin, IP: c.IP()}
-}
-
-// admTakeFlash moves the session's one-time message into the page.
-func (u *UI) admTakeFlash(c *fiber.Ctx, b *BasePage) error {
-	s := staffOf(c)
-	if s == nil || s.Flash == "" {
-		return nil
-	}
-	b.Flash, s.Flash = s.Flash, ""
-	return u.staff.save(c, s)
-}
-
-func (u *UI) admSetFlash(c *fiber.Ctx, key string) error {
-	s := staffOf(c)
-	s.Flash = key
-	return u.staff.save(c, s)
-}
-
 // admMessage translates a domain error whose Args name card statuses ("from", "to") with the
 // statuses' labels.
 func (u *UI) admMessage(lang string, e *tenant.Error) string {
@@ -111,7 +91,7 @@ func admPageNo(s string) int {
 func (u *UI) cardsPage(c *fiber.Ctx, q, status string, page int) (*StaffCardsPage, error) {
 	p := &StaffCardsPage{BasePage: u.base(c), Query: q, Status: status, Statuses: booking.CardStatuses}
 	list, err := u.deps.Booking.SearchCards(c.UserContext(), tenantOf(c), booking.CardQuery{No: q, Status: booking.CardStatus(status), Page: page},
-		admStaffActor(c))
+		staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 		p.Errors = e.Fields
 		c.Status(fiber.StatusUnprocessableEntity)
@@ -139,7 +119,7 @@ func (u *UI) staffCards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.admTakeFlash(c, &p.BasePage); err != nil {
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	return u.render(c, "staff/cards", p)
@@ -168,10 +148,10 @@ func (u *UI) staffCardsBulkStatus(c *fiber.Ctx) error {
 	}
 	to := strings.Clone(c.FormValue("to"))
 	q, status, page := strings.Clone(c.FormValue("q")), strings.Clone(c.FormValue("status")), admPageNo(c.FormValue("page"))
-	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), ids, booking.CardStatus(to), admStaffActor(c))
+	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), ids, booking.CardStatus(to), staffActorOf(c))
 	e := tenant.AsError(err)
 	if err == nil {
-		if err := u.admSetFlash(c, "cards.bulk.done"); err != nil {
+		if err := u.staffSetFlash(c, "cards.bulk.done"); err != nil {
 			return err
 		}
 		return c.Redirect(admCardsURL(q, status, page), fiber.StatusSeeOther)
@@ -218,7 +198,7 @@ func admParamID(c *fiber.Ctx) (uuid.UUID, error) {
 
 // cardPage loads a card's record (audit-logged as card.view) and its lock state.
 func (u *UI) cardPage(c *fiber.Ctx, id uuid.UUID) (*StaffCardPage, error) {
-	rec, err := u.deps.Booking.CardRecord(c.UserContext(), tenantOf(c), id, admStaffActor(c))
+	rec, err := u.deps.Booking.CardRecord(c.UserContext(), tenantOf(c), id, staffActorOf(c))
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +221,7 @@ func (u *UI) staffCard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.admTakeFlash(c, &p.BasePage); err != nil {
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	return u.render(c, "staff/cards_detail", p)
@@ -254,10 +234,10 @@ func (u *UI) staffCardStatus(c *fiber.Ctx) error {
 		return err
 	}
 	to := strings.Clone(c.FormValue("to"))
-	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), []uuid.UUID{id}, booking.CardStatus(to), admStaffActor(c))
+	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), []uuid.UUID{id}, booking.CardStatus(to), staffActorOf(c))
 	e := tenant.AsError(err)
 	if err == nil {
-		if err := u.admSetFlash(c, "cards.changed"); err != nil {
+		if err := u.staffSetFlash(c, "cards.changed"); err != nil {
 			return err
 		}
 		return c.Redirect("/admin/cards/"+id.String(), fiber.StatusSeeOther)
@@ -295,10 +275,10 @@ func (u *UI) staffCardUnlock(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "staff/cards_detail", p)
 	}
-	if err := u.deps.Booking.UnlockCardByID(c.UserContext(), tenantOf(c), id, admStaffActor(c)); err != nil {
+	if err := u.deps.Booking.UnlockCardByID(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
-	if err := u.admSetFlash(c, "cards.unlock.done"); err != nil {
+	if err := u.staffSetFlash(c, "cards.unlock.done"); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/cards/"+id.String(), fiber.StatusSeeOther)

@@ -57,9 +57,7 @@ func (u *UI) staffCheckinIssue(c *fiber.Ctx) error {
 		}
 		ids = append(ids, id)
 	}
-	s := staffOf(c)
-	err := u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), ids, booking.CardIssued,
-		booking.StaffActor{Login: s.StaffLogin, IP: c.IP()})
+	err := u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), ids, booking.CardIssued, staffActorOf(c))
 	p := &CheckinPage{BasePage: u.base(c), ResultKey: "staff.checkin.issued"}
 	if e := tenant.AsError(err); e != nil && e.Code != tenant.Internal && e.Code != tenant.Unavailable {
 		p.ResultKey = e.Key

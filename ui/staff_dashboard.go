@@ -31,11 +31,8 @@ func (d DashboardDay) FillPercent() int {
 func (u *UI) staffDashboard(c *fiber.Ctx) error {
 	s := staffOf(c)
 	p := &DashboardPage{BasePage: u.base(c), StaffLogin: s.StaffLogin}
-	if s.Flash != "" {
-		p.Flash, s.Flash = s.Flash, ""
-		if err := u.staff.save(c, s); err != nil {
-			return err
-		}
+	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
+		return err
 	}
 	today := booking.DateOf(u.now())
 	for _, d := range []booking.Date{today, today.AddDays(1)} {

@@ -72,10 +72,5 @@ func (u *UI) staffPasswordSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s := staffOf(c)
-	s.Flash = "staff.password.changed"
-	if err := u.staff.save(c, s); err != nil {
-		return err
-	}
-	return c.Redirect("/admin", fiber.StatusSeeOther)
+	return u.staffFlashRedirect(c, "staff.password.changed", "/admin")
 }

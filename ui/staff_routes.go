@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -81,6 +82,36 @@ func (u *UI) requireStaff(c *fiber.Ctx) error {
 		return c.Redirect("/admin/password", fiber.StatusSeeOther)
 	}
 	return c.Next()
+}
+
+// staffActorOf is the logged-in staff member as the domain and the audit log record them.
+func staffActorOf(c *fiber.Ctx) booking.StaffActor {
+	return booking.StaffActor{Login: staffOf(c).StaffLogin, IP: c.IP()}
+}
+
+// staffTakeFlash moves the staff session's one-time message into the page and clears it.
+func (u *UI) staffTakeFlash(c *fiber.Ctx, b *BasePage) error {
+	s := staffOf(c)
+	if s == nil || s.Flash == "" {
+		return nil
+	}
+	b.Flash, s.Flash = s.Flash, ""
+	return u.staff.save(c, s)
+}
+
+// staffSetFlash stores a one-time message for the staff member's next page.
+func (u *UI) staffSetFlash(c *fiber.Ctx, key string) error {
+	s := staffOf(c)
+	s.Flash = key
+	return u.staff.save(c, s)
+}
+
+// staffFlashRedirect stores a one-time message and redirects (POST/redirect/GET).
+func (u *UI) staffFlashRedirect(c *fiber.Ctx, key, to string) error {
+	if err := u.staffSetFlash(c, key); err != nil {
+		return err
+	}
+	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
 func staffOf(c *fiber.Ctx) *Session {
