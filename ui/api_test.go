@@ -25,6 +25,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
+	"github.com/madoguchi/madoguchi/ui"
 )
 
 // apiResult is one API response, with the body decoded when it is a JSON object.
@@ -808,15 +809,12 @@ func TestOpenAPI(t *testing.T) {
 	walk(raw)
 
 	// Every documented code has a translation in both languages.
+	locs, err := ui.LoadLocales()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, lang := range []string{"ja", "en"} {
-		b, err := os.ReadFile("locale/" + lang + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var msgs map[string]string
-		if err := json.Unmarshal(b, &msgs); err != nil {
-			t.Fatal(err)
-		}
+		msgs := locs[lang]
 		for _, code := range errorCodes(t) {
 			if strings.TrimSpace(msgs[code]) == "" && strings.TrimSpace(msgs["error."+code]) == "" {
 				t.Errorf("error code %q has no %s message (key %q or %q)", code, lang, code, "error."+code)

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"path"
 	"sort"
 	"strings"
 )
@@ -17,16 +19,35 @@ var languages = []string{"ja", "en"}
 // locales maps language → flat dotted key → message. Messages may contain {name} placeholders.
 type locales map[string]map[string]string
 
+// loadLocales reads locale/{lang}.json and every locale/{area}.{lang}.json beside it (one pair
+// per area of the product, so features keep their copy together). A key defined twice, in any
+// two files of one language, is an error, as is a key missing or empty in another language.
 func loadLocales() (locales, error) {
 	l := locales{}
 	for _, lang := range languages {
-		b, err := localeFS.ReadFile("locale/" + lang + ".json")
+		files, err := fs.Glob(localeFS, "locale/*"+lang+".json")
 		if err != nil {
 			return nil, err
 		}
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("locale %s: %w", lang, err)
+		for _, f := range files {
+			if base := path.Base(f); base != lang+".json" && !strings.HasSuffix(base, "."+lang+".json") {
+				continue
+			}
+			b, err := localeFS.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("%s: key %q is defined twice", f, k)
+				}
+				m[k] = v
+			}
 		}
 		l[lang] = m
 	}
