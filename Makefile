@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/madoguchi
 
-.PHONY: demo test build lint services clean
+.PHONY: demo test build lint services clean help-images
 
 build:
 	$(GO) build -o $(BIN) ./cmd/madoguchi
@@ -24,6 +24,15 @@ test:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# help-images: runs the staff and admin browser tests and copies the screenshots the in-app manuals
+# show (ui/templates/help/*.html name them) from ui/e2e/screenshots/help/ into ui/static/help/.
+help-images:
+	.ci/services
+	.ci/browser
+	$(GO) test -count=1 -run 'TestE2E(Staff|Admin)' ./ui/
+	@for f in $$(grep -oh 'help/[a-z0-9-]*\.png' ui/templates/help/*.html | sort -u); do \
+	  cp ui/e2e/screenshots/$$f ui/static/$$f || exit 1; echo "ui/static/$$f"; done
 
 clean:
 	rm -rf bin .demo

@@ -173,6 +173,22 @@ export async function shot(page, name) {
   return path;
 }
 
+/** Where every desktop screenshot is also saved as a manual illustration (see helpImage). */
+export const HELP_IMAGES = join(SCREENSHOTS, 'help');
+
+/**
+ * Saves what a 1280×800 screen shows (not the whole page) as ui/e2e/screenshots/help/<name>.png,
+ * without a leading "help-". The in-app manuals show these pictures: `make help-images` runs the
+ * browser tests and copies the ones the manuals name into ui/static/help/, so the illustrations
+ * always come from a real test run of the current screens.
+ */
+export async function helpImage(page, name) {
+  mkdirSync(HELP_IMAGES, { recursive: true });
+  const path = join(HELP_IMAGES, `${name.replace(/^help-/, '').replace(/[^\w.-]+/g, '_')}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
+
 /**
  * Throws unless the page fits its viewport width (WCAG 1.4.10 reflow: no sideways scrolling). On a
  * phone it also throws when the page is laid out wider than the screen, as happens without
@@ -264,7 +280,11 @@ async function run() {
           current = `(after "${label}")`;
           return r;
         };
-        const ctxShot = (name) => shot(page, `${name}-${vp.name}`);
+        const ctxShot = async (name) => {
+          const path = await shot(page, `${name}-${vp.name}`);
+          if (vp.name === 'desktop') await helpImage(page, name);
+          return path;
+        };
         try {
           await sc.fn({ page, baseURL, data, viewport: vp, step, shot: ctxShot });
           throwProblems(page);
