@@ -9,7 +9,7 @@ import "github.com/gofiber/fiber/v2"
 // JSON from the one error handler.
 func (u *UI) apiRoutes(city fiber.Router) {
 	v1 := city.Group("/api/v1")
-	loginLimit, readLimit := apiLimiter(apiLoginPerMinute), apiLimiter(apiReadPerMinute)
+	loginLimit, readLimit := floodLimiter(apiLoginPerMinute), floodLimiter(apiReadPerMinute)
 	public := func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{u.apiEdge, readLimit, h} }
 	citizen := func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{u.apiEdge, u.apiAuth, h} }
 

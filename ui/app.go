@@ -31,6 +31,7 @@ type Deps struct {
 	BaseDomain     string
 	TrustedProxies []string
 	SecureCookies  bool
+	LoginPerMinute int              // citizen login posts per client IP and minute; 0: no limit
 	Now            func() time.Time // clock; time.Now when nil
 }
 

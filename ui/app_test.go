@@ -68,7 +68,7 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 		DB: d.App, Redis: rdb, Booking: bs, Accounts: tenant.NewAccounts(d.App, nil), Registry: reg, Gatherer: reg,
 		Tenants:    tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseDomain: "localhost",
+		BaseDomain: "localhost", LoginPerMinute: 60,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -30,24 +30,25 @@ func (u *UI) routes(app *fiber.App) {
 	me := func(h fiber.Handler) []fiber.Handler {
 		return []fiber.Handler{u.withSession, u.csrfProtect, u.requireCitizen, h}
 	}
-	city.Get("/login", web(u.citizenLoginShow)...)                      // citizen (no login)
-	city.Post("/login", web(u.citizenLoginSubmit)...)                   // citizen (no login)
-	city.Post("/logout", web(u.citizenLogout)...)                       // citizen
-	city.Get("/menu", me(u.citizenMenu)...)                             // citizen
-	city.Get("/family", me(u.citizenFamilyShow)...)                     // citizen
-	city.Post("/family", me(u.citizenFamilyAdd)...)                     // citizen (same lockout as login)
-	city.Post("/family/remove", me(u.citizenFamilyRemove)...)           // citizen
-	city.Get("/locations", me(u.citizenLocations)...)                   // citizen
-	city.Get("/calendar", me(u.citizenCalendar)...)                     // citizen
-	city.Get("/times", me(u.citizenTimes)...)                           // citizen
-	city.Post("/hold", me(u.citizenHold)...)                            // citizen
-	city.Post("/hold/release", me(u.citizenHoldRelease)...)             // citizen
-	city.Get("/confirm", me(u.citizenConfirmShow)...)                   // citizen
-	city.Post("/reserve", me(u.citizenReserve)...)                      // citizen
-	city.Get("/done", me(u.citizenDone)...)                             // citizen
-	city.Get("/reservation", me(u.citizenReservation)...)               // citizen
-	city.Get("/reservation/cancel", me(u.citizenReservation)...)        // citizen (check page)
-	city.Post("/reservation/cancel", me(u.citizenCancel)...)            // citizen
-	city.Post("/reservation/change", me(u.citizenChangeStart)...)       // citizen
-	city.Post("/reservation/change/abort", me(u.citizenChangeAbort)...) // citizen
+	flood := floodLimiter(u.deps.LoginPerMinute)                                         // per client IP, shared by the two routes below
+	city.Get("/login", web(u.citizenLoginShow)...)                                       // citizen (no login)
+	city.Post("/login", append([]fiber.Handler{flood}, web(u.citizenLoginSubmit)...)...) // citizen (no login)
+	city.Post("/logout", web(u.citizenLogout)...)                                        // citizen
+	city.Get("/menu", me(u.citizenMenu)...)                                              // citizen
+	city.Get("/family", me(u.citizenFamilyShow)...)                                      // citizen
+	city.Post("/family", append([]fiber.Handler{flood}, me(u.citizenFamilyAdd)...)...)   // citizen (same lockout as login)
+	city.Post("/family/remove", me(u.citizenFamilyRemove)...)                            // citizen
+	city.Get("/locations", me(u.citizenLocations)...)                                    // citizen
+	city.Get("/calendar", me(u.citizenCalendar)...)                                      // citizen
+	city.Get("/times", me(u.citizenTimes)...)                                            // citizen
+	city.Post("/hold", me(u.citizenHold)...)                                             // citizen
+	city.Post("/hold/release", me(u.citizenHoldRelease)...)                              // citizen
+	city.Get("/confirm", me(u.citizenConfirmShow)...)                                    // citizen
+	city.Post("/reserve", me(u.citizenReserve)...)                                       // citizen
+	city.Get("/done", me(u.citizenDone)...)                                              // citizen
+	city.Get("/reservation", me(u.citizenReservation)...)                                // citizen
+	city.Get("/reservation/cancel", me(u.citizenReservation)...)                         // citizen (check page)
+	city.Post("/reservation/cancel", me(u.citizenCancel)...)                             // citizen
+	city.Post("/reservation/change", me(u.citizenChangeStart)...)                        // citizen
+	city.Post("/reservation/change/abort", me(u.citizenChangeAbort)...)                  // citizen
 }

@@ -70,6 +70,7 @@ func (a *App) Web() (*fiber.App, error) {
 		BaseDomain:     a.Config.BaseDomain,
 		TrustedProxies: a.Config.TrustedProxies,
 		SecureCookies:  a.Config.SecureCookies,
+		LoginPerMinute: a.Config.LoginPerMinute,
 	})
 }
 

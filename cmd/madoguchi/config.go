@@ -28,6 +28,7 @@ type Config struct {
 	DBMaxConns       int
 	ShutdownTimeout  time.Duration
 	SecureCookies    bool
+	LoginPerMinute   int // citizen login posts per client IP and minute; 0: no limit
 }
 
 type envVar struct {
@@ -121,6 +122,15 @@ var envVars = []envVar{
 				return fmt.Errorf("want an integer 1–500")
 			}
 			c.DBMaxConns = n
+			return nil
+		}},
+	{name: "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", def: "60", doc: "Citizen login attempts (web form and add-a-family-member) one client IP may post per minute and web process before a 429 page; 0 turns the flood limit off (the login guard's lockouts stay). Set it with MADOGUCHI_TRUSTED_PROXIES, or every citizen shares the ingress's address.",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100000 {
+				return fmt.Errorf("want an integer 0–100000")
+			}
+			c.LoginPerMinute = n
 			return nil
 		}},
 	{name: "MADOGUCHI_SHUTDOWN_TIMEOUT", def: "25s", doc: "How long SIGTERM waits for in-flight requests and tasks.",
