@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// MaxEmailLen is the longest e-mail address accepted, in bytes (RFC 5321 path limit).
+const MaxEmailLen = 254
+
 // ValidateEmail returns the address if s is exactly one plain address (no display name, no
 // second address, no CR/LF: mail header injection is refused here, at the edge). Empty is allowed
 // (the address is optional) and returns "".
@@ -13,7 +16,7 @@ func ValidateEmail(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	if len(s) > 254 || strings.ContainsAny(s, "\r\n,;<>\"() \t") {
+	if len(s) > MaxEmailLen || strings.ContainsAny(s, "\r\n,;<>\"() \t") {
 		return "", fieldError("email", "reserve.email.invalid")
 	}
 	a, err := mail.ParseAddress(s)

@@ -79,7 +79,7 @@ func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UU
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
 	}
 	now := s.now()
-	h := &Hold{TenantID: t.ID, SlotID: slotID, Places: party, ExpiresAt: now.Add(s.cfg.HoldTTL)}
+	h := &Hold{TenantID: t.ID, SlotID: slotID, Places: party, ExpiresAt: now.Add(s.cfg.HoldTTL), CreatedAt: now}
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if release != uuid.Nil {
 			if err := releaseHold(ctx, tx, release); err != nil {
@@ -106,11 +106,51 @@ func (s *Service) ReleaseHold(ctx context.Context, t *tenant.Tenant, holdID uuid
 	})
 }
 
-// HoldByID returns a hold, or not_found when it expired and was swept or never existed.
+// HoldByID returns a hold, or not_found when it expired (swept or not yet) or never existed.
 func (s *Service) HoldByID(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (*Hold, error) {
 	var h Hold
+	now := s.now()
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&h).Where("id = ?", holdID).Scan(ctx)
+		return tx.NewSelect().Model(&h).Where("id = ?", holdID).Where("expires_at > ?", now).Scan(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// MaxHoldExtensions is how many times the holder may extend a hold by the full hold time. WCAG
+// 2.2.1 (Timing Adjustable) asks for at least ten; the cap keeps a place from being held forever.
+const MaxHoldExtensions = 10
+
+// ExtendHold gives a live hold the full hold time again, counted from now, up to
+// MaxHoldExtensions times its length after it was taken. It returns the hold with its new expiry;
+// not_found (hold.expired) when the hold ran out or never existed, and conflict
+// (hold.extend_limit) once the cap is reached.
+func (s *Service) ExtendHold(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (*Hold, error) {
+	now := s.now()
+	limit := time.Duration(MaxHoldExtensions+1) * s.cfg.HoldTTL
+	var h Hold
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(&h).
+			Set("expires_at = LEAST(?, created_at + make_interval(secs => ?))", now.Add(s.cfg.HoldTTL), limit.Seconds()).
+			Where("id = ?", holdID).Where("expires_at > ?", now).
+			Where("expires_at < created_at + make_interval(secs => ?)", limit.Seconds()).
+			Returning("*").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		live, err := tx.NewSelect().Model((*Hold)(nil)).Where("id = ?", holdID).Where("expires_at > ?", now).Exists(ctx)
+		switch {
+		case err != nil:
+			return err
+		case live:
+			return tenant.Errorf(tenant.Conflict, "hold.extend_limit")
+		}
+		return tenant.Errorf(tenant.NotFound, "hold.expired")
 	})
 	if err != nil {
 		return nil, err

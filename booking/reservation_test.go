@@ -217,6 +217,61 @@ func TestExpiredHold(t *testing.T) {
 	}
 }
 
+// TestExtendHold: the holder extends a live hold by the full hold time, ten times over (WCAG
+// 2.2.1), then no more; an expired hold cannot be extended and its place goes to others.
+func TestExtendHold(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	tn := tenanttest.MustCreateTenant(t, d.App)
+	svc := booking.NewService(d.App, booking.Config{Now: clock, SecretKey: bookingtest.Key, HoldTTL: 10 * time.Minute})
+	loc := bookingtest.MustLocation(t, svc, tn, "本庁", 1)
+	slot := bookingtest.FirstSlot(t, svc, tn, loc, now)
+	ctx := context.Background()
+	h, err := svc.HoldSlot(ctx, tn, slot.ID, 1, uuid.Nil, web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, capAt := now, now.Add(110*time.Minute) // the hold time, and ten more of it
+	n := 0
+	for ; now.Add(9 * time.Minute).Before(capAt); n++ {
+		now = now.Add(9 * time.Minute)
+		got, err := svc.ExtendHold(ctx, tn, h.ID)
+		if err != nil {
+			t.Fatalf("extension %d: %v", n+1, err)
+		}
+		want := now.Add(10 * time.Minute)
+		if want.After(capAt) {
+			want = capAt
+		}
+		if d := got.ExpiresAt.Sub(want); d < -time.Millisecond || d > time.Millisecond {
+			t.Fatalf("extension %d: expires %s, want %s", n+1, got.ExpiresAt, want)
+		}
+	}
+	if n < booking.MaxHoldExtensions {
+		t.Errorf("%d extensions granted, want at least %d", n, booking.MaxHoldExtensions)
+	}
+	if _, err := svc.HoldByID(ctx, tn, h.ID); err != nil {
+		t.Errorf("the hold is still live until its expiry: %v", err)
+	}
+	now = start.Add(111 * time.Minute)
+	if _, err := svc.ExtendHold(ctx, tn, h.ID); tenant.ErrorCode(err) != tenant.NotFound {
+		t.Errorf("extending an expired hold = %v, want not_found", err)
+	}
+	if _, err := svc.HoldByID(ctx, tn, h.ID); tenant.ErrorCode(err) != tenant.NotFound {
+		t.Errorf("HoldByID of an expired hold = %v, want not_found", err)
+	}
+	other := bookingtest.MustCard(t, svc, tn, "0101")
+	if _, err := svc.Reserve(ctx, tn, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{other.ID}, Actor: web}); err != nil {
+		t.Errorf("the place of an expired hold is free again: %v", err)
+	}
+	// Another tenant's id is simply unknown.
+	tb := tenanttest.MustCreateTenant(t, d.App)
+	if _, err := svc.ExtendHold(ctx, tb, h.ID); tenant.ErrorCode(err) != tenant.NotFound {
+		t.Errorf("extending another city's hold = %v, want not_found", err)
+	}
+}
+
 func TestDeadline(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	f := newFixture(t, d, 5)

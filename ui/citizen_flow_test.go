@@ -134,6 +134,13 @@ func TestCitizenFlowHTTP(t *testing.T) {
 	slotID := firstMatch(t, `name="slot" value="([^"]+)"`, b.last)
 	b.post("/hold", url.Values{"slot": {slotID}, "location": {loc.ID.String()}})
 	b.want(200, "予約内容を確認してください", "まで確保しています")
+	// Keeping the time longer: without the token nothing happens; with it the page comes back
+	// with the address typed so far.
+	b.post("/hold/extend", url.Values{"email": {"taro@example.jp"}, "_csrf": {"forged"}})
+	b.want(403)
+	b.get("/confirm")
+	b.post("/hold/extend", url.Values{"email": {"taro@example.jp"}})
+	b.want(200, "予約内容を確認してください", "まで確保しています", `value="taro@example.jp"`)
 	b.post("/reserve", url.Values{"email": {"taro@example.jp"}, "email2": {"tar0@example.jp"}})
 	b.want(422, "確認のメールアドレスが一致しません", `value="taro@example.jp"`)
 	b.post("/reserve", url.Values{"email": {"taro@example.jp\r\nBcc: x@evil.example"}, "email2": {"taro@example.jp\r\nBcc: x@evil.example"}})

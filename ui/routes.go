@@ -43,6 +43,7 @@ func (u *UI) routes(app *fiber.App) {
 	city.Get("/times", me(u.citizenTimes)...)                                            // citizen
 	city.Post("/hold", me(u.citizenHold)...)                                             // citizen
 	city.Post("/hold/release", me(u.citizenHoldRelease)...)                              // citizen
+	city.Post("/hold/extend", me(u.citizenHoldExtend)...)                                // citizen (WCAG 2.2.1: keep the time longer)
 	city.Get("/confirm", me(u.citizenConfirmShow)...)                                    // citizen
 	city.Post("/reserve", me(u.citizenReserve)...)                                       // citizen
 	city.Get("/done", me(u.citizenDone)...)                                              // citizen

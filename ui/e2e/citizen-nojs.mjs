@@ -131,6 +131,13 @@ scenario('citizen flow without JavaScript', async ({ page: runnerPage, data, vie
       assert.match(await page.locator('[data-hold-expires]').innerText(), /\d{2}:\d{2} まで確保しています/);
     });
     await check('confirm');
+    await step('keep the time longer: the same page comes back with the e-mail typed so far', async () => {
+      await page.locator('#f-email').fill(data.email);
+      await go(page, page.getByRole('button', { name: /時間を延長する/ }), { path: '/confirm' });
+      await h1(page, '予約内容を確認してください');
+      assert.match(await page.locator('[data-hold-expires]').innerText(), /\d{2}:\d{2} まで確保しています/);
+      assert.equal(await page.locator('#f-email').inputValue(), data.email);
+    });
     await step('type the e-mail twice and book: the done page', async () => {
       await page.locator('#f-email').fill(data.email);
       await page.locator('#f-email2').fill(data.email);

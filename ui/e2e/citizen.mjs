@@ -193,14 +193,29 @@ scenario('citizen flow', async ({ page, data, viewport, step, shot: rawShot }) =
     await visit(page, '/confirm'); // the same hold, now with a controllable clock
     const notice = page.locator('[data-hold-expires]');
     const expires = Number(await notice.getAttribute('data-hold-expires')) * 1000;
-    assert.equal(await notice.getAttribute('role'), 'note');
+    assert.equal(await notice.locator('[data-hold-text]').getAttribute('aria-live'), 'assertive');
     await page.clock.fastForward(Math.max(0, expires - Date.now() - 100_000)); // 1:40 left
-    await page.clock.runFor(6_000); // the next check (every 5 s) and the text update after it
-    assert.equal(await notice.getAttribute('role'), 'alert');
+    await page.clock.runFor(6_000); // the next check (every 5 s)
     assert.match(await notice.innerText(), /まで確保しています。.*残り2分を切りました。/s);
     assert.ok(await notice.evaluate((el) => el.classList.contains('warn')));
   });
   await check('confirm-hold-warning');
+  await step('keep the time longer: the notice shows the new time, the page stays (WCAG 2.2.1)', async () => {
+    const before = page.url();
+    const notice = page.locator('[data-hold-expires]');
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/hold/extend')),
+      page.getByRole('button', { name: /時間を延長する/ }).click(),
+    ]);
+    assert.equal(resp.status(), 200);
+    const body = await resp.json();
+    const left = body.expires - Date.now() / 1000; // the server's clock, not the page's
+    assert.ok(left > 9 * 60 && left <= 10 * 60 + 5, `extended to about 10 minutes from now (${Math.round(left)} s)`);
+    await page.waitForFunction(() => !document.querySelector('[data-hold-expires]').classList.contains('warn'));
+    assert.equal(page.url(), before);
+    assert.match(await notice.innerText(), new RegExp(`${clockJST(body.expires)} まで確保しています。それまでに予約を確定してください。`));
+    assert.doesNotMatch(await notice.innerText(), /残り2分/);
+  });
 
   // ---- e-mail and booking ----
   await step('e-mail addresses that differ: 422, error summary focused, values kept', async () => {

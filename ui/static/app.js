@@ -35,24 +35,51 @@
     lang.href = u.pathname + u.search;
   }
 
+  // The confirm page's held time: two minutes before it runs out the notice turns into a warning
+  // (read out by screen readers: its text is a live status), and "keep this time longer" asks the
+  // server for the full hold time again without leaving the page (WCAG 2.2.1). Without scripts
+  // the same button posts the form and the page comes back with the new time.
   function holdWarning(el) {
+    var text = el.querySelector("[data-hold-text]");
+    var button = el.querySelector("[data-hold-extend]");
     var expires = parseInt(el.getAttribute("data-hold-expires"), 10) * 1000;
     var warned = false;
     var timer = setInterval(function () {
       var left = expires - Date.now();
-      if (!warned && left < 2 * 60 * 1000) {
+      if (!warned && left < 2 * 60 * 1000 && left > 0) {
         warned = true;
-        el.setAttribute("role", "alert");
         el.classList.add("warn");
-        // Change the text after the role, so screen readers announce it as an alert.
-        setTimeout(function () {
-          el.textContent = el.textContent + " " + (document.documentElement.lang === "en"
-            ? "Less than two minutes are left."
-            : "残り2分を切りました。");
-        }, 100);
+        text.textContent = text.textContent + " " + el.getAttribute("data-hold-warn");
       }
-      if (left <= 0) clearInterval(timer);
     }, 5000);
+    if (!button || !window.fetch || !window.FormData) return;
+    button.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var form = document.getElementById(button.getAttribute("form"));
+      button.disabled = true;
+      fetch(button.getAttribute("formaction"), {
+        method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
+        headers: { "Accept": "application/json" },
+      }).then(function (resp) {
+        return resp.json().then(function (body) { return { ok: resp.ok, body: body }; });
+      }).then(function (r) {
+        button.disabled = false;
+        if (!r.ok) {
+          var msg = document.documentElement.lang === "en" ? r.body.message_en : r.body.message_ja;
+          text.textContent = msg || text.textContent;
+          return;
+        }
+        expires = r.body.expires * 1000;
+        warned = false;
+        el.classList.remove("warn");
+        text.textContent = r.body.text;
+      }).catch(function () {
+        button.disabled = false;
+        form.action = button.getAttribute("formaction");
+        form.submit();
+      });
+    });
+    window.addEventListener("pagehide", function () { clearInterval(timer); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
