@@ -191,7 +191,18 @@ func TestHoldChangeCancel(t *testing.T) {
 	}
 }
 
-func TestExpiredHold(t *testing.T) {
+// holdFixture is a one-place slot held for one person by a service with a 10-minute hold time
+// and a clock the test moves (*now).
+type holdFixture struct {
+	d    *tenanttest.DB
+	svc  *booking.Service
+	tn   *tenant.Tenant
+	slot *booking.Slot
+	hold *booking.Hold
+	now  *time.Time
+}
+
+func newHoldFixture(t *testing.T) *holdFixture {
 	d := tenanttest.NewDB(t)
 	now := time.Now()
 	clock := func() time.Time { return now }
@@ -199,19 +210,24 @@ func TestExpiredHold(t *testing.T) {
 	svc := booking.NewService(d.App, booking.Config{Now: clock, SecretKey: bookingtest.Key, HoldTTL: 10 * time.Minute})
 	loc := bookingtest.MustLocation(t, svc, tn, "本庁", 1)
 	slot := bookingtest.FirstSlot(t, svc, tn, loc, now)
-	ctx := context.Background()
-	h, err := svc.HoldSlot(ctx, tn, slot.ID, 1, uuid.Nil, web)
+	h, err := svc.HoldSlot(context.Background(), tn, slot.ID, 1, uuid.Nil, web)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(11 * time.Minute)
+	return &holdFixture{d: d, svc: svc, tn: tn, slot: slot, hold: h, now: &now}
+}
+
+func TestExpiredHold(t *testing.T) {
+	f := newHoldFixture(t)
+	svc, tn, slot, h, ctx := f.svc, f.tn, f.slot, f.hold, context.Background()
+	*f.now = f.now.Add(11 * time.Minute)
 	// Someone else takes the place after the hold expired; the holder is told plainly.
 	other := bookingtest.MustCard(t, svc, tn, "0101")
 	if _, err := svc.Reserve(ctx, tn, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{other.ID}, Actor: web}); err != nil {
 		t.Fatalf("Reserve after the hold expired: %v", err)
 	}
 	mine := bookingtest.MustCard(t, svc, tn, "0202")
-	_, err = svc.Reserve(ctx, tn, booking.ReserveInput{SlotID: slot.ID, HoldID: h.ID, CardIDs: []uuid.UUID{mine.ID}, Actor: web})
+	_, err := svc.Reserve(ctx, tn, booking.ReserveInput{SlotID: slot.ID, HoldID: h.ID, CardIDs: []uuid.UUID{mine.ID}, Actor: web})
 	if e := tenant.AsError(err); e == nil || e.Key != "hold.expired" {
 		t.Errorf("Reserve with an expired hold on a full slot = %v, want hold.expired", err)
 	}
@@ -220,22 +236,13 @@ func TestExpiredHold(t *testing.T) {
 // TestExtendHold: the holder extends a live hold by the full hold time, ten times over (WCAG
 // 2.2.1), then no more; an expired hold cannot be extended and its place goes to others.
 func TestExtendHold(t *testing.T) {
-	d := tenanttest.NewDB(t)
-	now := time.Now()
-	clock := func() time.Time { return now }
-	tn := tenanttest.MustCreateTenant(t, d.App)
-	svc := booking.NewService(d.App, booking.Config{Now: clock, SecretKey: bookingtest.Key, HoldTTL: 10 * time.Minute})
-	loc := bookingtest.MustLocation(t, svc, tn, "本庁", 1)
-	slot := bookingtest.FirstSlot(t, svc, tn, loc, now)
-	ctx := context.Background()
-	h, err := svc.HoldSlot(ctx, tn, slot.ID, 1, uuid.Nil, web)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start, capAt := now, now.Add(110*time.Minute) // the hold time, and ten more of it
+	f := newHoldFixture(t)
+	svc, tn, slot, h, ctx := f.svc, f.tn, f.slot, f.hold, context.Background()
+	now := f.now
+	start, capAt := *now, now.Add(110*time.Minute) // the hold time, and ten more of it
 	n := 0
 	for ; now.Add(9 * time.Minute).Before(capAt); n++ {
-		now = now.Add(9 * time.Minute)
+		*now = now.Add(9 * time.Minute)
 		got, err := svc.ExtendHold(ctx, tn, h.ID)
 		if err != nil {
 			t.Fatalf("extension %d: %v", n+1, err)
@@ -251,10 +258,14 @@ func TestExtendHold(t *testing.T) {
 	if n < booking.MaxHoldExtensions {
 		t.Errorf("%d extensions granted, want at least %d", n, booking.MaxHoldExtensions)
 	}
+	*now = now.Add(time.Minute)
+	if _, err := svc.ExtendHold(ctx, tn, h.ID); tenant.ErrorCode(err) != tenant.Conflict {
+		t.Errorf("extension past the cap = %v, want conflict", err)
+	}
 	if _, err := svc.HoldByID(ctx, tn, h.ID); err != nil {
 		t.Errorf("the hold is still live until its expiry: %v", err)
 	}
-	now = start.Add(111 * time.Minute)
+	*now = start.Add(111 * time.Minute)
 	if _, err := svc.ExtendHold(ctx, tn, h.ID); tenant.ErrorCode(err) != tenant.NotFound {
 		t.Errorf("extending an expired hold = %v, want not_found", err)
 	}
@@ -266,7 +277,7 @@ func TestExtendHold(t *testing.T) {
 		t.Errorf("the place of an expired hold is free again: %v", err)
 	}
 	// Another tenant's id is simply unknown.
-	tb := tenanttest.MustCreateTenant(t, d.App)
+	tb := tenanttest.MustCreateTenant(t, f.d.App)
 	if _, err := svc.ExtendHold(ctx, tb, h.ID); tenant.ErrorCode(err) != tenant.NotFound {
 		t.Errorf("extending another city's hold = %v, want not_found", err)
 	}
