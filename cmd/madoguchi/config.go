@@ -116,23 +116,9 @@ var envVars = []envVar{
 			return nil
 		}},
 	{name: "MADOGUCHI_DB_MAX_CONNS", def: "20", doc: "Maximum PostgreSQL connections per process.",
-		set: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 500 {
-				return fmt.Errorf("want an integer 1–500")
-			}
-			c.DBMaxConns = n
-			return nil
-		}},
+		set: func(c *Config, v string) (err error) { c.DBMaxConns, err = intBetween(v, 1, 500); return err }},
 	{name: "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", def: "60", doc: "Citizen login attempts (web form and add-a-family-member) one client IP may post per minute and web process before a 429 page; 0 turns the flood limit off (the login guard's lockouts stay). Set it with MADOGUCHI_TRUSTED_PROXIES, or every citizen shares the ingress's address.",
-		set: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 100000 {
-				return fmt.Errorf("want an integer 0–100000")
-			}
-			c.LoginPerMinute = n
-			return nil
-		}},
+		set: func(c *Config, v string) (err error) { c.LoginPerMinute, err = intBetween(v, 0, 100000); return err }},
 	{name: "MADOGUCHI_SHUTDOWN_TIMEOUT", def: "25s", doc: "How long SIGTERM waits for in-flight requests and tasks.",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
@@ -187,4 +173,13 @@ func checkPG(v string) error {
 		return fmt.Errorf("not a PostgreSQL URL")
 	}
 	return nil
+}
+
+// intBetween parses a whole number within [lo, hi].
+func intBetween(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("want an integer %d–%d", lo, hi)
+	}
+	return n, nil
 }
