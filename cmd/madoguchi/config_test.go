@@ -10,18 +10,19 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	env := map[string]string{
-		"MADOGUCHI_DATABASE_URL":       "postgres://app@db1:5432,db2:5432/madoguchi?target_session_attrs=read-write",
-		"MADOGUCHI_OWNER_DATABASE_URL": "postgres://owner@db1/madoguchi",
-		"MADOGUCHI_REDIS_URL":          "redis://redis:6379/2",
-		"MADOGUCHI_BASE_DOMAIN":        "Example.LG.JP",
-		"MADOGUCHI_LISTEN":             "127.0.0.1:9000",
-		"MADOGUCHI_SMTP_URL":           "smtps://u:p@mail:465",
-		"MADOGUCHI_SECRET_KEY":         strings.Repeat("ab", 32),
-		"MADOGUCHI_TRUSTED_PROXIES":    "10.0.0.0/8, 192.168.1.1",
-		"MADOGUCHI_LOG_FORMAT":         "json",
-		"MADOGUCHI_DB_MAX_CONNS":       "40",
-		"MADOGUCHI_SHUTDOWN_TIMEOUT":   "10s",
-		"MADOGUCHI_SECURE_COOKIES":     "auto",
+		"MADOGUCHI_DATABASE_URL":             "postgres://app@db1:5432,db2:5432/madoguchi?target_session_attrs=read-write",
+		"MADOGUCHI_OWNER_DATABASE_URL":       "postgres://owner@db1/madoguchi",
+		"MADOGUCHI_REDIS_URL":                "redis://redis:6379/2",
+		"MADOGUCHI_BASE_DOMAIN":              "Example.LG.JP",
+		"MADOGUCHI_LISTEN":                   "127.0.0.1:9000",
+		"MADOGUCHI_SMTP_URL":                 "smtps://u:p@mail:465",
+		"MADOGUCHI_SECRET_KEY":               strings.Repeat("ab", 32),
+		"MADOGUCHI_TRUSTED_PROXIES":          "10.0.0.0/8, 192.168.1.1",
+		"MADOGUCHI_LOG_FORMAT":               "json",
+		"MADOGUCHI_DB_MAX_CONNS":             "40",
+		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "120",
+		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
+		"MADOGUCHI_SECURE_COOKIES":           "auto",
 	}
 	got, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -38,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 		TrustedProxies:   []string{"10.0.0.0/8", "192.168.1.1"},
 		LogFormat:        "json",
 		DBMaxConns:       40,
+		LoginPerMinute:   120,
 		ShutdownTimeout:  10 * time.Second,
 		SecureCookies:    true,
 	}
@@ -48,16 +50,17 @@ func TestLoadConfig(t *testing.T) {
 
 func TestLoadConfigReportsEveryBadVariable(t *testing.T) {
 	env := map[string]string{
-		"MADOGUCHI_REDIS_URL":    "http://nope",
-		"MADOGUCHI_LISTEN":       "8080",
-		"MADOGUCHI_DB_MAX_CONNS": "lots",
-		"MADOGUCHI_SECRET_KEY":   "short",
+		"MADOGUCHI_REDIS_URL":                "http://nope",
+		"MADOGUCHI_LISTEN":                   "8080",
+		"MADOGUCHI_DB_MAX_CONNS":             "lots",
+		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "-1",
+		"MADOGUCHI_SECRET_KEY":               "short",
 	}
 	_, err := LoadConfig(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("LoadConfig accepted bad values")
 	}
-	for _, name := range []string{"MADOGUCHI_DATABASE_URL: required", "MADOGUCHI_REDIS_URL", "MADOGUCHI_LISTEN", "MADOGUCHI_DB_MAX_CONNS", "MADOGUCHI_SECRET_KEY"} {
+	for _, name := range []string{"MADOGUCHI_DATABASE_URL: required", "MADOGUCHI_REDIS_URL", "MADOGUCHI_LISTEN", "MADOGUCHI_DB_MAX_CONNS", "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", "MADOGUCHI_SECRET_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
