@@ -478,8 +478,11 @@ func runAppPhase(ctx context.Context, o *benchOptions, sc *benchScratch, round i
 		defer cancel()
 	}
 	start := time.Now()
-	done := make(chan struct{})
-	go benchProgress(run, start, done, stderr)
+	done, progressDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		benchProgress(run, start, done, stderr)
+	}()
 	var wg sync.WaitGroup
 	for w := 0; w < o.clients; w++ {
 		wg.Add(1)
@@ -491,6 +494,7 @@ func runAppPhase(ctx context.Context, o *benchOptions, sc *benchScratch, round i
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(done)
+	<-progressDone // stderr is the caller's again (it may not be safe for concurrent writes)
 
 	res := AppResult{Successes: int(run.ok.Load()), Failures: run.fails, Elapsed: round3(elapsed.Seconds()),
 		Flow: summarize(run.flow), Reserve: summarize(run.steps[stepReserve]), Steps: map[string]Latency{},
