@@ -57,6 +57,8 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 
 	b.get("/admin/settings")
 	b.want(200, `href="/admin/settings/mail"`)
+	b.get("/admin/help/operations")
+	b.want(200, `href="#mail"`, "市民へ送るメールの文面", "既定の文面に戻す", "{{.CodeGrouped}}")
 	b.get("/admin/settings/mail")
 	b.want(200, "メールの文面", "確認メール", "変更メール", "取消メール", "前日のお知らせ", "日本語", "英語", "既定の文面",
 		`href="/admin/settings/mail/reminder/en"`)
