@@ -68,7 +68,7 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 	b.get(mailtplPath)
 	def, _ := booking.DefaultMailTemplate(booking.KindCreated, "ja")
 	b.want(200, "確認メール（日本語）の文面", "既定の文面を使っています", "{{.CodeGrouped}}", "予約番号を4文字ずつ", "必須",
-		`formaction="/admin/settings/mail/reservation_created/ja/preview"`, firstLine(def))
+		`formaction="/admin/settings/mail/reservation_created/ja/preview#preview-title"`, firstLine(def))
 	if strings.Contains(b.last, "{{.OldWhen}}") || strings.Contains(b.last, "既定の文面に戻す") {
 		t.Error("the confirmation page lists 変更前 placeholders or offers a reset of the default")
 	}
