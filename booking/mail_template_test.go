@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/booking"
@@ -215,5 +216,40 @@ func TestMailTemplateUsedForMail(t *testing.T) {
 	}
 	if job.Subject != f.t.Name+"より：予約 "+r.Code || !strings.HasPrefix(job.Body, "ご予約ありがとうございます。\n予約番号 "+r.Code[:4]+" "+r.Code[4:]) {
 		t.Errorf("StartMail used %q / %q, want the city's wording", job.Subject, job.Body)
+	}
+}
+
+// TestMailTemplateConcurrentSave: two admins saving at once (or a double click) both succeed,
+// one wording wins whole, and each save is logged.
+func TestMailTemplateConcurrentSave(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	f := newMailFixture(t, d)
+	ctx := context.Background()
+	bodies := []string{"A " + okBody, "B " + okBody}
+	errs := make(chan error, len(bodies)*3)
+	var wg sync.WaitGroup
+	for range 3 {
+		for _, b := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- f.svc.SaveMailTemplate(ctx, f.t, booking.MailTemplateInput{Kind: booking.KindReminder, Lang: "ja",
+					Subject: "{{.Code}}", Body: b}, mailAdmin)
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("SaveMailTemplate = %v", err)
+		}
+	}
+	v, err := f.svc.MailTemplateOf(ctx, f.t, booking.KindReminder, "ja")
+	if err != nil || !v.Custom || (v.Body != bodies[0] && v.Body != bodies[1]) {
+		t.Errorf("after concurrent saves: %+v, %v", v, err)
+	}
+	if n := len(auditRows(t, d.App, f.t, "mail_template.update")); n != 6 {
+		t.Errorf("%d audit rows, want 6", n)
 	}
 }

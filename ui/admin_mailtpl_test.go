@@ -150,6 +150,12 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 	if mailtplOf(t, e).Custom {
 		t.Fatal("reset left the city's wording")
 	}
+	// In English the page and its messages are English.
+	b.get("/lang?to=en&next=" + url.QueryEscape(mailtplPath))
+	b.want(200, "Confirmation (Japanese): wording", "Placeholders", "Booking code in groups of four")
+	b.post(mailtplPath, url.Values{"subject": {"{{.Foo}}"}, "body": {"{{.Code}}"}})
+	b.want(422, "The subject uses unknown placeholders: {{.Foo}}", "The text lacks required placeholders: {{.When}}、{{.Place}}")
+
 	got := strings.Join(auditActions(t, e, "kanri"), " ")
 	if !strings.Contains(got, "mail_template.update") || !strings.Contains(got, "mail_template.reset") {
 		t.Errorf("audit actions = %s", got)
