@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/template"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -74,62 +73,6 @@ var MailKinds = []OutboxKind{KindCreated, KindChanged, KindCancelled, KindRemind
 func DefaultMailTemplate(kind OutboxKind, lang string) (subject, body string) {
 	t := defaultTemplates[langOrJA(lang)][kind]
 	return t[0], t[1]
-}
-
-// SetMailTemplate stores the city's own template for tpl.Kind and tpl.Lang after checking that
-// the subject and body parse and render with sample data. It returns invalid with per-field keys
-// otherwise.
-func (s *Service) SetMailTemplate(ctx context.Context, t *tenant.Tenant, tpl MailTemplate) error {
-	fields := map[string]string{}
-	known := false
-	for _, k := range MailKinds {
-		known = known || k == tpl.Kind
-	}
-	if !known {
-		fields["kind"] = "mail_template.kind.invalid"
-	}
-	if tpl.Lang != "ja" && tpl.Lang != "en" {
-		fields["lang"] = "mail_template.lang.invalid"
-	}
-	sample := sampleMailData()
-	if n := utf8.RuneCountInString(tpl.Subject); n == 0 || n > 400 {
-		fields["subject"] = "mail_template.subject.invalid"
-	} else if _, err := render(tpl.Subject, sample); err != nil {
-		fields["subject"] = "mail_template.subject.invalid"
-	}
-	if n := utf8.RuneCountInString(tpl.Body); n == 0 || n > 20000 {
-		fields["body"] = "mail_template.body.invalid"
-	} else if _, err := render(tpl.Body, sample); err != nil {
-		fields["body"] = "mail_template.body.invalid"
-	}
-	if len(fields) > 0 {
-		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
-	}
-	tpl.TenantID, tpl.UpdatedAt = t.ID, s.now()
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewInsert().Model(&tpl).
-			On("CONFLICT (tenant_id, kind, lang) DO UPDATE").
-			Set("subject = EXCLUDED.subject, body = EXCLUDED.body, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at").
-			Exec(ctx)
-		return err
-	})
-}
-
-// DeleteMailTemplate returns kind in lang to the built-in wording.
-func (s *Service) DeleteMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string) error {
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.ExecContext(ctx, "DELETE FROM mail_templates WHERE kind = ? AND lang = ?", kind, lang)
-		return err
-	})
-}
-
-// MailTemplates returns the city's own templates.
-func (s *Service) MailTemplates(ctx context.Context, t *tenant.Tenant) ([]MailTemplate, error) {
-	var out []MailTemplate
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&out).Order("kind", "lang").Scan(ctx)
-	})
-	return out, err
 }
 
 // RenderMail renders kind in lang with data and the city's template (nil: the default). The
@@ -305,14 +248,6 @@ func groupCode(code string) string {
 		return code[:4] + " " + code[4:]
 	}
 	return code
-}
-
-func sampleMailData() MailData {
-	start := Date{2026, time.June, 3}.Time(10, 0)
-	return MailData{City: "松阪市", Code: "K7M2QX9D", CodeGrouped: "K7M2 QX9D", When: FormatSlot("ja", start, start.Add(30*time.Minute)),
-		Place: "本庁", Address: "三重県松阪市殿町1340番地1", Guidance: "交付通知書と本人確認書類をお持ちください。", People: 1,
-		OldWhen: FormatSlot("ja", start.AddDate(0, 0, -1), start.AddDate(0, 0, -1).Add(30*time.Minute)), OldPlace: "本庁",
-		URL: "https://matsusaka.example.lg.jp/login", CallCenter: "0598-00-0000"}
 }
 
 // The built-in templates. Shared fragments keep the four kinds consistent.

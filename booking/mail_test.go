@@ -141,45 +141,6 @@ func TestLoginURL(t *testing.T) {
 	}
 }
 
-func TestSetMailTemplate(t *testing.T) {
-	d := tenanttest.NewDB(t)
-	f := newMailFixture(t, d)
-	ctx := context.Background()
-	bad := []booking.MailTemplate{
-		{Kind: booking.KindCreated, Lang: "ja", Subject: "{{.City", Body: "x"},
-		{Kind: booking.KindCreated, Lang: "ja", Subject: "ok", Body: "{{.CardNo}}"}, // no such field: no card numbers in mail
-		{Kind: "spam", Lang: "ja", Subject: "ok", Body: "ok"},
-		{Kind: booking.KindCreated, Lang: "fr", Subject: "ok", Body: "ok"},
-		{Kind: booking.KindCreated, Lang: "ja", Subject: "", Body: "ok"},
-		{Kind: booking.KindCreated, Lang: "ja", Subject: "ok", Body: "{{range 100000000}}x{{end}}"}, // output too long
-	}
-	for _, tpl := range bad {
-		if err := f.svc.SetMailTemplate(ctx, f.t, tpl); tenant.ErrorCode(err) != tenant.Invalid {
-			t.Errorf("SetMailTemplate(%+v) = %v, want invalid", tpl, err)
-		}
-	}
-	own := booking.MailTemplate{Kind: booking.KindCreated, Lang: "ja", Subject: "{{.City}}より：予約 {{.Code}}",
-		Body: "ご予約ありがとうございます。\n{{.When}}\n{{.Place}}\n{{.URL}}\n"}
-	if err := f.svc.SetMailTemplate(ctx, f.t, own); err != nil {
-		t.Fatalf("SetMailTemplate = %v", err)
-	}
-	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, f.clock.Now())
-	r := f.reserve(t, slot.ID, "citizen@example.jp", "ja")
-	job, note, err := f.svc.StartMail(ctx, f.t.ID, f.outbox(t, r.ID)[0].ID, f.env)
-	if err != nil || job == nil {
-		t.Fatalf("StartMail = %v, %q, %v", job, note, err)
-	}
-	if job.Subject != f.t.Name+"より：予約 "+r.Code || !strings.HasPrefix(job.Body, "ご予約ありがとうございます。") {
-		t.Errorf("StartMail used %q / %q, want the city's template", job.Subject, job.Body)
-	}
-	if err := f.svc.DeleteMailTemplate(ctx, f.t, booking.KindCreated, "ja"); err != nil {
-		t.Fatal(err)
-	}
-	if list, err := f.svc.MailTemplates(ctx, f.t); err != nil || len(list) != 0 {
-		t.Errorf("MailTemplates after delete = %v, %v", list, err)
-	}
-}
-
 func TestStartMailLedger(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	f := newMailFixture(t, d)

@@ -109,9 +109,10 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 func seedMail(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 	tb.Helper()
 	ctx := context.Background()
-	if err := svc.SetMailTemplate(ctx, t, booking.MailTemplate{Kind: booking.KindReminder, Lang: "ja",
-		Subject: "【{{.City}}】明日はご予約日です（{{.Code}}）", Body: "{{.When}}\n{{.Place}}\n{{.URL}}\n"}); err != nil {
-		tb.Fatalf("SeedAll: SetMailTemplate: %v", err)
+	if err := svc.SaveMailTemplate(ctx, t, booking.MailTemplateInput{Kind: booking.KindReminder, Lang: "ja",
+		Subject: "【{{.City}}】明日はご予約日です（{{.Code}}）", Body: "{{.CodeGrouped}}\n{{.When}}\n{{.Place}}\n{{.URL}}\n"},
+		booking.StaffActor{Login: "seed.admin"}); err != nil {
+		tb.Fatalf("SeedAll: SaveMailTemplate: %v", err)
 	}
 	ids, err := svc.ClaimOutbox(ctx, t.ID, 1, time.Minute)
 	if err != nil || len(ids) == 0 {

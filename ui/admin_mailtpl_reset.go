@@ -1,0 +1,21 @@
+package ui
+
+import "github.com/gofiber/fiber/v2"
+
+// adminMailTemplateReset goes back to the default wording (the domain deletes the city's row
+// and writes the audit log).
+func (u *UI) adminMailTemplateReset(c *fiber.Ctx) error {
+	kind, lang, err := mailTemplateParams(c)
+	if err != nil {
+		return err
+	}
+	removed, err := u.deps.Booking.ResetMailTemplate(c.UserContext(), tenantOf(c), kind, lang, staffActorOf(c))
+	if err != nil {
+		return err
+	}
+	msg := "mailtpl.reset.done"
+	if !removed {
+		msg = "mailtpl.reset.already"
+	}
+	return u.staffFlashRedirect(c, msg, mailTemplatePath(kind, lang))
+}
