@@ -103,7 +103,7 @@ type RetentionCounts struct {
 	Total      int // the sum
 }
 
-// pseudonymSQL makes what a pseudonymised card number looks like: "ZZ" and 30 hexadecimal digits,
+// pseudonymSQL draws a pseudonymised card number: "ZZ" and 30 hexadecimal digits,
 // random per card. It fits the card_no column's check, cannot be typed by mistake and keeps the
 // tenant's unique index satisfied, so the same real number can be imported again later.
 const pseudonymSQL = `'ZZ' || upper(substr(md5(random()::text || id::text), 1, 30))`
