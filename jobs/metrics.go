@@ -19,6 +19,7 @@ type Metrics struct {
 	backlog        prometheus.Gauge
 	oldestAge      prometheus.Gauge
 	periodicClaims *prometheus.CounterVec
+	retentionRows  *prometheus.CounterVec
 }
 
 // NewMetrics creates the series and registers them with reg (nil: not registered).
@@ -40,9 +41,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Age of the oldest outbox row not yet done (0 when none). Alert when above 300."}),
 		periodicClaims: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "madoguchi_periodic_claims_total",
 			Help: "Periodic job ticks claimed by this replica."}, []string{"job"}),
+		retentionRows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "madoguchi_retention_rows_total",
+			Help: "Rows changed by the nightly data hygiene, by category (no_show, no_show_cards, names, emails, mail_errors, cards)."}, []string{"category"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.tasks, m.taskSeconds, m.mails, m.relayed, m.relayErrors, m.backlog, m.oldestAge, m.periodicClaims)
+		reg.MustRegister(m.tasks, m.taskSeconds, m.mails, m.relayed, m.relayErrors, m.backlog, m.oldestAge, m.periodicClaims, m.retentionRows)
 	}
 	return m
 }
@@ -105,4 +108,15 @@ func (m *Metrics) claimed(job string) {
 		return
 	}
 	m.periodicClaims.WithLabelValues(job).Inc()
+}
+
+// retention counts the rows one run of the data hygiene changed, by category.
+func (m *Metrics) retention(ns booking.NoShows, rc booking.RetentionCounts) {
+	if m == nil {
+		return
+	}
+	for cat, n := range map[string]int{"no_show": ns.Reservations, "no_show_cards": ns.Cards, "names": rc.Names,
+		"emails": rc.Emails, "mail_errors": rc.MailErrors, "cards": rc.Pseudonyms} {
+		m.retentionRows.WithLabelValues(cat).Add(float64(n))
+	}
 }

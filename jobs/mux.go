@@ -33,6 +33,7 @@ func NewServeMux(h *Handlers) *asynq.ServeMux {
 	mux.HandleFunc(TypeHoldsRelease, h.HandleHoldsRelease)
 	mux.HandleFunc(TypeSlotsGenerate, h.HandleSlotsGenerate)
 	mux.HandleFunc(TypeOutboxCleanup, h.HandleOutboxCleanup)
+	mux.HandleFunc(TypeRetentionApply, h.HandleRetentionApply)
 	return mux
 }
 
@@ -112,4 +113,28 @@ func (h *Handlers) HandleOutboxCleanup(ctx context.Context, t *asynq.Task) error
 		h.Log.Info("outbox cleaned", "tenant", tn.Slug, "deleted", n)
 	}
 	return err
+}
+
+// HandleRetentionApply is the tenant's nightly data hygiene (SECURITY.md §6.4): it marks the
+// bookings of past days nobody came to as no_show, freeing their cards, then removes personal
+// data past the city's retention periods. It logs and counts how many rows changed, never what
+// they held. Both steps are idempotent, so a retried or repeated task does no harm.
+func (h *Handlers) HandleRetentionApply(ctx context.Context, t *asynq.Task) error {
+	tn, err := h.tenantOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	now := h.Booking.Now()
+	ns, err := h.Booking.MarkNoShows(ctx, tn, now)
+	if err != nil {
+		return err
+	}
+	rc, err := h.Booking.ApplyRetention(ctx, tn, now)
+	if err != nil {
+		return err
+	}
+	h.Metrics.retention(ns, rc)
+	h.Log.Info("retention applied", "tenant", tn.Slug, "no_show_reservations", ns.Reservations, "no_show_cards", ns.Cards,
+		"names", rc.Names, "emails", rc.Emails, "mail_errors", rc.MailErrors, "cards", rc.Pseudonyms)
+	return nil
 }

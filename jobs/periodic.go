@@ -19,6 +19,9 @@ type PeriodicJob struct {
 	Every    time.Duration // tick length; ticks are aligned to JST midnight
 	TaskType string        // the per-tenant task enqueued for each tick
 	AtStart  bool          // also claim a start-up tick (Every/…): slots exist right after a deploy
+	// Offset moves the ticks from JST midnight, e.g. 3h for a daily job at 03:00 JST, a quiet
+	// hour. A replica that starts after the offset runs the day's tick at once if nobody has.
+	Offset time.Duration
 }
 
 // DefaultPeriodicJobs are the worker's periodic jobs.
@@ -27,6 +30,7 @@ var DefaultPeriodicJobs = []PeriodicJob{
 	{Name: "holds", Every: time.Minute, TaskType: TypeHoldsRelease},
 	{Name: "slots", Every: 24 * time.Hour, TaskType: TypeSlotsGenerate, AtStart: true},
 	{Name: "outbox-cleanup", Every: 24 * time.Hour, TaskType: TypeOutboxCleanup},
+	{Name: "retention", Every: 24 * time.Hour, Offset: 3 * time.Hour, TaskType: TypeRetentionApply},
 }
 
 // Scheduler runs the periodic jobs on every worker replica without a leader (OPS.md §4.2). For
@@ -110,7 +114,7 @@ func (s *Scheduler) Step(ctx context.Context) error {
 	now := s.Now()
 	var first error
 	for _, j := range s.Jobs {
-		tick := Tick(now, j.Every)
+		tick := Tick(now.Add(-j.Offset), j.Every).Add(j.Offset)
 		if s.last[j.Name].Equal(tick) {
 			continue
 		}

@@ -57,9 +57,9 @@ func TestPeriodicJobs(t *testing.T) {
 	waitFor(t, 5*time.Second, "every job claimed and enqueued", func() bool {
 		names = nil
 		must(t, e.d.App.NewRaw("SELECT name FROM periodic_runs WHERE enqueued_at IS NOT NULL ORDER BY name").Scan(ctx, &names))
-		return len(names) == 5
+		return len(names) == 6
 	})
-	if want := "[holds outbox-cleanup reminders slots slots.start]"; len(names) != 5 || fmt.Sprint(names) != want {
+	if want := "[holds outbox-cleanup reminders retention slots slots.start]"; len(names) != 6 || fmt.Sprint(names) != want {
 		t.Errorf("periodic_runs = %v, want %s", names, want)
 	}
 }

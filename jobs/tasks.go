@@ -16,6 +16,7 @@ const (
 	TypeHoldsRelease    = "holds:release"     // return the places of the tenant's expired holds
 	TypeSlotsGenerate   = "slots:generate"    // materialise the tenant's slots over its horizon
 	TypeOutboxCleanup   = "outbox:cleanup"    // delete the tenant's old finished outbox rows
+	TypeRetentionApply  = "retention:apply"   // mark no-shows, remove personal data past retention
 	MailMaxRetry        = 20                  // with the default backoff: about a day
 	periodicMaxRetry    = 3                   // the next tick repeats the work anyway
 	mailRetention       = 24 * time.Hour      // a finished mail task keeps its id this long

@@ -22,11 +22,13 @@ type AdminSettingsPage struct {
 	Booking []adminField // 予約の受付
 	Contact []adminField // 市民へのご案内・メール
 	Card    []adminField // 製造管理番号
+	Retain  []adminField // 個人情報の保存期間
 }
 
 // settingsForm is the settings form as posted (strings, re-shown on errors).
 type settingsForm struct {
 	DeadlineDays, HorizonDays, ReminderHour, Phone, MailFrom, CardPattern string
+	NameDays, EmailDays, CardDays                                         string // retention periods
 }
 
 func settingsFormOf(t *tenant.Tenant) settingsForm {
@@ -37,6 +39,9 @@ func settingsFormOf(t *tenant.Tenant) settingsForm {
 		Phone:        t.Settings.CallCenterPhone,
 		MailFrom:     t.Settings.MailFrom,
 		CardPattern:  t.Settings.CardNumberPattern,
+		NameDays:     strconv.Itoa(booking.NameRetentionDays(t)),
+		EmailDays:    strconv.Itoa(booking.EmailRetentionDays(t)),
+		CardDays:     strconv.Itoa(booking.CardRetentionDays(t)),
 	}
 }
 
@@ -62,6 +67,11 @@ func (u *UI) settingsPage(c *fiber.Ctx, f settingsForm, errs map[string]string) 
 	pat := opt(field("card_number_pattern", "admin.settings.card_pattern", "admin.settings.card_pattern.hint", f.CardPattern))
 	pat.Class = "mono"
 	p.Card = []adminField{pat}
+	p.Retain = []adminField{
+		opt(num(field("retention_name_days", "retention.settings.name", "retention.settings.name.hint", f.NameDays))),
+		opt(num(field("retention_email_days", "retention.settings.email", "retention.settings.email.hint", f.EmailDays))),
+		opt(num(field("retention_card_days", "retention.settings.card", "retention.settings.card.hint", f.CardDays))),
+	}
 	return p
 }
 
@@ -84,6 +94,8 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 		DeadlineDays: strings.Clone(c.FormValue("booking_deadline_days")), HorizonDays: strings.Clone(c.FormValue("horizon_days")),
 		ReminderHour: strings.Clone(c.FormValue("reminder_hour")), Phone: strings.Clone(c.FormValue("call_center_phone")),
 		MailFrom: strings.Clone(c.FormValue("mail_from")), CardPattern: strings.Clone(c.FormValue("card_number_pattern")),
+		NameDays: strings.Clone(c.FormValue("retention_name_days")), EmailDays: strings.Clone(c.FormValue("retention_email_days")),
+		CardDays: strings.Clone(c.FormValue("retention_card_days")),
 	}
 	st, errs := f.settings()
 	if len(errs) > 0 {
@@ -176,6 +188,24 @@ func (f settingsForm) settings() (tenant.Settings, map[string]string) {
 		errs["card_number_pattern"] = key
 	}
 	st.CardNumberPattern = pat
+	for _, r := range []struct {
+		name, value, key string
+		rule             booking.RetentionRule
+		out              **int
+	}{
+		{"retention_name_days", f.NameDays, "retention.settings.name.invalid", booking.NameRetention, &st.RetentionNameDays},
+		{"retention_email_days", f.EmailDays, "retention.settings.email.invalid", booking.EmailRetention, &st.RetentionEmailDays},
+		{"retention_card_days", f.CardDays, "retention.settings.card.invalid", booking.CardRetention, &st.RetentionCardDays},
+	} {
+		if strings.TrimSpace(halfWidth(r.value)) == "" {
+			continue // blank: the default
+		}
+		if n, ok := parseWhole(r.value, r.rule.Min, r.rule.Max); ok {
+			*r.out = &n
+		} else {
+			errs[r.name] = r.key
+		}
+	}
 	return st, errs
 }
 

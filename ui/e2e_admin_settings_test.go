@@ -27,6 +27,9 @@ func TestE2EAdminSettings(t *testing.T) {
 	if d := city.Settings.BookingDeadlineDays; d == nil || *d != 2 {
 		t.Errorf("booking deadline = %v, want 2", d)
 	}
+	if d := city.Settings.RetentionEmailDays; d == nil || *d != 45 {
+		t.Errorf("e-mail retention = %v, want 45", d)
+	}
 	locs, err := e.svc.Locations(context.Background(), e.city.ID, false)
 	if err != nil {
 		t.Fatal(err)

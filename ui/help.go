@@ -19,6 +19,8 @@ type HelpPage struct {
 	DeadlineDays    int
 	HorizonDays     int
 	ReminderHour    int
+	// Retention periods in days (運用マニュアル「個人情報の取扱いと保存期間」).
+	NameDays, EmailDays, CardDays int
 }
 
 func (u *UI) helpPage(c *fiber.Ctx) *HelpPage {
@@ -34,7 +36,8 @@ func (u *UI) helpPage(c *fiber.Ctx) *HelpPage {
 	}
 	return &HelpPage{BasePage: u.base(c), AdminURL: breakable(scheme + "://" + host + "/admin"), StatusURL: breakable(scheme + "://" + status + "/"),
 		CallCenterPhone: t.Settings.CallCenterPhone, DeadlineDays: booking.DeadlineDays(t), HorizonDays: booking.HorizonDays(t),
-		ReminderHour: booking.ReminderHour(t)}
+		ReminderHour: booking.ReminderHour(t), NameDays: booking.NameRetentionDays(t), EmailDays: booking.EmailRetentionDays(t),
+		CardDays: booking.CardRetentionDays(t)}
 }
 
 // helpManual is the 操作マニュアル: daily work at the counter.

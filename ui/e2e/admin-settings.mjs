@@ -1,4 +1,5 @@
-// The 市管理者 sets the city up: log in → change a setting (a wrong value first) → add a 交付場所 →
+// The 市管理者 sets the city up: log in → change settings (a wrong value first; also how long
+// e-mail addresses are kept) → add a 交付場所 →
 // enter its weekly opening hours → add a 夜間窓口 on one evening → look at the delete check page →
 // open both in-app manuals → log out. Every page passes axe (WCAG 2.1 AA), fits 360 px without
 // sideways scrolling, and is saved as ui/e2e/screenshots/help-*-{phone,desktop}.png for the
@@ -49,9 +50,11 @@ scenario('admin settings', async ({ page, viewport, step, shot: rawShot }) => {
     await page.getByLabel('予約を受け付ける期間（日数）').fill('90');
     await page.getByLabel('予約の締切（開庁何日前まで）').fill('２'); // full-width, as typed with the IME on
     await page.getByLabel('コールセンターの電話番号').fill('0598-53-4000');
+    await page.getByLabel('メールアドレスの保存期間（日数）').fill('45');
     await go(page, page.getByRole('button', { name: '設定を保存する' }), { path: '/admin/settings' });
     assert.match(await status(), /設定を保存しました/);
     assert.equal(await page.getByLabel('予約の締切（開庁何日前まで）').inputValue(), '2');
+    assert.equal(await page.getByLabel('メールアドレスの保存期間（日数）').inputValue(), '45');
   });
   await check('settings-saved');
 
@@ -140,6 +143,7 @@ scenario('admin settings', async ({ page, viewport, step, shot: rawShot }) => {
     const text = await page.locator('main').innerText();
     assert.match(text, /2日前まで/, 'the manual shows the city’s own deadline');
     assert.match(text, /0598-53-4000/, 'and its call center');
+    assert.match(text, /予約の取消から45日後に消去します/, 'and its retention period for e-mail');
   });
   await check('operations');
   await step('log out', async () => {

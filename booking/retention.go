@@ -1,0 +1,186 @@
+package booking
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// This file is the nightly data hygiene of a city (SECURITY.md §6.2, §6.4): bookings whose day
+// has ended without a visit become no_show and free their cards, and personal data is removed
+// on the city's schedule. The worker runs both once a day per tenant ("retention:apply");
+// callers log the counts, never the contents.
+
+// RetentionRule is one retention period a city may set: a default and the bounds the admin
+// settings page accepts, in days.
+type RetentionRule struct {
+	Default, Min, Max int
+}
+
+// The retention periods (SECURITY.md §6.2). The card period has a floor of 30 days so a slip
+// on the settings page cannot wipe the numbers of cards handed out last week, while the counter
+// may still be asked about them.
+var (
+	NameRetention  = RetentionRule{Default: 30, Min: 1, Max: 365}   // name and kana after issuance, void or return
+	EmailRetention = RetentionRule{Default: 30, Min: 1, Max: 365}   // e-mail after the visit, cancellation or no-show
+	CardRetention  = RetentionRule{Default: 90, Min: 30, Max: 1825} // card number and birth HMAC after issuance or void
+)
+
+func (r RetentionRule) days(v *int) int {
+	if v != nil && *v >= r.Min && *v <= r.Max {
+		return *v
+	}
+	return r.Default
+}
+
+// NameRetentionDays returns how many days after a card was issued, voided or returned its
+// name and kana are kept (default 30).
+func NameRetentionDays(t *tenant.Tenant) int { return NameRetention.days(t.Settings.RetentionNameDays) }
+
+// EmailRetentionDays returns how many days after a visit, cancellation or no-show the
+// reservation's e-mail address is kept (default 30).
+func EmailRetentionDays(t *tenant.Tenant) int {
+	return EmailRetention.days(t.Settings.RetentionEmailDays)
+}
+
+// CardRetentionDays returns how many days after a card was issued or voided its number and
+// birth HMAC are kept before the row is pseudonymised (default 90).
+func CardRetentionDays(t *tenant.Tenant) int { return CardRetention.days(t.Settings.RetentionCardDays) }
+
+// SystemActor is the actor recorded in the status history and the audit log for changes the
+// system makes on its own (channel "system").
+const SystemActor = "system"
+
+// NoShows counts what MarkNoShows changed.
+type NoShows struct {
+	Reservations int // booked reservations marked no_show
+	Cards        int // their cards returned from reserved to notice_sent
+}
+
+// MarkNoShows marks every booked reservation of the tenant whose day (JST) ended before now's
+// day as no_show. Its cards leave the reservation (the reservation_cards link is deactivated,
+// which frees them under the one-active-booking index) and go back from reserved to
+// notice_sent, as after a cancellation, with a status history row on channel "system": a
+// citizen who did not come can book again. A reservation of today is never marked, even after
+// its time. Running it again changes nothing. One audit line ("reservation.no_show") records the
+// counts.
+func (s *Service) MarkNoShows(ctx context.Context, t *tenant.Tenant, now time.Time) (NoShows, error) {
+	var out NoShows
+	today := DateOf(now).Time(0, 0)
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.QueryRowContext(ctx, `WITH r AS (
+				UPDATE reservations SET status = 'no_show', updated_at = ?
+				WHERE status = 'booked' AND starts_at < ? RETURNING id),
+			rc AS (
+				UPDATE reservation_cards SET active = false
+				WHERE active AND reservation_id IN (SELECT id FROM r) RETURNING card_id),
+			c AS (
+				UPDATE cards SET status = 'notice_sent', status_changed_at = ?, updated_at = ?
+				WHERE status = 'reserved' AND id IN (SELECT card_id FROM rc) RETURNING id),
+			h AS (
+				INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
+				SELECT ?, id, 'reserved', 'notice_sent', 'system', ?, ? FROM c RETURNING 1)
+			SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`,
+			now, today, now, now, t.ID, SystemActor, now).Scan(&out.Reservations, &out.Cards)
+		if err != nil || out.Reservations == 0 {
+			return err
+		}
+		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: SystemActor, Action: "reservation.no_show",
+			After: map[string]any{"reservations": out.Reservations, "cards": out.Cards}})
+	})
+	return out, err
+}
+
+// RetentionCounts counts the rows ApplyRetention changed, by category.
+type RetentionCounts struct {
+	Names      int // cards whose name and kana were cleared
+	Emails     int // reservations whose e-mail (and delivery error) was cleared
+	MailErrors int // finished outbox rows whose last SMTP error was cleared
+	Pseudonyms int // cards pseudonymised
+	Total      int // the sum
+}
+
+// pseudonymSQL draws a pseudonymised card number: "ZZ" and 30 hexadecimal digits,
+// random per card. It fits the card_no column's check, cannot be typed by mistake and keeps the
+// tenant's unique index satisfied, so the same real number can be imported again later.
+const pseudonymSQL = `'ZZ' || upper(substr(md5(random()::text || id::text), 1, 30))`
+
+// ApplyRetention removes the tenant's personal data whose time is up, one statement per
+// category, in one transaction:
+//
+//   - names: name and kana of cards issued, void or returned more than NameRetentionDays ago;
+//   - e-mails: the address of reservations visited or no-show (counted from the visit time) or
+//     cancelled (from the cancellation) more than EmailRetentionDays ago, and with it the
+//     reservation's delivery error, which may quote the address;
+//   - mail errors: the last SMTP error of finished outbox rows last touched more than
+//     EmailRetentionDays ago. The outbox never holds an address, but an SMTP refusal often
+//     quotes it; the rows themselves are deleted by the outbox cleanup (jobs) much later;
+//   - cards: cards issued or void more than CardRetentionDays ago are pseudonymised, not
+//     deleted. The number becomes a random "ZZ…" pseudonym, the birth HMAC random bytes (nobody
+//     can log in with it), name, kana and storage position are cleared. The row stays so its
+//     status history, its past reservations and every count (交付進捗, statistics) stay
+//     whole; deleting it would cascade into the history and break the reservations' links.
+//
+// Rows already cleared are not touched again, so a second run returns zero counts. One audit
+// line ("retention.apply") records the counts when anything changed.
+func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time.Time) (RetentionCounts, error) {
+	var c RetentionCounts
+	nameCut := now.AddDate(0, 0, -NameRetentionDays(t))
+	mailCut := now.AddDate(0, 0, -EmailRetentionDays(t))
+	cardCut := now.AddDate(0, 0, -CardRetentionDays(t))
+	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		steps := []struct {
+			n    *int
+			sql  string
+			args []any
+		}{
+			{&c.Names, `UPDATE cards SET name = NULL, name_kana = NULL, updated_at = ?
+				WHERE status IN ('issued', 'void', 'returned') AND status_changed_at < ?
+				AND (name IS NOT NULL OR name_kana IS NOT NULL)`, []any{now, nameCut}},
+			{&c.Emails, `UPDATE reservations SET email = NULL, mail_error = ''
+				WHERE (email IS NOT NULL OR mail_error <> '')
+				AND ((status IN ('visited', 'no_show') AND starts_at < ?)
+					OR (status = 'cancelled' AND coalesce(cancelled_at, updated_at) < ?))`, []any{mailCut, mailCut}},
+			{&c.MailErrors, `UPDATE outbox SET last_error = ''
+				WHERE state IN ('sent', 'failed', 'skipped') AND last_error <> '' AND updated_at < ?`, []any{mailCut}},
+			{&c.Pseudonyms, `UPDATE cards SET card_no = ` + pseudonymSQL + `,
+					birth_hmac = sha256(convert_to(gen_random_uuid()::text || random()::text, 'UTF8')),
+					name = NULL, name_kana = NULL, storage_pos = '', updated_at = ?
+				WHERE status IN ('issued', 'void') AND status_changed_at < ? AND card_no !~ '^ZZ[0-9A-F]{30}$'`, []any{now, cardCut}},
+		}
+		for _, st := range steps {
+			res, err := tx.ExecContext(ctx, st.sql, st.args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			*st.n = int(n)
+			c.Total += int(n)
+		}
+		if c.Total == 0 {
+			return nil
+		}
+		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: SystemActor, Action: "retention.apply",
+			After: map[string]any{"names": c.Names, "emails": c.Emails, "mail_errors": c.MailErrors, "cards": c.Pseudonyms}})
+	})
+	return c, err
+}
+
+// IsPseudonym reports whether a card number is a pseudonym written by ApplyRetention.
+func IsPseudonym(cardNo string) bool {
+	if len(cardNo) != 32 || cardNo[:2] != "ZZ" {
+		return false
+	}
+	for i := 2; i < len(cardNo); i++ {
+		if !(cardNo[i] >= '0' && cardNo[i] <= '9' || cardNo[i] >= 'A' && cardNo[i] <= 'F') {
+			return false
+		}
+	}
+	return true
+}
