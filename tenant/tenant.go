@@ -37,6 +37,12 @@ type Settings struct {
 	ReminderHour        *int   `json:"reminder_hour,omitempty"`
 	CardNumberPattern   string `json:"card_number_pattern,omitempty"`
 	MailFrom            string `json:"mail_from,omitempty"`
+	// TOTPRequired sends every staff member without TOTP to enrol right after their password
+	// login (tenant/account_mfa.go). Off by default.
+	TOTPRequired bool `json:"totp_required,omitempty"`
+	// AdminAllowList limits /admin to client addresses in these CIDRs (normalised by
+	// ParseAllowList); empty means no limit (tenant/allowlist.go).
+	AdminAllowList []string `json:"admin_allow_list,omitempty"`
 }
 
 // Tenant is one municipality.

@@ -22,11 +22,16 @@ type AdminSettingsPage struct {
 	Booking []adminField // 予約の受付
 	Contact []adminField // 市民へのご案内・メール
 	Card    []adminField // 製造管理番号
+
+	Security securitySection // ログインとアクセスの制限 (ui/admin_settings_security.go)
 }
 
 // settingsForm is the settings form as posted (strings, re-shown on errors).
 type settingsForm struct {
 	DeadlineDays, HorizonDays, ReminderHour, Phone, MailFrom, CardPattern string
+
+	TOTPRequired bool
+	AllowList    string // one entry a line
 }
 
 func settingsFormOf(t *tenant.Tenant) settingsForm {
@@ -37,6 +42,8 @@ func settingsFormOf(t *tenant.Tenant) settingsForm {
 		Phone:        t.Settings.CallCenterPhone,
 		MailFrom:     t.Settings.MailFrom,
 		CardPattern:  t.Settings.CardNumberPattern,
+		TOTPRequired: t.Settings.TOTPRequired,
+		AllowList:    strings.Join(t.Settings.AdminAllowList, "\n"),
 	}
 }
 
@@ -62,6 +69,7 @@ func (u *UI) settingsPage(c *fiber.Ctx, f settingsForm, errs map[string]string) 
 	pat := opt(field("card_number_pattern", "admin.settings.card_pattern", "admin.settings.card_pattern.hint", f.CardPattern))
 	pat.Class = "mono"
 	p.Card = []adminField{pat}
+	p.Security = u.securitySection(c, f, errs)
 	return p
 }
 
@@ -84,8 +92,10 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 		DeadlineDays: strings.Clone(c.FormValue("booking_deadline_days")), HorizonDays: strings.Clone(c.FormValue("horizon_days")),
 		ReminderHour: strings.Clone(c.FormValue("reminder_hour")), Phone: strings.Clone(c.FormValue("call_center_phone")),
 		MailFrom: strings.Clone(c.FormValue("mail_from")), CardPattern: strings.Clone(c.FormValue("card_number_pattern")),
+		TOTPRequired: c.FormValue("totp_required") == "1", AllowList: strings.Clone(c.FormValue("admin_allow_list")),
 	}
 	st, errs := f.settings()
+	f.security(&st, c.IP(), errs)
 	if len(errs) > 0 {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "admin/settings", u.settingsPage(c, f, errs))
