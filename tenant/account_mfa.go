@@ -181,7 +181,7 @@ func (a *Accounts) VerifyLoginCode(ctx context.Context, t *Tenant, id uuid.UUID,
 			}
 			return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "login.mfa_failed", IP: ip})
 		}
-		acc.TOTPLastStep = step
+		acc.TOTPLastStep, acc.FailedCount, acc.LockedUntil = step, 0, nil
 		if _, err := tx.NewUpdate().Model(&acc).Set("failed_count = 0").Set("locked_until = NULL").
 			Set("totp_last_step = ?", step).WherePK().Exec(ctx); err != nil {
 			return err
