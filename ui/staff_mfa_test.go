@@ -200,4 +200,10 @@ func TestStaffMFAHTTP(t *testing.T) {
 	admAuditHas(t, e, e.city, "sato mfa.disable")
 	admAuditHas(t, e, e.city, "tanaka login.mfa_failed")
 	admAuditHas(t, e, e.city, "kanri settings.update", `"totp_required": true`)
+
+	// The manuals explain it to the people who use it.
+	sato.get("/admin/help")
+	sato.want(200, `href="#mfa"`, "二段階認証（認証アプリ）を設定して使う", "Google Authenticator", "スマートフォンを替えるとき・なくしたとき")
+	sato.get("/admin/help/operations")
+	sato.want(200, "二段階認証と、管理画面に接続できる場所の制限", "スマートフォンをなくした職員の二段階認証を解除する", "自分たちが締め出されないために")
 }
