@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,6 +162,48 @@ func TestTOTP(t *testing.T) {
 	}
 	if strings.Contains(log, secret) {
 		t.Error("the TOTP secret is in the audit log")
+	}
+}
+
+// TestTOTPConcurrentCode submits one code from 8 requests at once: exactly one logs in, the
+// rest are refused as a replay.
+func TestTOTPConcurrentCode(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	tn := tenanttest.MustCreateTenant(t, d.App)
+	clk := &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	accs := tenant.NewAccounts(d.App, clk.now)
+	acc, err := accs.Create(ctx, tn, "ito", "伊藤", tenant.RoleStaff, "x-initial-password", "admin1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := tenant.NewTOTPSecret(tn, "ito")
+	if err := accs.EnableTOTP(ctx, tn, acc.ID, secret, mustCode(t, secret, clk.now()), ""); err != nil {
+		t.Fatal(err)
+	}
+	code := mustCode(t, secret, clk.now().Add(30*time.Second))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	results := map[string]int{}
+	for range 8 { // fewer than the 10 failures that lock the account
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := accs.VerifyLoginCode(ctx, tn, acc.ID, code, "")
+			key := "ok"
+			if e := tenant.AsError(err); e != nil {
+				key = e.Key
+			} else if err != nil {
+				key = err.Error()
+			}
+			mu.Lock()
+			results[key]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if results["ok"] != 1 || results["mfa.code.used"] != 7 {
+		t.Errorf("8 concurrent submissions of one code: %v; want 1 ok and 7 mfa.code.used", results)
 	}
 }
 

@@ -148,6 +148,12 @@ func TestStaffMFAHTTP(t *testing.T) {
 		t.Fatal("a forged reset went through")
 	}
 	adm.get("/admin/accounts/" + tanaka.ID.String())
+	csrf := csrfOf(adm.last)
+	for _, id := range []string{"not-a-uuid", "00000000-0000-4000-8000-000000000000"} {
+		adm.post("/admin/accounts/"+id+"/mfa/reset", url.Values{"_csrf": {csrf}})
+		adm.want(404)
+	}
+	adm.get("/admin/accounts/" + tanaka.ID.String())
 	adm.post("/admin/accounts/"+tanaka.ID.String()+"/mfa/reset", url.Values{})
 	adm.want(200, "二段階認証を解除しました", "未設定")
 	admAuditHas(t, e, e.city, "kanri account.reset_mfa tanaka")
