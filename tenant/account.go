@@ -39,6 +39,9 @@ type Account struct {
 	FailedCount       int        `bun:"failed_count,notnull"`
 	LockedUntil       *time.Time `bun:"locked_until"`
 	Disabled          bool       `bun:"disabled,notnull"`
+	TOTPSecret        string     `bun:"totp_secret,nullzero" json:"-"` // never shown after enrolment
+	TOTPEnabled       bool       `bun:"totp_enabled,notnull"`
+	TOTPLastStep      int64      `bun:"totp_last_step,notnull" json:"-"`
 	CreatedAt         time.Time  `bun:"created_at,notnull,default:current_timestamp"`
 	UpdatedAt         time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
 }
@@ -173,7 +176,9 @@ func (a *Accounts) SetPasswordNoChange(ctx context.Context, t *Tenant, loginID, 
 
 // Authenticate checks a login id and password. It returns unauthorized (one message for every
 // reason, with the same cost), throttled while the account is locked (10 failures → 15 minutes,
-// 20 → until an admin unlocks), and records failures and successes in the audit log.
+// 20 → until an admin unlocks), and records failures and successes in the audit log. For an
+// account with TOTPEnabled a correct password is only the first step: the caller must then
+// call VerifyLoginCode, and the failure count is not cleared until the code is right.
 func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip string) (*Account, error) {
 	now := a.now()
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
@@ -196,12 +201,7 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 		ok := checkPassword(acc.PasswordHash, pw)
 		expired := acc.MustChange && acc.PasswordExpiresAt != nil && acc.PasswordExpiresAt.Before(now)
 		if !ok || acc.Disabled || expired {
-			acc.FailedCount++
-			q := tx.NewUpdate().Model(&acc).Set("failed_count = ?", acc.FailedCount).WherePK()
-			if acc.FailedCount%staffSoftLimit == 0 {
-				q = q.Set("locked_until = ?", now.Add(staffSoftLock))
-			}
-			if _, err := q.Exec(ctx); err != nil {
+			if err := recordFailure(ctx, tx, &acc, now); err != nil {
 				return err
 			}
 			result = Errorf(Unauthorized, "staff.login.failed")
@@ -209,6 +209,11 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 				result = Errorf(Unauthorized, "staff.login.expired")
 			}
 			return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "login.failed", IP: ip})
+		}
+		if acc.TOTPEnabled {
+			// Half-way: the failure count stays until the code is right (VerifyLoginCode), so
+			// re-entering the password never buys more guesses at the code.
+			return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "login.password_ok", IP: ip})
 		}
 		if _, err := tx.NewUpdate().Model(&acc).Set("failed_count = 0").Set("locked_until = NULL").WherePK().Exec(ctx); err != nil {
 			return err
@@ -222,6 +227,18 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 		return nil, result
 	}
 	return &acc, nil
+}
+
+// recordFailure counts one failed password or code: every 10th locks the account for 15
+// minutes, the 20th until an admin unlocks it (Locked).
+func recordFailure(ctx context.Context, tx bun.Tx, acc *Account, now time.Time) error {
+	acc.FailedCount++
+	q := tx.NewUpdate().Model(acc).Set("failed_count = ?", acc.FailedCount).WherePK()
+	if acc.FailedCount%staffSoftLimit == 0 {
+		q = q.Set("locked_until = ?", now.Add(staffSoftLock))
+	}
+	_, err := q.Exec(ctx)
+	return err
 }
 
 // ChangePassword replaces the password after checking the current one and the policy.

@@ -42,6 +42,12 @@ type Settings struct {
 	RetentionNameDays  *int `json:"retention_name_days,omitempty"`
 	RetentionEmailDays *int `json:"retention_email_days,omitempty"`
 	RetentionCardDays  *int `json:"retention_card_days,omitempty"`
+	// TOTPRequired sends every staff member without TOTP to enrol right after their password
+	// login (tenant/account_mfa.go). Off by default.
+	TOTPRequired bool `json:"totp_required,omitempty"`
+	// AdminAllowList limits /admin to client addresses in these CIDRs (normalised by
+	// ParseAllowList); empty means no limit (tenant/allowlist.go).
+	AdminAllowList []string `json:"admin_allow_list,omitempty"`
 }
 
 // Tenant is one municipality.

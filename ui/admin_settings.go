@@ -23,12 +23,17 @@ type AdminSettingsPage struct {
 	Contact []adminField // 市民へのご案内・メール
 	Card    []adminField // 製造管理番号
 	Retain  []adminField // 個人情報の保存期間
+
+	Security securitySection // ログインとアクセスの制限 (ui/admin_settings_security.go)
 }
 
 // settingsForm is the settings form as posted (strings, re-shown on errors).
 type settingsForm struct {
 	DeadlineDays, HorizonDays, ReminderHour, Phone, MailFrom, CardPattern string
 	NameDays, EmailDays, CardDays                                         string // retention periods
+
+	TOTPRequired bool
+	AllowList    string // one entry a line
 }
 
 func settingsFormOf(t *tenant.Tenant) settingsForm {
@@ -42,6 +47,8 @@ func settingsFormOf(t *tenant.Tenant) settingsForm {
 		NameDays:     strconv.Itoa(booking.NameRetentionDays(t)),
 		EmailDays:    strconv.Itoa(booking.EmailRetentionDays(t)),
 		CardDays:     strconv.Itoa(booking.CardRetentionDays(t)),
+		TOTPRequired: t.Settings.TOTPRequired,
+		AllowList:    strings.Join(t.Settings.AdminAllowList, "\n"),
 	}
 }
 
@@ -72,6 +79,7 @@ func (u *UI) settingsPage(c *fiber.Ctx, f settingsForm, errs map[string]string) 
 		opt(num(field("retention_email_days", "retention.settings.email", "retention.settings.email.hint", f.EmailDays))),
 		opt(num(field("retention_card_days", "retention.settings.card", "retention.settings.card.hint", f.CardDays))),
 	}
+	p.Security = u.securitySection(c, f, errs)
 	return p
 }
 
@@ -95,9 +103,11 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 		ReminderHour: strings.Clone(c.FormValue("reminder_hour")), Phone: strings.Clone(c.FormValue("call_center_phone")),
 		MailFrom: strings.Clone(c.FormValue("mail_from")), CardPattern: strings.Clone(c.FormValue("card_number_pattern")),
 		NameDays: strings.Clone(c.FormValue("retention_name_days")), EmailDays: strings.Clone(c.FormValue("retention_email_days")),
-		CardDays: strings.Clone(c.FormValue("retention_card_days")),
+		CardDays:     strings.Clone(c.FormValue("retention_card_days")),
+		TOTPRequired: c.FormValue("totp_required") == "1", AllowList: strings.Clone(c.FormValue("admin_allow_list")),
 	}
 	st, errs := f.settings()
+	f.security(&st, c.IP(), errs)
 	if len(errs) > 0 {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "admin/settings", u.settingsPage(c, f, errs))

@@ -35,6 +35,12 @@ type Session struct {
 	StaffLogin string    `json:"staff_login,omitempty"`
 	StaffRole  string    `json:"staff_role,omitempty"`
 	MustChange bool      `json:"must_change,omitempty"`
+
+	// Between a correct password and the TOTP code (ui/staff_login_code.go): not logged in.
+	MFAPending   uuid.UUID `json:"mfa_pending,omitzero"`
+	MFAPendingAt time.Time `json:"mfa_pending_at,omitzero"`
+	// MFASecret is the secret shown on the enrolment page until a code confirms it.
+	MFASecret string `json:"mfa_secret,omitempty"`
 }
 
 // LoggedIn reports whether a citizen card is authenticated in this session.

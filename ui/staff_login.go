@@ -30,6 +30,14 @@ func (u *UI) staffLoginSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if acc.TOTPEnabled { // the code page (ui/staff_login_code.go) finishes the login
+		return u.staffMFAPending(c, acc)
+	}
+	return u.staffLoggedIn(c, acc)
+}
+
+// staffLoggedIn starts the authenticated session under a new id and opens the dashboard.
+func (u *UI) staffLoggedIn(c *fiber.Ctx, acc *tenant.Account) error {
 	s := staffOf(c)
 	oldID := s.ID
 	*s = Session{ID: oldID, TenantID: s.TenantID, StaffID: acc.ID, StaffLogin: acc.LoginID, StaffRole: string(acc.Role), AuthAt: u.now()}

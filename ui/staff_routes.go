@@ -14,6 +14,7 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	staff := func(h fiber.Handler) []fiber.Handler {
 		return []fiber.Handler{u.staffSession, u.csrfProtect, u.requireStaff, h}
 	}
+	city.Use("/admin", u.adminIPAllow)                         // every /admin request, login included: the city's allow-list (ui/admin_ip_allow.go)
 	city.Get("/admin/login", open(u.staffLoginShow)...)        // anyone
 	city.Post("/admin/login", open(u.staffLoginSubmit)...)     // anyone (throttled per account)
 	city.Post("/admin/logout", open(u.staffLogout)...)         // staff
@@ -32,6 +33,8 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	u.adminRoutes(city, admin)                // ui/admin_routes.go: accounts, audit log
 	u.adminSettingsRoutes(city, staff, admin) // ui/admin_settings_routes.go: settings, locations, schedules, help
 	u.adminMailTemplateRoutes(city, admin)    // ui/admin_mailtpl_routes.go: the wording of the citizen mails
+
+	u.staffMFARoutes(city, open, staff, admin) // ui/staff_mfa_routes.go: TOTP login code, enrolment, admin reset
 }
 
 // requireAdmin lets only the city's administrators (市管理者) through.
@@ -81,6 +84,9 @@ func (u *UI) requireStaff(c *fiber.Ctx) error {
 	s.StaffRole = string(acc.Role) // the account's current role, not the one at login
 	if acc.MustChange && c.Path() != "/admin/password" {
 		return c.Redirect("/admin/password", fiber.StatusSeeOther)
+	}
+	if u.mfaEnrolmentDue(c, acc) { // the city requires TOTP: enrol before anything else
+		return c.Redirect("/admin/mfa", fiber.StatusSeeOther)
 	}
 	return c.Next()
 }
