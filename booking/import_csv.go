@@ -57,8 +57,8 @@ type ImportResult struct {
 
 // RowError is one row of a card CSV that was not imported.
 type RowError struct {
-	Line   int    // line of the CSV where the row starts; the header is line 1
-	Reason string // in Japanese, for the city's staff; never contains the row's values
+	Line   int    `json:"line"`   // line of the CSV where the row starts; the header is line 1
+	Reason string `json:"reason"` // in Japanese, for the city's staff; never contains the row's values
 }
 
 // ParseCardCSV reads a card CSV (UTF-8 with or without BOM, or Shift_JIS/CP932) for tenant t.
