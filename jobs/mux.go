@@ -33,6 +33,8 @@ func NewServeMux(h *Handlers) *asynq.ServeMux {
 	mux.HandleFunc(TypeHoldsRelease, h.HandleHoldsRelease)
 	mux.HandleFunc(TypeSlotsGenerate, h.HandleSlotsGenerate)
 	mux.HandleFunc(TypeOutboxCleanup, h.HandleOutboxCleanup)
+	mux.HandleFunc(TypeImportValidate, h.HandleImportValidate)
+	mux.HandleFunc(TypeImportCommit, h.HandleImportCommit)
 	return mux
 }
 
