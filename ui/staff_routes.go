@@ -31,6 +31,7 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	u.staffCardRoutes(city, staff)            // ui/staff_card_routes.go: cards and progress
 	u.adminRoutes(city, admin)                // ui/admin_routes.go: accounts, audit log
 	u.adminSettingsRoutes(city, staff, admin) // ui/admin_settings_routes.go: settings, locations, schedules, help
+	u.adminImportRoutes(city, admin)          // ui/admin_import_routes.go: card CSV imports, mapping profile
 }
 
 // requireAdmin lets only the city's administrators (市管理者) through.
