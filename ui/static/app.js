@@ -71,7 +71,7 @@
           if (text) text.textContent = s.text;
           if (state) state.textContent = s.label;
           if (s.busy) setTimeout(tick, 700);
-          else setTimeout(function () { window.location.reload(); }, 300);
+          else setTimeout(function () { window.location.reload(); }, 600);
         })
         .catch(function () { setTimeout(tick, 3000); });
     }
