@@ -73,9 +73,6 @@ func (s *Service) stageImport(ctx context.Context, t *tenant.Tenant, prof Import
 		if n == 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, "ANALYZE import_stage"); err != nil {
-			return err
-		}
 		if !commit {
 			return tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE c.id IS NULL),
 	count(*) FILTER (WHERE c.id IS NOT NULL AND (c.birth_hmac, c.name, c.name_kana, c.storage_pos)
@@ -104,6 +101,22 @@ FROM import_stage s LEFT JOIN cards c ON c.card_no = s.card_no`).Scan(&res.Inser
 // The advisory lock keeps other imports out; a card added by hand in the meantime makes the
 // insert fail with a conflict (nothing written), and a retry picks it up as known.
 func writeStaged(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, now time.Time, res *ImportResult) error {
+	// A city's first import (the big one) has no cards and no bookings yet: skip the joins.
+	var hasCards, hasBookings bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cards), EXISTS (SELECT 1 FROM reservation_cards WHERE active)`).Scan(&hasCards, &hasBookings); err != nil {
+		return err
+	}
+	if !hasCards {
+		return tx.QueryRow(ctx, `WITH ins AS (
+	INSERT INTO cards (tenant_id, card_no, birth_hmac, name, name_kana, storage_pos, status, status_changed_at, created_at, updated_at)
+	SELECT $1, s.card_no, s.birth_hmac, s.name, s.name_kana, s.storage_pos, $2, $3, $3, $3 FROM import_stage s
+	RETURNING tenant_id, id
+), hist AS (
+	INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
+	SELECT tenant_id, id, '', $2, $4, '', $3 FROM ins
+)
+SELECT count(*) FROM ins`, tenantID, CardImported, now, ChannelImport).Scan(&res.Inserted)
+	}
 	tag, err := tx.Exec(ctx, `UPDATE cards c SET birth_hmac = s.birth_hmac, name = s.name, name_kana = s.name_kana,
 	storage_pos = s.storage_pos, updated_at = $1
 FROM import_stage s
@@ -128,6 +141,9 @@ SELECT count(*) FROM ins`, tenantID, CardImported, now, ChannelImport).Scan(&res
 	// 予約との紐付け: a card of the file that has an active booking but is still imported or
 	// notice_sent (booked before its record reached this system, or set back by hand) follows
 	// its booking and becomes reserved.
+	if !hasBookings {
+		return nil
+	}
 	return tx.QueryRow(ctx, `WITH todo AS (
 	SELECT c.id, c.status FROM cards c JOIN import_stage s ON s.card_no = c.card_no
 	WHERE c.status IN ($1, $2) AND EXISTS (
