@@ -26,7 +26,6 @@ const (
 	ImportMaxRows = 1_000_000
 )
 
-
 // The columns a card CSV may have. Every other column, above all a 個人番号 column, is dropped
 // while the row is read and never stored.
 const (
