@@ -15,8 +15,9 @@ import (
 
 const importUsage = "usage: madoguchi import --tenant SLUG FILE.csv"
 
-// cmdImport loads a card CSV (製造管理番号, 生年月日, optional 氏名, 氏名カナ, 保管位置; UTF-8 or
-// Shift_JIS) into one tenant. Rejected rows are listed but do not fail the command; a file refused
+// cmdImport loads a card CSV (製造管理番号, 生年月日, optional 氏名, 氏名カナ, 保管位置, or the
+// column names of the tenant's mapping profile; UTF-8 or Shift_JIS) into one tenant through the
+// same staged path as the staff admin's import (booking.ImportCards → CommitImport). Rejected rows are listed but do not fail the command; a file refused
 // as a whole (nothing written) does. Only counts are logged, never a row's contents.
 func cmdImport(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
