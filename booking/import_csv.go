@@ -10,12 +10,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/transform"
 
@@ -29,8 +25,6 @@ const (
 	// ImportMaxRows is the most data rows (header not counted) one card CSV may have.
 	ImportMaxRows = 1_000_000
 )
-
-const importBatchSize = 1000
 
 // The columns a card CSV may have. Every other column, above all a 個人番号 column, is dropped
 // while the row is read and never stored.
@@ -56,13 +50,14 @@ type ImportResult struct {
 	Inserted  int        // new cards, status imported
 	Updated   int        // existing cards whose birth date, name, kana or storage position changed
 	Unchanged int        // existing cards the file left as they were
+	Linked    int        // cards set to reserved because they belong to an active booking
 	Rejected  []RowError // rows not imported, in file order
 }
 
 // RowError is one row of a card CSV that was not imported.
 type RowError struct {
-	Line   int    // line of the CSV where the row starts; the header is line 1
-	Reason string // in Japanese, for the city's staff; never contains the row's values
+	Line   int    `json:"line"`   // line of the CSV where the row starts; the header is line 1
+	Reason string `json:"reason"` // in Japanese, for the city's staff; never contains the row's values
 }
 
 // ParseCardCSV reads a card CSV (UTF-8 with or without BOM, or Shift_JIS/CP932) for tenant t.
@@ -80,11 +75,28 @@ type RowError struct {
 // — returns an invalid error (its key starts with "import.", Args hold the details and the cause
 // is a Japanese message for the operator) and no rows.
 func ParseCardCSV(r io.Reader, t *tenant.Tenant) ([]CardInput, []RowError, error) {
+	return ParseCardCSVWith(r, t, DefaultImportProfile())
+}
+
+// ParseCardCSVWith is ParseCardCSV for a file whose columns are named as prof says (the tenant's
+// mapping profile): prof.CardNo is read as 製造管理番号, prof.Birth as 生年月日, and so on.
+func ParseCardCSVWith(r io.Reader, t *tenant.Tenant, prof ImportProfile) ([]CardInput, []RowError, error) {
+	var cards []CardInput
+	rejected, err := parseCardCSV(r, t, prof, func(in CardInput) error { cards = append(cards, in); return nil })
+	if err != nil {
+		return nil, nil, err
+	}
+	return cards, rejected, nil
+}
+
+// parseCardCSV reads the file and hands each good row to emit, in file order; an error from emit
+// stops the read and is returned as is.
+func parseCardCSV(r io.Reader, t *tenant.Tenant, prof ImportProfile, emit func(CardInput) error) ([]RowError, error) {
 	lim := &lineLimiter{r: r, max: ImportMaxLineBytes, line: 1, start: 1}
 	br := bufio.NewReaderSize(lim, ImportMaxLineBytes)
 	head, err := br.Peek(ImportMaxLineBytes)
 	if err != nil && err != io.EOF {
-		return nil, nil, fileError(err)
+		return nil, fileError(err)
 	}
 	head, bom := bytes.CutPrefix(head, []byte("\uFEFF"))
 	var src io.Reader = br
@@ -99,7 +111,7 @@ func ParseCardCSV(r io.Reader, t *tenant.Tenant) ([]CardInput, []RowError, error
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 
-	p := cardParser{t: t, seen: map[string]int{}}
+	p := cardParser{t: t, prof: prof, emit: emit, seen: map[string]int{}}
 	if t != nil && t.Settings.CardNumberPattern != "" {
 		p.pattern, _ = regexp.Compile(t.Settings.CardNumberPattern)
 	}
@@ -114,15 +126,15 @@ func ParseCardCSV(r io.Reader, t *tenant.Tenant) ([]CardInput, []RowError, error
 			break
 		}
 		if err != nil {
-			return nil, nil, fileError(err)
+			return nil, fileError(err)
 		}
 		line, _ := cr.FieldPos(0)
 		if !decodedOK(rec, sjis) {
-			return nil, nil, encodingError()
+			return nil, encodingError()
 		}
 		if header {
 			if err := p.header(rec); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			header = false
 			continue
@@ -131,45 +143,48 @@ func ParseCardCSV(r io.Reader, t *tenant.Tenant) ([]CardInput, []RowError, error
 			continue
 		}
 		if rows++; rows > ImportMaxRows {
-			return nil, nil, importError("import.too_many_rows", map[string]any{"max": ImportMaxRows},
+			return nil, importError("import.too_many_rows", map[string]any{"max": ImportMaxRows},
 				fmt.Sprintf("行数が上限（%d行）を超えています", ImportMaxRows))
 		}
-		p.row(line, rec)
+		if err := p.row(line, rec); err != nil {
+			return nil, err
+		}
 	}
 	if header {
-		return nil, nil, importError("import.header_missing", map[string]any{"column": colCardNo},
-			"ヘッダ行がありません（1行目に「製造管理番号」「生年月日」などの列名が必要です）")
+		return nil, importError("import.header_missing", map[string]any{"column": prof.CardNo},
+			fmt.Sprintf("ヘッダ行がありません（1行目に「%s」「%s」などの列名が必要です）", prof.CardNo, prof.Birth))
 	}
-	return p.cards, p.rejected, nil
+	return p.rejected, nil
 }
 
 // cardParser turns data rows into CardInputs.
 type cardParser struct {
 	t        *tenant.Tenant
+	prof     ImportProfile
 	pattern  *regexp.Regexp
-	idx      map[string]int // column name → index
+	idx      map[string]int // our column name → index
 	seen     map[string]int // card number → line
-	cards    []CardInput
+	emit     func(CardInput) error
 	rejected []RowError
 }
 
 func (p *cardParser) header(rec []string) error {
 	p.idx = map[string]int{}
+	ours := p.prof.columns() // source name → our name
 	for i, h := range rec {
 		h = strings.TrimSpace(strings.ReplaceAll(h, "\uFEFF", ""))
-		switch h {
-		case colCardNo, colBirth, colName, colNameKana, colStoragePos:
-			if _, dup := p.idx[h]; dup {
+		if col, ok := ours[h]; ok {
+			if _, dup := p.idx[col]; dup {
 				return importError("import.header_duplicate", map[string]any{"column": h},
 					fmt.Sprintf("列「%s」がヘッダに2回あります", h))
 			}
-			p.idx[h] = i
+			p.idx[col] = i
 		}
 	}
-	for _, h := range []string{colCardNo, colBirth} {
-		if _, ok := p.idx[h]; !ok {
-			return importError("import.header_missing", map[string]any{"column": h},
-				fmt.Sprintf("必須の列「%s」がヘッダ（1行目）にありません", h))
+	for _, c := range [][2]string{{colCardNo, p.prof.CardNo}, {colBirth, p.prof.Birth}} {
+		if _, ok := p.idx[c[0]]; !ok {
+			return importError("import.header_missing", map[string]any{"column": c[1]},
+				fmt.Sprintf("必須の列「%s」（%s）がヘッダ（1行目）にありません", c[1], c[0]))
 		}
 	}
 	return nil
@@ -194,7 +209,7 @@ func (p *cardParser) cardNo(s string) (string, error) {
 	return ValidateCardNo(p.t, s)
 }
 
-func (p *cardParser) row(line int, rec []string) {
+func (p *cardParser) row(line int, rec []string) error {
 	var reasons []string
 	no, err := p.cardNo(p.field(rec, colCardNo))
 	if err == nil && !dbCardNoRE.MatchString(no) {
@@ -245,89 +260,31 @@ func (p *cardParser) row(line int, rec []string) {
 	}
 	if len(reasons) > 0 {
 		p.rejected = append(p.rejected, RowError{Line: line, Reason: strings.Join(reasons, "、")})
-		return
+		return nil
 	}
 	p.seen[no] = line
-	p.cards = append(p.cards, in)
+	return p.emit(in)
 }
 
-// ImportCards loads a card CSV (see ParseCardCSV) into tenant t: a new card number is inserted
-// with status imported and a history row (channel import); a known one gets its birth-date HMAC,
-// name, kana and storage position updated when they differ, and keeps its status. Importing the
-// same file again changes nothing. Rejected rows are reported in the result and skipped; the
-// good rows are written in one transaction, all or nothing.
+// ImportCards loads a card CSV (see ParseCardCSVWith) into tenant t with the tenant's mapping
+// profile, through the staged path of CommitImport: a new card number is inserted with status
+// imported and a history row (channel import); a known one gets its birth-date HMAC, name, kana
+// and storage position updated when they differ, and keeps its status. Importing the same file
+// again changes nothing. Rejected rows are reported in the result and skipped; the good rows are
+// written in one transaction, all or nothing.
 //
-// progress, when not nil, is called after each batch of rows with the rows done and the total.
-// It returns invalid (nothing written) for a file ParseCardCSV refuses, and the database's error
-// (nothing written) when a write fails.
-func (s *Service) ImportCards(ctx context.Context, t *tenant.Tenant, r io.Reader, progress func(done, total int)) (*ImportResult, error) {
-	if t == nil || len(s.cfg.SecretKey) == 0 {
-		return nil, tenant.Errorf(tenant.Internal, "error.internal").Wrap(errors.New("ImportCards needs a tenant and the secret key"))
+// progress, when not nil, is called from time to time with the rows staged so far. It returns
+// invalid (nothing written) for a file the parser refuses, and the database's error (nothing
+// written) when a write fails.
+func (s *Service) ImportCards(ctx context.Context, t *tenant.Tenant, r io.Reader, progress func(done int)) (*ImportResult, error) {
+	if t == nil {
+		return nil, tenant.Errorf(tenant.Internal, "error.internal").Wrap(errors.New("ImportCards needs a tenant"))
 	}
-	cards, rejected, err := ParseCardCSV(r, t)
+	prof, err := s.ImportProfile(ctx, t.ID)
 	if err != nil {
 		return nil, err
 	}
-	res := &ImportResult{Rejected: rejected}
-	if len(cards) == 0 {
-		return res, nil
-	}
-	now := s.now()
-	var inserted, updated int
-	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		inserted, updated = 0, 0
-		for i := 0; i < len(cards); i += importBatchSize {
-			batch := cards[i:min(i+importBatchSize, len(cards))]
-			ins, upd, err := s.importBatch(ctx, tx, t.ID, batch, now)
-			if err != nil {
-				return err
-			}
-			inserted, updated = inserted+ins, updated+upd
-			if progress != nil {
-				progress(i+len(batch), len(cards))
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	res.Inserted, res.Updated = inserted, updated
-	res.Unchanged = len(cards) - inserted - updated
-	return res, nil
-}
-
-// importBatch upserts up to importBatchSize parsed cards in one statement and writes the history
-// rows of the new ones. The values travel as five arrays (one literal each, quoted by bun), so the
-// statement stays small; xmax = 0 tells an inserted row from an updated one, and rows whose values
-// did not change are not returned at all.
-func (s *Service) importBatch(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, cards []CardInput, now time.Time) (inserted, updated int, err error) {
-	nos := make([]string, len(cards))
-	hmacs := make([][]byte, len(cards))
-	names := make([]string, len(cards))
-	kanas := make([]string, len(cards))
-	poss := make([]string, len(cards))
-	for i, in := range cards {
-		nos[i], names[i], kanas[i], poss[i] = in.CardNo, in.Name, in.NameKana, in.StoragePos
-		hmacs[i] = BirthHMAC(s.cfg.SecretKey, tenantID, in.CardNo, in.Birth)
-	}
-	err = tx.QueryRowContext(ctx, `WITH ins AS (
-	INSERT INTO cards AS c (tenant_id, card_no, birth_hmac, name, name_kana, storage_pos, status, status_changed_at, created_at, updated_at)
-	SELECT ?0, u.card_no, u.birth_hmac, nullif(u.name, ''), nullif(u.name_kana, ''), u.storage_pos, ?1, ?2, ?2, ?2
-	FROM unnest(?3::text[], ?4::bytea[], ?5::text[], ?6::text[], ?7::text[]) AS u (card_no, birth_hmac, name, name_kana, storage_pos)
-	ON CONFLICT (tenant_id, card_no) DO UPDATE SET birth_hmac = EXCLUDED.birth_hmac, name = EXCLUDED.name,
-		name_kana = EXCLUDED.name_kana, storage_pos = EXCLUDED.storage_pos, updated_at = EXCLUDED.updated_at
-	WHERE (c.birth_hmac, c.name, c.name_kana, c.storage_pos)
-		IS DISTINCT FROM (EXCLUDED.birth_hmac, EXCLUDED.name, EXCLUDED.name_kana, EXCLUDED.storage_pos)
-	RETURNING c.tenant_id, c.id, (c.xmax = 0) AS inserted
-), hist AS (
-	INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
-	SELECT tenant_id, id, '', ?1, ?8, '', ?2 FROM ins WHERE inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM ins`,
-		tenantID, CardImported, now, pgdialect.Array(nos), pgdialect.Array(hmacs), pgdialect.Array(names),
-		pgdialect.Array(kanas), pgdialect.Array(poss), ChannelImport).Scan(&inserted, &updated)
-	return inserted, updated, err
+	return s.CommitImport(ctx, t, prof, r, progress, nil)
 }
 
 func fieldKey(err error, field string) string {

@@ -34,6 +34,8 @@ func NewServeMux(h *Handlers) *asynq.ServeMux {
 	mux.HandleFunc(TypeSlotsGenerate, h.HandleSlotsGenerate)
 	mux.HandleFunc(TypeOutboxCleanup, h.HandleOutboxCleanup)
 	mux.HandleFunc(TypeRetentionApply, h.HandleRetentionApply)
+	mux.HandleFunc(TypeImportValidate, h.HandleImportValidate)
+	mux.HandleFunc(TypeImportCommit, h.HandleImportCommit)
 	return mux
 }
 

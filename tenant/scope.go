@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -23,6 +25,36 @@ func InTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, fn func(ctx conte
 			return fmt.Errorf("set tenant scope: %w", err)
 		}
 		return fn(ctx, tx)
+	})
+	return DBError(err)
+}
+
+// InPgxTx is InTx for work that needs the pgx connection itself, above all CopyFrom: it takes a
+// connection from db's pool, unwraps it to *pgx.Conn and runs fn in one transaction scoped to
+// tenantID with the same transaction-local app.tenant_id as InTx. fn's error rolls the transaction
+// back; fn must not keep tx after it returns. A nil tenant id fails closed (nothing runs).
+//
+// Database errors are translated by DBError.
+func InPgxTx(ctx context.Context, db *bun.DB, tenantID uuid.UUID, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if tenantID == uuid.Nil {
+		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return DBError(err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("InPgxTx: driver connection is %T, not pgx", dc)
+		}
+		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String()); err != nil {
+				return fmt.Errorf("set tenant scope: %w", err)
+			}
+			return fn(ctx, tx)
+		})
 	})
 	return DBError(err)
 }

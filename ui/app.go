@@ -25,6 +25,7 @@ type Deps struct {
 	Tenants        *tenant.Resolver
 	Booking        *booking.Service
 	Accounts       *tenant.Accounts
+	ImportQueue    ImportQueue // card CSV imports; the worker runs them
 	Registry       *prometheus.Registry
 	Gatherer       prometheus.Gatherer
 	Logger         *slog.Logger
@@ -80,7 +81,7 @@ func New(d Deps) (*fiber.App, error) {
 		ReadTimeout:             15 * time.Second,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             60 * time.Second,
-		BodyLimit:               1 << 20,
+		BodyLimit:               appBodyLimit, // the card CSV upload; bodyLimit keeps every other route at 1 MiB
 		ReadBufferSize:          16 << 10,
 		ErrorHandler:            u.errorHandler,
 		DisableStartupMessage:   true,

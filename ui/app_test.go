@@ -22,6 +22,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/jobs"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 	"github.com/madoguchi/madoguchi/ui"
@@ -66,9 +67,10 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 	}
 	app, err := ui.New(ui.Deps{
 		DB: d.App, Redis: rdb, Booking: bs, Accounts: tenant.NewAccounts(d.App, nil), Registry: reg, Gatherer: reg,
-		Tenants:    tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseDomain: "localhost", LoginPerMinute: 60,
+		ImportQueue: jobs.NewImportQueue(rdb),
+		Tenants:     tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseDomain:  "localhost", LoginPerMinute: 60,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 // routes lists every route of every host, with who may use it.
 func (u *UI) routes(app *fiber.App) {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: u.logPanic}))
-	app.Use(u.requestID, u.securityHeaders, u.accessLog)
+	app.Use(u.requestID, u.securityHeaders, u.accessLog, u.bodyLimit)
 
 	// Probes and metrics: any host, no tenant. The ingress must not route /metrics publicly.
 	app.Get("/healthz", u.healthz)          // anyone

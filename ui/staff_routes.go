@@ -35,6 +35,7 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	u.adminMailTemplateRoutes(city, admin)    // ui/admin_mailtpl_routes.go: the wording of the citizen mails
 
 	u.staffMFARoutes(city, open, staff, admin) // ui/staff_mfa_routes.go: TOTP login code, enrolment, admin reset
+	u.adminImportRoutes(city, admin)           // ui/admin_import_routes.go: card CSV imports, mapping profile
 }
 
 // requireAdmin lets only the city's administrators (市管理者) through.

@@ -98,6 +98,7 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 		tb.Fatalf("SeedAll: Reserve: %v", err)
 	}
 	seedMail(tb, svc, t)
+	seedImport(tb, svc, t)
 	// Creating an account also writes the audit log.
 	if _, err := tenant.NewAccounts(db, nil).Create(ctx, t, "seed.admin", "管理者", tenant.RoleAdmin, "initial-password-1", "seed"); err != nil {
 		tb.Fatalf("SeedAll: account: %v", err)
@@ -124,5 +125,20 @@ func seedMail(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 	}
 	if err := svc.MailSent(ctx, job); err != nil {
 		tb.Fatalf("SeedAll: MailSent: %v", err)
+	}
+}
+
+// seedImport saves a mapping profile and leaves one uploaded import job.
+func seedImport(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
+	tb.Helper()
+	ctx := context.Background()
+	a := booking.StaffActor{Login: "seed.admin", IP: "192.0.2.1"}
+	prof := booking.DefaultImportProfile()
+	prof.CardNo = "交付番号"
+	if err := svc.SaveImportProfile(ctx, t.ID, prof, a); err != nil {
+		tb.Fatalf("SeedAll: SaveImportProfile: %v", err)
+	}
+	if _, err := svc.CreateImportJob(ctx, t.ID, a, "seed.csv", []byte("交付番号,生年月日\n100000009,1990-03-12\n")); err != nil {
+		tb.Fatalf("SeedAll: CreateImportJob: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/jobs"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui"
 )
@@ -64,6 +65,7 @@ func (a *App) Web() (*fiber.App, error) {
 		Tenants:        tenant.NewResolver(a.Tenants, a.Config.BaseDomain, 10*time.Second),
 		Booking:        a.Booking,
 		Accounts:       a.Accounts,
+		ImportQueue:    jobs.NewImportQueue(a.Redis),
 		Registry:       a.Registry,
 		Gatherer:       a.Registry,
 		Logger:         a.Log,

@@ -49,6 +49,9 @@ flags:
 
 // benchOptions are the flags of madoguchi bench.
 type benchOptions struct {
+	importMode     bool   // -import: the card import benchmark instead
+	importRows     int    // -rows
+	refURL         string // -ref-url
 	clients        int
 	duration       time.Duration
 	bookings       int
@@ -188,6 +191,9 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 	fs.IntVar(&o.pgbenchCards, "pgbench-cards", 0, fmt.Sprintf("cards per round for pgbench (0: -bookings, or %d per second of -duration)", benchPGCardsPerSec))
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.keep, "keep", false, "leave the bench tenant enabled (it is disabled by default; its data stays either way)")
+	fs.BoolVar(&o.importMode, "import", false, "benchmark the J-LIS card import against psql \\copy of the same file instead (see bench_import.go)")
+	fs.IntVar(&o.importRows, "rows", 100_000, "with -import: rows in the generated file")
+	fs.StringVar(&o.refURL, "ref-url", "", "with -import: URL of the owner role for the \\copy reference (default: the runtime role and a TEMP table)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -196,6 +202,17 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if o.importMode {
+		if o.importRows <= 0 || o.rounds <= 0 {
+			return errors.New("bench -import: -rows and -rounds must be positive")
+		}
+		a, err := OpenApp(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return benchImportMain(ctx, a, &o, stdout, stderr)
 	}
 	if err := o.resolve(); err != nil {
 		return err

@@ -47,11 +47,11 @@ func TestImportCommand(t *testing.T) {
 		err  string
 	}{
 		{args: []string{"import", "--tenant", "tsu", utf8File}, want: []string{
-			"取込: 新規 2件 / 更新 0件 / 変更なし 0件 / エラー 1件",
-			"imported: 2 new / 0 updated / 0 unchanged / 1 rejected",
+			"取込: 新規 2件 / 更新 0件 / 変更なし 0件 / エラー 1件 / 予約と紐付け 0件",
+			"imported: 2 new / 0 updated / 0 unchanged / 1 rejected / 0 linked to bookings",
 			"  3行目: 生年月日の形式が正しくありません (YYYY-MM-DD または YYYYMMDD)"}},
-		{args: []string{"import", utf8File, "--tenant", "tsu"}, want: []string{"取込: 新規 0件 / 更新 0件 / 変更なし 2件 / エラー 1件"}},
-		{args: []string{"import", "-tenant=tsu", sjisFile}, want: []string{"取込: 新規 0件 / 更新 1件 / 変更なし 1件 / エラー 1件"}},
+		{args: []string{"import", utf8File, "--tenant", "tsu"}, want: []string{"取込: 新規 0件 / 更新 0件 / 変更なし 2件 / エラー 1件 / 予約と紐付け 0件"}},
+		{args: []string{"import", "-tenant=tsu", sjisFile}, want: []string{"取込: 新規 0件 / 更新 1件 / 変更なし 1件 / エラー 1件 / 予約と紐付け 0件"}},
 		{args: []string{"import", "--tenant", "tsu", noHeader}, err: "必須の列「生年月日」"},
 		{args: []string{"import", "--tenant", "nosuch", utf8File}, err: `no tenant "nosuch"`},
 		{args: []string{"import", utf8File}, err: "usage: madoguchi import --tenant SLUG FILE.csv"},
@@ -77,8 +77,8 @@ func TestImportCommand(t *testing.T) {
 				t.Errorf("run(%v) printed %q, want a line %q", s.args, out.String(), w)
 			}
 		}
-		if !strings.Contains(errOut.String(), "2/2 行") {
-			t.Errorf("run(%v) stderr = %q, want the progress line 2/2 行", s.args, errOut.String())
+		if !strings.Contains(errOut.String(), "2 行\n") {
+			t.Errorf("run(%v) stderr = %q, want the progress line 2 行", s.args, errOut.String())
 		}
 		for _, secret := range []string{"123456789019", "987654321094", "111122223334", "津 一"} {
 			if strings.Contains(out.String()+errOut.String(), secret) {

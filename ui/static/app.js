@@ -82,7 +82,32 @@
     window.addEventListener("pagehide", function () { clearInterval(timer); });
   }
 
+  // The import page polls its job while the worker runs and reloads once it has finished, so
+  // the summary (or the result) appears without a click. Without JS a <noscript> refresh does it.
+  function pollImport(el) {
+    var url = el.getAttribute("data-import-status");
+    var bar = el.querySelector("progress");
+    var text = document.getElementById("import-progress-text");
+    var state = document.getElementById("import-state");
+    function tick() {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (s) {
+          bar.value = s.percent;
+          bar.textContent = s.percent + "%";
+          if (text) text.textContent = s.text;
+          if (state) state.textContent = s.label;
+          if (s.busy) setTimeout(tick, 700);
+          else setTimeout(function () { window.location.reload(); }, 600);
+        })
+        .catch(function () { setTimeout(tick, 3000); });
+    }
+    setTimeout(tick, 300);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var imp = document.querySelector("[data-import-status]");
+    if (imp && window.fetch) pollImport(imp);
     var cal = document.querySelector("[data-calendar]");
     if (cal && window.fetch && window.history) enhanceCalendar(cal);
     var hold = document.querySelector("[data-hold-expires]");
