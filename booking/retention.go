@@ -100,8 +100,14 @@ type RetentionCounts struct {
 	Emails     int // reservations whose e-mail (and delivery error) was cleared
 	MailErrors int // finished outbox rows whose last SMTP error was cleared
 	Pseudonyms int // cards pseudonymised
+	Imports    int // import jobs left unfinished for ImportFileRetention, cancelled with their file deleted
 	Total      int // the sum
 }
+
+// ImportFileRetention is how long an uploaded card CSV may wait, unimported, for its commit
+// (or for a worker) before ApplyRetention cancels the job and deletes the file: the file holds
+// names and birth dates of the whole target list.
+const ImportFileRetention = 7 * 24 * time.Hour
 
 // pseudonymSQL draws a pseudonymised card number: "ZZ" and 30 hexadecimal digits,
 // random per card. It fits the card_no column's check, cannot be typed by mistake and keeps the
@@ -123,6 +129,8 @@ const pseudonymSQL = `'ZZ' || upper(substr(md5(random()::text || id::text), 1, 3
 //     can log in with it), name, kana and storage position are cleared. The row stays so its
 //     status history, its past reservations and every count (交付進捗, statistics) stay
 //     whole; deleting it would cascade into the history and break the reservations' links.
+//   - imports: card CSVs uploaded but not imported for ImportFileRetention (left validated, or
+//     never picked up) are cancelled and their bytes deleted; the counts and row errors stay.
 //
 // Rows already cleared are not touched again, so a second run returns zero counts. One audit
 // line ("retention.apply") records the counts when anything changed.
@@ -150,6 +158,8 @@ func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time
 					birth_hmac = sha256(convert_to(gen_random_uuid()::text || random()::text, 'UTF8')),
 					name = NULL, name_kana = NULL, storage_pos = '', updated_at = ?
 				WHERE status IN ('issued', 'void') AND status_changed_at < ? AND card_no !~ '^ZZ[0-9A-F]{30}$'`, []any{now, cardCut}},
+			{&c.Imports, `UPDATE import_jobs SET state = 'cancelled', file_bytes = NULL, finished_at = ?, updated_at = ?
+				WHERE state IN ('uploaded', 'validated') AND updated_at < ?`, []any{now, now, now.Add(-ImportFileRetention)}},
 		}
 		for _, st := range steps {
 			res, err := tx.ExecContext(ctx, st.sql, st.args...)
@@ -167,7 +177,7 @@ func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time
 			return nil
 		}
 		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: SystemActor, Action: "retention.apply",
-			After: map[string]any{"names": c.Names, "emails": c.Emails, "mail_errors": c.MailErrors, "cards": c.Pseudonyms}})
+			After: map[string]any{"names": c.Names, "emails": c.Emails, "mail_errors": c.MailErrors, "cards": c.Pseudonyms, "imports": c.Imports}})
 	})
 	return c, err
 }

@@ -351,3 +351,51 @@ func TestRetentionSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyRetentionStaleImports: an uploaded card CSV nobody imports is cancelled and its bytes
+// deleted after ImportFileRetention, not before; a finished job and another city's are untouched.
+func TestApplyRetentionStaleImports(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	t0 := time.Now().Truncate(time.Second)
+	clock := newFixedClock(t0)
+	a, other := newHygieneCity(t, d, clock), newHygieneCity(t, d, clock)
+	file := []byte("製造管理番号,生年月日\n100000001,1990-03-12\n")
+	stale, err := a.svc.CreateImportJob(ctx, a.t.ID, booking.StaffActor{Login: "kanri"}, "jlis.csv", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := other.svc.CreateImportJob(ctx, other.t.ID, booking.StaffActor{Login: "kanri"}, "jlis.csv", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func(c *hygieneCity, id uuid.UUID) (string, bool) {
+		t.Helper()
+		var st string
+		var hasFile bool
+		if err := tenant.InTx(ctx, d.App, c.t.ID, func(ctx context.Context, tx bun.Tx) error {
+			return tx.QueryRowContext(ctx, "SELECT state, file_bytes IS NOT NULL FROM import_jobs WHERE id = ?", id).Scan(&st, &hasFile)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return st, hasFile
+	}
+
+	clock.Set(t0.Add(booking.ImportFileRetention - time.Hour))
+	if c, err := a.svc.ApplyRetention(ctx, a.t, clock.Now()); err != nil || c.Imports != 0 {
+		t.Fatalf("before the period: %+v, %v; want no import touched", c, err)
+	}
+	clock.Set(t0.Add(booking.ImportFileRetention + time.Hour))
+	if c, err := a.svc.ApplyRetention(ctx, a.t, clock.Now()); err != nil || c.Imports != 1 {
+		t.Fatalf("after the period: %+v, %v; want 1 import cancelled", c, err)
+	}
+	if st, hasFile := state(a, stale.ID); st != "cancelled" || hasFile {
+		t.Errorf("stale import: state %s, file kept %v; want cancelled without its file", st, hasFile)
+	}
+	if st, hasFile := state(other, theirs.ID); st != "uploaded" || !hasFile {
+		t.Errorf("the other city's import: state %s, file kept %v; want it untouched", st, hasFile)
+	}
+	if c, err := a.svc.ApplyRetention(ctx, a.t, clock.Now()); err != nil || c.Imports != 0 {
+		t.Errorf("second run: %+v, %v; want nothing", c, err)
+	}
+}

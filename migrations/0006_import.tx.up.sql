@@ -1,4 +1,4 @@
--- 0005: card CSV imports from the staff admin. import_profiles maps the columns of the city's own
+-- 0006: card CSV imports from the staff admin. import_profiles maps the columns of the city's own
 -- J-LIS/対象者 CSV to ours (one row per tenant; no row means our Japanese column names).
 -- import_jobs carries one uploaded file from the web process to the worker through PostgreSQL
 -- (never local disk), its state, progress and result. The file's bytes are deleted once the job
