@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,6 +293,49 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		r, _ := e.svc.CurrentReservation(ctx, e.city, cardC.ID)
 		if r == nil || r.ID != web.ID {
 			t.Error("the citizen's booking did not stand")
+		}
+	})
+
+	t.Run("a double click books once", func(t *testing.T) {
+		b.t = t
+		cardD := bookingtest.MustCard(t, e.svc, e.city, "0606")
+		b.get("/admin/bookings/new")
+		b.post("/admin/bookings/new", url.Values{"card1": {cardD.CardNo}})
+		cards := regexp.MustCompile(`cards=([0-9a-f-]{36})`).FindStringSubmatch(b.last)[1]
+		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, tomorrow)
+		slots = slots[len(slots)-1:] // the last time of the day is untouched by the cases above
+		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {tomorrow.String()}, "slot": {slots[0].ID.String()}})
+		b.want(200, "内容の確認")
+		form := url.Values{"cards": {cards}, "hold": {firstMatch(t, `name="hold" value="([^"]+)"`, b.last)}, "slot": {slots[0].ID.String()},
+			"mail_lang": {"ja"}, "_csrf": {csrfOf(b.last)}}
+		var wg sync.WaitGroup
+		status := make([]int, 2)
+		for i := range status {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := b.c.PostForm(b.base+"/admin/bookings/new/reserve", form)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				status[i] = resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		if status[0] != 200 || status[1] != 200 {
+			t.Errorf("double click answered %v, want 200 twice (the booking's page)", status)
+		}
+		var n int
+		_ = tenant.InTx(ctx, e.db.App, e.city.ID, func(ctx context.Context, tx bun.Tx) error {
+			return tx.NewRaw("SELECT count(*) FROM reservations WHERE status = 'booked' AND id IN (SELECT reservation_id FROM reservation_cards WHERE card_id = ?)", cardD.ID).Scan(ctx, &n)
+		})
+		if n != 1 {
+			t.Errorf("bookings after a double click = %d, want 1", n)
+		}
+		if s := slotNow(t, e, e.city, slots[0].ID); s.Booked != 1 || s.Held != 0 {
+			t.Errorf("slot after a double click: booked %d held %d", s.Booked, s.Held)
 		}
 	})
 
