@@ -204,3 +204,38 @@ func freeSlot(t *testing.T, f *fixture) *booking.Slot {
 	t.Fatal("no free slot")
 	return nil
 }
+
+func TestStaffMarkNoShow(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	f := newFixture(t, d, 5)
+	ctx := context.Background()
+	card := bookingtest.MustCard(t, f.svc, f.t, "0101")
+	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+	r, err := f.svc.StaffReserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}}, deskClerk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "staffnew.noshow.too_early" {
+		t.Fatalf("StaffMarkNoShow before the time = %v, want too_early", err)
+	}
+	other := newFixture(t, d, 5)
+	if err := other.svc.StaffMarkNoShow(ctx, other.t, r.ID, deskClerk); tenant.ErrorCode(err) != tenant.NotFound {
+		t.Fatalf("StaffMarkNoShow from another tenant = %v, want not_found", err)
+	}
+	later := bookingtest.Service(f.d.App, func() time.Time { return slot.EndsAt.Add(time.Hour) })
+	if err := later.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); err != nil {
+		t.Fatalf("StaffMarkNoShow: %v", err)
+	}
+	v, _ := f.svc.ReservationByID(ctx, f.t, r.ID)
+	c, _ := f.svc.CardByID(ctx, f.t.ID, card.ID)
+	if v.Status != booking.NoShow || c.Status != booking.CardNoticeSent {
+		t.Fatalf("after no-show: reservation %s, card %s", v.Status, c.Status)
+	}
+	if err := later.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "reservation.not_active" {
+		t.Errorf("second StaffMarkNoShow = %v, want reservation.not_active", err)
+	}
+	// The card can be booked again.
+	if _, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: freeSlot(t, f).ID, CardIDs: []uuid.UUID{card.ID}, Actor: web}); err != nil {
+		t.Errorf("booking again after a no-show: %v", err)
+	}
+}

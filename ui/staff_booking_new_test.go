@@ -339,6 +339,53 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("来庁なし for a booking whose time has passed", func(t *testing.T) {
+		b.t = t
+		cardE := bookingtest.MustCard(t, e.svc, e.city, "0707")
+		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, tomorrow.AddDays(3))
+		past := mustReserve(t, e, e.city, &slots[0], booking.ChannelWeb, "", cardE)
+		future := mustReserve(t, e, e.city, &slots[1], booking.ChannelWeb, "", bookingtest.MustCard(t, e.svc, e.city, "0808"))
+		err := tenant.InTx(ctx, e.db.App, e.city.ID, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "UPDATE slots SET starts_at = now() - interval '2 hours', ends_at = now() - interval '90 minutes' WHERE id = ?", slots[0].ID); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "UPDATE reservations SET starts_at = now() - interval '2 hours' WHERE id = ?", past.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.get("/admin/bookings/" + future.ID.String())
+		b.want(200, "予約の詳細")
+		if strings.Contains(b.last, "/no-show") {
+			t.Error("a future booking offers 来庁なし")
+		}
+		b.post("/admin/bookings/"+future.ID.String()+"/no-show", url.Values{})
+		b.want(409, "まだ始まっていない")
+		b.get("/admin/bookings/" + past.ID.String())
+		b.want(200, "来庁なしとして記録する")
+		b.get("/admin/bookings/" + past.ID.String() + "/no-show")
+		b.want(200, "来庁なしの記録の確認", cardE.CardNo)
+		b.post("/admin/bookings/"+past.ID.String()+"/no-show", url.Values{"_csrf": {"forged"}})
+		b.want(403)
+		b.get("/admin/bookings/" + past.ID.String() + "/no-show")
+		b.post("/admin/bookings/"+past.ID.String()+"/no-show", url.Values{})
+		b.want(200, "来庁なしとして記録しました", "未来庁")
+		if c, _ := e.svc.CardByID(ctx, e.city.ID, cardE.ID); c.Status != booking.CardNoticeSent {
+			t.Errorf("card after no-show = %s", c.Status)
+		}
+		b.post("/admin/bookings/"+past.ID.String()+"/no-show", url.Values{})
+		b.want(409)
+		rOther := mustReserve(t, e, other, otherSlot, booking.ChannelWeb, "", bookingtest.MustCard(t, e.svc, other, "0909"))
+		b.get("/admin/bookings/new")
+		b.post("/admin/bookings/"+rOther.ID.String()+"/no-show", url.Values{})
+		b.want(404)
+		ns := auditRows(t, e, e.city)["reservation.no_show"]
+		if len(ns) != 1 || ns[0].Actor != "clerk1" || ns[0].Target != past.Code {
+			t.Errorf("no-show audit = %+v", ns)
+		}
+	})
+
 	t.Run("english", func(t *testing.T) {
 		b.t = t
 		u, _ := url.Parse(b.base)
