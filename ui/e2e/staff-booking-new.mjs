@@ -1,8 +1,10 @@
 // Staff book on a citizen's behalf (channel "staff"): from the bookings list to 「新しい予約」,
 // a refused number named with its line, two cards (one typed in full-width digits), the place,
 // a day on the calendar, a time held, the check page with e-mail (desktop) or none (phone),
-// 「予約する」, the detail page with the booking code, and the booking in the list.
-// data: { login, password, location, unknown, cards: { phone: [no, no], desktop: [no, no] } }
+// 「予約する」, the detail page with the booking code, and the booking in the list. Then 「来庁なし」
+// is recorded for a booking whose time has passed, through its check page.
+// data: { login, password, location, unknown, cards: { phone: [no, no], desktop: [no, no] },
+//         noShow: { phone: id, desktop: id } }
 import { assert, checkA11y, checkNoHorizontalScroll, data, scenario, visit } from './lib.mjs';
 
 const wide = (s) => s.replace(/[0-9]/g, (d) => String.fromCharCode(d.charCodeAt(0) + 0xfee0));
@@ -91,5 +93,19 @@ scenario('staff new booking', async ({ page, viewport, step, shot }) => {
     assert.equal(await rows.count(), 1);
     assert.ok((await rows.first().innerText()).includes(code));
     await checkA11y(page, 'list with the new booking');
+  });
+  await step('来庁なし for a past booking', async () => {
+    const id = data.noShow[viewport.name];
+    await visit(page, `/admin/bookings/${id}`);
+    await page.getByRole('link', { name: /来庁なしとして記録する/ }).click();
+    await page.waitForURL(new RegExp(`/admin/bookings/${id}/no-show$`));
+    assert.match(await page.locator('h1').innerText(), /来庁なしの記録の確認/);
+    await checkA11y(page, 'no-show check page');
+    await checkNoHorizontalScroll(page);
+    await page.getByRole('button', { name: '来庁なしとして記録する' }).click();
+    await page.waitForURL(new RegExp(`/admin/bookings/${id}$`));
+    assert.match(await page.locator('.notice').innerText(), /来庁なしとして記録しました/);
+    assert.match(await page.locator('.summary').innerText(), /未来庁/);
+    await checkA11y(page, 'no-show recorded');
   });
 });
