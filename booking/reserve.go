@@ -32,6 +32,12 @@ var bookable = map[CardStatus]bool{CardImported: true, CardNoticeSent: true, Car
 // them all, conflict "card.already_booked" when a card already has an active booking or was
 // issued, and writes the confirmation mail to the outbox in the same transaction.
 func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (*Reservation, error) {
+	return s.reserve(ctx, t, in, nil)
+}
+
+// reserve is Reserve; after (may be nil) runs in the same transaction once the reservation and
+// its cards are written, so a staff booking and its audit row commit together.
+func (s *Service) reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput, after func(ctx context.Context, tx bun.Tx, r *Reservation) error) (*Reservation, error) {
 	email, err := ValidateEmail(in.Email)
 	if err != nil {
 		return nil, err
@@ -76,6 +82,11 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 				return err
 			}
 			if err := recordStatus(ctx, tx, t.ID, id, statuses[id], CardReserved, in.Actor.Channel, in.Actor.ID, now); err != nil {
+				return err
+			}
+		}
+		if after != nil {
+			if err := after(ctx, tx, r); err != nil {
 				return err
 			}
 		}

@@ -177,11 +177,22 @@ func bookableFrom(t *tenant.Tenant, now time.Time) (firstDay Date) {
 // Availability returns the calendar of a location for days [from, to] for a party of n people,
 // as a citizen sees it: days before the booking deadline are closed.
 func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) ([]DayAvailability, error) {
+	now := s.now()
+	return s.availability(ctx, t, locationID, from, to, party, now, bookableFrom(t, now))
+}
+
+// StaffAvailability is Availability as staff see it when booking on a citizen's behalf: the
+// citizens' deadline does not apply, so every day from today on that still has slots which have
+// not started is open (past days and times stay closed).
+func (s *Service) StaffAvailability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) ([]DayAvailability, error) {
+	now := s.now()
+	return s.availability(ctx, t, locationID, from, to, party, now, DateOf(now))
+}
+
+func (s *Service) availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int, now time.Time, first Date) ([]DayAvailability, error) {
 	if party < 1 {
 		party = 1
 	}
-	now := s.now()
-	first := bookableFrom(t, now)
 	type row struct {
 		Day       time.Time `bun:"day"`
 		Fit       int       `bun:"fit"`

@@ -40,6 +40,7 @@ type BookingDetailPage struct {
 	Self      string
 	R         *booking.ReservationView
 	CanChange bool
+	CanNoShow bool // booked and its time has started: 「来庁なし」 may be recorded
 	// change pages
 	Day      string
 	DayDate  booking.Date
@@ -185,6 +186,7 @@ func (u *UI) loadBookingPage(c *fiber.Ctx) (*BookingDetailPage, error) {
 	}
 	p := &BookingDetailPage{BasePage: u.base(c), Self: selfURL(c), R: rv}
 	p.CanChange = rv.Status == booking.Booked && rv.Slot.StartsAt.After(u.now())
+	p.CanNoShow = rv.Status == booking.Booked && !rv.Slot.StartsAt.After(u.now())
 	return p, nil
 }
 

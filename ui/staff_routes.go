@@ -28,6 +28,7 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	admin := func(h fiber.Handler) []fiber.Handler {
 		return []fiber.Handler{u.staffSession, u.csrfProtect, u.requireStaff, u.requireAdmin, h}
 	}
+	u.staffBookingNewRoutes(city, staff)      // ui/staff_booking_new_routes.go: book on a citizen's behalf (before /:id)
 	u.staffBookingRoutes(city, staff)         // ui/staff_booking_routes.go: bookings, exports, print views
 	u.staffCardRoutes(city, staff)            // ui/staff_card_routes.go: cards and progress
 	u.adminRoutes(city, admin)                // ui/admin_routes.go: accounts, audit log

@@ -1,0 +1,55 @@
+package booking
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// StaffMarkNoShow records by hand that nobody came to a booked reservation whose time has
+// started (「来庁なし」). It has the same effect as the nightly no-show marking (booking/
+// retention.go, MarkNoShows): the reservation becomes no_show, its cards leave it and go back
+// from reserved to notice_sent (history on v's channel), so the citizen can book again; no mail
+// is sent. The audit row "reservation.no_show" names the booking. It returns not_found for
+// another tenant's id, conflict "reservation.not_active" when the reservation is no longer
+// booked and conflict "staffnew.noshow.too_early" before its time has started.
+func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Viewer) error {
+	now := s.now()
+	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var r Reservation
+		if err := tx.NewSelect().Model(&r).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
+			return tenant.DBError(err)
+		}
+		if r.Status != Booked {
+			return tenant.Errorf(tenant.Conflict, "reservation.not_active")
+		}
+		if r.StartsAt.After(now) {
+			return tenant.Errorf(tenant.Conflict, "staffnew.noshow.too_early")
+		}
+		r.Status, r.UpdatedAt = NoShow, now
+		if _, err := tx.NewUpdate().Model(&r).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		var cardIDs []uuid.UUID
+		if err := tx.NewRaw("UPDATE reservation_cards SET active = false WHERE reservation_id = ? AND active RETURNING card_id", r.ID).Scan(ctx, &cardIDs); err != nil {
+			return err
+		}
+		for _, cid := range cardIDs {
+			var st CardStatus
+			if err := tx.NewRaw("SELECT status FROM cards WHERE id = ? FOR UPDATE", cid).Scan(ctx, &st); err != nil {
+				return err
+			}
+			if st != CardReserved { // e.g. issued by hand meanwhile: leave it
+				continue
+			}
+			if err := recordStatus(ctx, tx, t.ID, cid, CardReserved, CardNoticeSent, v.Channel, v.ID, now); err != nil {
+				return err
+			}
+		}
+		return v.audit(ctx, tx, t.ID, "reservation.no_show", r.Code,
+			map[string]any{"status": Booked}, map[string]any{"status": NoShow, "cards": len(cardIDs)})
+	})
+}
