@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/tenant"
@@ -71,26 +72,38 @@ func (s *Service) MarkNoShows(ctx context.Context, t *tenant.Tenant, now time.Ti
 	var out NoShows
 	today := DateOf(now).Time(0, 0)
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		err := tx.QueryRowContext(ctx, `WITH r AS (
-				UPDATE reservations SET status = 'no_show', updated_at = ?
-				WHERE status = 'booked' AND starts_at < ? RETURNING id),
-			rc AS (
-				UPDATE reservation_cards SET active = false
-				WHERE active AND reservation_id IN (SELECT id FROM r) RETURNING card_id),
-			c AS (
-				UPDATE cards SET status = 'notice_sent', status_changed_at = ?, updated_at = ?
-				WHERE status = 'reserved' AND id IN (SELECT card_id FROM rc) RETURNING id),
-			h AS (
-				INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
-				SELECT ?, id, 'reserved', 'notice_sent', 'system', ?, ? FROM c RETURNING 1)
-			SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`,
-			now, today, now, now, t.ID, SystemActor, now).Scan(&out.Reservations, &out.Cards)
+		var err error
+		out, err = markNoShows(ctx, tx, t.ID, "starts_at < ?", today, ChannelSystem, SystemActor, now)
 		if err != nil || out.Reservations == 0 {
 			return err
 		}
 		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: SystemActor, Action: "reservation.no_show",
 			After: map[string]any{"reservations": out.Reservations, "cards": out.Cards}})
 	})
+	return out, err
+}
+
+// markNoShows is the one no-show transition, for the nightly run and the counter's 「来庁なし」:
+// the booked reservations matching where (one placeholder, arg) become no_show, their cards
+// leave them (the reservation_cards link is deactivated, freeing them under the one-active-
+// booking index) and cards still reserved go back to notice_sent with a status history row.
+// Slot counts stay: the place was used up.
+func markNoShows(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, where string, arg any, ch Channel, actor string, now time.Time) (NoShows, error) {
+	var out NoShows
+	err := tx.QueryRowContext(ctx, `WITH r AS (
+			UPDATE reservations SET status = 'no_show', updated_at = ?
+			WHERE status = 'booked' AND `+where+` RETURNING id),
+		rc AS (
+			UPDATE reservation_cards SET active = false
+			WHERE active AND reservation_id IN (SELECT id FROM r) RETURNING card_id),
+		c AS (
+			UPDATE cards SET status = 'notice_sent', status_changed_at = ?, updated_at = ?
+			WHERE status = 'reserved' AND id IN (SELECT card_id FROM rc) RETURNING id),
+		h AS (
+			INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
+			SELECT ?, id, 'reserved', 'notice_sent', ?, ?, ? FROM c RETURNING 1)
+		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`,
+		now, arg, now, now, tenantID, ch, actor, now).Scan(&out.Reservations, &out.Cards)
 	return out, err
 }
 

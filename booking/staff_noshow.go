@@ -10,8 +10,8 @@ import (
 )
 
 // StaffMarkNoShow records by hand that nobody came to a booked reservation whose time has
-// started (「来庁なし」). It has the same effect as the nightly no-show marking (booking/
-// retention.go, MarkNoShows): the reservation becomes no_show, its cards leave it and go back
+// started (「来庁なし」). It makes the same transition as the nightly no-show marking
+// (markNoShows in booking/retention.go): the reservation becomes no_show, its cards leave it and go back
 // from reserved to notice_sent (history on v's channel), so the citizen can book again; no mail
 // is sent. The audit row "reservation.no_show" names the booking. It returns not_found for
 // another tenant's id, conflict "reservation.not_active" when the reservation is no longer
@@ -29,27 +29,11 @@ func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid
 		if r.StartsAt.After(now) {
 			return tenant.Errorf(tenant.Conflict, "staffnew.noshow.too_early")
 		}
-		r.Status, r.UpdatedAt = NoShow, now
-		if _, err := tx.NewUpdate().Model(&r).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+		n, err := markNoShows(ctx, tx, t.ID, "id = ?", r.ID, v.Channel, v.ID, now)
+		if err != nil {
 			return err
-		}
-		var cardIDs []uuid.UUID
-		if err := tx.NewRaw("UPDATE reservation_cards SET active = false WHERE reservation_id = ? AND active RETURNING card_id", r.ID).Scan(ctx, &cardIDs); err != nil {
-			return err
-		}
-		for _, cid := range cardIDs {
-			var st CardStatus
-			if err := tx.NewRaw("SELECT status FROM cards WHERE id = ? FOR UPDATE", cid).Scan(ctx, &st); err != nil {
-				return err
-			}
-			if st != CardReserved { // e.g. issued by hand meanwhile: leave it
-				continue
-			}
-			if err := recordStatus(ctx, tx, t.ID, cid, CardReserved, CardNoticeSent, v.Channel, v.ID, now); err != nil {
-				return err
-			}
 		}
 		return v.audit(ctx, tx, t.ID, "reservation.no_show", r.Code,
-			map[string]any{"status": Booked}, map[string]any{"status": NoShow, "cards": len(cardIDs)})
+			map[string]any{"status": Booked}, map[string]any{"status": NoShow, "cards": n.Cards})
 	})
 }
