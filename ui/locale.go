@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -89,7 +90,37 @@ func (l locales) T(lang, key string, args map[string]any) string {
 		return key
 	}
 	for k, v := range args {
-		s = strings.ReplaceAll(s, "{"+k+"}", fmt.Sprint(v))
+		s = strings.ReplaceAll(s, "{"+k+"}", argString(v))
 	}
 	return s
+}
+
+// argString formats a placeholder value: whole numbers with thousands separators (40,000件, as
+// a city office writes them), anything else as fmt.Sprint does.
+func argString(v any) string {
+	var n int64
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int64:
+		n = x
+	case int32:
+		n = int64(x)
+	default:
+		return fmt.Sprint(v)
+	}
+	digits := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(digits, "-")
+	digits = strings.TrimPrefix(digits, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -24,7 +24,7 @@ scenario('admin card import', async ({ page, viewport, step, shot: rawShot }) =>
   const shot = (name) => rawShot(`import-${name}`);
   const check = (name) => checkPage(page, step, shot, viewport, name);
   const rows = data.rows[viewport.name];
-  const n = (x) => x.toLocaleString('en-US').replace(/,/g, '');
+  const n = (x) => x.toLocaleString('en-US'); // counts are shown with thousands separators (40,000件)
 
   await step('log in as the 市管理者', async () => {
     await visit(page, '/admin/login');
