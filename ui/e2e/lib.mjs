@@ -185,7 +185,10 @@ export const HELP_IMAGES = join(SCREENSHOTS, 'help');
 export async function helpImage(page, name) {
   mkdirSync(HELP_IMAGES, { recursive: true });
   const path = join(HELP_IMAGES, `${name.replace(/^help-/, '').replace(/[^\w.-]+/g, '_')}.png`);
+  // The top of the page, as a clerk first sees it; the test's own scroll position is restored.
+  const y = await page.evaluate(() => { const y = window.scrollY; window.scrollTo(0, 0); return y; });
   await page.screenshot({ path, fullPage: false });
+  await page.evaluate((y) => window.scrollTo(0, y), y);
   return path;
 }
 
