@@ -153,6 +153,36 @@ func (s *Service) UpdateSettings(ctx context.Context, id uuid.UUID, st Settings)
 	return DBError(err)
 }
 
+// ClearAdminAllowList removes the /admin IP allow-list of the tenant with slug, for the vendor's
+// ops when a city has locked every administrator out (the admin settings page cannot be reached
+// from outside the list). The change and the list it removed are written to the city's audit log
+// as actor. It returns the removed entries (none when there was no list) and not_found for an
+// unknown slug.
+func (s *Service) ClearAdminAllowList(ctx context.Context, slug, actor string) ([]string, error) {
+	t, err := s.BySlug(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	err = InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var cur Tenant
+		if err := tx.NewSelect().Model(&cur).Where("id = ?", t.ID).For("UPDATE").Scan(ctx); err != nil {
+			return DBError(err)
+		}
+		removed = cur.Settings.AdminAllowList
+		if len(removed) == 0 {
+			return nil
+		}
+		if _, err := tx.NewUpdate().Model((*Tenant)(nil)).Set("settings = settings - 'admin_allow_list'").
+			Set("updated_at = now()").Where("id = ?", t.ID).Exec(ctx); err != nil {
+			return DBError(err)
+		}
+		return Audit(ctx, tx, t.ID, AuditEntry{Actor: actor, Action: "settings.allow_list_cleared",
+			Before: map[string]any{"admin_allow_list": removed}, After: map[string]any{"admin_allow_list": []string{}}})
+	})
+	return removed, err
+}
+
 // AddDomain maps a custom host name (e.g. yoyaku.city.example.lg.jp) to the tenant.
 func (s *Service) AddDomain(ctx context.Context, id uuid.UUID, domain string) error {
 	domain = strings.ToLower(strings.TrimSpace(domain))

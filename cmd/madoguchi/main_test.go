@@ -54,6 +54,8 @@ func TestCommands(t *testing.T) {
 		{args: []string{"tenant", "disable", "tsu"}, want: "tsu is now disabled"},
 		{args: []string{"tenant", "list"}, want: "津市"},
 		{args: []string{"tenant", "disable", "nosuch"}, err: "not_found"},
+		{args: []string{"tenant", "clear-allow-list", "tsu"}, want: "tsu had no /admin allow-list; nothing changed"},
+		{args: []string{"tenant", "clear-allow-list", "nosuch"}, err: "not_found"},
 	}
 	for _, s := range steps {
 		out.Reset()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/madoguchi/madoguchi/tenant"
@@ -12,7 +13,7 @@ import (
 
 func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: madoguchi tenant create SLUG NAME | list | disable SLUG | enable SLUG")
+		return fmt.Errorf("usage: madoguchi tenant create SLUG NAME | list | disable SLUG | enable SLUG | clear-allow-list SLUG")
 	}
 	a, err := OpenApp(ctx, cfg, log)
 	if err != nil {
@@ -46,8 +47,18 @@ func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 			return describe(err)
 		}
 		fmt.Fprintf(stdout, "%s is now %s\n", args[1], st)
+	case args[0] == "clear-allow-list" && len(args) == 2:
+		removed, err := a.Tenants.ClearAdminAllowList(ctx, args[1], "vendor (madoguchi tenant clear-allow-list)")
+		if err != nil {
+			return describe(err)
+		}
+		if len(removed) == 0 {
+			fmt.Fprintf(stdout, "%s had no /admin allow-list; nothing changed\n", args[1])
+			return nil
+		}
+		fmt.Fprintf(stdout, "%s: /admin allow-list removed (was %s); recorded in the city's audit log\n", args[1], strings.Join(removed, ", "))
 	default:
-		return fmt.Errorf("usage: madoguchi tenant create SLUG NAME | list | disable SLUG | enable SLUG")
+		return fmt.Errorf("usage: madoguchi tenant create SLUG NAME | list | disable SLUG | enable SLUG | clear-allow-list SLUG")
 	}
 	return nil
 }
