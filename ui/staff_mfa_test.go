@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -140,6 +141,10 @@ func TestStaffMFAHTTP(t *testing.T) {
 	member.want(200, "確認コードの入力")
 	adm := newBrowser(t, addr, host)
 	admLogin(t, adm, "kanri", "admin password one")
+	adm.get("/admin/accounts")
+	if !regexp.MustCompile(`>tanaka</a></td>(?s:.*?)<td>設定済み</td>`).MatchString(adm.last) {
+		t.Errorf("the accounts list does not show tanaka's TOTP as 設定済み: %.2000s", adm.last)
+	}
 	adm.get("/admin/accounts/" + tanaka.ID.String())
 	adm.want(200, "二段階認証", "設定済み", "二段階認証を解除する")
 	adm.post("/admin/accounts/"+tanaka.ID.String()+"/mfa/reset", url.Values{"_csrf": {"forged"}})
