@@ -78,13 +78,15 @@ func New(d Deps) (*fiber.App, error) {
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          d.TrustedProxies,
 		EnableIPValidation:      true,
-		ReadTimeout:             15 * time.Second,
-		WriteTimeout:            30 * time.Second,
-		IdleTimeout:             60 * time.Second,
-		BodyLimit:               appBodyLimit, // the card CSV upload; bodyLimit keeps every other route at 1 MiB
-		ReadBufferSize:          16 << 10,
-		ErrorHandler:            u.errorHandler,
-		DisableStartupMessage:   true,
+		// The whole request, body included: a 50 MB card CSV over a 10 Mbit/s LGWAN link takes
+		// about 40 s. Slow senders are the ingress's to cut off (it buffers request bodies).
+		ReadTimeout:           2 * time.Minute,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		BodyLimit:             appBodyLimit, // the card CSV upload; bodyLimit keeps every other route at 1 MiB
+		ReadBufferSize:        16 << 10,
+		ErrorHandler:          u.errorHandler,
+		DisableStartupMessage: true,
 	})
 	u.routes(app)
 	return app, nil
