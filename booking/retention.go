@@ -109,18 +109,26 @@ func markNoShows(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, where stri
 
 // RetentionCounts counts the rows ApplyRetention changed, by category.
 type RetentionCounts struct {
-	Names      int // cards whose name and kana were cleared
-	Emails     int // reservations whose e-mail (and delivery error) was cleared
-	MailErrors int // finished outbox rows whose last SMTP error was cleared
-	Pseudonyms int // cards pseudonymised
-	Imports    int // import jobs left unfinished for ImportFileRetention, cancelled with their file deleted
-	Total      int // the sum
+	Names        int // cards whose name and kana were cleared
+	Emails       int // reservations whose e-mail (and delivery error) was cleared
+	MailErrors   int // finished outbox rows whose last SMTP error was cleared
+	Pseudonyms   int // cards pseudonymised
+	Imports      int // import jobs left unfinished for ImportFileRetention, cancelled with their file deleted
+	StuckImports int // import jobs the worker gave up on mid-way (validating/committing for a day), failed
+	Total        int // the sum
 }
 
 // ImportFileRetention is how long an uploaded card CSV may wait, unimported, for its commit
 // (or for a worker) before ApplyRetention cancels the job and deletes the file: the file holds
 // names and birth dates of the whole target list.
 const ImportFileRetention = 7 * 24 * time.Hour
+
+// importStuckAfter is how long a job may stay validating or committing: progress is written every
+// few seconds while a worker runs it, so a day without a write means its retries ran out. A failed
+// commit wrote nothing (it is one transaction), which the job page says.
+const importStuckAfter = 24 * time.Hour
+
+const stuckImportMessage = "処理が中断したまま再開できませんでした。カードは登録されていません。お手数ですが、ファイルをもう一度アップロードしてください。"
 
 // pseudonymSQL draws a pseudonymised card number: "ZZ" and 30 hexadecimal digits,
 // random per card. It fits the card_no column's check, cannot be typed by mistake and keeps the
@@ -143,7 +151,8 @@ const pseudonymSQL = `'ZZ' || upper(substr(md5(random()::text || id::text), 1, 3
 //     status history, its past reservations and every count (交付進捗, statistics) stay
 //     whole; deleting it would cascade into the history and break the reservations' links.
 //   - imports: card CSVs uploaded but not imported for ImportFileRetention (left validated, or
-//     never picked up) are cancelled and their bytes deleted; the counts and row errors stay.
+//     never picked up) are cancelled and their bytes deleted; the counts and row errors stay; jobs
+//     stuck validating or committing for importStuckAfter (the worker's retries ran out) fail.
 //
 // Rows already cleared are not touched again, so a second run returns zero counts. One audit
 // line ("retention.apply") records the counts when anything changed.
@@ -173,6 +182,10 @@ func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time
 				WHERE status IN ('issued', 'void') AND status_changed_at < ? AND card_no !~ '^ZZ[0-9A-F]{30}$'`, []any{now, cardCut}},
 			{&c.Imports, `UPDATE import_jobs SET state = 'cancelled', file_bytes = NULL, finished_at = ?, updated_at = ?
 				WHERE state IN ('uploaded', 'validated') AND updated_at < ?`, []any{now, now, now.Add(-ImportFileRetention)}},
+			{&c.StuckImports, `UPDATE import_jobs SET state = 'failed', file_bytes = NULL, finished_at = ?, updated_at = ?,
+					error_message = ?
+				WHERE state IN ('validating', 'committing') AND updated_at < ?`,
+				[]any{now, now, stuckImportMessage, now.Add(-importStuckAfter)}},
 		}
 		for _, st := range steps {
 			res, err := tx.ExecContext(ctx, st.sql, st.args...)
@@ -190,7 +203,7 @@ func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time
 			return nil
 		}
 		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: SystemActor, Action: "retention.apply",
-			After: map[string]any{"names": c.Names, "emails": c.Emails, "mail_errors": c.MailErrors, "cards": c.Pseudonyms, "imports": c.Imports}})
+			After: map[string]any{"names": c.Names, "emails": c.Emails, "mail_errors": c.MailErrors, "cards": c.Pseudonyms, "imports": c.Imports, "stuck_imports": c.StuckImports}})
 	})
 	return c, err
 }

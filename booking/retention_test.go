@@ -353,7 +353,8 @@ func TestRetentionSettings(t *testing.T) {
 }
 
 // TestApplyRetentionStaleImports: an uploaded card CSV nobody imports is cancelled and its bytes
-// deleted after ImportFileRetention, not before; a finished job and another city's are untouched.
+// deleted after ImportFileRetention, not before; one stuck committing for a day fails; another
+// city's is untouched.
 func TestApplyRetentionStaleImports(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
@@ -369,6 +370,16 @@ func TestApplyRetentionStaleImports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stuck, err := a.svc.CreateImportJob(ctx, a.t.ID, booking.StaffActor{Login: "kanri"}, "jlis2.csv", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tenant.InTx(ctx, d.App, a.t.ID, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE import_jobs SET state = 'committing' WHERE id = ?", stuck.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	state := func(c *hygieneCity, id uuid.UUID) (string, bool) {
 		t.Helper()
 		var st string
@@ -382,12 +393,15 @@ func TestApplyRetentionStaleImports(t *testing.T) {
 	}
 
 	clock.Set(t0.Add(booking.ImportFileRetention - time.Hour))
-	if c, err := a.svc.ApplyRetention(ctx, a.t, clock.Now()); err != nil || c.Imports != 0 {
-		t.Fatalf("before the period: %+v, %v; want no import touched", c, err)
+	if c, err := a.svc.ApplyRetention(ctx, a.t, clock.Now()); err != nil || c.Imports != 0 || c.StuckImports != 1 {
+		t.Fatalf("before the period: %+v, %v; want only the job stuck for a day failed", c, err)
 	}
 	clock.Set(t0.Add(booking.ImportFileRetention + time.Hour))
-	if c, err := a.svc.ApplyRetention(ctx, a.t, clock.Now()); err != nil || c.Imports != 1 {
+	if c, err := a.svc.ApplyRetention(ctx, a.t, clock.Now()); err != nil || c.Imports != 1 || c.StuckImports != 0 {
 		t.Fatalf("after the period: %+v, %v; want 1 import cancelled", c, err)
+	}
+	if st, hasFile := state(a, stuck.ID); st != "failed" || hasFile {
+		t.Errorf("stuck import: state %s, file kept %v; want failed without its file", st, hasFile)
 	}
 	if st, hasFile := state(a, stale.ID); st != "cancelled" || hasFile {
 		t.Errorf("stale import: state %s, file kept %v; want cancelled without its file", st, hasFile)

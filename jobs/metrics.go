@@ -116,7 +116,7 @@ func (m *Metrics) retention(ns booking.NoShows, rc booking.RetentionCounts) {
 		return
 	}
 	for cat, n := range map[string]int{"no_show": ns.Reservations, "no_show_cards": ns.Cards, "names": rc.Names,
-		"emails": rc.Emails, "mail_errors": rc.MailErrors, "cards": rc.Pseudonyms, "imports": rc.Imports} {
+		"emails": rc.Emails, "mail_errors": rc.MailErrors, "cards": rc.Pseudonyms, "imports": rc.Imports, "stuck_imports": rc.StuckImports} {
 		m.retentionRows.WithLabelValues(cat).Add(float64(n))
 	}
 }

@@ -137,6 +137,6 @@ func (h *Handlers) HandleRetentionApply(ctx context.Context, t *asynq.Task) erro
 	}
 	h.Metrics.retention(ns, rc)
 	h.Log.Info("retention applied", "tenant", tn.Slug, "no_show_reservations", ns.Reservations, "no_show_cards", ns.Cards,
-		"names", rc.Names, "emails", rc.Emails, "mail_errors", rc.MailErrors, "cards", rc.Pseudonyms, "imports", rc.Imports)
+		"names", rc.Names, "emails", rc.Emails, "mail_errors", rc.MailErrors, "cards", rc.Pseudonyms, "imports", rc.Imports, "stuck_imports", rc.StuckImports)
 	return nil
 }
