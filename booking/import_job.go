@@ -106,7 +106,12 @@ func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Sta
 	j := &ImportJob{TenantID: tenantID, ID: uuid.New(), UploadedBy: a.Login, FileName: name, FileSize: int64(len(data)),
 		State: ImportUploaded, RowErrors: []RowError{}, CreatedAt: now, UpdatedAt: now, ProgressTotal: countLines(data)}
 	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(j).Column(importJobColumns[:17]...).Value("file_bytes", "?", data).Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(j).Column(importJobColumns[:17]...).Exec(ctx); err != nil {
+			return err
+		}
+		// The bytes travel as a bound parameter of the driver (binary), not through bun's
+		// interpolation, which would spell a 50 MB file as a 100 MB hex literal in the query text.
+		if _, err := tx.Tx.ExecContext(ctx, "UPDATE import_jobs SET file_bytes = $1 WHERE id = $2", data, j.ID); err != nil {
 			return err
 		}
 		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.Login, Action: "import.upload", Target: ImportTarget(j.ID), IP: a.IP,
