@@ -144,15 +144,15 @@ SELECT count(*) FROM ins`, tenantID, CardImported, now, ChannelImport).Scan(&res
 	if !hasBookings {
 		return nil
 	}
-	return tx.QueryRow(ctx, `WITH todo AS (
+	return tx.QueryRow(ctx, `WITH due AS (
 	SELECT c.id, c.status FROM cards c JOIN import_stage s ON s.card_no = c.card_no
 	WHERE c.status IN ($1, $2) AND EXISTS (
 		SELECT 1 FROM reservation_cards rc JOIN reservations r ON r.tenant_id = rc.tenant_id AND r.id = rc.reservation_id
 		WHERE rc.card_id = c.id AND rc.active AND r.status = 'booked')
 	FOR UPDATE OF c
 ), upd AS (
-	UPDATE cards c SET status = $3, status_changed_at = $4, updated_at = $4 FROM todo
-	WHERE c.id = todo.id RETURNING c.tenant_id, c.id, todo.status AS from_status
+	UPDATE cards c SET status = $3, status_changed_at = $4, updated_at = $4 FROM due
+	WHERE c.id = due.id RETURNING c.tenant_id, c.id, due.status AS from_status
 ), hist AS (
 	INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
 	SELECT tenant_id, id, from_status, $3, $5, '', $4 FROM upd
