@@ -43,37 +43,19 @@ type ExportFilter struct {
 	Status     ReservationStatus
 }
 
-// Validate returns invalid with per-field keys for a bad filter.
-func (f ExportFilter) Validate() error {
-	fields := map[string]string{}
-	if f.From != (Date{}) && f.To != (Date{}) && f.To.Before(f.From) {
-		fields["to"] = "staff.bookings.filter.range_invalid"
-	}
-	if f.Status != "" && !knownStatus(f.Status) {
-		fields["status"] = "staff.bookings.filter.status_invalid"
-	}
-	if len(fields) > 0 {
-		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
-	}
-	return nil
+// query is the export's filter as the bookings search knows it: the export is the search's
+// subset, so both validate and audit the same way.
+func (f ExportFilter) query() ReservationFilter {
+	return ReservationFilter{From: f.From, To: f.To, LocationID: f.LocationID, Status: f.Status}
 }
 
-func (f ExportFilter) auditMap() map[string]any {
-	m := map[string]any{}
-	if f.From != (Date{}) {
-		m["from"] = f.From.String()
-	}
-	if f.To != (Date{}) {
-		m["to"] = f.To.String()
-	}
-	if f.LocationID != uuid.Nil {
-		m["location"] = f.LocationID.String()
-	}
-	if f.Status != "" {
-		m["status"] = string(f.Status)
-	}
-	return m
+// Validate returns invalid with per-field keys for a bad filter.
+func (f ExportFilter) Validate() error {
+	q := f.query()
+	return q.Validate()
 }
+
+func (f ExportFilter) auditMap() map[string]any { return f.query().auditMap() }
 
 // ExportHeader is the CSV header row.
 var ExportHeader = []string{"予約番号", "日付", "曜日", "開始", "終了", "交付場所", "状態", "受付経路", "人数", "製造管理番号", "保管位置"}
