@@ -20,11 +20,11 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// CSV export of reservations for Excel (UX.md rule 18, §5.1): a header row first, one row per
-// card, CRLF line ends, every text field quoted (RFC 4180), ISO dates, fixed Japanese words for
-// statuses, no line breaks inside fields, a leading ' on fields that a spreadsheet would run as a
-// formula, and UTF-8 with a BOM (default) or CP932. Rows are read in keyset-paged chunks inside
-// one tenant transaction and written as they come, so an export never sits in memory whole.
+// CSV export of reservations for Excel: a header row first, one row per card, CRLF line ends,
+// every text field quoted (RFC 4180), ISO dates, fixed Japanese words for statuses, no line breaks
+// inside fields, a leading ' on fields that a spreadsheet would run as a formula, and UTF-8 with a
+// BOM (default) or CP932. Rows are read in keyset-paged chunks inside one tenant transaction and
+// written as they come, so an export never sits in memory whole.
 
 // Encoding is the character encoding of a CSV export.
 type Encoding string

@@ -15,11 +15,11 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// The staged import (PERFORMANCE.md §3.4): PostgreSQL refuses COPY FROM into a table with row-level
-// security, so the parsed rows are streamed with COPY into a TEMP table (no RLS, dropped at commit)
-// inside one transaction scoped to the tenant, and moved into cards with set-based statements that
-// the WITH CHECK policy still guards row by row. Parsing runs in its own goroutine while COPY
-// sends, so the two CPUs of a small node both work.
+// The staged import: PostgreSQL refuses COPY FROM into a table with row-level security, so the
+// parsed rows are streamed with COPY into a TEMP table (no RLS, dropped at commit) inside one
+// transaction scoped to the tenant, and moved into cards with set-based statements that the WITH
+// CHECK policy still guards row by row. Parsing runs in its own goroutine while COPY sends, so the
+// two CPUs of a small node both work.
 
 // importStageBatch is how many parsed rows travel from the parser to COPY at a time.
 const importStageBatch = 2048

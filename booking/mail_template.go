@@ -36,7 +36,7 @@ import (
 // which booking a mail is about); everything else, including the subject, is the city's choice.
 
 // Limits of a city's template. The subject is one header line: no line breaks or control
-// characters (mail header injection, SECURITY.md §1.8).
+// characters, so a city's text cannot inject mail headers.
 const (
 	MailSubjectMaxLen = 200   // characters
 	MailBodyMaxLen    = 10000 // characters, after line breaks are made "\n"

@@ -10,10 +10,10 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// This file is the nightly data hygiene of a city (SECURITY.md §6.2, §6.4): bookings whose day
-// has ended without a visit become no_show and free their cards, and personal data is removed
-// on the city's schedule. The worker runs both once a day per tenant ("retention:apply");
-// callers log the counts, never the contents.
+// This file is the nightly data hygiene of a city (see README, 'Mail and background jobs'):
+// bookings whose day has ended without a visit become no_show and free their cards, and personal
+// data is removed on the city's schedule. The worker runs both once a day per tenant
+// ("retention:apply"); callers log the counts, never the contents.
 
 // RetentionRule is one retention period a city may set: a default and the bounds the admin
 // settings page accepts, in days.
@@ -21,9 +21,9 @@ type RetentionRule struct {
 	Default, Min, Max int
 }
 
-// The retention periods (SECURITY.md §6.2). The card period has a floor of 30 days so a slip
-// on the settings page cannot wipe the numbers of cards handed out last week, while the counter
-// may still be asked about them.
+// The retention periods: personal data is kept only while the counter may still need it. The card
+// period has a floor of 30 days so a slip on the settings page cannot wipe the numbers of cards
+// handed out last week, while the counter may still be asked about them.
 var (
 	NameRetention  = RetentionRule{Default: 30, Min: 1, Max: 365}   // name and kana after issuance, void or return
 	EmailRetention = RetentionRule{Default: 30, Min: 1, Max: 365}   // e-mail after the visit, cancellation or no-show

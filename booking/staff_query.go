@@ -15,7 +15,7 @@ import (
 
 // Staff queries: the bookings list and detail, staff cancel and change on a citizen's behalf, and
 // the data of the printed lists (day list, pick list, status summary). Every read of a citizen's
-// record and every change writes the audit log (SECURITY.md §6.5); a Viewer says who is reading.
+// record and every change writes the audit log; a Viewer says who is reading.
 
 // Viewer is the staff member (or operator) reading or changing records, for the audit log.
 type Viewer struct {

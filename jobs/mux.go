@@ -117,10 +117,11 @@ func (h *Handlers) HandleOutboxCleanup(ctx context.Context, t *asynq.Task) error
 	return err
 }
 
-// HandleRetentionApply is the tenant's nightly data hygiene (SECURITY.md §6.4): it marks the
-// bookings of past days nobody came to as no_show, freeing their cards, then removes personal
-// data past the city's retention periods. It logs and counts how many rows changed, never what
-// they held. Both steps are idempotent, so a retried or repeated task does no harm.
+// HandleRetentionApply is the tenant's nightly data hygiene (see README,
+// 'Mail and background jobs'): it marks the bookings of past days nobody came to as no_show,
+// freeing their cards, then removes personal data past the city's retention periods. It logs and
+// counts how many rows changed, never what they held. Both steps are idempotent, so a retried or
+// repeated task does no harm.
 func (h *Handlers) HandleRetentionApply(ctx context.Context, t *asynq.Task) error {
 	tn, err := h.tenantOf(ctx, t)
 	if err != nil {

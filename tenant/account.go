@@ -46,7 +46,9 @@ type Account struct {
 	UpdatedAt         time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
 }
 
-// Lockout thresholds for staff (SECURITY.md §5.4).
+// Lockout thresholds and password rules for staff: every 10th failure without a success locks
+// the account for 15 minutes, the 20th until an admin unlocks it; an issued initial password
+// expires after 72 hours; a password has 12 to 128 characters.
 const (
 	staffSoftLimit   = 10
 	staffSoftLock    = 15 * time.Minute

@@ -20,8 +20,8 @@ import (
 // only inside the tenant's RLS scope; it is shown once, on the enrolment page, before it is
 // saved, and never again (no page, log or audit entry carries it). It is not encrypted with an
 // application key: the key would sit beside the database credentials in the same process, and
-// the backups and volumes are encrypted at rest (SECURITY.md §6.3); envelope encryption with the
-// per-tenant data keys of §6.3 can wrap it later without a schema change. A code is accepted
+// the backups and volumes are encrypted at rest; envelope encryption (per-tenant data keys
+// wrapped by a master key) can wrap it later without a schema change. A code is accepted
 // for the current step and one step either side (±30 s of clock drift), and only for a step
 // later than the last one accepted, so each code works once.
 

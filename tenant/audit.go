@@ -9,7 +9,7 @@ import (
 )
 
 // AuditEntry is one line of the append-only audit log: who did what to which record, with the
-// state before and after (SECURITY.md §6.5). Never put a password, MMDD or full e-mail in it.
+// state before and after. Never put a password, MMDD or full e-mail in it.
 type AuditEntry struct {
 	Actor  string
 	Action string

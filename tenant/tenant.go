@@ -37,7 +37,8 @@ type Settings struct {
 	ReminderHour        *int   `json:"reminder_hour,omitempty"`
 	CardNumberPattern   string `json:"card_number_pattern,omitempty"`
 	MailFrom            string `json:"mail_from,omitempty"`
-	// Retention periods in days (SECURITY.md §6.2); nil means the default. Read them through
+	// Retention periods in days of names, e-mail addresses and card numbers (see README,
+	// 'Mail and background jobs'); nil means the default. Read them through
 	// booking.NameRetentionDays, EmailRetentionDays and CardRetentionDays.
 	RetentionNameDays  *int `json:"retention_name_days,omitempty"`
 	RetentionEmailDays *int `json:"retention_email_days,omitempty"`

@@ -137,7 +137,8 @@ func apiPromoteField(e *tenant.Error) *tenant.Error {
 		names = append(names, k)
 	}
 	sort.Slice(names, func(i, j int) bool {
-		// A 12-digit 個人番号 is the one mistake we must always name (SECURITY.md §0 item 12).
+		// A 12-digit 個人番号 is the one mistake we must always name: My Numbers are never
+		// accepted or stored, and the caller must learn not to send one.
 		mi, mj := e.Fields[names[i]] == "login.card_no.my_number", e.Fields[names[j]] == "login.card_no.my_number"
 		if mi != mj {
 			return mi
@@ -191,8 +192,8 @@ type apiReservation struct {
 }
 
 // toAPIReservation shapes a reservation for the citizen: no name, birth date or e-mail address
-// (SECURITY.md §5.1), card numbers masked. Changeable and ChangeDeadline follow the same rule as
-// the web page (reservationPage).
+// (someone who guessed a login must learn nothing more), card numbers masked. Changeable and
+// ChangeDeadline follow the same rule as the web page (reservationPage).
 func (u *UI) toAPIReservation(t *tenant.Tenant, v *booking.ReservationView) apiReservation {
 	day := booking.DateOf(v.StartsAt)
 	r := apiReservation{ID: v.ID, Code: v.Code, StartsAt: apiTime(v.StartsAt), EndsAt: apiTime(v.Slot.EndsAt),

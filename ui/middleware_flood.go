@@ -11,12 +11,11 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// Flood limits per client IP and process (SECURITY.md §5.2 "Request flood"). They are coarse,
-// like any per-process limiter behind several replicas; login guessing is stopped by the guard's
-// counters in Redis, not by these. They are set high enough for a mobile carrier's shared
-// address (CGNAT) in a rush, and are not applied to the staff login: a city's LGWAN egress is one
-// address for every clerk. The citizen login's limit is configuration
-// (MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE, ui.Deps.LoginPerMinute).
+// Flood limits per client IP and process. They are coarse, like any per-process limiter behind
+// several replicas; login guessing is stopped by the guard's counters in Redis, not by these. They
+// are set high enough for a mobile carrier's shared address (CGNAT) in a rush, and are not applied
+// to the staff login: a city's LGWAN egress is one address for every clerk. The citizen login's
+// limit is configuration (MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE, ui.Deps.LoginPerMinute).
 const (
 	apiLoginPerMinute = 30  // POST /api/v1/session, whatever the result
 	apiReadPerMinute  = 300 // the public reads (locations, availability)

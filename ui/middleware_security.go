@@ -10,7 +10,7 @@ import (
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
-// securityHeaders sets the headers every response carries (../shared/SECURITY.md §4.4). The
+// securityHeaders sets the headers every response carries and refuses TRACE and CONNECT. The
 // Referrer-Policy is same-origin, not no-referrer, so same-origin form posts keep their Referer.
 func (u *UI) securityHeaders(c *fiber.Ctx) error {
 	h := &c.Response().Header

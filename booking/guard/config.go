@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// Config holds the thresholds of every layer (SECURITY.md 5.2). A zero field takes its value
-// from DefaultConfig, so tests can override one window and keep the rest. Durations are
-// rounded down to whole milliseconds, which is Redis's TTL resolution.
+// Config holds the thresholds of every layer (per card, per client IP; see the package
+// comment). A zero field takes its value from DefaultConfig, so tests can override one
+// window and keep the rest. Durations are rounded down to whole milliseconds, which is
+// Redis's TTL resolution.
 type Config struct {
 	// CardSoftLimit failures on one card within CardSoftWindow lock it for CardSoftLock.
 	// Counting restarts after each soft lock. Defaults: 5, 30 min, 30 min.
@@ -21,11 +22,11 @@ type Config struct {
 	CardHardLimit  int
 	CardHardWindow time.Duration
 	// CardHardLockTTL, when positive, lets a hard lock expire on its own. The default 0 keeps
-	// it until Unlock (SECURITY.md 5.2); a positive value bounds the memory an attacker can
-	// pin by hard-locking invented card numbers.
+	// it until Unlock, which staff call after checking the citizen's identity; a positive
+	// value bounds the memory an attacker can pin by hard-locking invented card numbers.
 	CardHardLockTTL time.Duration
 
-	// CardBackoffBase, when positive, enables the progressive delay of SECURITY.md 5.2: from
+	// CardBackoffBase, when positive, enables a progressive delay on repeated failures: from
 	// the CardBackoffAfter-th consecutive failure on, Check refuses the card (reason
 	// card_throttled) for CardBackoffBase, then twice that, and so on, capped at
 	// CardSoftLock. Default 0: off. CardBackoffAfter defaults to 3.
@@ -50,7 +51,7 @@ type Config struct {
 	SprayBlock  time.Duration
 }
 
-// DefaultConfig returns the default thresholds of SECURITY.md 5.2.
+// DefaultConfig returns the default thresholds, as listed on the fields of Config.
 func DefaultConfig() Config {
 	return Config{
 		CardSoftLimit:    5,

@@ -1,5 +1,5 @@
 // Package guard protects the citizen login (製造管理番号 + birth MMDD, so only 366 possible
-// passwords per card) against guessing, with the layered controls of SECURITY.md 5.2:
+// passwords per card) against guessing, with layered controls:
 //
 //   - per card: a soft lock after a few failures, and a hard lock, lifted only by staff,
 //     after a cumulative number of failures without a success;
@@ -15,12 +15,12 @@
 //	d, err := g.Check(ctx, tenantID, cardNo, ip)
 //	if err != nil { /* 503: fail closed */ }
 //	if !d.Allowed { /* refuse, even if the MMDD would be right */ }
-//	ok := verify(cardNo, mmdd) // same work for unknown cards (SECURITY.md 5.3)
+//	ok := verify(cardNo, mmdd) // same work for unknown cards, so timing reveals nothing
 //	if !ok { d, err = g.Fail(ctx, tenantID, cardNo, ip) } else { err = g.Succeed(ctx, tenantID, cardNo, ip) }
 //
-// The guard never learns whether a card exists: it counts whatever number was submitted, so a
-// lock tells an attacker nothing about which numbers are real (SECURITY.md 5.3). Card numbers
-// and IP addresses reach Redis only as keyed HMACs; the package logs nothing.
+// The guard never learns whether a card exists: it counts whatever number was submitted, so
+// a lock tells an attacker nothing about which numbers are real. Card numbers and IP
+// addresses reach Redis only as keyed HMACs; the package logs nothing.
 package guard
 
 import (
@@ -43,7 +43,7 @@ var ErrUnavailable = errors.New("guard: redis unavailable")
 var ErrInvalidInput = errors.New("guard: invalid input")
 
 // Reasons a Decision refuses an attempt. Callers must not show them to the citizen beyond
-// "try again after HH:MM" or "please call" (SECURITY.md 5.3).
+// "try again after HH:MM" or "please call": the lock level is never revealed.
 const (
 	ReasonCardLocked     = "card_locked"      // soft lock; RetryAfter says when it lifts
 	ReasonCardHardLocked = "card_hard_locked" // until Unlock; RetryAfter is 0

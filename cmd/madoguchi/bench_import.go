@@ -25,7 +25,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// The import benchmark (`madoguchi bench -import`, PERFORMANCE.md goal G6): the app's import of a
+// The import benchmark (`madoguchi bench -import`; see README, 'Benchmarks'): the app's import of a
 // generated J-LIS-shaped Shift_JIS CSV through the domain path (booking.ImportCards: parse, drop
 // the 個人番号 and address columns, HMAC the birth date, COPY into a TEMP staging table, INSERT …
 // SELECT into cards under row-level security with a history row per card) beside `psql \copy`
