@@ -15,7 +15,7 @@ import (
 // This file is the staff side of cards (交付進捗): search and counts, the card record with its
 // history, status changes by hand (one card or many, all or nothing) and lifting a card's login
 // lock. Every read of a card and every change is written to the audit log in the same
-// transaction, so nothing is shown or changed without its record (SECURITY.md §6.5).
+// transaction, so nothing is shown or changed without its record.
 
 // StaffActor is the staff member making a change on the admin screens (cards, locations,
 // schedules): the login id goes into the status history and the audit log, the client IP into
@@ -188,7 +188,7 @@ func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID
 		if err := tx.NewSelect().Model(&rec.Card).Where("id = ?", id).Scan(ctx); err != nil {
 			return tenant.DBError(err)
 		}
-		if err := tx.NewSelect().Model(&rec.History).Where("card_id = ?", id).Order("changed_at", "id").Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&rec.History).Where("card_id = ?", id).Order("seq").Scan(ctx); err != nil {
 			return err
 		}
 		var rid []uuid.UUID

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -238,7 +237,7 @@ func TestSearchCardsAndRecord(t *testing.T) {
 	}
 
 	// The record: history, no booking, then a booking; every read is audit-logged.
-	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 	r, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{cards[1].ID}, Actor: web})
 	if err != nil {
 		t.Fatal(err)

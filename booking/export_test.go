@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -143,7 +142,7 @@ func TestExportCSVChunksAndAudit(t *testing.T) {
 	f := newFixture(t, d, 60)
 	ctx := context.Background()
 	other := newFixture(t, d, 6)
-	slots, err := f.svc.SlotsBetween(ctx, f.t, f.loc.ID, booking.DateOf(time.Now()).AddDays(1), booking.DateOf(time.Now()).AddDays(30))
+	slots, err := f.svc.SlotsBetween(ctx, f.t, f.loc.ID, booking.DateOf(tenanttest.Now()).AddDays(1), booking.DateOf(tenanttest.Now()).AddDays(30))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +159,7 @@ func TestExportCSVChunksAndAudit(t *testing.T) {
 		want += 6
 	}
 	oc := bookingtest.MustCard(t, other.svc, other.t, "0101")
-	oslot := bookingtest.FirstSlot(t, other.svc, other.t, other.loc, time.Now())
+	oslot := bookingtest.FirstSlot(t, other.svc, other.t, other.loc, tenanttest.Now())
 	if _, err := other.svc.Reserve(ctx, other.t, booking.ReserveInput{SlotID: oslot.ID, CardIDs: []uuid.UUID{oc.ID}, Actor: web}); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +193,7 @@ func TestExportCSVChunksAndAudit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("write error = %v", err)
 	}
-	if _, err := f.svc.ExportCSV(ctx, f.t, booking.ExportFilter{From: booking.DateOf(time.Now()), To: booking.DateOf(time.Now()).AddDays(-1)},
+	if _, err := f.svc.ExportCSV(ctx, f.t, booking.ExportFilter{From: booking.DateOf(tenanttest.Now()), To: booking.DateOf(tenanttest.Now()).AddDays(-1)},
 		booking.EncodingUTF8, &buf, nil, v); tenant.ErrorCode(err) != tenant.Invalid {
 		t.Errorf("reversed range: %v", err)
 	}

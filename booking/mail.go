@@ -176,8 +176,8 @@ func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessa
 	// a calendar keeps the entry with the highest sequence).
 	var seq int
 	if err := tx.NewRaw(`SELECT count(*) FROM outbox WHERE reservation_id = ?
-		AND kind IN ('reservation_changed', 'reservation_cancelled') AND (created_at, id) <= (?, ?)`,
-		v.ID, m.CreatedAt, m.ID).Scan(ctx, &seq); err != nil {
+		AND kind IN ('reservation_changed', 'reservation_cancelled') AND seq <= (SELECT seq FROM outbox WHERE id = ?)`,
+		v.ID, m.ID).Scan(ctx, &seq); err != nil {
 		return nil, err
 	}
 	loc := v.Location.Name

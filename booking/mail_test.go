@@ -18,19 +18,12 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-// mailClock is a settable clock shared by a service and a test.
-type mailClock struct{ t atomic.Pointer[time.Time] }
-
-func (c *mailClock) Now() time.Time       { return *c.t.Load() }
-func (c *mailClock) Set(t time.Time)      { c.t.Store(&t) }
-func newMailClock(t time.Time) *mailClock { c := &mailClock{}; c.Set(t); return c }
-
 type mailFixture struct {
 	d     *tenanttest.DB
 	svc   *booking.Service
 	t     *tenant.Tenant
 	loc   *booking.Location
-	clock *mailClock
+	clock *tenanttest.Clock
 	env   booking.MailEnv
 }
 
@@ -38,7 +31,7 @@ type mailFixture struct {
 // location open every day 09:00–12:00.
 func newMailFixture(t *testing.T, d *tenanttest.DB) *mailFixture {
 	t.Helper()
-	clock := newMailClock(booking.DateOf(time.Now()).AddDays(2).Time(8, 0))
+	clock := tenanttest.NewClockAt(booking.DateOf(tenanttest.Now()).AddDays(2).Time(8, 0))
 	tn := tenanttest.MustCreateTenant(t, d.App)
 	svc := bookingtest.Service(d.App, clock.Now)
 	return &mailFixture{d: d, svc: svc, t: tn, clock: clock, loc: bookingtest.MustLocation(t, svc, tn, "本庁", 50),
@@ -61,7 +54,7 @@ func (f *mailFixture) outbox(t *testing.T, r uuid.UUID) []booking.OutboxMessage 
 	t.Helper()
 	var rows []booking.OutboxMessage
 	err := tenant.InTx(context.Background(), f.d.App, f.t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&rows).Where("reservation_id = ?", r).Order("created_at", "kind").Scan(ctx)
+		return tx.NewSelect().Model(&rows).Where("reservation_id = ?", r).Order("seq").Scan(ctx)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -64,12 +64,13 @@ func (s *Service) ClaimOutbox(ctx context.Context, tenantID uuid.UUID, limit int
 	var ids []uuid.UUID
 	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`WITH due AS (
-				SELECT id, created_at FROM outbox
+				SELECT id FROM outbox
 				WHERE state IN ('pending', 'enqueued') AND (lease_until IS NULL OR lease_until < clock_timestamp())
-				ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED)
-			UPDATE outbox o SET lease_until = clock_timestamp() + make_interval(secs => ?), updated_at = clock_timestamp()
-			FROM due WHERE o.id = due.id
-			RETURNING o.id`, limit, lease.Seconds()).Scan(ctx, &ids)
+				ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)
+			, leased AS (UPDATE outbox o SET lease_until = clock_timestamp() + make_interval(secs => ?), updated_at = ?
+				FROM due WHERE o.id = due.id
+				RETURNING o.id, o.seq)
+			SELECT id FROM leased ORDER BY seq`, limit, lease.Seconds(), s.now()).Scan(ctx, &ids)
 	})
 	return ids, err
 }
@@ -83,7 +84,7 @@ func (s *Service) MarkOutboxEnqueued(ctx context.Context, tenantID uuid.UUID, id
 	}
 	return tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'enqueued', lease_until = clock_timestamp() + make_interval(secs => ?),
-			updated_at = clock_timestamp() WHERE id IN (?) AND state IN ('pending', 'enqueued')`, sweepAfter.Seconds(), bun.List(ids))
+			updated_at = ? WHERE id IN (?) AND state IN ('pending', 'enqueued')`, sweepAfter.Seconds(), s.now(), bun.List(ids))
 		return err
 	})
 }
@@ -218,7 +219,7 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 			return err
 		case led.State == "sent":
 			note = "already sent (ledger)"
-			return finishOutbox(ctx, tx, &m, OutboxSent, "")
+			return finishOutbox(ctx, tx, &m, OutboxSent, "", now)
 		case led.Live:
 			return ErrMailBusy
 		}
@@ -232,7 +233,7 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 		}
 		if why := staleMail(&m, v, now); why != "" {
 			note = "skipped: " + why
-			return finishOutbox(ctx, tx, &m, OutboxSkipped, why)
+			return finishOutbox(ctx, tx, &m, OutboxSkipped, why, now)
 		}
 		to := ""
 		if v.Email != nil {
@@ -240,12 +241,12 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 		}
 		if to == "" {
 			note = "skipped: no address"
-			return finishOutbox(ctx, tx, &m, OutboxSkipped, "no address")
+			return finishOutbox(ctx, tx, &m, OutboxSkipped, "no address", now)
 		}
 		// Exactly as stored: an address that only validates once trimmed is refused too.
 		if addr, err := ValidateEmail(to); err != nil || addr != to {
 			note = "refused: the stored address is not exactly one valid address"
-			if err := finishOutbox(ctx, tx, &m, OutboxFailed, "invalid recipient address"); err != nil {
+			if err := finishOutbox(ctx, tx, &m, OutboxFailed, "invalid recipient address", now); err != nil {
 				return err
 			}
 			return setMailError(ctx, tx, v.ID, m.Kind, "invalid recipient address", now)
@@ -270,13 +271,14 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 // MailSent records that the SMTP server accepted the job's message: the ledger and the outbox
 // row say sent, and an earlier delivery error on the reservation is cleared.
 func (s *Service) MailSent(ctx context.Context, job *MailJob) error {
+	now := s.now()
 	return tenant.InTx(ctx, s.db, job.TenantID, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE sent_mail SET state = 'sent', sent_at = clock_timestamp(), lease_until = NULL
-			WHERE message_id = ?`, job.MessageID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sent_mail SET state = 'sent', sent_at = ?, lease_until = NULL
+			WHERE message_id = ?`, now, job.MessageID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', lease_until = NULL, attempts = attempts + 1, last_error = '',
-			updated_at = clock_timestamp() WHERE id = ?`, job.OutboxID); err != nil {
+			updated_at = ? WHERE id = ?`, now, job.OutboxID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE reservations SET mail_error = '' WHERE id = ? AND mail_error <> ''", job.ReservationID)
@@ -289,23 +291,24 @@ func (s *Service) MailSent(ctx context.Context, job *MailJob) error {
 // where staff see it; otherwise the row stays open for the next retry.
 func (s *Service) MailFailed(ctx context.Context, job *MailJob, final bool, reason string) error {
 	reason = clip(reason, 500)
+	now := s.now()
 	return tenant.InTx(ctx, s.db, job.TenantID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sent_mail WHERE message_id = ? AND state = 'sending'", job.MessageID); err != nil {
 			return err
 		}
 		if !final {
-			_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = clock_timestamp()
-				WHERE id = ?`, reason, job.OutboxID)
+			_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ?
+				WHERE id = ?`, reason, now, job.OutboxID)
 			return err
 		}
 		m := OutboxMessage{ID: job.OutboxID}
 		if _, err := tx.ExecContext(ctx, "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", job.OutboxID); err != nil {
 			return err
 		}
-		if err := finishOutbox(ctx, tx, &m, OutboxFailed, reason); err != nil {
+		if err := finishOutbox(ctx, tx, &m, OutboxFailed, reason, now); err != nil {
 			return err
 		}
-		return setMailError(ctx, tx, job.ReservationID, job.Kind, reason, s.now())
+		return setMailError(ctx, tx, job.ReservationID, job.Kind, reason, now)
 	})
 }
 
@@ -337,9 +340,9 @@ func staleMail(m *OutboxMessage, v *ReservationView, now time.Time) string {
 	return ""
 }
 
-func finishOutbox(ctx context.Context, tx bun.IDB, m *OutboxMessage, st OutboxState, lastError string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, lease_until = NULL, last_error = ?, updated_at = clock_timestamp()
-		WHERE id = ?`, st, clip(lastError, 500), m.ID)
+func finishOutbox(ctx context.Context, tx bun.IDB, m *OutboxMessage, st OutboxState, lastError string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, lease_until = NULL, last_error = ?, updated_at = ?
+		WHERE id = ?`, st, clip(lastError, 500), now, m.ID)
 	return err
 }
 

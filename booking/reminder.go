@@ -44,9 +44,9 @@ func (s *Service) QueueReminders(ctx context.Context, t *tenant.Tenant) (int, er
 	var n int
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`WITH ins AS (
-				INSERT INTO outbox (tenant_id, kind, reservation_id, data)
+				INSERT INTO outbox (tenant_id, kind, reservation_id, data, created_at, updated_at)
 				SELECT r.tenant_id, 'reminder', r.id,
-					jsonb_build_object('starts_at', to_char(r.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+					jsonb_build_object('starts_at', to_char(r.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), ?::timestamptz, ?::timestamptz
 				FROM reservations r
 				WHERE r.status = 'booked' AND coalesce(r.email, '') <> ''
 					AND r.starts_at > ? AND r.starts_at < ?
@@ -54,7 +54,7 @@ func (s *Service) QueueReminders(ctx context.Context, t *tenant.Tenant) (int, er
 						+ make_interval(hours => ?)) AT TIME ZONE 'Asia/Tokyo'
 				ON CONFLICT (tenant_id, reservation_id, (data ->> 'starts_at')) WHERE kind = 'reminder' DO NOTHING
 				RETURNING 1)
-			SELECT count(*) FROM ins`, now, until, ReminderHour(t)).Scan(ctx, &n)
+			SELECT count(*) FROM ins`, now, now, now, until, ReminderHour(t)).Scan(ctx, &n)
 	})
 	return n, err
 }

@@ -25,17 +25,19 @@ var web = booking.Actor{Channel: booking.ChannelWeb}
 var staff = booking.Actor{Channel: booking.ChannelStaff, ID: "staff-1"}
 
 type fixture struct {
-	d   *tenanttest.DB
-	svc *booking.Service
-	t   *tenant.Tenant
-	loc *booking.Location
+	d     *tenanttest.DB
+	svc   *booking.Service
+	clock *tenanttest.Clock
+	t     *tenant.Tenant
+	loc   *booking.Location
 }
 
 func newFixture(t *testing.T, d *tenanttest.DB, capacity int) *fixture {
 	t.Helper()
 	tn := tenanttest.MustCreateTenant(t, d.App)
-	svc := bookingtest.Service(d.App, nil)
-	return &fixture{d: d, svc: svc, t: tn, loc: bookingtest.MustLocation(t, svc, tn, "本庁", capacity)}
+	clock := tenanttest.NewClock()
+	svc := bookingtest.Service(d.App, clock.Now)
+	return &fixture{d: d, svc: svc, clock: clock, t: tn, loc: bookingtest.MustLocation(t, svc, tn, "本庁", capacity)}
 }
 
 // checkInvariant asserts every slot's booked count equals the places of its booked reservations.
@@ -60,7 +62,7 @@ func TestConcurrentBookingNeverOverbooks(t *testing.T) {
 	for _, party := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("party of %d", party), func(t *testing.T) {
 			f := newFixture(t, d, 3)
-			slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+			slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 			const clients = 200
 			cards := make([][]uuid.UUID, clients)
 			for i := range cards {
@@ -105,7 +107,7 @@ func TestTwoChannelsRaceForOneCard(t *testing.T) {
 	f := newFixture(t, d, 50)
 	for round := range 10 {
 		card := bookingtest.MustCard(t, f.svc, f.t, "0101")
-		slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+		slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 		var wg sync.WaitGroup
 		results := make([]error, 2)
 		for i, a := range []booking.Actor{web, staff} {
@@ -136,7 +138,7 @@ func TestHoldChangeCancel(t *testing.T) {
 	f := newFixture(t, d, 2)
 	ctx := context.Background()
 	a, b := bookingtest.MustCard(t, f.svc, f.t, "0312"), bookingtest.MustCard(t, f.svc, f.t, "1225")
-	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 
 	h, err := f.svc.HoldSlot(ctx, f.t, slot.ID, 2, uuid.Nil, web)
 	if err != nil {
@@ -184,7 +186,7 @@ func TestHoldChangeCancel(t *testing.T) {
 	f.checkInvariant(t)
 	var outbox []string
 	_ = tenant.InTx(ctx, d.App, f.t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw("SELECT kind FROM outbox ORDER BY created_at").Scan(ctx, &outbox)
+		return tx.NewRaw("SELECT kind FROM outbox ORDER BY seq").Scan(ctx, &outbox)
 	})
 	if fmt.Sprint(outbox) != "[reservation_created reservation_changed reservation_cancelled]" {
 		t.Errorf("outbox = %v", outbox)
@@ -204,7 +206,7 @@ type holdFixture struct {
 
 func newHoldFixture(t *testing.T) *holdFixture {
 	d := tenanttest.NewDB(t)
-	now := time.Now()
+	now := tenanttest.Now()
 	clock := func() time.Time { return now }
 	tn := tenanttest.MustCreateTenant(t, d.App)
 	svc := booking.NewService(d.App, booking.Config{Now: clock, SecretKey: bookingtest.Key, HoldTTL: 10 * time.Minute})
@@ -287,30 +289,18 @@ func TestDeadline(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	f := newFixture(t, d, 5)
 	ctx := context.Background()
-	slots, err := f.svc.SlotsBetween(ctx, f.t, f.loc.ID, booking.DateOf(time.Now()), booking.DateOf(time.Now()).AddDays(2))
-	if err != nil {
-		t.Fatal(err)
+	early := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, f.clock.Now())
+	// Citizens may book day D until the end of day D−N (JST): one second before that end they
+	// still can, at the stroke of midnight they cannot, though the time itself is hours away.
+	closes := booking.DateFromDB(early.Day).AddDays(1-booking.DeadlineDays(f.t)).Time(0, 0)
+	f.clock.Set(closes.Add(-time.Second))
+	inTime := bookingtest.MustCard(t, f.svc, f.t, "0202")
+	if _, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: early.ID, CardIDs: []uuid.UUID{inTime.ID}, Actor: web}); err != nil {
+		t.Fatalf("citizen booking one second before the deadline: %v", err)
 	}
-	var early *booking.Slot // a future slot before the deadline (today)
-	for i := range slots {
-		if booking.DateFromDB(slots[i].Day) == booking.DateOf(time.Now()) && slots[i].StartsAt.After(time.Now()) {
-			early = &slots[i]
-			break
-		}
-	}
-	if early == nil {
-		// Late in the day there is no future slot today; tomorrow is past the deadline only with N=2.
-		n := 2
-		f.t.Settings.BookingDeadlineDays = &n
-		for i := range slots {
-			if booking.DateFromDB(slots[i].Day) == booking.DateOf(time.Now()).AddDays(1) {
-				early = &slots[i]
-				break
-			}
-		}
-	}
+	f.clock.Set(closes)
 	card := bookingtest.MustCard(t, f.svc, f.t, "0101")
-	_, err = f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: early.ID, CardIDs: []uuid.UUID{card.ID}, Actor: web})
+	_, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: early.ID, CardIDs: []uuid.UUID{card.ID}, Actor: web})
 	if e := tenant.AsError(err); e == nil || e.Key != "slot.closed" {
 		t.Fatalf("citizen booking after the deadline = %v, want slot.closed", err)
 	}
@@ -330,7 +320,7 @@ func TestRegenerationKeepsBookings(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	f := newFixture(t, d, 3)
 	ctx := context.Background()
-	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 	for range 2 {
 		c := bookingtest.MustCard(t, f.svc, f.t, "0101")
 		if _, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{c.ID}, Actor: web}); err != nil {

@@ -90,7 +90,7 @@ func (s *Service) reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 				return err
 			}
 		}
-		return insertOutbox(ctx, tx, r, KindCreated, nil)
+		return insertOutbox(ctx, tx, r, KindCreated, nil, now)
 	})
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 		}
 		return insertOutbox(ctx, tx, &r, KindChanged, map[string]any{
 			"old_starts_at": old.StartsAt, "old_location_id": old.LocationID,
-		})
+		}, now)
 	})
 	if err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uu
 				return err
 			}
 		}
-		return insertOutbox(ctx, tx, r, KindCancelled, nil)
+		return insertOutbox(ctx, tx, r, KindCancelled, nil, now)
 	})
 }
 
@@ -253,7 +253,7 @@ const (
 
 // insertOutbox queues a mail about r in the caller's transaction. Reservations without an e-mail
 // address get no row.
-func insertOutbox(ctx context.Context, tx bun.IDB, r *Reservation, kind OutboxKind, data map[string]any) error {
+func insertOutbox(ctx context.Context, tx bun.IDB, r *Reservation, kind OutboxKind, data map[string]any, now time.Time) error {
 	if r.Email == nil || *r.Email == "" {
 		return nil
 	}
@@ -264,7 +264,7 @@ func insertOutbox(ctx context.Context, tx bun.IDB, r *Reservation, kind OutboxKi
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO outbox (tenant_id, kind, reservation_id, data) VALUES (?, ?, ?, ?)",
-		r.TenantID, kind, r.ID, string(b))
+	_, err = tx.ExecContext(ctx, "INSERT INTO outbox (tenant_id, kind, reservation_id, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+		r.TenantID, kind, r.ID, string(b), now, now)
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,27 +16,16 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-// fixedClock is a clock the test sets by hand.
-type fixedClock struct{ t atomic.Pointer[time.Time] }
-
-func newFixedClock(t time.Time) *fixedClock {
-	c := &fixedClock{}
-	c.Set(t)
-	return c
-}
-func (c *fixedClock) Now() time.Time  { return *c.t.Load() }
-func (c *fixedClock) Set(t time.Time) { c.t.Store(&t) }
-
 // hygieneCity is one city with a settable clock.
 type hygieneCity struct {
 	d     *tenanttest.DB
 	svc   *booking.Service
 	t     *tenant.Tenant
 	loc   *booking.Location
-	clock *fixedClock
+	clock *tenanttest.Clock
 }
 
-func newHygieneCity(t *testing.T, d *tenanttest.DB, clock *fixedClock) *hygieneCity {
+func newHygieneCity(t *testing.T, d *tenanttest.DB, clock *tenanttest.Clock) *hygieneCity {
 	t.Helper()
 	c := &hygieneCity{d: d, svc: bookingtest.Service(d.App, clock.Now), t: tenanttest.MustCreateTenant(t, d.App), clock: clock}
 	c.loc = bookingtest.MustLocation(t, c.svc, c.t, "本庁", 5)
@@ -105,8 +93,8 @@ func (c *hygieneCity) scalar(t *testing.T, q string, args ...any) int {
 func TestMarkNoShows(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
-	t0 := time.Now().Truncate(time.Second)
-	clock := newFixedClock(t0)
+	t0 := tenanttest.Now().Truncate(time.Second)
+	clock := tenanttest.NewClockAt(t0)
 	a, b := newHygieneCity(t, d, clock), newHygieneCity(t, d, clock)
 
 	slot := bookingtest.FirstSlot(t, a.svc, a.t, a.loc, t0)
@@ -185,8 +173,8 @@ func TestMarkNoShows(t *testing.T) {
 func TestApplyRetention(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
-	t0 := time.Now().Truncate(time.Second)
-	clock := newFixedClock(t0)
+	t0 := tenanttest.Now().Truncate(time.Second)
+	clock := tenanttest.NewClockAt(t0)
 	a, other := newHygieneCity(t, d, clock), newHygieneCity(t, d, clock)
 	day := 24 * time.Hour
 
@@ -331,8 +319,8 @@ func TestApplyRetention(t *testing.T) {
 func TestRetentionSettings(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
-	t0 := time.Now().Truncate(time.Second)
-	clock := newFixedClock(t0)
+	t0 := tenanttest.Now().Truncate(time.Second)
+	clock := tenanttest.NewClockAt(t0)
 	c := newHygieneCity(t, d, clock)
 	seven, huge := 7, 100000
 	c.t.Settings.RetentionNameDays, c.t.Settings.RetentionEmailDays = &seven, &huge
@@ -358,8 +346,8 @@ func TestRetentionSettings(t *testing.T) {
 func TestApplyRetentionStaleImports(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
-	t0 := time.Now().Truncate(time.Second)
-	clock := newFixedClock(t0)
+	t0 := tenanttest.Now().Truncate(time.Second)
+	clock := tenanttest.NewClockAt(t0)
 	a, other := newHygieneCity(t, d, clock), newHygieneCity(t, d, clock)
 	file := []byte("製造管理番号,生年月日\n100000001,1990-03-12\n")
 	stale, err := a.svc.CreateImportJob(ctx, a.t.ID, booking.StaffActor{Login: "kanri"}, "jlis.csv", file)

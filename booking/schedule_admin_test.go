@@ -19,7 +19,7 @@ var editor = booking.StaffActor{Login: "admin-1", IP: "192.0.2.1"}
 
 // openWeekday returns the first day of weekday wd at least 7 days ahead that is not a holiday.
 func openWeekday(wd time.Weekday) booking.Date {
-	d := booking.DateOf(time.Now()).AddDays(7)
+	d := booking.DateOf(tenanttest.Now()).AddDays(7)
 	for d.Weekday() != wd || jpholiday.IsHoliday(d.StdTime()) || jpholiday.IsYearEndClosure(d.StdTime()) {
 		d = d.AddDays(1)
 	}
@@ -98,7 +98,7 @@ func TestScheduleAdmin(t *testing.T) {
 	if slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday); len(slots) != 15 {
 		t.Errorf("slots with the evening counter = %d, want 15", len(slots))
 	}
-	ovs, err := svc.OverridesFrom(ctx, tn, loc.ID, booking.DateOf(time.Now()))
+	ovs, err := svc.OverridesFrom(ctx, tn, loc.ID, booking.DateOf(tenanttest.Now()))
 	if err != nil || len(ovs) != 1 || ovs[0].Note != "夜間窓口" || ovs[0].Window().Start != 17*60+15 {
 		t.Fatalf("OverridesFrom = %+v, %v", ovs, err)
 	}

@@ -35,7 +35,7 @@ func TestStaffLookupCards(t *testing.T) {
 	ctx := context.Background()
 	ok1, ok2 := bookingtest.MustCard(t, f.svc, f.t, "0101"), bookingtest.MustCard(t, f.svc, f.t, "0202")
 	booked := bookingtest.MustCard(t, f.svc, f.t, "0303")
-	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 	r, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{booked.ID}, Actor: web})
 	if err != nil {
 		t.Fatal(err)
@@ -93,19 +93,22 @@ func TestStaffReserveAudited(t *testing.T) {
 	f := newFixture(t, d, 5)
 	ctx := context.Background()
 	a, b := bookingtest.MustCard(t, f.svc, f.t, "0101"), bookingtest.MustCard(t, f.svc, f.t, "0202")
-	// Tomorrow is inside the citizens' deadline (default one day): staff may still book it.
-	n := 2
+	// The first open day moves inside the citizens' deadline (one day more than it is away):
+	// closed to citizens, staff may still book it.
+	today := booking.DateOf(f.clock.Now())
+	open := booking.DateFromDB(bookingtest.FirstSlot(t, f.svc, f.t, f.loc, f.clock.Now()).Day)
+	n := int(open.StdTime().Sub(today.StdTime()).Hours()/24) + 1
 	f.t.Settings.BookingDeadlineDays = &n
-	slots, err := f.svc.StaffSlotsOn(ctx, f.t, f.loc.ID, booking.DateOf(time.Now()).AddDays(1))
+	slots, err := f.svc.StaffSlotsOn(ctx, f.t, f.loc.ID, open)
 	if err != nil || len(slots) == 0 {
-		t.Fatalf("StaffSlotsOn = %v, %v", slots, err)
+		t.Fatalf("StaffSlotsOn(%s) = %v, %v", open, slots, err)
 	}
-	days, err := f.svc.StaffAvailability(ctx, f.t, f.loc.ID, booking.DateOf(time.Now()).AddDays(1), booking.DateOf(time.Now()).AddDays(1), 2)
+	days, err := f.svc.StaffAvailability(ctx, f.t, f.loc.ID, open, open, 2)
 	if err != nil || len(days) != 1 || days[0].Mark == booking.MarkClosed {
-		t.Fatalf("StaffAvailability(tomorrow) = %v, %v", days, err)
+		t.Fatalf("StaffAvailability(%s) = %v, %v", open, days, err)
 	}
 	if cd, _ := f.svc.Availability(ctx, f.t, f.loc.ID, days[0].Day, days[0].Day, 2); cd[0].Mark != booking.MarkClosed {
-		t.Fatalf("citizen Availability(tomorrow) = %v, want closed", cd)
+		t.Fatalf("citizen Availability(%s) with a %d-day deadline = %v, want closed", open, n, cd)
 	}
 	h, err := f.svc.HoldSlot(ctx, f.t, slots[0].ID, 2, uuid.Nil, staff)
 	if err != nil {
@@ -188,16 +191,17 @@ func TestStaffAndCitizenRaceForLastPlace(t *testing.T) {
 	f.checkInvariant(t)
 }
 
-// freeSlot returns the first future slot with a free place.
+// freeSlot returns the first slot a citizen can still book (past the city's deadline) with a free
+// place.
 func freeSlot(t *testing.T, f *fixture) *booking.Slot {
 	t.Helper()
-	day := booking.DateOf(time.Now())
-	slots, err := f.svc.SlotsBetween(context.Background(), f.t, f.loc.ID, day, day.AddDays(20))
+	day := booking.DateOf(f.svc.Now()).AddDays(booking.DeadlineDays(f.t))
+	slots, err := f.svc.SlotsBetween(context.Background(), f.t, f.loc.ID, day, day.AddDays(30))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range slots {
-		if slots[i].Open && slots[i].StartsAt.After(time.Now()) && slots[i].Remaining() > 0 {
+		if slots[i].Open && slots[i].Remaining() > 0 {
 			return &slots[i]
 		}
 	}
@@ -210,7 +214,7 @@ func TestStaffMarkNoShow(t *testing.T) {
 	f := newFixture(t, d, 5)
 	ctx := context.Background()
 	card := bookingtest.MustCard(t, f.svc, f.t, "0101")
-	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, time.Now())
+	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 	r, err := f.svc.StaffReserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}}, deskClerk)
 	if err != nil {
 		t.Fatal(err)

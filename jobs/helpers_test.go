@@ -11,7 +11,6 @@ import (
 	"net/mail"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,19 +26,13 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-// clock is a settable clock for the booking service and the scheduler.
-type clock struct{ t atomic.Pointer[time.Time] }
-
-func (c *clock) Now() time.Time  { return *c.t.Load() }
-func (c *clock) Set(t time.Time) { c.t.Store(&t) }
-
 // env is one test's world: a database, a city with a location, a Redis, an SMTP sink.
 type env struct {
 	d     *tenanttest.DB
 	svc   *booking.Service
 	ten   *tenant.Tenant
 	loc   *booking.Location
-	clock *clock
+	clock *tenanttest.Clock
 	redis *jobstest.Redis
 	sink  *mailsink.Sink
 	smtp  string // sink address
@@ -48,11 +41,11 @@ type env struct {
 
 const baseDomain = "example.lg.jp"
 
-// newEnv builds the world with the clock at 08:00 JST two days from now.
+// newEnv builds the world with the clock standing at the moment the tests run at
+// (tenanttest.Now).
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{d: tenanttest.NewDB(t), clock: &clock{}, redis: jobstest.StartRedis(t), log: testLogger(t)}
-	e.clock.Set(booking.DateOf(time.Now()).AddDays(2).Time(8, 0))
+	e := &env{d: tenanttest.NewDB(t), clock: tenanttest.NewClock(), redis: jobstest.StartRedis(t), log: testLogger(t)}
 	e.svc = bookingtest.Service(e.d.App, e.clock.Now)
 	e.ten = tenanttest.MustCreateTenant(t, e.d.App)
 	e.loc = bookingtest.MustLocation(t, e.svc, e.ten, "本庁 戸籍住民課", 100)
@@ -126,6 +119,19 @@ func (e *env) reserve(t testing.TB, slot uuid.UUID, email, lang string) *booking
 	return r
 }
 
+// reminderSlot returns the first slot a citizen can book now whose reminder (the day before, at
+// the city's reminder hour) is still to come: a booking made after that moment rightly gets no
+// reminder, so tests of reminders book this one.
+func (e *env) reminderSlot(t testing.TB) *booking.Slot {
+	t.Helper()
+	now := e.clock.Now()
+	day := booking.DateOf(bookingtest.FirstSlot(t, e.svc, e.ten, e.loc, now).StartsAt)
+	for !day.AddDays(-1).Time(booking.ReminderHour(e.ten), 0).After(now) {
+		day = day.AddDays(1)
+	}
+	return e.slotOn(t, day)
+}
+
 func (e *env) slotOn(t testing.TB, day booking.Date) *booking.Slot {
 	t.Helper()
 	for range 10 {
@@ -147,7 +153,7 @@ func (e *env) outbox(t testing.TB, r uuid.UUID) []booking.OutboxMessage {
 	t.Helper()
 	var rows []booking.OutboxMessage
 	err := tenant.InTx(context.Background(), e.d.App, e.ten.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&rows).Where("reservation_id = ?", r).Order("created_at", "kind").Scan(ctx)
+		return tx.NewSelect().Model(&rows).Where("reservation_id = ?", r).Order("seq").Scan(ctx)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -248,4 +254,12 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestClockCanary fails when MADOGUCHI_TEST_NOW is set and the clock the env hands to the
+// booking service and the scheduler stands elsewhere (`make test-dates` sets it).
+func TestClockCanary(t *testing.T) {
+	e := newEnv(t)
+	tenanttest.CheckClock(t, "jobs env", e.clock.Now)
+	tenanttest.CheckClock(t, "jobs booking service", e.svc.Now)
 }

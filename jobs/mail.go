@@ -45,7 +45,7 @@ func (h *Handlers) HandleMailSend(ctx context.Context, t *asynq.Task) error {
 	}
 	// Bookkeeping must survive a cancelled task context (shutdown, timeout).
 	bg := context.WithoutCancel(ctx)
-	msg, err := BuildMessage(job, time.Now())
+	msg, err := BuildMessage(job, h.Booking.Now()) // the Date header, on the service clock
 	if err != nil {
 		h.Metrics.mail(job.Kind, "refused")
 		if ferr := h.Booking.MailFailed(bg, job, true, "message refused before sending: "+err.Error()); ferr != nil {

@@ -31,7 +31,7 @@ func TestMailKinds(t *testing.T) {
 		CallCenterPhone: "0598-53-4003", MailFrom: "yoyaku@city.example.lg.jp"}))
 	e.startWorker(t, "w1")
 
-	first := bookingtest.FirstSlot(t, e.svc, e.ten, e.loc, e.clock.Now())
+	first := e.reminderSlot(t)
 	day := booking.DateOf(first.StartsAt)
 	second := e.slotOn(t, day.AddDays(2))
 	// Each step waits for its mail: a confirmation still queued when the booking is cancelled

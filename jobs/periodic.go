@@ -33,7 +33,8 @@ var DefaultPeriodicJobs = []PeriodicJob{
 	{Name: "retention", Every: 24 * time.Hour, Offset: 3 * time.Hour, TaskType: TypeRetentionApply},
 }
 
-// Scheduler runs the periodic jobs on every worker replica without a leader (OPS.md §4.2). For
+// Scheduler runs the periodic jobs on every worker replica without a leader; each tick is
+// claimed once, so replicas never duplicate work (see README, 'Mail and background jobs'). For
 // each job and tick, each replica tries
 //
 //	INSERT INTO periodic_runs (name, tick) … ON CONFLICT DO NOTHING
@@ -172,12 +173,13 @@ func (s *Scheduler) sweep(ctx context.Context) error {
 		Tick time.Time `bun:"tick"`
 	}
 	var stuck []claim
+	forget := s.Now().Add(-7 * 24 * time.Hour) // ticks are on the scheduler's clock
 	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE periodic_runs p SET enqueued_at = now() WHERE enqueued_at IS NULL
 			AND tick < (SELECT max(tick) FROM periodic_runs q WHERE q.name = p.name)`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM periodic_runs WHERE tick < now() - interval '7 days'`); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM periodic_runs WHERE tick < ?`, forget); err != nil {
 			return err
 		}
 		return tx.NewRaw(`UPDATE periodic_runs SET claimed_at = now(), claimed_by = ?

@@ -219,7 +219,7 @@ func TestTwoRelaysShareRows(t *testing.T) {
 // the same clock send each reminder once.
 func TestReminderOnceWithTwoWorkers(t *testing.T) {
 	e := newEnv(t)
-	slot := bookingtest.FirstSlot(t, e.svc, e.ten, e.loc, e.clock.Now())
+	slot := e.reminderSlot(t)
 	day := booking.DateOf(slot.StartsAt)
 	const n = 5
 	for i := range n {
@@ -268,7 +268,7 @@ func TestReminderOnceWithTwoWorkers(t *testing.T) {
 func TestRemindersCancelledAndMoved(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	slot := bookingtest.FirstSlot(t, e.svc, e.ten, e.loc, e.clock.Now())
+	slot := e.reminderSlot(t)
 	day := booking.DateOf(slot.StartsAt)
 	later := e.slotOn(t, day.AddDays(3))
 	e.reserve(t, slot.ID, "kept@example.jp", "ja")

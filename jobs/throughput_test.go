@@ -10,7 +10,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
-	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/jobs"
 	"github.com/madoguchi/madoguchi/tenant"
 )
@@ -26,7 +25,7 @@ var reminderCount = flag.Int("reminders", 300, "reminders TestReminderThroughput
 func TestReminderThroughput(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	slot := bookingtest.FirstSlot(t, e.svc, e.ten, e.loc, e.clock.Now())
+	slot := e.reminderSlot(t)
 	n := *reminderCount
 	mustBulkReservations(t, e, slot, n)
 	e.startWorker(t, "w1", func(c *jobs.WorkerConfig) { c.Server.Concurrency = 10 })

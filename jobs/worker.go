@@ -34,7 +34,7 @@ type WorkerConfig struct {
 	RelayInterval, RelaySweepAfter, RelayClaimLease time.Duration
 	SchedulerInterval, SchedulerRetryAfter          time.Duration
 	Jobs                                            []PeriodicJob    // nil: DefaultPeriodicJobs
-	Now                                             func() time.Time // scheduler clock (default time.Now)
+	Now                                             func() time.Time // scheduler clock (default: Booking's clock)
 }
 
 // Worker is the asynq server with every handler, the outbox relay and the periodic scheduler.
@@ -52,6 +52,9 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	if cfg.Name == "" {
 		host, _ := os.Hostname()
 		cfg.Name = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	if cfg.Now == nil && cfg.Booking != nil {
+		cfg.Now = cfg.Booking.Now
 	}
 	m := NewMetrics(cfg.Registry)
 	dir := NewDirectory(cfg.Tenants, 0)

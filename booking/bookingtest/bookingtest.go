@@ -13,13 +13,18 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
 // Key is the HMAC key fixtures use.
 var Key = []byte("0123456789abcdef0123456789abcdef")
 
-// Service returns a booking service on db with the fixture key and clock now (nil: time.Now).
+// Service returns a booking service on db with the fixture key and clock now (nil: a clock standing
+// at tenanttest.Now(), the moment the tests run at).
 func Service(db *bun.DB, now func() time.Time) *booking.Service {
+	if now == nil {
+		now = tenanttest.NewClock().Now
+	}
 	return booking.NewService(db, booking.Config{Now: now, SecretKey: Key})
 }
 
@@ -54,7 +59,9 @@ func MustCard(tb testing.TB, svc *booking.Service, t *tenant.Tenant, mmdd string
 	return c
 }
 
-// FirstSlot returns the earliest slot a citizen can book at the location.
+// FirstSlot returns the earliest slot a citizen can book at the location at the moment now (the
+// first day past the city's deadline that has slots; public holidays and the year-end closure have
+// none).
 func FirstSlot(tb testing.TB, svc *booking.Service, t *tenant.Tenant, loc *booking.Location, now time.Time) *booking.Slot {
 	tb.Helper()
 	day := booking.DateOf(now).AddDays(booking.DeadlineDays(t))
@@ -84,12 +91,15 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 	if _, err := svc.CreateLocation(ctx, t.ID, booking.Location{Name: "支所", Active: true, SortOrder: 1}); err != nil {
 		tb.Fatalf("SeedAll: %v", err)
 	}
-	day := booking.DateOf(time.Now()).AddDays(3)
+	now := tenanttest.Now()
+	card := MustCard(tb, svc, t, "0312")
+	slot := FirstSlot(tb, svc, t, loc, now) // a place of 3: one held, one booked below
+	// An evening counter after the slot's day (at the year end a day three ahead may be closed:
+	// the override opens it).
+	day := booking.DateFromDB(slot.Day).AddDays(3)
 	if err := svc.AddOverride(ctx, t, loc.ID, day, booking.OverrideOpen, &booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口"); err != nil {
 		tb.Fatalf("SeedAll: AddOverride: %v", err)
 	}
-	card := MustCard(tb, svc, t, "0312")
-	slot := FirstSlot(tb, svc, t, loc, time.Now())
 	if _, err := svc.HoldSlot(ctx, t, slot.ID, 1, uuid.Nil, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
 		tb.Fatalf("SeedAll: HoldSlot: %v", err)
 	}
