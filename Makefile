@@ -2,11 +2,15 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/madoguchi
+BENCH := $(BIN)-bench
 
-.PHONY: demo test build lint services clean help-images
+.PHONY: demo test test-dates build lint services clean help-images
 
+# build: the production binary (BIN) and, beside it, the load generator (BENCH; see README.md,
+# 'Benchmarks'), which the production binary does not contain.
 build:
 	$(GO) build -o $(BIN) ./cmd/madoguchi
+	$(GO) build -o $(BENCH) ./cmd/madoguchi-bench
 
 # demo: PostgreSQL and Redis (started or installed when absent), database and roles, migrations,
 # the demo city, then web + worker in the foreground.
@@ -14,9 +18,12 @@ demo: build
 	.ci/services
 	.ci/demo
 
-# test: formatting, vet, staticcheck, migration numbering and every Go test (race detector) against
-# real PostgreSQL and Redis; browser tests run inside `go test` with Debian's Chromium.
+# test: repository hygiene (no compiled binary, no file over 2 MB), formatting, vet, staticcheck,
+# migration numbering and every Go test (race detector) against real PostgreSQL and Redis; browser
+# tests run inside `go test` with Debian's Chromium. Then the booking, jobs and ui tests again as if
+# it were two hard moments (see test-dates).
 test:
+	.ci/hygiene
 	.ci/services
 	.ci/browser
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -24,6 +31,15 @@ test:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	GO=$(GO) .ci/test-dates quick
+
+# test-dates: the booking, jobs and ui tests (no browser) at each moment of the list in
+# .ci/test-dates — the year-end closure day by day, Golden Week, a Friday before a Monday holiday,
+# a leap day, a month's last day, both sides of midnight JST — under TZ=UTC, one also under
+# TZ=Asia/Tokyo. About half a minute per moment and package.
+test-dates:
+	.ci/services
+	GO=$(GO) .ci/test-dates
 
 # help-images: runs the staff and admin browser tests and copies the screenshots the in-app manuals
 # show (ui/templates/help/*.html name them) from ui/e2e/screenshots/help/ into ui/static/help/.

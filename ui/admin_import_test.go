@@ -30,12 +30,19 @@ func newImportEnv(t *testing.T) (*env, *redis.Client) {
 	t.Helper()
 	rdb := jobstest.StartRedis(t).Client(t)
 	e := newEnv(t, rdb)
+	startWorker(t, e, rdb)
+	return e, rdb
+}
+
+// startWorker runs the real worker in-process on the env's services and clock until the test ends.
+func startWorker(t *testing.T, e *env, rdb *redis.Client) {
+	t.Helper()
 	mailer, err := jobs.NewSMTPMailer("smtp://127.0.0.1:1") // imports send no mail
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := jobs.NewWorker(jobs.WorkerConfig{DB: e.db.App, Redis: rdb, Booking: e.svc, Tenants: tenant.NewService(e.db.App),
-		Mailer: mailer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Jobs: []jobs.PeriodicJob{},
+		Mailer: mailer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Jobs: []jobs.PeriodicJob{}, Now: e.now,
 		Server: jobs.ServerConfig{Concurrency: 2, ShutdownTimeout: 5 * time.Second, PollInterval: 50 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -46,7 +53,6 @@ func newImportEnv(t *testing.T) (*env, *redis.Client) {
 			t.Errorf("worker: %v", err)
 		}
 	})
-	return e, rdb
 }
 
 func sjisBytes(t *testing.T, s string) []byte {
@@ -111,7 +117,7 @@ func importIDOf(t *testing.T, page string) uuid.UUID {
 
 func waitImport(t *testing.T, e *env, id uuid.UUID, want booking.ImportState) *booking.ImportJob {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // real time: how long the worker may take
 	for {
 		j, err := e.svc.ImportJob(context.Background(), e.city.ID, id)
 		if err != nil {

@@ -22,7 +22,7 @@ import (
 func mustStaffAccount(t *testing.T, e *env, login string, role tenant.Role, pw string) {
 	t.Helper()
 	ctx := context.Background()
-	acc := tenant.NewAccounts(e.db.App, nil)
+	acc := e.accounts
 	if _, err := acc.Create(ctx, e.city, login, login, role, "x-initial-123456", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +39,10 @@ func staffLogin(t *testing.T, b *browser, login, pw string) {
 	b.want(200, "本日と明日の予約")
 }
 
-// openDay returns the first day of weekday wd at least 7 days ahead that is not a holiday.
-func openDay(wd time.Weekday) booking.Date {
-	d := booking.DateOf(time.Now()).AddDays(7)
+// openDay returns the first day of weekday wd at least 7 days after now that is neither a
+// public holiday nor in the year-end closure.
+func openDay(now time.Time, wd time.Weekday) booking.Date {
+	d := booking.DateOf(now).AddDays(7)
 	for d.Weekday() != wd || jpholiday.IsHoliday(d.StdTime()) || jpholiday.IsYearEndClosure(d.StdTime()) {
 		d = d.AddDays(1)
 	}
@@ -205,7 +206,7 @@ func TestAdminLocationsAndSchedule(t *testing.T) {
 	b.want(200, "交付場所を保存しました")
 
 	// Weekly hours: rows with errors come back at their row, nothing is saved.
-	monday, tuesday := openDay(time.Monday), openDay(time.Tuesday)
+	monday, tuesday := openDay(e.clock.Now(), time.Monday), openDay(e.clock.Now(), time.Tuesday)
 	b.get(base + "/schedule")
 	b.want(200, "毎週の受付時間", "特別な日の設定", "今日以降の特別な日の設定はありません")
 	b.post(base+"/schedule", url.Values{

@@ -310,7 +310,7 @@ func TestAdminAuditHTTP(t *testing.T) {
 }
 
 // admAccounts returns an account service on the env's database.
-func admAccounts(e *env) *tenant.Accounts { return tenant.NewAccounts(e.db.App, nil) }
+func admAccounts(e *env) *tenant.Accounts { return e.accounts }
 
 func findAccount(t *testing.T, e *env, login string) *tenant.Account {
 	t.Helper()

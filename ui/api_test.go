@@ -158,7 +158,7 @@ func TestAPIScenarios(t *testing.T) {
 	ctx := context.Background()
 	codes := errorCodes(t)
 	host := e.city.Slug + ".localhost"
-	now := time.Now()
+	now := e.clock.Now()
 
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "嬉野地域振興局", 1)
 	slotA := bookingtest.FirstSlot(t, e.svc, e.city, loc, now)
@@ -197,6 +197,11 @@ func TestAPIScenarios(t *testing.T) {
 	lateHost := late.Slug + ".localhost"
 	lateLoc := bookingtest.MustLocation(t, e.svc, late, "支所", 2)
 	tomorrow := booking.DateOf(now).AddDays(1)
+	// An evening counter tomorrow gives it times even on a public holiday or in the year-end closure.
+	if err := e.svc.AddOverride(ctx, late, lateLoc.ID, tomorrow, booking.OverrideOpen,
+		&booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 2}, "夜間窓口"); err != nil {
+		t.Fatal(err)
+	}
 	soon, err := e.svc.SlotsBetween(ctx, late, lateLoc.ID, tomorrow, tomorrow)
 	if err != nil || len(soon) == 0 {
 		t.Fatalf("SlotsBetween(tomorrow) = %d slots, %v", len(soon), err)
@@ -395,7 +400,8 @@ func TestAPIScenarios(t *testing.T) {
 		})
 	}
 
-	// An unknown card and a wrong birthday get the same answer (SECURITY.md §5.3).
+	// An unknown card and a wrong birthday get the same answer, so a caller cannot learn which
+	// card numbers exist.
 	strip := func(r apiResult) string { delete(r.obj, "request_id"); b, _ := json.Marshal(r.obj); return string(b) }
 	wrong := e.api(t, "POST", host, "/api/v1/session", "", fmt.Sprintf(`{"card_no":%q,"birth":"1231"}`, kid.CardNo))
 	unknown := e.api(t, "POST", host, "/api/v1/session", "", `{"card_no":"000000002","birth":"1231"}`)
@@ -411,7 +417,7 @@ func TestAPIHappyPath(t *testing.T) {
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "三雲地域振興局", 4)
 	me := bookingtest.MustCard(t, e.svc, e.city, "0312")
 	kid := bookingtest.MustCard(t, e.svc, e.city, "1105")
-	first := booking.DateFromDB(bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now()).Day)
+	first := booking.DateFromDB(bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now()).Day)
 
 	want := func(r apiResult, status int, what string) {
 		t.Helper()
@@ -528,7 +534,7 @@ func TestAPILockout(t *testing.T) {
 	e := newEnv(t, nil)
 	host := e.city.Slug + ".localhost"
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "飯南地域振興局", 3)
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
 	card := bookingtest.MustCard(t, e.svc, e.city, "0312")
 	codes := errorCodes(t)
 
@@ -635,7 +641,7 @@ func TestAPIWebRace(t *testing.T) {
 	ctx := context.Background()
 	host := e.city.Slug + ".localhost"
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "飯高地域振興局", 10)
-	first := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	first := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
 	day, err := e.svc.SlotsOn(ctx, e.city, loc.ID, booking.DateFromDB(first.Day))
 	if err != nil || len(day) < 2 {
 		t.Fatalf("SlotsOn = %d, %v", len(day), err)

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +31,16 @@ import (
 )
 
 type env struct {
-	svc  *booking.Service
-	app  *fiber.App
-	db   *tenanttest.DB
-	city *tenant.Tenant
+	svc      *booking.Service
+	accounts *tenant.Accounts // staff accounts, on the env's clock
+	app      *fiber.App
+	db       *tenanttest.DB
+	city     *tenant.Tenant
+	// clock is what every service of the env and the app itself take the time from: it stands
+	// at tenanttest.Now() (MADOGUCHI_TEST_NOW) until a test moves it, so dates a test computes
+	// from clock.Now() are the app's dates. Nil in a browser env (newBrowserEnv).
+	clock *tenanttest.Clock
+	now   func() time.Time // the clock handed to the services: clock.Now, or time.Now in a browser env
 }
 
 func redisURL() string {
@@ -42,7 +50,24 @@ func redisURL() string {
 	return "redis://127.0.0.1:6379/0"
 }
 
+// newEnv builds a city, its app and services on a clock standing at tenanttest.Now().
 func newEnv(t *testing.T, rdb *redis.Client) *env {
+	t.Helper()
+	clock := tenanttest.NewClock()
+	e := buildEnv(t, rdb, clock.Now)
+	e.clock = clock
+	return e
+}
+
+// newBrowserEnv is newEnv for a browser test (TestE2E*): its services run on the wall clock,
+// because the browser scripts read it too (Date.now() for the hold countdown, the TOTP codes the
+// "phone" computes). MADOGUCHI_TEST_NOW does not reach a browser; `make test-dates` leaves them out.
+func newBrowserEnv(t *testing.T, rdb *redis.Client) *env {
+	t.Helper()
+	return buildEnv(t, rdb, time.Now)
+}
+
+func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
 	t.Helper()
 	d := tenanttest.NewDB(t)
 	if rdb == nil {
@@ -61,16 +86,18 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs := booking.NewService(d.App, booking.Config{SecretKey: bookingtest.Key, Guard: g})
+	bs := booking.NewService(d.App, booking.Config{Now: now, SecretKey: bookingtest.Key, Guard: g})
 	if _, err := bs.CreateLocation(context.Background(), city.ID, booking.Location{Name: "本庁 <script>", Active: true}); err != nil {
 		t.Fatal(err)
 	}
+	accounts := tenant.NewAccounts(d.App, now)
 	app, err := ui.New(ui.Deps{
-		DB: d.App, Redis: rdb, Booking: bs, Accounts: tenant.NewAccounts(d.App, nil), Registry: reg, Gatherer: reg,
+		DB: d.App, Redis: rdb, Booking: bs, Accounts: accounts, Registry: reg, Gatherer: reg,
 		ImportQueue: jobs.NewImportQueue(rdb),
 		Tenants:     tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain:  "localhost", LoginPerMinute: 60,
+		Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +107,46 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 		_, err := d.App.ExecContext(c.UserContext(), "SELECT * FROM no_such_table")
 		return err
 	})
-	return &env{app: app, db: d, city: city, svc: bs}
+	return &env{app: app, db: d, city: city, svc: bs, accounts: accounts, now: now}
+}
+
+// TestClockCanary checks that the env's clock is the one its services and the app itself run on:
+// under MADOGUCHI_TEST_NOW all stand at that moment (tenanttest.CheckClock), and in any run the
+// app's time, as it names the audit export, is the env's clock and follows it when it moves.
+func TestClockCanary(t *testing.T) {
+	e := newEnv(t, nil)
+	tenanttest.CheckClock(t, "ui env", e.clock.Now)
+	tenanttest.CheckClock(t, "booking service", e.svc.Now)
+
+	admAccount(t, e, e.city, "kanri", tenant.RoleAdmin, "admin password one")
+	b := newBrowser(t, serve(t, e), e.city.Slug+".localhost")
+	admLogin(t, b, "kanri", "admin password one")
+	nameRE := regexp.MustCompile(`filename="audit-.+-([0-9]{8}-[0-9]{6})\.csv"`)
+	appNow := func() time.Time { // the app's clock, from the file name of the audit export
+		t.Helper()
+		b.get("/admin/audit")
+		resp, err := b.c.PostForm(b.base+"/admin/audit/export", url.Values{"_csrf": {csrfOf(b.last)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		m := nameRE.FindStringSubmatch(resp.Header.Get("Content-Disposition"))
+		if resp.StatusCode != 200 || m == nil {
+			t.Fatalf("audit export = %d, Content-Disposition %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
+		}
+		at, err := time.ParseInLocation("20060102-150405", m[1], booking.JST)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	tenanttest.CheckClock(t, "ui app", appNow)
+	for _, d := range []time.Duration{0, 26*time.Hour + 90*time.Minute} {
+		e.clock.Add(d)
+		if got, want := appNow(), e.clock.Now().Truncate(time.Second); !got.Equal(want) {
+			t.Errorf("the app's clock = %s, want the env's %s", got.Format(time.RFC3339), want.In(booking.JST).Format(time.RFC3339))
+		}
+	}
 }
 
 func (e *env) do(t *testing.T, method, host, path string, hdr map[string]string) (*http.Response, string) {
@@ -230,8 +296,8 @@ func TestMetricsBoundedLabels(t *testing.T) {
 	}
 }
 
-// TestFasthttpPinned guards SECURITY.md §4.2: fasthttp < 1.71 writes CR/LF from input into
-// Location and Set-Cookie headers.
+// TestFasthttpPinned guards against HTTP header injection: fasthttp < 1.71 writes CR/LF from
+// input into Location and Set-Cookie headers.
 func TestFasthttpPinned(t *testing.T) {
 	b, err := os.ReadFile("../go.mod")
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/jobs/jobstest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/uitest"
 )
@@ -20,7 +21,9 @@ import (
 // (with a 個人番号 column and one bad date), watches validation and commit, and the cards land
 // in the database without the 個人番号.
 func TestE2EAdminImport(t *testing.T) {
-	e, _ := newImportEnv(t)
+	rdb := jobstest.StartRedis(t).Client(t)
+	e := newBrowserEnv(t, rdb)
+	startWorker(t, e, rdb)
 	mustStaffAccount(t, e, "e2e.import", tenant.RoleAdmin, "admin password for import e2e")
 	dir := t.TempDir()
 	rows := map[string]int{"phone": 40000, "desktop": 40000}

@@ -16,7 +16,7 @@ import (
 // (ui/e2e/admin-mail.mjs): refused input, preview, save and reset, at 360 and 1280 px, with axe
 // on every page.
 func TestE2EAdminMail(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	mustStaffAccount(t, e, "kanri", tenant.RoleAdmin, "admin password one")
 	base := uitest.Serve(t, e.app)
 	uitest.RunScript(t, "admin-mail.mjs", uitest.CityURL(base, e.city.Slug), map[string]any{

@@ -13,9 +13,9 @@ import (
 // settings, a new 交付場所, its weekly hours, a 夜間窓口 and both manuals, at 360 and 1280 px, with
 // axe on every page. Its screenshots (ui/e2e/screenshots/help-*.png) illustrate the manuals.
 func TestE2EAdminSettings(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	mustStaffAccount(t, e, "kanri", tenant.RoleAdmin, "admin password one")
-	evening := openDay(time.Wednesday)
+	evening := openDay(e.now(), time.Wednesday)
 	base := uitest.Serve(t, e.app)
 	uitest.RunScript(t, "admin-settings.mjs", uitest.CityURL(base, e.city.Slug), map[string]any{
 		"login": "kanri", "password": "admin password one", "evening": evening.String(),

@@ -31,7 +31,7 @@ func mustE2ECard(t *testing.T, e *env, mmdd string) e2eCard {
 // citizenE2EEnv is a city with two bookable places (besides newEnv's unscheduled 本庁).
 func citizenE2EEnv(t *testing.T) (*env, *booking.Location, *booking.Location) {
 	t.Helper()
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	a := bookingtest.MustLocation(t, e.svc, e.city, "嬉野地域振興局", 2)
 	b := bookingtest.MustLocation(t, e.svc, e.city, "塩田出張所", 2)
 	return e, a, b
@@ -87,7 +87,7 @@ func TestE2ECitizenNoJS(t *testing.T) {
 // (ui/e2e/citizen-en.mjs): lang="en", English text, axe, and back to Japanese.
 func TestE2ECitizenEnglish(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	base := uitest.Serve(t, e.app)
 	uitest.RunScript(t, "citizen-en.mjs", uitest.CityURL(base, e.city.Slug), map[string]any{"cityName": e.city.Name})
 }

@@ -19,9 +19,9 @@ import (
 // two cards, place, calendar, time, check page, the booking's detail and the list; then
 // 「来庁なし」 for a booking whose time has passed.
 func TestE2EStaffBookingNew(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	ctx := context.Background()
-	acc := tenant.NewAccounts(e.db.App, nil)
+	acc := e.accounts
 	if _, err := acc.Create(ctx, e.city, "clerk8", "窓口", tenant.RoleStaff, "x-initial-123", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestE2EStaffBookingNew(t *testing.T) {
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 10)
 	cards := map[string][]string{}
 	noShow := map[string]string{}
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.now())
 	for _, vp := range []string{"phone", "desktop"} {
 		for range 2 {
 			cards[vp] = append(cards[vp], bookingtest.MustCard(t, e.svc, e.city, "0101").CardNo)
@@ -44,11 +44,12 @@ func TestE2EStaffBookingNew(t *testing.T) {
 		noShow[vp] = r.ID.String()
 	}
 	// Those bookings' time has passed (as if the clock had run on).
+	now := e.now()
 	err := tenant.InTx(ctx, e.db.App, e.city.ID, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE slots SET starts_at = now() - interval '2 hours', ends_at = now() - interval '90 minutes' WHERE id = ?", slot.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE slots SET starts_at = ?, ends_at = ? WHERE id = ?", now.Add(-2*time.Hour), now.Add(-90*time.Minute), slot.ID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE reservations SET starts_at = now() - interval '2 hours' WHERE slot_id = ?", slot.ID)
+		_, err := tx.ExecContext(ctx, "UPDATE reservations SET starts_at = ? WHERE slot_id = ?", now.Add(-2*time.Hour), slot.ID)
 		return err
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package ui_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -17,9 +16,9 @@ import (
 // list filtered → detail → cancel through the check page, the CSV form and the print views, with
 // axe on every page, and the pick list rendered as print (screenshot and PDF).
 func TestE2EStaffBookings(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	ctx := context.Background()
-	acc := tenant.NewAccounts(e.db.App, nil)
+	acc := e.accounts
 	if _, err := acc.Create(ctx, e.city, "clerk9", "窓口", tenant.RoleStaff, "x-initial-123", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +26,7 @@ func TestE2EStaffBookings(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 10)
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.now())
 	reserve := func(cards ...*booking.Card) *booking.Reservation {
 		var ids []uuid.UUID
 		for _, c := range cards {
@@ -54,7 +53,7 @@ func TestE2EStaffBookings(t *testing.T) {
 	}
 	// A second location with a booking on the same day: the day list prints a page per location.
 	loc2 := bookingtest.MustLocation(t, e.svc, e.city, "嬉野地域振興局", 10)
-	slot2 := bookingtest.FirstSlot(t, e.svc, e.city, loc2, time.Now())
+	slot2 := bookingtest.FirstSlot(t, e.svc, e.city, loc2, e.now())
 	if booking.DateOf(slot2.StartsAt) != booking.DateOf(slot.StartsAt) {
 		t.Fatal("the two locations' first days differ")
 	}

@@ -13,7 +13,7 @@ import (
 // size: an admin adds an account and reads its initial password, the new clerk is forced to
 // change it, searches a card, opens its record and changes its status; axe on every page.
 func TestE2EStaffAccountsAndCards(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	ctx := context.Background()
 	admAccount(t, e, e.city, "e2e.admin", tenant.RoleAdmin, "admin password for e2e")
 	logins := map[string]string{"phone": "clerk-phone", "desktop": "clerk-desktop"}

@@ -12,7 +12,7 @@ import (
 // (ui/e2e/staff-mfa.mjs) at 360 and 1280 px with axe on every page; the script computes the
 // codes from the key the page shows. The accounts' state and the audit log prove it happened.
 func TestE2EStaffMFA(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	logins := map[string]string{"phone": "mfa-phone", "desktop": "mfa-desktop"}
 	for _, l := range logins {
 		mustStaffAccount(t, e, l, tenant.RoleStaff, "counter password one")

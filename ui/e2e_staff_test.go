@@ -3,7 +3,6 @@ package ui_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -16,9 +15,9 @@ import (
 // TestE2EStaffCheckin drives the counter check-in in Chromium (ui/e2e/staff.mjs): a scan is the
 // code typed plus Enter, with no mouse; every page passes axe.
 func TestE2EStaffCheckin(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newBrowserEnv(t, nil)
 	ctx := context.Background()
-	acc := tenant.NewAccounts(e.db.App, nil)
+	acc := e.accounts
 	if _, err := acc.Create(ctx, e.city, "counter1", "窓口", tenant.RoleStaff, "x-initial-123", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +25,7 @@ func TestE2EStaffCheckin(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 5)
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.now())
 	codes, cardNos := map[string]string{}, map[string]string{}
 	for _, vp := range []string{"phone", "desktop"} {
 		card := bookingtest.MustCard(t, e.svc, e.city, "0101")

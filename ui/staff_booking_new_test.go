@@ -34,19 +34,53 @@ func slotNow(t *testing.T, e *env, tn *tenant.Tenant, id uuid.UUID) *booking.Slo
 	return s
 }
 
+// openDaysAfter returns the first n days after day on which loc has at least two times that have
+// not started at the env's clock (public holidays and the year-end closure have none).
+func openDaysAfter(t *testing.T, e *env, tn *tenant.Tenant, loc *booking.Location, day booking.Date, n int) []booking.Date {
+	t.Helper()
+	var out []booking.Date
+	for range 60 {
+		day = day.AddDays(1)
+		slots, err := e.svc.StaffSlotsOn(context.Background(), tn, loc.ID, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(slots) >= 2 {
+			if out = append(out, day); len(out) == n {
+				return out
+			}
+		}
+	}
+	t.Fatalf("fewer than %d open days in the 60 before %s", n, day)
+	return nil
+}
+
+// daysBetween is the number of days from a to b.
+func daysBetween(a, b booking.Date) int {
+	return int(b.StdTime().Sub(a.StdTime()).Hours() / 24)
+}
+
 func TestStaffBookingNewHTTP(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	// Citizens may book only three days ahead: tomorrow is past their deadline, not staff's.
-	three := 3
-	e.city.Settings.BookingDeadlineDays = &three
+	honcho := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 2)
+	// The next two open days (tomorrow and the day after, unless a holiday or the year-end
+	// closure comes first) are past the citizens' deadline, not staff's: citizens may book only
+	// from the day after them (three days ahead on an ordinary day).
+	today := booking.DateOf(e.clock.Now())
+	open := openDaysAfter(t, e, e.city, honcho, today, 2)
+	staffDay, staffDay2 := open[0], open[1]
+	deadline := daysBetween(today, staffDay2) + 1
+	e.city.Settings.BookingDeadlineDays = &deadline
 	if err := tenant.NewService(e.db.App).UpdateSettings(ctx, e.city.ID, e.city.Settings); err != nil {
 		t.Fatal(err)
 	}
-	honcho := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 2)
 	cardA, cardB := bookingtest.MustCard(t, e.svc, e.city, "0312"), bookingtest.MustCard(t, e.svc, e.city, "1105")
 	booked := bookingtest.MustCard(t, e.svc, e.city, "0101")
-	rBooked := mustReserve(t, e, e.city, bookingtest.FirstSlot(t, e.svc, e.city, honcho, time.Now()), booking.ChannelWeb, "", booked)
+	first := bookingtest.FirstSlot(t, e.svc, e.city, honcho, e.clock.Now())
+	rBooked := mustReserve(t, e, e.city, first, booking.ChannelWeb, "", booked)
+	// A later open day, clear of the bookings on the first one citizens may book.
+	laterDay := openDaysAfter(t, e, e.city, honcho, booking.DateFromDB(first.Day), 1)[0]
 	void, issued := bookingtest.MustCard(t, e.svc, e.city, "0202"), bookingtest.MustCard(t, e.svc, e.city, "0303")
 	staffActor := booking.StaffActor{Login: "setup"}
 	if err := e.svc.ChangeCardStatus(ctx, e.city, []uuid.UUID{void.ID}, booking.CardVoid, staffActor); err != nil {
@@ -60,14 +94,15 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	other := tenanttestCity(t, e)
 	otherLoc := bookingtest.MustLocation(t, e.svc, other, "よその庁舎", 5)
 	otherCard := bookingtest.MustCard(t, e.svc, other, "0404")
-	otherSlot := bookingtest.FirstSlot(t, e.svc, other, otherLoc, time.Now())
+	otherSlot := bookingtest.FirstSlot(t, e.svc, other, otherLoc, e.clock.Now())
 	otherHold, err := e.svc.HoldSlot(ctx, other, otherSlot.ID, 1, uuid.Nil, booking.Actor{Channel: booking.ChannelStaff, ID: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tomorrow := booking.DateOf(time.Now()).AddDays(1)
-	if days, _ := e.svc.Availability(ctx, e.city, honcho.ID, tomorrow, tomorrow, 2); days[0].Mark != booking.MarkClosed {
-		t.Fatalf("tomorrow is open to citizens: %v", days)
+	for _, d := range open {
+		if days, _ := e.svc.Availability(ctx, e.city, honcho.ID, d, d, 2); days[0].Mark != booking.MarkClosed {
+			t.Fatalf("%s is open to citizens: %v", d, days)
+		}
 	}
 
 	addr := serve(t, e)
@@ -102,19 +137,24 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	})
 
 	var confirmPage string
-	t.Run("book two cards for tomorrow, past the citizens' deadline", func(t *testing.T) {
+	t.Run("book two cards for the next open day, past the citizens' deadline", func(t *testing.T) {
 		b.t = t
 		b.get("/admin/bookings/new")
 		wide := toFullWidth(cardA.CardNo[:3]) + "－" + toFullWidth(cardA.CardNo[3:])
 		b.post("/admin/bookings/new", url.Values{"card1": {wide}, "card3": {cardB.CardNo}})
 		b.want(200, "交付場所を選ぶ", "本庁舎", "本庁 &lt;script&gt;", cardA.CardNo, cardB.CardNo)
-		b.get(link(t, b.last, `href="(/admin/bookings/new/calendar\?[^"]*location=`+honcho.ID.String()+`)"`))
-		b.want(200, "来庁日を選ぶ", "本庁舎（2人）", "day="+tomorrow.String())
-		b.get(link(t, b.last, `href="(/admin/bookings/new/times\?[^"]*day=`+tomorrow.String()+`)"`))
+		calendar := link(t, b.last, `href="(/admin/bookings/new/calendar\?[^"]*location=`+honcho.ID.String()+`)"`)
+		b.get(calendar)
+		b.want(200, "来庁日を選ぶ", "本庁舎（2人）")
+		if month := staffDay.String()[:7]; month != today.String()[:7] { // the calendar opens on this month
+			b.get(calendar + "&month=" + month)
+		}
+		b.want(200, "来庁日を選ぶ", "day="+staffDay.String())
+		b.get(link(t, b.last, `href="(/admin/bookings/new/times\?[^"]*day=`+staffDay.String()+`)"`))
 		b.want(200, "の時間を選ぶ", `name="slot"`)
 		slot := firstMatch(t, `name="slot" value="([0-9a-f-]{36})"`, b.last)
 		b.post("/admin/bookings/new/hold", url.Values{"cards": {firstMatch(t, `name="cards" value="([^"]+)"`, b.last)},
-			"location": {honcho.ID.String()}, "day": {tomorrow.String()}, "slot": {slot}})
+			"location": {honcho.ID.String()}, "day": {staffDay.String()}, "slot": {slot}})
 		b.want(200, "内容の確認", "まで確保しています", cardA.CardNo, cardB.CardNo, "予約する")
 		if s := slotNow(t, e, e.city, uuid.MustParse(slot)); s.Held != 2 {
 			t.Fatalf("held places = %d, want 2", s.Held)
@@ -201,7 +241,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		}
 		b.get("/admin/bookings/new")
 		b.post("/admin/bookings/new/hold", url.Values{"cards": {cardB.ID.String()}, "location": {honcho.ID.String()},
-			"day": {tomorrow.String()}, "slot": {otherSlot.ID.String()}})
+			"day": {staffDay.String()}, "slot": {otherSlot.ID.String()}})
 		b.want(404)
 		b.get("/admin/bookings/new")
 		b.post("/admin/bookings/new/release", url.Values{"cards": {cardB.ID.String()}, "hold": {otherHold.ID.String()}})
@@ -219,7 +259,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		b.post("/admin/bookings/new", url.Values{"card1": {cardC.CardNo}})
 		b.want(200, "交付場所を選ぶ")
 		cards = regexp.MustCompile(`cards=([0-9a-f-]{36})`).FindStringSubmatch(b.last)[1]
-		slots, err := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, tomorrow.AddDays(1))
+		slots, err := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay2)
 		if err != nil || len(slots) < 2 {
 			t.Fatalf("slots = %v, %v", slots, err)
 		}
@@ -229,15 +269,16 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	t.Run("a time that has started is refused", func(t *testing.T) {
 		b.t = t
 		cards, slot := start(t)
-		// Move the slot's start one hour into the past (as if the clock had run on).
+		// Move the slot's start one hour before the clock (as if the clock had run on).
+		now := e.clock.Now()
 		err := tenant.InTx(ctx, e.db.App, e.city.ID, func(ctx context.Context, tx bun.Tx) error {
-			_, err := tx.ExecContext(ctx, "UPDATE slots SET starts_at = now() - interval '1 hour', ends_at = now() - interval '30 minutes' WHERE id = ?", slot.ID)
+			_, err := tx.ExecContext(ctx, "UPDATE slots SET starts_at = ?, ends_at = ? WHERE id = ?", now.Add(-time.Hour), now.Add(-30*time.Minute), slot.ID)
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {tomorrow.AddDays(1).String()}, "slot": {slot.ID.String()}})
+		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {slot.ID.String()}})
 		b.want(200, "の時間を選ぶ", "受付を終了しました")
 		if strings.Contains(b.last, slot.ID.String()) {
 			t.Error("the started time is still offered")
@@ -245,16 +286,16 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		if s := slotNow(t, e, e.city, slot.ID); s.Held != 0 {
 			t.Errorf("a started time was held: %d", s.Held)
 		}
-		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {tomorrow.AddDays(1).String()}, "slot": {"bogus"}})
+		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {"bogus"}})
 		b.want(422, "時間を選んでください")
 	})
 
 	t.Run("back and stop release the hold", func(t *testing.T) {
 		b.t = t
 		cards, _ := start(t)
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, tomorrow.AddDays(1))
+		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay2)
 		slot := slots[0]
-		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {tomorrow.AddDays(1).String()}, "slot": {slot.ID.String()}})
+		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {slot.ID.String()}})
 		b.want(200, "内容の確認")
 		hold := firstMatch(t, `name="hold" value="([^"]+)"`, b.last)
 		if s := slotNow(t, e, e.city, slot.ID); s.Held != 1 {
@@ -265,7 +306,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		if s := slotNow(t, e, e.city, slot.ID); s.Held != 0 {
 			t.Fatalf("held after going back = %d", s.Held)
 		}
-		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {tomorrow.AddDays(1).String()}, "slot": {slot.ID.String()}})
+		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {slot.ID.String()}})
 		hold = firstMatch(t, `name="hold" value="([^"]+)"`, b.last)
 		b.post("/admin/bookings/new/release", url.Values{"cards": {cards}, "hold": {hold}})
 		b.want(200, "新しい予約をやめ", "1人目")
@@ -279,12 +320,12 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	t.Run("a citizen books the card while the clerk confirms", func(t *testing.T) {
 		b.t = t
 		cards, _ := start(t)
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, tomorrow.AddDays(1))
+		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay2)
 		slot := slots[0]
-		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {tomorrow.AddDays(1).String()}, "slot": {slot.ID.String()}})
+		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {slot.ID.String()}})
 		b.want(200, "内容の確認")
 		hold := firstMatch(t, `name="hold" value="([^"]+)"`, b.last)
-		web := mustReserve(t, e, e.city, bookingtest.FirstSlot(t, e.svc, e.city, honcho, time.Now()), booking.ChannelWeb, "", cardC)
+		web := mustReserve(t, e, e.city, bookingtest.FirstSlot(t, e.svc, e.city, honcho, e.clock.Now()), booking.ChannelWeb, "", cardC)
 		b.post("/admin/bookings/new/reserve", url.Values{"cards": {cards}, "hold": {hold}, "slot": {slot.ID.String()}, "mail_lang": {"ja"}})
 		b.want(409, "その間に別の予約に入りました")
 		if s := slotNow(t, e, e.city, slot.ID); s.Held != 0 || s.Booked != 0 {
@@ -302,9 +343,9 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		b.get("/admin/bookings/new")
 		b.post("/admin/bookings/new", url.Values{"card1": {cardD.CardNo}})
 		cards := regexp.MustCompile(`cards=([0-9a-f-]{36})`).FindStringSubmatch(b.last)[1]
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, tomorrow)
+		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay)
 		slots = slots[len(slots)-1:] // the last time of the day is untouched by the cases above
-		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {tomorrow.String()}, "slot": {slots[0].ID.String()}})
+		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay.String()}, "slot": {slots[0].ID.String()}})
 		b.want(200, "内容の確認")
 		form := url.Values{"cards": {cards}, "hold": {firstMatch(t, `name="hold" value="([^"]+)"`, b.last)}, "slot": {slots[0].ID.String()},
 			"mail_lang": {"ja"}, "_csrf": {csrfOf(b.last)}}
@@ -342,14 +383,16 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	t.Run("来庁なし for a booking whose time has passed", func(t *testing.T) {
 		b.t = t
 		cardE := bookingtest.MustCard(t, e.svc, e.city, "0707")
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, tomorrow.AddDays(3))
+		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, laterDay)
 		past := mustReserve(t, e, e.city, &slots[0], booking.ChannelWeb, "", cardE)
 		future := mustReserve(t, e, e.city, &slots[1], booking.ChannelWeb, "", bookingtest.MustCard(t, e.svc, e.city, "0808"))
+		// The first booking's time has passed (as if the clock had run on).
+		now := e.clock.Now()
 		err := tenant.InTx(ctx, e.db.App, e.city.ID, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.ExecContext(ctx, "UPDATE slots SET starts_at = now() - interval '2 hours', ends_at = now() - interval '90 minutes' WHERE id = ?", slots[0].ID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE slots SET starts_at = ?, ends_at = ? WHERE id = ?", now.Add(-2*time.Hour), now.Add(-90*time.Minute), slots[0].ID); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, "UPDATE reservations SET starts_at = now() - interval '2 hours' WHERE id = ?", past.ID)
+			_, err := tx.ExecContext(ctx, "UPDATE reservations SET starts_at = ? WHERE id = ?", now.Add(-2*time.Hour), past.ID)
 			return err
 		})
 		if err != nil {

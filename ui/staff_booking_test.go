@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -28,7 +27,7 @@ import (
 func staffBrowser(t *testing.T, e *env, addr, login string) *browser {
 	t.Helper()
 	ctx := context.Background()
-	acc := tenant.NewAccounts(e.db.App, nil)
+	acc := e.accounts
 	if _, err := acc.Create(ctx, e.city, login, "職員", tenant.RoleStaff, "x-initial-123", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +96,8 @@ func TestStaffBookingsHTTP(t *testing.T) {
 	ctx := context.Background()
 	honcho := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 5)
 	ureshino := bookingtest.MustLocation(t, e.svc, e.city, "嬉野地域振興局", 5)
-	slotA := bookingtest.FirstSlot(t, e.svc, e.city, honcho, time.Now())
-	slotB := bookingtest.FirstSlot(t, e.svc, e.city, ureshino, time.Now())
+	slotA := bookingtest.FirstSlot(t, e.svc, e.city, honcho, e.clock.Now())
+	slotB := bookingtest.FirstSlot(t, e.svc, e.city, ureshino, e.clock.Now())
 	parent, child := bookingtest.MustCard(t, e.svc, e.city, "0312"), bookingtest.MustCard(t, e.svc, e.city, "1105")
 	r1 := mustReserve(t, e, e.city, slotA, booking.ChannelWeb, "family@example.jp", parent, child)
 	r2 := mustReserve(t, e, e.city, slotB, booking.ChannelCallCenter, "", bookingtest.MustCard(t, e.svc, e.city, "0101"))
@@ -109,7 +108,7 @@ func TestStaffBookingsHTTP(t *testing.T) {
 	// Another city's reservation: its id must not be reachable from this city.
 	other := tenanttestCity(t, e)
 	otherLoc := bookingtest.MustLocation(t, e.svc, other, "よその庁舎", 5)
-	rOther := mustReserve(t, e, other, bookingtest.FirstSlot(t, e.svc, other, otherLoc, time.Now()), booking.ChannelWeb, "",
+	rOther := mustReserve(t, e, other, bookingtest.FirstSlot(t, e.svc, other, otherLoc, e.clock.Now()), booking.ChannelWeb, "",
 		bookingtest.MustCard(t, e.svc, other, "0303"))
 
 	addr := serve(t, e)
@@ -375,9 +374,9 @@ func TestStaffExportCSV(t *testing.T) {
 	plain := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 5)
 	formula := bookingtest.MustLocation(t, e.svc, e.city, `=HYPERLINK("http://evil.example","開く")`, 5)
 	odd := bookingtest.MustLocation(t, e.svc, e.city, "髙﨑〜出張所𠮷, \"北\"", 5)
-	s1 := bookingtest.FirstSlot(t, e.svc, e.city, plain, time.Now())
-	s2 := bookingtest.FirstSlot(t, e.svc, e.city, formula, time.Now())
-	s3 := bookingtest.FirstSlot(t, e.svc, e.city, odd, time.Now())
+	s1 := bookingtest.FirstSlot(t, e.svc, e.city, plain, e.clock.Now())
+	s2 := bookingtest.FirstSlot(t, e.svc, e.city, formula, e.clock.Now())
+	s3 := bookingtest.FirstSlot(t, e.svc, e.city, odd, e.clock.Now())
 	c1, c2 := bookingtest.MustCard(t, e.svc, e.city, "0101"), bookingtest.MustCard(t, e.svc, e.city, "0202")
 	r1 := mustReserve(t, e, e.city, s1, booking.ChannelWeb, "", c1, c2)
 	r2 := mustReserve(t, e, e.city, s2, booking.ChannelCallCenter, "", bookingtest.MustCard(t, e.svc, e.city, "0303"))
@@ -390,8 +389,8 @@ func TestStaffExportCSV(t *testing.T) {
 	b.get("/admin/export")
 	b.want(200, "CSVの出力", "UTF-8（BOM付き", "Shift_JIS")
 
-	from := booking.DateOf(time.Now()).String()
-	to := booking.DateOf(time.Now()).AddDays(60).String()
+	from := booking.DateOf(e.clock.Now()).String()
+	to := booking.DateOf(e.clock.Now()).AddDays(60).String()
 
 	t.Run("utf8", func(t *testing.T) {
 		b.t = t
@@ -542,7 +541,7 @@ func TestStaffExportStreams(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 5)
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
 	const reservations, perParty = 1000, 5
 	type resCard struct {
 		bun.BaseModel `bun:"table:reservation_cards"`

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -19,7 +18,7 @@ import (
 func admAccount(t *testing.T, e *env, city *tenant.Tenant, login string, role tenant.Role, pw string) *tenant.Account {
 	t.Helper()
 	ctx := context.Background()
-	accs := tenant.NewAccounts(e.db.App, nil)
+	accs := e.accounts
 	acc, err := accs.Create(ctx, city, login, "テスト "+login, role, "x-initial-password", "test")
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +92,7 @@ func TestStaffCardsHTTP(t *testing.T) {
 		cards = append(cards, c)
 	}
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "嬉野", 3)
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
 	r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{cards[2].ID}, Actor: booking.Actor{Channel: booking.ChannelWeb}})
 	if err != nil {
 		t.Fatal(err)

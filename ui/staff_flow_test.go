@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -17,13 +16,13 @@ import (
 func TestStaffFlowHTTP(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	accounts := tenant.NewAccounts(e.db.App, nil)
+	accounts := e.accounts
 	if _, err := accounts.Create(ctx, e.city, "tanaka", "田中", tenant.RoleStaff, "initial-pass-123", "test"); err != nil {
 		t.Fatal(err)
 	}
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁", 3)
 	card := bookingtest.MustCard(t, e.svc, e.city, "0312")
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
 	r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}, Actor: booking.Actor{Channel: booking.ChannelWeb}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,10 +15,11 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// totpCode is the code of secret at now+offset, as the member's phone shows it.
-func totpCode(t *testing.T, secret string, offset time.Duration) string {
+// totpCode is the code of secret at offset from the env's clock (the one its account service
+// checks codes at), as the member's phone shows it.
+func totpCode(t *testing.T, e *env, secret string, offset time.Duration) string {
 	t.Helper()
-	c, err := totp.GenerateCode(secret, time.Now().Add(offset))
+	c, err := totp.GenerateCode(secret, e.clock.Now().Add(offset))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,12 +27,12 @@ func totpCode(t *testing.T, secret string, offset time.Duration) string {
 }
 
 // mfaEnrol enrols the logged-in member of b from /admin/mfa and returns the secret shown.
-func mfaEnrol(t *testing.T, b *browser) string {
+func mfaEnrol(t *testing.T, e *env, b *browser) string {
 	t.Helper()
 	b.get("/admin/mfa")
 	b.want(200, "二段階認証（認証アプリ）", "Google Authenticator", "Microsoft Authenticator", `<img class="qr" src="data:image/png;base64,`)
 	secret := strings.ReplaceAll(firstMatch(t, `id="mfa-secret">([A-Z2-7 ]+)<`, b.last), " ", "")
-	b.post("/admin/mfa/enable", url.Values{"code": {totpCode(t, secret, 0)}})
+	b.post("/admin/mfa/enable", url.Values{"code": {totpCode(t, e, secret, 0)}})
 	b.want(200, "二段階認証を設定しました", "設定済みです")
 	if strings.Contains(b.last, secret[:8]) || strings.Contains(b.last, "mfa-secret") {
 		t.Fatal("the secret is shown again after enrolment")
@@ -76,7 +77,7 @@ func TestStaffMFAHTTP(t *testing.T) {
 	b.want(200, `href="/admin/mfa"`)
 	b.get("/admin/mfa")
 	secret := strings.ReplaceAll(firstMatch(t, `id="mfa-secret">([A-Z2-7 ]+)<`, b.last), " ", "")
-	b.post("/admin/mfa/enable", url.Values{"_csrf": {"forged"}, "code": {totpCode(t, secret, 0)}})
+	b.post("/admin/mfa/enable", url.Values{"_csrf": {"forged"}, "code": {totpCode(t, e, secret, 0)}})
 	b.want(403)
 	b.get("/admin/mfa")
 	if again := strings.ReplaceAll(firstMatch(t, `id="mfa-secret">([A-Z2-7 ]+)<`, b.last), " ", ""); again != secret {
@@ -87,7 +88,7 @@ func TestStaffMFAHTTP(t *testing.T) {
 	if acc := findAccount(t, e, "tanaka"); acc.TOTPEnabled {
 		t.Fatal("a wrong code enabled TOTP")
 	}
-	b.post("/admin/mfa/enable", url.Values{"code": {totpCode(t, secret, 0)}})
+	b.post("/admin/mfa/enable", url.Values{"code": {totpCode(t, e, secret, 0)}})
 	b.want(200, "二段階認証を設定しました", "設定済みです")
 
 	// The two-step login: after the password the session is not logged in.
@@ -99,7 +100,7 @@ func TestStaffMFAHTTP(t *testing.T) {
 	b.want(200, "職員ログイン")
 	b.get("/admin/login/code")
 	b.want(200, "確認コードの入力")
-	b.post("/admin/login/code", url.Values{"_csrf": {"forged"}, "code": {totpCode(t, secret, 30*time.Second)}})
+	b.post("/admin/login/code", url.Values{"_csrf": {"forged"}, "code": {totpCode(t, e, secret, 30*time.Second)}})
 	b.want(403)
 	b.get("/admin/login/code")
 	b.post("/admin/login/code", url.Values{"code": {"000000"}})
@@ -107,7 +108,7 @@ func TestStaffMFAHTTP(t *testing.T) {
 	if acc := findAccount(t, e, "tanaka"); acc.FailedCount != 1 {
 		t.Errorf("failed count after a wrong code = %d, want 1", acc.FailedCount)
 	}
-	next := totpCode(t, secret, 30*time.Second) // the phone one step ahead: accepted once
+	next := totpCode(t, e, secret, 30*time.Second) // the phone one step ahead: accepted once
 	b.post("/admin/login/code", url.Values{"code": {next}})
 	b.want(200, "本日と明日の予約")
 	b.post("/admin/logout", url.Values{})
@@ -124,12 +125,12 @@ func TestStaffMFAHTTP(t *testing.T) {
 	}
 	var sess map[string]any
 	_ = json.Unmarshal(raw, &sess)
-	sess["mfa_pending_at"] = time.Now().Add(-6 * time.Minute)
+	sess["mfa_pending_at"] = e.clock.Now().Add(-6 * time.Minute)
 	raw, _ = json.Marshal(sess)
 	if err := rdb.Set(ctx, key, raw, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
-	b.post("/admin/login/code", url.Values{"code": {totpCode(t, secret, 30*time.Second)}})
+	b.post("/admin/login/code", url.Values{"code": {totpCode(t, e, secret, 30*time.Second)}})
 	b.want(401, "もう一度ログインしてください", "職員ログイン")
 	b.get("/admin/login/code")
 	b.want(401, "もう一度ログインしてください")
@@ -163,7 +164,7 @@ func TestStaffMFAHTTP(t *testing.T) {
 	adm.want(200, "二段階認証を解除しました", "未設定")
 	admAuditHas(t, e, e.city, "kanri account.reset_mfa tanaka")
 	member.get("/admin/login/code")
-	member.post("/admin/login/code", url.Values{"code": {totpCode(t, secret, 0)}})
+	member.post("/admin/login/code", url.Values{"code": {totpCode(t, e, secret, 0)}})
 	member.want(401, "職員ログイン") // TOTP gone: the half-done login starts again
 	admLogin(t, member, "tanaka", "counter password one")
 
@@ -175,18 +176,18 @@ func TestStaffMFAHTTP(t *testing.T) {
 	if !freshCity(t, e).Settings.TOTPRequired {
 		t.Fatal("totp_required not saved")
 	}
-	mfaEnrol(t, adm)
+	mfaEnrol(t, e, adm)
 	member.get("/admin/bookings")
 	member.want(200, "すべての職員に二段階認証の設定をお願いしています")
 	if strings.Contains(member.last, `class="staff-nav"`) {
 		t.Error("the enrolment page shows the staff menu while enrolment is required")
 	}
-	mfaEnrol(t, member)
+	mfaEnrol(t, e, member)
 	member.get("/admin/bookings")
 	member.want(200, "予約の検索")
 	member.get("/admin/mfa")
 	member.want(200, "ご自身では解除できません")
-	member.post("/admin/mfa/disable", url.Values{"password": {"counter password one"}, "code": {totpCode(t, secret, 0)}})
+	member.post("/admin/mfa/disable", url.Values{"password": {"counter password one"}, "code": {totpCode(t, e, secret, 0)}})
 	member.want(403)
 
 	// Not required: a member turns it off with their password and a fresh code.
@@ -196,13 +197,13 @@ func TestStaffMFAHTTP(t *testing.T) {
 	sato := newBrowser(t, addr, host)
 	admAccount(t, e, e.city, "sato", tenant.RoleStaff, "counter password two")
 	admLogin(t, sato, "sato", "counter password two")
-	s2 := mfaEnrol(t, sato)
-	sato.post("/admin/mfa/disable", url.Values{"_csrf": {"forged"}, "password": {"counter password two"}, "code": {totpCode(t, s2, 30*time.Second)}})
+	s2 := mfaEnrol(t, e, sato)
+	sato.post("/admin/mfa/disable", url.Values{"_csrf": {"forged"}, "password": {"counter password two"}, "code": {totpCode(t, e, s2, 30*time.Second)}})
 	sato.want(403)
 	sato.get("/admin/mfa")
-	sato.post("/admin/mfa/disable", url.Values{"password": {"wrong password here"}, "code": {totpCode(t, s2, 30*time.Second)}})
+	sato.post("/admin/mfa/disable", url.Values{"password": {"wrong password here"}, "code": {totpCode(t, e, s2, 30*time.Second)}})
 	sato.want(422, "現在のパスワードが正しくありません")
-	sato.post("/admin/mfa/disable", url.Values{"password": {"counter password two"}, "code": {totpCode(t, s2, 30*time.Second)}})
+	sato.post("/admin/mfa/disable", url.Values{"password": {"counter password two"}, "code": {totpCode(t, e, s2, 30*time.Second)}})
 	sato.want(200, "二段階認証を解除しました")
 	if findAccount(t, e, "sato").TOTPEnabled {
 		t.Error("sato still has TOTP")

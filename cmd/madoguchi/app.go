@@ -30,11 +30,13 @@ type App struct {
 	Tenants  *tenant.Service
 	Booking  *booking.Service
 	Accounts *tenant.Accounts
+	Now      func() time.Time // the clock every service reads
 }
 
-// OpenApp connects to PostgreSQL (as the runtime role) and Redis and builds the services.
-func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
-	a := &App{Config: cfg, Log: log, Registry: prometheus.NewRegistry()}
+// OpenApp connects to PostgreSQL (as the runtime role) and Redis and builds the services on the
+// clock now (time.Now; tests pass a fixed one).
+func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time.Time) (*App, error) {
+	a := &App{Config: cfg, Log: log, Registry: prometheus.NewRegistry(), Now: now}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if a.DB, err = tenant.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns); err != nil {
@@ -52,8 +54,8 @@ func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a.Tenants = tenant.NewService(a.DB)
-	a.Accounts = tenant.NewAccounts(a.DB, time.Now)
-	a.Booking = booking.NewService(a.DB, booking.Config{Now: time.Now, SecretKey: cfg.SecretKey, Guard: g})
+	a.Accounts = tenant.NewAccounts(a.DB, now)
+	a.Booking = booking.NewService(a.DB, booking.Config{Now: now, SecretKey: cfg.SecretKey, Guard: g})
 	return a, nil
 }
 
@@ -73,6 +75,7 @@ func (a *App) Web() (*fiber.App, error) {
 		TrustedProxies: a.Config.TrustedProxies,
 		SecureCookies:  a.Config.SecureCookies,
 		LoginPerMinute: a.Config.LoginPerMinute,
+		Now:            a.Now,
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -30,7 +31,7 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Write
 	if err := cmdMigrate(ctx, cfg, nil, stdout); err != nil {
 		return err
 	}
-	a, err := OpenApp(ctx, cfg, log)
+	a, err := OpenApp(ctx, cfg, log, time.Now)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func cmdImport(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 	}
 	defer f.Close()
 
-	a, err := OpenApp(ctx, cfg, log)
+	a, err := OpenApp(ctx, cfg, log, time.Now)
 	if err != nil {
 		return err
 	}

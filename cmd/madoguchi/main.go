@@ -1,5 +1,6 @@
-// Command madoguchi is the one binary of the platform: serve (web), worker (jobs), migrate,
-// tenant, demo. main only calls run, which end-to-end tests call too.
+// Command madoguchi is the one binary the platform runs: serve (web), worker (jobs), migrate,
+// tenant, import, demo. main only calls run, which end-to-end tests call too. The load generator
+// is a separate command, cmd/madoguchi-bench, so it does not ship inside this binary.
 package main
 
 import (
@@ -32,7 +33,6 @@ commands:
   tenant disable|enable SLUG     take a municipality offline / back online
   import --tenant SLUG FILE.csv  load cards (製造管理番号, 生年月日, …; UTF-8 or Shift_JIS)
   demo                           migrate, seed the demo city and run web + worker
-  bench [flags]                  benchmark booking over HTTP beside pgbench (bench -h for flags)
 
 Configuration comes from MADOGUCHI_* environment variables; see README.md.
 `
@@ -61,8 +61,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdImport(ctx, cfg, log, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, cfg, log, stdout)
-	case "bench":
-		return cmdBench(ctx, cfg, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }

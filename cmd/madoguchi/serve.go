@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
 
 func cmdServe(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	a, err := OpenApp(ctx, cfg, log)
+	a, err := OpenApp(ctx, cfg, log, time.Now)
 	if err != nil {
 		return err
 	}

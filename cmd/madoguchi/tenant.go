@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/madoguchi/madoguchi/tenant"
 )
@@ -15,7 +16,7 @@ func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 	if len(args) == 0 {
 		return fmt.Errorf("usage: madoguchi tenant create SLUG NAME | list | disable SLUG | enable SLUG | clear-allow-list SLUG")
 	}
-	a, err := OpenApp(ctx, cfg, log)
+	a, err := OpenApp(ctx, cfg, log, time.Now)
 	if err != nil {
 		return err
 	}

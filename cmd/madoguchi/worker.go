@@ -4,13 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/jobs"
 )
 
 func cmdWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	a, err := OpenApp(ctx, cfg, log)
+	a, err := OpenApp(ctx, cfg, log, time.Now)
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,42 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-// TestWorkerCommand runs `madoguchi worker` as configured from the environment: a booking's
-// confirmation reaches the SMTP server named by MADOGUCHI_SMTP_URL, with a link that carries
-// the demo port for BASE_DOMAIN=localhost; SIGTERM stops the worker cleanly.
+// openAppAt opens the App from the environment as `madoguchi worker` does (LoadConfig, OpenApp),
+// with its services on the clock now: the tests run at tenanttest.Now() (MADOGUCHI_TEST_NOW).
+// The App is closed when the test ends.
+func openAppAt(t *testing.T, getenv func(string) string, now func() time.Time) *App {
+	t.Helper()
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := OpenApp(context.Background(), cfg, newLogger(cfg.LogFormat, io.Discard), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+// TestClockCanary: under MADOGUCHI_TEST_NOW the clock of these tests, the fixtures' booking
+// service and the worker App's services stand at that moment.
+func TestClockCanary(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	clock := tenanttest.NewClock()
+	tenanttest.CheckClock(t, "cmd test clock", clock.Now)
+	tenanttest.CheckClock(t, "bookingtest service", bookingtest.Service(d.App, nil).Now)
+	a := openAppAt(t, testEnv(t, d, ":0"), clock.Now)
+	tenanttest.CheckClock(t, "worker app", a.Booking.Now)
+	clock.Add(time.Hour)
+	if got, want := a.Booking.Now(), clock.Now(); !got.Equal(want) {
+		t.Errorf("the worker app's clock = %s, want the test clock's %s", got, want)
+	}
+}
+
+// TestWorkerCommand runs the worker as `madoguchi worker` does, configured from the environment
+// (openAppAt, runWorker) and on the test clock: a booking's confirmation reaches the SMTP server
+// named by MADOGUCHI_SMTP_URL, with a link that carries the demo port for BASE_DOMAIN=localhost;
+// SIGTERM stops the worker cleanly.
 func TestWorkerCommand(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	rdb := jobstest.StartRedis(t)
@@ -37,15 +70,17 @@ func TestWorkerCommand(t *testing.T) {
 		}
 		return base(k)
 	}
+	clock := tenanttest.NewClock()
+	a := openAppAt(t, getenv, clock.Now)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"worker"}, getenv, io.Discard, io.Discard) }()
+	go func() { done <- runWorker(ctx, a) }()
 
 	tn := tenanttest.MustCreateTenant(t, d.App)
-	svc := bookingtest.Service(d.App, nil)
+	svc := bookingtest.Service(d.App, clock.Now)
 	loc := bookingtest.MustLocation(t, svc, tn, "本庁", 3)
 	card := bookingtest.MustCard(t, svc, tn, "0101")
-	slot := bookingtest.FirstSlot(t, svc, tn, loc, time.Now())
+	slot := bookingtest.FirstSlot(t, svc, tn, loc, clock.Now())
 	if _, err := svc.Reserve(context.Background(), tn, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID},
 		Email: "taro@example.jp", Actor: booking.Actor{Channel: booking.ChannelWeb}}); err != nil {
 		t.Fatal(err)

@@ -15,28 +15,28 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-// benchEnv is testEnv plus the test Redis.
-func benchEnv(t *testing.T, d *tenanttest.DB) func(string) string {
-	getenv := testEnv(t, d, ":0")
-	return func(k string) string {
-		if k == "MADOGUCHI_REDIS_URL" {
-			return os.Getenv("MADOGUCHI_TEST_REDIS_URL")
-		}
-		return getenv(k)
+// benchEnv is the environment madoguchi-bench reads: the test database's runtime role and the
+// test Redis (MADOGUCHI_TEST_REDIS_URL; empty: the default).
+func benchEnv(d *tenanttest.DB) func(string) string {
+	env := map[string]string{
+		"MADOGUCHI_DATABASE_URL": d.AppDSN,
+		"MADOGUCHI_SECRET_KEY":   strings.Repeat("1f", 32),
+		"MADOGUCHI_REDIS_URL":    os.Getenv("MADOGUCHI_TEST_REDIS_URL"),
 	}
+	return func(k string) string { return env[k] }
 }
 
-// runBench runs madoguchi bench -json with args and returns its report.
+// runBench runs madoguchi-bench -json with args and returns its report.
 func runBench(t *testing.T, d *tenanttest.DB, args ...string) *BenchReport {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), append([]string{"bench", "-json"}, args...), benchEnv(t, d), &out, &errOut)
+	err := run(context.Background(), append([]string{"-json"}, args...), benchEnv(d), &out, &errOut)
 	if err != nil {
-		t.Fatalf("bench %v: %v\nstderr:\n%s", args, err, errOut.String())
+		t.Fatalf("madoguchi-bench %v: %v\nstderr:\n%s", args, err, errOut.String())
 	}
 	var rep BenchReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("bench %v printed no JSON report (%v):\n%s\nstderr:\n%s", args, err, out.String(), errOut.String())
+		t.Fatalf("madoguchi-bench %v printed no JSON report (%v):\n%s\nstderr:\n%s", args, err, out.String(), errOut.String())
 	}
 	return &rep
 }
@@ -135,7 +135,10 @@ func TestBenchWithPGBench(t *testing.T) {
 	}
 }
 
+// TestBenchFlags: bad flags fail before the configuration is read (the environment is empty
+// here), a missing configuration names every variable, and -h prints the usage.
 func TestBenchFlags(t *testing.T) {
+	noEnv := func(string) string { return "" }
 	for _, tc := range []struct {
 		args []string
 		err  string
@@ -145,11 +148,28 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"-pgbench-mode", "fast"}, "-pgbench-mode"},
 		{[]string{"-bookings", "10", "-cards", "5"}, "fewer than -bookings"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"bench"}, "unexpected argument"}, // the old subcommand's name is no argument here
+		{[]string{"-nosuchflag"}, "not defined"},
+		{[]string{"-import", "-rows", "0"}, "-rows and -rounds must be positive"},
+		{[]string{"-bookings", "10"}, "MADOGUCHI_DATABASE_URL: required"},
+		{[]string{"-import"}, "MADOGUCHI_SECRET_KEY: required"},
 	} {
-		err := cmdBench(context.Background(), &Config{}, tc.args, &bytes.Buffer{}, &bytes.Buffer{})
+		err := run(context.Background(), tc.args, noEnv, &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
-			t.Errorf("bench %v = %v, want an error about %s", tc.args, err, tc.err)
+			t.Errorf("madoguchi-bench %v = %v, want an error about %s", tc.args, err, tc.err)
 		}
+	}
+	bad := map[string]string{"MADOGUCHI_DATABASE_URL": "postgres://x@127.0.0.1/x", "MADOGUCHI_SECRET_KEY": "abc",
+		"MADOGUCHI_REDIS_URL": "http://x", "MADOGUCHI_DB_MAX_CONNS": "0"}
+	_, err := loadConfig(func(k string) string { return bad[k] })
+	for _, name := range []string{"MADOGUCHI_SECRET_KEY", "MADOGUCHI_REDIS_URL", "MADOGUCHI_DB_MAX_CONNS"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("loadConfig with a bad %s = %v, want it named", name, err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, noEnv, &stdout, &stderr); err != nil || !strings.Contains(stderr.String(), "usage: madoguchi-bench") || !strings.Contains(stderr.String(), "-pgbench-clients") {
+		t.Errorf("madoguchi-bench -h = %v, printed %q", err, stderr.String())
 	}
 	o := benchOptions{clients: 3, bookings: 10, rounds: 1, pgbenchMode: "prepared"}
 	if err := o.resolve(); err != nil {

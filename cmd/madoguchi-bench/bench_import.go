@@ -25,7 +25,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// The import benchmark (`madoguchi bench -import`; see README, 'Benchmarks'): the app's import of a
+// The import benchmark (`madoguchi-bench -import`; see README, 'Benchmarks'): the app's import of a
 // generated J-LIS-shaped Shift_JIS CSV through the domain path (booking.ImportCards: parse, drop
 // the 個人番号 and address columns, HMAC the birth date, COPY into a TEMP staging table, INSERT …
 // SELECT into cards under row-level security with a history row per card) beside `psql \copy`
@@ -39,7 +39,7 @@ import (
 // reference tenants, so the reference then has no foreign-key check. Each app round imports into
 // a fresh tenant, so every row is new on both sides.
 
-// ImportBenchReport is the result of `madoguchi bench -import`.
+// ImportBenchReport is the result of `madoguchi-bench -import`.
 type ImportBenchReport struct {
 	Rows      int                `json:"rows"`
 	FileBytes int                `json:"file_bytes"`
@@ -62,10 +62,12 @@ type ImportBenchRound struct {
 	Ratio       float64 `json:"ratio"`
 }
 
-func benchImportMain(ctx context.Context, a *App, o *benchOptions, stdout, stderr io.Writer) error {
+// benchImportMain runs the import benchmark: o.rounds rounds, each a fresh tenant, the app's
+// import and psql's \copy of one generated file in alternating order.
+func benchImportMain(ctx context.Context, a *services, o *benchOptions, stdout, stderr io.Writer) error {
 	psql, err := exec.LookPath("psql")
 	if err != nil {
-		return errors.New("bench -import: psql not found in PATH (it comes with PostgreSQL, e.g. Debian's postgresql-client)")
+		return errors.New("-import: psql not found in PATH (it comes with PostgreSQL, e.g. Debian's postgresql-client)")
 	}
 	dir, err := os.MkdirTemp("", "madoguchi-bench-import")
 	if err != nil {
@@ -77,7 +79,7 @@ func benchImportMain(ctx context.Context, a *App, o *benchOptions, stdout, stder
 	if err != nil {
 		return err
 	}
-	refURL, ref := a.Config.DatabaseURL, "psql \\copy as the runtime role into a TEMP table shaped like cards (no foreign key)"
+	refURL, ref := a.cfg.DatabaseURL, "psql \\copy as the runtime role into a TEMP table shaped like cards (no foreign key)"
 	if o.refURL != "" {
 		refURL, ref = o.refURL, "psql \\copy as the -ref-url role into a table shaped like cards, with its foreign key to tenants"
 	}
@@ -114,7 +116,7 @@ func benchImportMain(ctx context.Context, a *App, o *benchOptions, stdout, stder
 			}
 		}
 		if round.AppRows != o.importRows || round.CopyRows != o.importRows {
-			return fmt.Errorf("bench -import: round %d: app stored %d rows, \\copy %d; want %d each", r+1, round.AppRows, round.CopyRows, o.importRows)
+			return fmt.Errorf("-import: round %d: app stored %d rows, \\copy %d; want %d each", r+1, round.AppRows, round.CopyRows, o.importRows)
 		}
 		round.Ratio = round.AppRowsPS / round.CopyRowsPS
 		rep.Rounds = append(rep.Rounds, round)
@@ -141,7 +143,8 @@ func benchImportMain(ctx context.Context, a *App, o *benchOptions, stdout, stder
 	return ctx.Err()
 }
 
-func benchImportTenant(ctx context.Context, a *App) (*tenant.Tenant, error) {
+// benchImportTenant creates a tenant bench-imp-<random> for one round.
+func benchImportTenant(ctx context.Context, a *services) (*tenant.Tenant, error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
@@ -149,7 +152,7 @@ func benchImportTenant(ctx context.Context, a *App) (*tenant.Tenant, error) {
 	slug := "bench-imp-" + hex.EncodeToString(b[:])
 	t, err := a.Tenants.Create(ctx, slug, "ベンチマーク "+slug)
 	if err != nil {
-		return nil, fmt.Errorf("bench: create tenant %s: %w", slug, err)
+		return nil, fmt.Errorf("create tenant %s: %w", slug, err)
 	}
 	return t, nil
 }
@@ -188,7 +191,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // benchImportApp imports the file through the domain path and counts the tenant's cards.
-func benchImportApp(ctx context.Context, a *App, t *tenant.Tenant, file string, r *ImportBenchRound) error {
+func benchImportApp(ctx context.Context, a *services, t *tenant.Tenant, file string, r *ImportBenchRound) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -198,10 +201,10 @@ func benchImportApp(ctx context.Context, a *App, t *tenant.Tenant, file string, 
 	res, err := a.Booking.ImportCards(ctx, t, f, nil)
 	r.AppSeconds = time.Since(start).Seconds()
 	if err != nil {
-		return fmt.Errorf("bench -import: app: %w", err)
+		return fmt.Errorf("-import: app: %w", err)
 	}
 	if len(res.Rejected) > 0 {
-		return fmt.Errorf("bench -import: app rejected %d rows", len(res.Rejected))
+		return fmt.Errorf("-import: app rejected %d rows", len(res.Rejected))
 	}
 	r.AppRowsPS = float64(res.Inserted) / r.AppSeconds
 	return tenant.InTx(ctx, a.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -219,7 +222,7 @@ var (
 func benchImportCopy(ctx context.Context, psql, dsn string, owner bool, t *tenant.Tenant, file string, r *ImportBenchRound) error {
 	env, err := pgEnv(dsn)
 	if err != nil {
-		return fmt.Errorf("bench -import: reference URL: %w", err)
+		return fmt.Errorf("-import: reference URL: %w", err)
 	}
 	temp, fk := "TEMP ", ""
 	if owner {
@@ -257,7 +260,7 @@ CREATE INDEX ON bench_import_ref (tenant_id, status);`, temp, t.ID, fk)
 	out, err := cmd.CombinedOutput()
 	wall := time.Since(start).Seconds()
 	if err != nil {
-		return fmt.Errorf("bench -import: psql: %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("-import: psql: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	r.CopySeconds = wall
 	if m := psqlTime.FindStringSubmatch(string(out)); m != nil {

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,34 +35,6 @@ import (
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
 )
-
-const benchUsage = `usage: madoguchi bench [flags]
-
-Books through the real HTTP stack (in-process web server on 127.0.0.1, city host, session in
-Redis, CSRF, login guard, hold, reserve) with many concurrent citizens, then runs pgbench with the
-SQL of booking.Reserve on the same data, and prints both and their ratio. The data goes into a new
-tenant bench-<random>, which is disabled at the end (-keep leaves it enabled).
-
-flags:
-`
-
-// benchOptions are the flags of madoguchi bench.
-type benchOptions struct {
-	importMode     bool   // -import: the card import benchmark instead
-	importRows     int    // -rows
-	refURL         string // -ref-url
-	clients        int
-	duration       time.Duration
-	bookings       int
-	rounds         int
-	pgbench        bool
-	pgbenchClients int
-	pgbenchMode    string
-	cards          int
-	pgbenchCards   int
-	json           bool
-	keep           bool
-}
 
 // The scratch tenant's schedule: every day 08:00–20:00 in 30-minute slots of the largest capacity
 // a template may have, over the default 90-day horizon (about 2,000 slots, 400,000 places).
@@ -150,7 +121,7 @@ type BenchCheck struct {
 	LeftHeld        int    `json:"held_places"`
 }
 
-// BenchReport is what madoguchi bench prints (-json prints it as is).
+// BenchReport is what madoguchi-bench prints (-json prints it as is).
 type BenchReport struct {
 	Tenant         string          `json:"tenant"`
 	TenantDisabled bool            `json:"tenant_disabled"`
@@ -173,60 +144,10 @@ type BenchReport struct {
 	Check          BenchCheck      `json:"check"`
 }
 
-// cmdBench runs the benchmark. It fails on a configuration problem, a setup failure or a failed
-// correctness check; slow figures and failed bookings are reported, not failures.
-func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
-	var o benchOptions
-	fs.IntVar(&o.clients, "clients", 64, "concurrent HTTP clients (citizens booking one after another)")
-	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long each phase runs (app, then pgbench with the same time)")
-	fs.IntVar(&o.bookings, "bookings", 0, "book exactly this many per round instead of running for -duration (pgbench then runs the same number of transactions)")
-	fs.IntVar(&o.rounds, "rounds", 1, "alternate app and pgbench this many times; the ratio is the median with min–max")
-	fs.BoolVar(&o.pgbench, "pgbench", true, "also run the pgbench reference")
-	fs.IntVar(&o.pgbenchClients, "pgbench-clients", 0, "pgbench clients (0: the same as -clients)")
-	fs.StringVar(&o.pgbenchMode, "pgbench-mode", "prepared", "pgbench query mode: simple, extended or prepared")
-	fs.IntVar(&o.cards, "cards", 0, fmt.Sprintf("cards per round for the app (0: -bookings, or %d per second of -duration)", benchAppCardsPerSec))
-	fs.IntVar(&o.pgbenchCards, "pgbench-cards", 0, fmt.Sprintf("cards per round for pgbench (0: -bookings, or %d per second of -duration)", benchPGCardsPerSec))
-	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
-	fs.BoolVar(&o.keep, "keep", false, "leave the bench tenant enabled (it is disabled by default; its data stays either way)")
-	fs.BoolVar(&o.importMode, "import", false, "benchmark the J-LIS card import against psql \\copy of the same file instead (see bench_import.go)")
-	fs.IntVar(&o.importRows, "rows", 100_000, "with -import: rows in the generated file")
-	fs.StringVar(&o.refURL, "ref-url", "", "with -import: URL of the owner role for the \\copy reference (default: the runtime role and a TEMP table)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
-	}
-	if o.importMode {
-		if o.importRows <= 0 || o.rounds <= 0 {
-			return errors.New("bench -import: -rows and -rounds must be positive")
-		}
-		a, err := OpenApp(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		return benchImportMain(ctx, a, &o, stdout, stderr)
-	}
-	if err := o.resolve(); err != nil {
-		return err
-	}
-
-	log := slog.New(benchLogHandler{all: slog.NewJSONHandler(io.Discard, nil),
-		warn: slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
-	a, err := OpenApp(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-
-	rep := &BenchReport{Clients: o.clients, Rounds: o.rounds, DBMaxConns: cfg.DBMaxConns, CPUs: runtime.NumCPU(),
+// benchBooking runs the booking benchmark on a with the resolved options o.
+func benchBooking(ctx context.Context, a *services, o *benchOptions, stdout, stderr io.Writer) error {
+	var err error
+	rep := &BenchReport{Clients: o.clients, Rounds: o.rounds, DBMaxConns: a.cfg.DBMaxConns, CPUs: runtime.NumCPU(),
 		SlotCapacity: benchCapacity, App: []AppResult{}, PGBench: []PGBenchResult{}}
 	if o.bookings > 0 {
 		rep.Bookings = o.bookings
@@ -242,7 +163,7 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 		}
 	}
 
-	sc, err := benchSetup(ctx, a, &o, pgbenchPath != "", stderr)
+	sc, err := benchSetup(ctx, a, o, pgbenchPath != "", stderr)
 	var once sync.Once
 	cleanup := func() {
 		once.Do(func() {
@@ -270,10 +191,10 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 	}
 	rep.Slots = len(sc.slots)
 
-	// Every simulated citizen comes from 127.0.0.1: the per-IP login flood limit would measure
-	// itself, so the bench's in-process server runs without it (the login guard stays).
-	a.Config.LoginPerMinute = 0
-	web, err := a.Web()
+	// The in-process web app formats every record as production does; warnings reach stderr.
+	log := slog.New(benchLogHandler{all: slog.NewJSONHandler(io.Discard, nil),
+		warn: slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})})
+	web, err := a.web(log)
 	if err != nil {
 		return err
 	}
@@ -288,16 +209,16 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 		<-served
 	}()
 
-	host := sc.tenant.Slug + "." + cfg.BaseDomain
+	host := sc.tenant.Slug + "." + benchBaseDomain
 	for r := 0; r < o.rounds && ctx.Err() == nil; r++ {
 		fmt.Fprintf(stderr, "bench: round %d/%d: app, %d clients on http://%s/ (%s)\n", r+1, o.rounds, o.clients, host, ln.Addr())
-		res := runAppPhase(ctx, &o, sc, r, ln.Addr().String(), host, stderr)
+		res := runAppPhase(ctx, o, sc, r, ln.Addr().String(), host, stderr)
 		rep.App = append(rep.App, res)
 		if pgbenchPath == "" || ctx.Err() != nil {
 			continue
 		}
 		fmt.Fprintf(stderr, "bench: round %d/%d: pgbench, %d clients\n", r+1, o.rounds, o.pgbenchClients)
-		pres := runPGBench(ctx, pgbenchPath, cfg.DatabaseURL, &o, sc, r, stderr)
+		pres := runPGBench(ctx, pgbenchPath, a.cfg.DatabaseURL, o, sc, r, stderr)
 		rep.PGBench = append(rep.PGBench, pres)
 	}
 	if pgbenchPath == "" {
@@ -310,7 +231,7 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 	rep.summarize()
 
 	if rep.Check, err = benchCheck(context.WithoutCancel(ctx), a, sc, rep); err != nil {
-		return fmt.Errorf("bench: check: %w", err)
+		return fmt.Errorf("check: %w", err)
 	}
 	_ = web.ShutdownWithTimeout(5 * time.Second)
 	cleanup()
@@ -321,10 +242,10 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 			return err
 		}
 	} else {
-		rep.print(stdout, &o)
+		rep.print(stdout, o)
 	}
 	if !rep.Check.OK {
-		return fmt.Errorf("bench: correctness check failed: %s", rep.Check.Problem)
+		return fmt.Errorf("correctness check failed: %s", rep.Check.Problem)
 	}
 	return ctx.Err()
 }
@@ -333,17 +254,17 @@ func cmdBench(ctx context.Context, cfg *Config, args []string, stdout, stderr io
 func (o *benchOptions) resolve() error {
 	switch {
 	case o.clients < 1 || o.clients > 10000:
-		return errors.New("bench: -clients must be 1–10000")
+		return errors.New("-clients must be 1–10000")
 	case o.bookings < 0:
-		return errors.New("bench: -bookings must not be negative")
+		return errors.New("-bookings must not be negative")
 	case o.bookings == 0 && o.duration < time.Second:
-		return errors.New("bench: -duration must be at least 1s")
+		return errors.New("-duration must be at least 1s")
 	case o.rounds < 1 || o.rounds > 40:
-		return errors.New("bench: -rounds must be 1–40")
+		return errors.New("-rounds must be 1–40")
 	case o.pgbenchMode != "simple" && o.pgbenchMode != "extended" && o.pgbenchMode != "prepared":
-		return errors.New("bench: -pgbench-mode must be simple, extended or prepared")
+		return errors.New("-pgbench-mode must be simple, extended or prepared")
 	case o.pgbenchClients < 0 || o.cards < 0 || o.pgbenchCards < 0:
-		return errors.New("bench: -pgbench-clients, -cards and -pgbench-cards must not be negative")
+		return errors.New("-pgbench-clients, -cards and -pgbench-cards must not be negative")
 	}
 	if o.pgbenchClients == 0 {
 		o.pgbenchClients = o.clients
@@ -356,7 +277,7 @@ func (o *benchOptions) resolve() error {
 		}
 	}
 	if o.bookings > 0 && o.cards < o.bookings {
-		return fmt.Errorf("bench: -cards %d is fewer than -bookings %d", o.cards, o.bookings)
+		return fmt.Errorf("-cards %d is fewer than -bookings %d", o.cards, o.bookings)
 	}
 	if o.pgbenchCards == 0 {
 		if o.bookings > 0 {
@@ -366,7 +287,7 @@ func (o *benchOptions) resolve() error {
 		}
 	}
 	if o.cards > benchRoundCards || o.pgbenchCards > benchRoundCards {
-		return fmt.Errorf("bench: at most %d cards per round", benchRoundCards)
+		return fmt.Errorf("at most %d cards per round", benchRoundCards)
 	}
 	return nil
 }
@@ -389,7 +310,7 @@ type benchScratch struct {
 }
 
 // benchSetup creates the tenant, its location and schedule, and imports every round's cards.
-func benchSetup(ctx context.Context, a *App, o *benchOptions, withPG bool, stderr io.Writer) (*benchScratch, error) {
+func benchSetup(ctx context.Context, a *services, o *benchOptions, withPG bool, stderr io.Writer) (*benchScratch, error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
@@ -397,24 +318,24 @@ func benchSetup(ctx context.Context, a *App, o *benchOptions, withPG bool, stder
 	slug := "bench-" + hex.EncodeToString(b[:])
 	t, err := a.Tenants.Create(ctx, slug, "ベンチマーク "+slug)
 	if err != nil {
-		return nil, fmt.Errorf("bench: create tenant %s: %w", slug, err)
+		return nil, fmt.Errorf("create tenant %s: %w", slug, err)
 	}
 	sc := &benchScratch{tenant: t}
 	if sc.location, err = a.Booking.CreateLocation(ctx, t.ID, booking.Location{Name: "ベンチマーク会場", Active: true}); err != nil {
-		return sc, fmt.Errorf("bench: create location: %w", err)
+		return sc, fmt.Errorf("create location: %w", err)
 	}
 	var ws []booking.Window
 	for d := time.Sunday; d <= time.Saturday; d++ {
 		ws = append(ws, booking.Window{Weekday: d, Start: benchOpen, End: benchClose, SlotMinutes: benchSlotMinutes, Capacity: benchCapacity})
 	}
 	if err := a.Booking.SetWeeklySchedule(ctx, t, sc.location.ID, ws); err != nil {
-		return sc, fmt.Errorf("bench: set schedule: %w", err)
+		return sc, fmt.Errorf("set schedule: %w", err)
 	}
 	now := time.Now()
 	today := booking.DateOf(now)
 	slots, err := a.Booking.SlotsBetween(ctx, t, sc.location.ID, today.AddDays(booking.DeadlineDays(t)), today.AddDays(booking.HorizonDays(t)))
 	if err != nil {
-		return sc, fmt.Errorf("bench: list slots: %w", err)
+		return sc, fmt.Errorf("list slots: %w", err)
 	}
 	places := 0
 	for _, s := range slots {
@@ -428,7 +349,7 @@ func benchSetup(ctx context.Context, a *App, o *benchOptions, withPG bool, stder
 		pgCards = o.pgbenchCards
 	}
 	if need := o.rounds * (o.cards + pgCards); need > places*9/10 {
-		return sc, fmt.Errorf("bench: %d bookable places in %d slots, too few for up to %d bookings; use fewer -rounds, -cards or -pgbench-cards", places, len(sc.slots), need)
+		return sc, fmt.Errorf("%d bookable places in %d slots, too few for up to %d bookings; use fewer -rounds, -cards or -pgbench-cards", places, len(sc.slots), need)
 	}
 	fmt.Fprintf(stderr, "bench: tenant %s, %d slots × %d places; importing %d cards\n", slug, len(sc.slots), benchCapacity, o.rounds*(o.cards+pgCards))
 	start := time.Now()
@@ -450,7 +371,7 @@ func benchSetup(ctx context.Context, a *App, o *benchOptions, withPG bool, stder
 func benchMMDD(i int) (month, day int) { return i%12 + 1, i%28 + 1 }
 
 // benchImport loads n cards numbered base, base+1, … through the J-LIS CSV import.
-func benchImport(ctx context.Context, a *App, t *tenant.Tenant, base, n int) error {
+func benchImport(ctx context.Context, a *services, t *tenant.Tenant, base, n int) error {
 	var buf bytes.Buffer
 	buf.WriteString("製造管理番号,生年月日\n")
 	for i := 0; i < n; i++ {
@@ -459,10 +380,10 @@ func benchImport(ctx context.Context, a *App, t *tenant.Tenant, base, n int) err
 	}
 	res, err := a.Booking.ImportCards(ctx, t, &buf, nil)
 	if err != nil {
-		return fmt.Errorf("bench: import cards: %w", err)
+		return fmt.Errorf("import cards: %w", err)
 	}
 	if res.Inserted != n {
-		return fmt.Errorf("bench: import cards: %d inserted, %d rejected, want %d new", res.Inserted, len(res.Rejected), n)
+		return fmt.Errorf("import cards: %d inserted, %d rejected, want %d new", res.Inserted, len(res.Rejected), n)
 	}
 	return nil
 }
@@ -955,7 +876,7 @@ func median(xs []float64) float64 {
 // benchCheck proves there is no overbooking: every slot's booked equals the places of its booked
 // reservations and stays within capacity, and there are as many reservations as successful
 // bookings (app and pgbench), each with its outbox row.
-func benchCheck(ctx context.Context, a *App, sc *benchScratch, rep *BenchReport) (BenchCheck, error) {
+func benchCheck(ctx context.Context, a *services, sc *benchScratch, rep *BenchReport) (BenchCheck, error) {
 	var c BenchCheck
 	err := tenant.InTx(ctx, a.DB, sc.tenant.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.QueryRowContext(ctx, `WITH r AS (
@@ -1013,7 +934,7 @@ func (r *BenchReport) print(w io.Writer, o *benchOptions) {
 	if r.Bookings > 0 {
 		what = fmt.Sprintf("%d bookings", r.Bookings)
 	}
-	fmt.Fprintf(w, "\nmadoguchi bench: tenant %s, %d slots × %d places, %d HTTP clients, %s, %d round(s); DB pool %d, %d CPUs\n",
+	fmt.Fprintf(w, "\nmadoguchi-bench: tenant %s, %d slots × %d places, %d HTTP clients, %s, %d round(s); DB pool %d, %d CPUs\n",
 		r.Tenant, r.Slots, r.SlotCapacity, r.Clients, what, r.Rounds, r.DBMaxConns, r.CPUs)
 	fmt.Fprintf(w, "app flow = %s (one card per booking); pgbench = the SQL of booking.Reserve\n\n", strings.Join(benchSteps, ", "))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)

@@ -1,0 +1,125 @@
+// Command madoguchi-bench is madoguchi's load generator, built apart from the production binary:
+// booking through the real HTTP stack beside pgbench running the same SQL (bench.go), or with
+// -import the J-LIS card import beside psql \copy of the same file (bench_import.go). It reads
+// the MADOGUCHI_* variables it needs from the environment (config.go) and writes scratch tenants
+// into that database: run it against a scratch database, not production. See README.md,
+// 'Benchmarks'. main only calls run, which the tests call too.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "madoguchi-bench:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: madoguchi-bench [flags]
+       madoguchi-bench -import [-rows N] [-rounds N] [-ref-url OWNER_URL] [-json]
+
+Books through the real HTTP stack (in-process web server on 127.0.0.1, city host, session in
+Redis, CSRF, login guard, hold, reserve) with many concurrent citizens, then runs pgbench with the
+SQL of booking.Reserve on the same data, and prints both and their ratio. The data goes into a new
+tenant bench-<random>, which is disabled at the end (-keep leaves it enabled).
+
+With -import: imports a generated J-LIS CSV through booking.ImportCards into a new tenant
+bench-imp-<random> per round, beside psql \copy of the same file, and prints the ratio.
+
+Configuration: MADOGUCHI_DATABASE_URL (runtime role) and MADOGUCHI_SECRET_KEY are required;
+MADOGUCHI_REDIS_URL and MADOGUCHI_DB_MAX_CONNS as for madoguchi. Use a scratch database.
+
+flags:
+`
+
+// benchOptions are the flags of madoguchi-bench.
+type benchOptions struct {
+	importMode     bool   // -import: the card import benchmark instead
+	importRows     int    // -rows
+	refURL         string // -ref-url
+	clients        int
+	duration       time.Duration
+	bookings       int
+	rounds         int
+	pgbench        bool
+	pgbenchClients int
+	pgbenchMode    string
+	cards          int
+	pgbenchCards   int
+	json           bool
+	keep           bool
+}
+
+// run parses the flags, then reads the configuration and runs the benchmark. It fails on a flag
+// or configuration problem, a setup failure or a failed correctness check; slow figures and
+// failed bookings are reported, not failures.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.importMode {
+		if o.importRows <= 0 || o.rounds <= 0 {
+			return errors.New("-import: -rows and -rounds must be positive")
+		}
+	} else if err := o.resolve(); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	s, err := openServices(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if o.importMode {
+		return benchImportMain(ctx, s, o, stdout, stderr)
+	}
+	return benchBooking(ctx, s, o, stdout, stderr)
+}
+
+// parseFlags reads the command line; -h prints the usage to stderr and returns flag.ErrHelp.
+func parseFlags(args []string, stderr io.Writer) (*benchOptions, error) {
+	fs := flag.NewFlagSet("madoguchi-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	o := &benchOptions{}
+	fs.IntVar(&o.clients, "clients", 64, "concurrent HTTP clients (citizens booking one after another)")
+	fs.DurationVar(&o.duration, "duration", 20*time.Second, "how long each phase runs (app, then pgbench with the same time)")
+	fs.IntVar(&o.bookings, "bookings", 0, "book exactly this many per round instead of running for -duration (pgbench then runs the same number of transactions)")
+	fs.IntVar(&o.rounds, "rounds", 1, "alternate app and pgbench this many times; the ratio is the median with min–max")
+	fs.BoolVar(&o.pgbench, "pgbench", true, "also run the pgbench reference")
+	fs.IntVar(&o.pgbenchClients, "pgbench-clients", 0, "pgbench clients (0: the same as -clients)")
+	fs.StringVar(&o.pgbenchMode, "pgbench-mode", "prepared", "pgbench query mode: simple, extended or prepared")
+	fs.IntVar(&o.cards, "cards", 0, fmt.Sprintf("cards per round for the app (0: -bookings, or %d per second of -duration)", benchAppCardsPerSec))
+	fs.IntVar(&o.pgbenchCards, "pgbench-cards", 0, fmt.Sprintf("cards per round for pgbench (0: -bookings, or %d per second of -duration)", benchPGCardsPerSec))
+	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.keep, "keep", false, "leave the bench tenant enabled (it is disabled by default; its data stays either way)")
+	fs.BoolVar(&o.importMode, "import", false, "benchmark the J-LIS card import against psql \\copy of the same file instead")
+	fs.IntVar(&o.importRows, "rows", 100_000, "with -import: rows in the generated file")
+	fs.StringVar(&o.refURL, "ref-url", "", "with -import: URL of the owner role for the \\copy reference (default: the runtime role and a TEMP table)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return o, nil
+}
