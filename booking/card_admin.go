@@ -17,14 +17,6 @@ import (
 // lock. Every read of a card and every change is written to the audit log in the same
 // transaction, so nothing is shown or changed without its record.
 
-// StaffActor is the staff member making a change on the admin screens (cards, locations,
-// schedules): the login id goes into the status history and the audit log, the client IP into
-// the audit log.
-type StaffActor struct {
-	Login string
-	IP    string
-}
-
 // cardTransitions are the changes staff may make by hand. "reserved" is never set or left by
 // hand: it follows the booking (Reserve sets it; check-in and cancellation leave it), so a card's
 // status and its active booking cannot disagree. issued and void are final.
@@ -101,7 +93,7 @@ var searchNoRE = regexp.MustCompile(`^[0-9A-Z]{0,32}$`)
 // search is audit-logged ("card.search": query and result count). It returns invalid (field "q")
 // for a number with other characters than digits and letters, and for a 12-digit 個人番号, which
 // is refused before anything is stored or logged.
-func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery, a StaffActor) (*CardList, error) {
+func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery, a Actor) (*CardList, error) {
 	no := NormalizeCardNo(q.No)
 	switch {
 	case len(no) == 12 && isDigits(no):
@@ -148,7 +140,7 @@ func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery
 			Limit(int64(q.PerPage)).Offset(int64((out.Page - 1) * q.PerPage)).Scan(ctx); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.Login, Action: "card.search", IP: a.IP,
+		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.search", IP: a.IP,
 			After: map[string]any{"q": no, "status": string(q.Status), "page": out.Page, "shown": len(out.Cards), "total": out.Total}})
 	})
 	if err != nil {
@@ -182,7 +174,7 @@ type CardRecord struct {
 // CardRecord returns a card of the tenant with its history and current booking, and writes the
 // read to the audit log ("card.view"). It returns not_found for an unknown id (another city's
 // card included: row-level security hides it).
-func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a StaffActor) (*CardRecord, error) {
+func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) (*CardRecord, error) {
 	rec := &CardRecord{}
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&rec.Card).Where("id = ?", id).Scan(ctx); err != nil {
@@ -203,7 +195,7 @@ func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID
 			}
 			rec.Reservation = v
 		}
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.Login, Action: "card.view", Target: CardTarget(id), IP: a.IP})
+		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.view", Target: CardTarget(id), IP: a.IP})
 	})
 	if err != nil {
 		return nil, err
@@ -225,7 +217,7 @@ const MaxBulkCards = 500
 // long list, not_found ("card.not_found") when a card is not the tenant's, and the conflict of
 // CheckCardTransition for the first card (by number) that may not move, with "card_no" added to
 // its Args; then nothing changed.
-func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID, to CardStatus, a StaffActor) error {
+func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID, to CardStatus, a Actor) error {
 	ids = uniqueIDs(ids)
 	switch {
 	case !ValidCardStatus(to):
@@ -263,14 +255,14 @@ func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []
 			}
 		}
 		for _, c := range cards {
-			if err := recordStatus(ctx, tx, t.ID, c.ID, c.Status, to, ChannelStaff, a.Login, now); err != nil {
+			if err := recordStatus(ctx, tx, t.ID, c.ID, c.Status, to, ChannelStaff, a.ID, now); err != nil {
 				return err
 			}
 			after := map[string]any{"status": string(to)}
 			if len(cards) > 1 {
 				after["batch"] = len(cards)
 			}
-			if err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.Login, Action: "card.status", Target: CardTarget(c.ID),
+			if err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.status", Target: CardTarget(c.ID),
 				Before: map[string]any{"status": string(c.Status)}, After: after, IP: a.IP}); err != nil {
 				return err
 			}
@@ -298,7 +290,7 @@ func (s *Service) CardHardLocked(ctx context.Context, t *tenant.Tenant, cardNo s
 // the same transaction, before the locks are lifted: if lifting fails nothing is logged, and if
 // logging fails nothing is lifted. It returns not_found for an unknown card and unavailable when
 // Redis fails.
-func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a StaffActor) error {
+func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) error {
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var c Card
 		if err := tx.NewSelect().Model(&c).Column("id", "card_no").Where("id = ?", id).Scan(ctx); err != nil {
@@ -308,7 +300,7 @@ func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.
 		if err != nil {
 			return err
 		}
-		if err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.Login, Action: "card.unlock", Target: CardTarget(id), IP: a.IP,
+		if err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.unlock", Target: CardTarget(id), IP: a.IP,
 			Before: map[string]any{"hard_locked": locked}}); err != nil {
 			return err
 		}

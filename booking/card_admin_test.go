@@ -20,7 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var clerk = booking.StaffActor{Login: "clerk1", IP: "192.0.2.20"}
+var clerk = booking.Staff("clerk1", "192.0.2.20")
 
 type auditRow struct {
 	Actor  string `bun:"actor"`

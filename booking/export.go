@@ -97,7 +97,7 @@ type exportRow struct {
 // the filter, row count, replaced characters, size and SHA-256 of the file, and whether it was
 // complete — also when writing to w failed half-way (the client went away), in which case that
 // write error is returned. It returns invalid for a bad filter or encoding.
-func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilter, enc Encoding, w io.Writer, flush func() error, v Viewer) (*ExportResult, error) {
+func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilter, enc Encoding, w io.Writer, flush func() error, v Actor) (*ExportResult, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}

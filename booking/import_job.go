@@ -94,7 +94,7 @@ func ImportTarget(id uuid.UUID) string { return "import:" + id.String() }
 // "import.upload" to the audit log. It returns an invalid error with the field "file" when the
 // file is empty (import.file.empty) or larger than ImportMaxFileBytes (import.file.too_big).
 // The file name is reduced to its base name, without control characters, at most 255 characters.
-func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a StaffActor, fileName string, data []byte) (*ImportJob, error) {
+func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Actor, fileName string, data []byte) (*ImportJob, error) {
 	switch {
 	case len(data) == 0:
 		return nil, fieldError("file", "import.file.empty")
@@ -103,7 +103,7 @@ func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Sta
 	}
 	name := cleanFileName(fileName)
 	now := s.now()
-	j := &ImportJob{TenantID: tenantID, ID: uuid.New(), UploadedBy: a.Login, FileName: name, FileSize: int64(len(data)),
+	j := &ImportJob{TenantID: tenantID, ID: uuid.New(), UploadedBy: a.ID, FileName: name, FileSize: int64(len(data)),
 		State: ImportUploaded, RowErrors: []RowError{}, CreatedAt: now, UpdatedAt: now, ProgressTotal: countLines(data)}
 	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(j).Column(importJobColumns[:17]...).Exec(ctx); err != nil {
@@ -114,7 +114,7 @@ func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Sta
 		if _, err := tx.Tx.ExecContext(ctx, "UPDATE import_jobs SET file_bytes = $1 WHERE id = $2", data, j.ID); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.Login, Action: "import.upload", Target: ImportTarget(j.ID), IP: a.IP,
+		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.ID, Action: "import.upload", Target: ImportTarget(j.ID), IP: a.IP,
 			After: map[string]any{"file_name": name, "bytes": len(data)}})
 	})
 	if err != nil {
@@ -148,17 +148,17 @@ func (s *Service) ImportJobs(ctx context.Context, tenantID uuid.UUID, limit int)
 // RequestImportCommit moves a validated job to committing and writes "import.commit" to the
 // audit log; the caller then enqueues the commit task. A job in any other state (already
 // committing or done: a second click) returns a conflict error and changes nothing.
-func (s *Service) RequestImportCommit(ctx context.Context, tenantID, id uuid.UUID, a StaffActor) error {
+func (s *Service) RequestImportCommit(ctx context.Context, tenantID, id uuid.UUID, a Actor) error {
 	return s.moveImport(ctx, tenantID, id, a, "import.commit", []ImportState{ImportValidated}, ImportCommitting)
 }
 
 // CancelImport ends a job that is uploaded, validating or validated without importing anything,
 // deletes its file and writes "import.cancel" to the audit log. Any other state is a conflict.
-func (s *Service) CancelImport(ctx context.Context, tenantID, id uuid.UUID, a StaffActor) error {
+func (s *Service) CancelImport(ctx context.Context, tenantID, id uuid.UUID, a Actor) error {
 	return s.moveImport(ctx, tenantID, id, a, "import.cancel", []ImportState{ImportUploaded, ImportValidating, ImportValidated}, ImportCancelled)
 }
 
-func (s *Service) moveImport(ctx context.Context, tenantID, id uuid.UUID, a StaffActor, action string, from []ImportState, to ImportState) error {
+func (s *Service) moveImport(ctx context.Context, tenantID, id uuid.UUID, a Actor, action string, from []ImportState, to ImportState) error {
 	return tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		var cur ImportState
 		if err := tx.NewSelect().Table("import_jobs").Column("state").Where("id = ?", id).For("UPDATE").Scan(ctx, &cur); err != nil {
@@ -178,7 +178,7 @@ func (s *Service) moveImport(ctx context.Context, tenantID, id uuid.UUID, a Staf
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.Login, Action: action, Target: ImportTarget(id), IP: a.IP,
+		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.ID, Action: action, Target: ImportTarget(id), IP: a.IP,
 			Before: map[string]any{"state": cur}, After: map[string]any{"state": to}})
 	})
 }

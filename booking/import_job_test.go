@@ -17,7 +17,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var importAdmin = booking.StaffActor{Login: "imp.admin", IP: "192.0.2.7"}
+var importAdmin = booking.Staff("imp.admin", "192.0.2.7")
 
 // TestPreviewImportCounts checks the diff summary against existing cards and that a preview
 // writes nothing.

@@ -10,14 +10,10 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-func (e StaffActor) entry(action, target string, before, after map[string]any) tenant.AuditEntry {
-	return tenant.AuditEntry{Actor: e.Login, Action: action, Target: target, Before: before, After: after, IP: e.IP}
-}
-
 // AddLocation creates a location and writes "location.create" to the audit log in the same
 // transaction. It returns invalid for bad fields and conflict (field "name",
 // "location.name.taken") when the tenant already has a location of that name.
-func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location, ed StaffActor) (*Location, error) {
+func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (*Location, error) {
 	l.TenantID, l.ID = t.ID, uuid.Nil
 	l.Name = strings.TrimSpace(l.Name)
 	if err := l.Validate(); err != nil {
@@ -39,7 +35,7 @@ func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location,
 // location l.ID and writes "location.update" with the values before and after to the audit log,
 // in one transaction. It returns not_found for a location the tenant does not have, invalid for
 // bad fields and conflict (field "name") when another location has the name.
-func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Location, ed StaffActor) (*Location, error) {
+func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (*Location, error) {
 	l.TenantID = t.ID
 	l.Name = strings.TrimSpace(l.Name)
 	if err := l.Validate(); err != nil {

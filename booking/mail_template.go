@@ -172,7 +172,7 @@ func currentMailTemplate(ctx context.Context, tx bun.IDB, kind OutboxKind, lang 
 // audit log in the same transaction. A wording equal to the default removes the city's row
 // instead, so later improvements of the default reach the city. It returns not_found for an
 // unknown kind or language and invalid with per-field keys for a wording that cannot be used.
-func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, by StaffActor) error {
+func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, by Actor) error {
 	if err := mailTemplateNotFound(in.Kind, in.Lang); err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in Mai
 			}
 		} else {
 			row := MailTemplate{TenantID: t.ID, Kind: in.Kind, Lang: in.Lang, Subject: in.Subject, Body: in.Body,
-				UpdatedBy: by.Login, UpdatedAt: now}
+				UpdatedBy: by.ID, UpdatedAt: now}
 			_, err := tx.NewInsert().Model(&row).
 				On("CONFLICT (tenant_id, kind, lang) DO UPDATE").
 				Set("subject = EXCLUDED.subject, body = EXCLUDED.body, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at").
@@ -213,7 +213,7 @@ func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in Mai
 // and writes "mail_template.reset" with the wording it removed to the audit log. It reports
 // whether there was a row to delete (nothing is logged when the default was already in use) and
 // returns not_found for an unknown kind or language.
-func (s *Service) ResetMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string, by StaffActor) (bool, error) {
+func (s *Service) ResetMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string, by Actor) (bool, error) {
 	if err := mailTemplateNotFound(kind, lang); err != nil {
 		return false, err
 	}

@@ -15,7 +15,7 @@ import (
 
 var weekdayRE = regexp.MustCompile(`\d+年\d+月\d+日（[日月火水木金土]）10:00～10:30`)
 
-var mailAdmin = booking.StaffActor{Login: "kanri", IP: "192.0.2.30"}
+var mailAdmin = booking.Staff("kanri", "192.0.2.30")
 
 // okBody is a confirmation body with everything required.
 const okBody = "ご予約ありがとうございます。\n予約番号 {{.CodeGrouped}}\n{{.When}}\n{{.Place}}{{if .Address}}（{{.Address}}）{{end}}\n{{.URL}}\n"

@@ -332,14 +332,14 @@ func TestRegenerationKeepsBookings(t *testing.T) {
 	for wd := time.Sunday; wd <= time.Saturday; wd++ {
 		ws = append(ws, booking.Window{Weekday: wd, Start: 9 * 60, End: 12 * 60, SlotMinutes: 30, Capacity: 1})
 	}
-	if err := f.svc.SetWeeklySchedule(ctx, f.t, f.loc.ID, ws); err != nil {
+	if err := f.svc.SetWeeklySchedule(ctx, f.t, f.loc.ID, ws, bookingtest.Admin); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.svc.SlotByID(ctx, f.t, slot.ID)
 	if got.Capacity != 2 || got.Booked != 2 || !got.Flagged || got.Remaining() != 0 {
 		t.Errorf("after shrinking: %+v, want capacity kept at 2 bookings, flagged", got)
 	}
-	if err := f.svc.SetWeeklySchedule(ctx, f.t, f.loc.ID, nil); err != nil {
+	if err := f.svc.SetWeeklySchedule(ctx, f.t, f.loc.ID, nil, bookingtest.Admin); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = f.svc.SlotByID(ctx, f.t, slot.ID)
@@ -375,7 +375,7 @@ func TestHolidaysClosedUnlessOpened(t *testing.T) {
 	}
 	// 休日開庁 on 成人の日 opens it.
 	if err := svc.AddOverride(ctx, tn, loc.ID, booking.Date{Year: 2027, Month: 1, Day: 11}, booking.OverrideOpen,
-		&booking.Window{Start: 9 * 60, End: 10 * 60, SlotMinutes: 20, Capacity: 4}, "休日開庁"); err != nil {
+		&booking.Window{Start: 9 * 60, End: 10 * 60, SlotMinutes: 20, Capacity: 4}, "休日開庁", bookingtest.Admin); err != nil {
 		t.Fatal(err)
 	}
 	slots, err := svc.SlotsOn(ctx, tn, loc.ID, booking.Date{Year: 2027, Month: 1, Day: 11})
@@ -459,7 +459,7 @@ func TestOverlappingWindowsRefused(t *testing.T) {
 	err := f.svc.SetWeeklySchedule(context.Background(), f.t, f.loc.ID, []booking.Window{
 		{Weekday: time.Monday, Start: 9 * 60, End: 12 * 60, SlotMinutes: 30, Capacity: 2},
 		{Weekday: time.Monday, Start: 11 * 60, End: 13 * 60, SlotMinutes: 30, Capacity: 2},
-	})
+	}, bookingtest.Admin)
 	if e := tenant.AsError(err); e == nil || e.Fields["start"] != "schedule.window.overlaps" {
 		t.Fatalf("overlapping windows = %v, want an invalid error naming the overlap", err)
 	}

@@ -30,14 +30,11 @@ var bookable = map[CardStatus]bool{CardImported: true, CardNoticeSent: true, Car
 // Reserve books in.SlotID for every card in in.CardIDs, one place each: all succeed or none. It
 // returns invalid for bad input or a closed slot, conflict "slot.full" when the slot cannot take
 // them all, conflict "card.already_booked" when a card already has an active booking or was
-// issued, and writes the confirmation mail to the outbox in the same transaction.
+// issued, and writes the confirmation mail to the outbox in the same transaction. Staff and
+// call-center actors may book after the citizens' deadline (never a time that has started); for
+// every actor but a citizen "reservation.create" (the booking code, slot and card numbers; never
+// the e-mail address) goes to the audit log in the same transaction.
 func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (*Reservation, error) {
-	return s.reserve(ctx, t, in, nil)
-}
-
-// reserve is Reserve; after (may be nil) runs in the same transaction once the reservation and
-// its cards are written, so a staff booking and its audit row commit together.
-func (s *Service) reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput, after func(ctx context.Context, tx bun.Tx, r *Reservation) error) (*Reservation, error) {
 	email, err := ValidateEmail(in.Email)
 	if err != nil {
 		return nil, err
@@ -85,10 +82,8 @@ func (s *Service) reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 				return err
 			}
 		}
-		if after != nil {
-			if err := after(ctx, tx, r); err != nil {
-				return err
-			}
+		if err := auditCreate(ctx, tx, t.ID, r, cards, in.Actor); err != nil {
+			return err
 		}
 		return insertOutbox(ctx, tx, r, KindCreated, nil, now)
 	})
@@ -102,7 +97,10 @@ func (s *Service) reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 // old ones are returned, in one transaction. Citizens may change only while both the old and the
 // new day are before the booking deadline. It returns not_found for an unknown reservation,
 // conflict "reservation.not_active" when it is no longer booked, "slot.full" and "slot.closed"
-// as Reserve, and "deadline.passed" after the deadline.
+// as Reserve, and "deadline.passed" after the deadline. Staff and call-center actors move a
+// booking on the citizen's behalf after the deadline too (holdID may be uuid.Nil: the places are
+// taken directly); "reservation.change" with the slot before and after goes to the audit log in
+// the same transaction for every actor but a citizen.
 func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, newSlot, holdID uuid.UUID, a Actor) (*Reservation, error) {
 	now := s.now()
 	var r Reservation
@@ -129,6 +127,9 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 		if _, err := tx.NewUpdate().Model(&r).Column("slot_id", "location_id", "starts_at", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
+		if err := a.audit(ctx, tx, t.ID, "reservation.change", r.Code, reservationState(old), reservationState(&r)); err != nil {
+			return err
+		}
 		return insertOutbox(ctx, tx, &r, KindChanged, map[string]any{
 			"old_starts_at": old.StartsAt, "old_location_id": old.LocationID,
 		}, now)
@@ -140,7 +141,8 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 }
 
 // Cancel cancels a booked reservation, returns its places and its cards to notice_sent, and writes
-// the cancellation mail to the outbox. Errors as Change.
+// the cancellation mail to the outbox and, for every actor but a citizen, "reservation.cancel" to
+// the audit log, all in one transaction. Errors and the deadline as Change.
 func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a Actor) error {
 	now := s.now()
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -151,8 +153,12 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uu
 		if _, err := tx.ExecContext(ctx, "UPDATE slots SET booked = GREATEST(booked - ?, 0), updated_at = ? WHERE id = ?", r.PartySize, now, r.SlotID); err != nil {
 			return err
 		}
+		before := reservationState(r)
 		r.Status, r.CancelledAt, r.UpdatedAt = Cancelled, &now, now
 		if _, err := tx.NewUpdate().Model(r).Column("status", "cancelled_at", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if err := a.audit(ctx, tx, t.ID, "reservation.cancel", r.Code, before, reservationState(r)); err != nil {
 			return err
 		}
 		var cardIDs []uuid.UUID

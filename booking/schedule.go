@@ -107,10 +107,12 @@ func (w Window) validate() map[string]string {
 	return f
 }
 
-// SetWeeklySchedule replaces the location's weekly windows and regenerates its slots over the
-// horizon. It returns invalid (with per-field keys) for a bad window and not_found for a location
-// of another tenant.
-func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window) error {
+// SetWeeklySchedule replaces the location's weekly windows, regenerates its slots over the
+// horizon and, for every actor but a citizen, writes "schedule.weekly" with the windows before and
+// after to the audit log, in one transaction. It returns invalid (with per-field keys) for a bad
+// window, invalid with field "start" "schedule.window.overlaps" for overlapping windows, and
+// not_found for a location of another tenant.
+func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, a Actor) error {
 	for _, w := range ws {
 		if f := w.validate(); len(f) > 0 {
 			return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: f}
@@ -124,6 +126,10 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 		if err := lockLocation(ctx, tx, locationID); err != nil {
 			return err
 		}
+		before, err := weeklyWindows(ctx, tx, locationID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*Template)(nil)).Where("location_id = ?", locationID).Exec(ctx); err != nil {
 			return err
 		}
@@ -135,13 +141,20 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 			}
 		}
 		from := DateOf(now)
-		return generateSlots(ctx, tx, t.ID, locationID, from, from.AddDays(HorizonDays(t)), now)
+		if err := generateSlots(ctx, tx, t.ID, locationID, from, from.AddDays(HorizonDays(t)), now); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, t.ID, "schedule.weekly", locationID.String(),
+			map[string]any{"windows": windowStrings(before)}, map[string]any{"windows": windowStrings(ws)})
 	})
 }
 
-// AddOverride records a dated exception and regenerates that day's slots. For OverrideOpen the
-// window is required; for OverrideCapacity only Capacity.
-func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string) error {
+// AddOverride records a dated exception, regenerates that day's slots and, for every actor but a
+// citizen, writes "schedule.override.add" to the audit log, in one transaction. For OverrideOpen
+// the window is required and may not overlap the day's weekly windows or another 'open' override
+// of the day (invalid, field "start", "schedule.window.overlaps"); for OverrideCapacity only
+// Capacity counts.
+func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, a Actor) error {
 	o := &Override{TenantID: t.ID, LocationID: locationID, Day: day.StdTime(), Kind: kind, Note: note}
 	switch kind {
 	case OverrideOpen:
@@ -168,10 +181,28 @@ func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID 
 		if err := lockLocation(ctx, tx, locationID); err != nil {
 			return err
 		}
+		if kind == OverrideOpen {
+			busy, err := windowsOn(ctx, tx, locationID, day)
+			if err != nil {
+				return err
+			}
+			for _, b := range busy {
+				if w.Overlaps(b) {
+					return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"start": "schedule.window.overlaps"}}
+				}
+			}
+		}
 		if _, err := tx.NewInsert().Model(o).Exec(ctx); err != nil {
 			return err
 		}
-		return generateSlots(ctx, tx, t.ID, locationID, day, day.AddDays(1), now)
+		if err := generateSlots(ctx, tx, t.ID, locationID, day, day.AddDays(1), now); err != nil {
+			return err
+		}
+		after := map[string]any{"day": day.String(), "kind": kind, "note": note}
+		if w != nil {
+			after["window"] = w.String()
+		}
+		return a.audit(ctx, tx, t.ID, "schedule.override.add", locationID.String(), nil, after)
 	})
 }
 

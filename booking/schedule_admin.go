@@ -42,11 +42,18 @@ func FirstOverlap(ws []Window) (i, j int, found bool) {
 
 // WeeklyWindows returns the location's weekly opening windows by weekday and start time.
 func (s *Service) WeeklyWindows(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID) ([]Window, error) {
-	var tpls []Template
+	var out []Window
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&tpls).Where("location_id = ?", locationID).Order("weekday", "start_time").Scan(ctx)
+		var err error
+		out, err = weeklyWindows(ctx, tx, locationID)
+		return err
 	})
-	if err != nil {
+	return out, err
+}
+
+func weeklyWindows(ctx context.Context, tx bun.IDB, locationID uuid.UUID) ([]Window, error) {
+	var tpls []Template
+	if err := tx.NewSelect().Model(&tpls).Where("location_id = ?", locationID).Order("weekday", "start_time").Scan(ctx); err != nil {
 		return nil, err
 	}
 	out := make([]Window, len(tpls))
@@ -60,9 +67,17 @@ func (s *Service) WeeklyWindows(ctx context.Context, t *tenant.Tenant, locationI
 func (s *Service) OverridesFrom(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from Date) ([]Override, error) {
 	var ovs []Override
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&ovs).Where("location_id = ? AND day >= ?", locationID, from.StdTime()).
-			OrderExpr("day, start_time NULLS FIRST, created_at").Scan(ctx)
+		var err error
+		ovs, err = overridesFrom(ctx, tx, locationID, from)
+		return err
 	})
+	return ovs, err
+}
+
+func overridesFrom(ctx context.Context, tx bun.IDB, locationID uuid.UUID, from Date) ([]Override, error) {
+	var ovs []Override
+	err := tx.NewSelect().Model(&ovs).Where("location_id = ? AND day >= ?", locationID, from.StdTime()).
+		OrderExpr("day, start_time NULLS FIRST, created_at").Scan(ctx)
 	return ovs, err
 }
 
@@ -79,61 +94,23 @@ func (s *Service) FlaggedSlots(ctx context.Context, t *tenant.Tenant, locationID
 	return slots, err
 }
 
-// SetWeeklyScheduleBy is SetWeeklySchedule for a staff member: it refuses overlapping windows
-// (invalid, field "start", "schedule.window.overlaps"), saves the windows, regenerates the slots
-// and writes "schedule.weekly" with the windows before and after to the audit log. The audit line
-// is written right after the change, in its own transaction, because SetWeeklySchedule commits
-// its own.
-func (s *Service) SetWeeklyScheduleBy(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, ed StaffActor) error {
-	if _, _, found := FirstOverlap(ws); found {
-		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"start": "schedule.window.overlaps"}}
-	}
-	before, err := s.WeeklyWindows(ctx, t, locationID)
-	if err != nil {
-		return err
-	}
-	if err := s.SetWeeklySchedule(ctx, t, locationID, ws); err != nil {
-		return err
-	}
-	return s.audit(ctx, t, ed.entry("schedule.weekly", locationID.String(),
-		map[string]any{"windows": windowStrings(before)}, map[string]any{"windows": windowStrings(ws)}))
-}
-
-// AddOverrideBy is AddOverride for a staff member: an 'open' window that overlaps the day's
-// weekly windows or another 'open' override of the day is refused (invalid, field "start",
-// "schedule.window.overlaps"); the override is saved, the day's slots regenerated and
-// "schedule.override.add" written to the audit log (in its own transaction, as for
-// SetWeeklyScheduleBy).
-func (s *Service) AddOverrideBy(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, ed StaffActor) error {
-	if kind == OverrideOpen && w != nil {
-		w.Weekday = day.Weekday()
-		busy, err := s.windowsOn(ctx, t, locationID, day)
+// windowsOn returns the windows open on day: the weekly windows of its weekday (none on a public
+// holiday or in the year-end closure, which an 'open' override may open with the usual hours)
+// and the day's 'open' overrides.
+func windowsOn(ctx context.Context, tx bun.IDB, locationID uuid.UUID, day Date) ([]Window, error) {
+	var ws []Window
+	if !closedByDefault(day) {
+		weekly, err := weeklyWindows(ctx, tx, locationID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, b := range busy {
-			if w.Overlaps(b) {
-				return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"start": "schedule.window.overlaps"}}
+		for _, w := range weekly {
+			if w.Weekday == day.Weekday() {
+				ws = append(ws, w)
 			}
 		}
 	}
-	if err := s.AddOverride(ctx, t, locationID, day, kind, w, note); err != nil {
-		return err
-	}
-	after := map[string]any{"day": day.String(), "kind": kind, "note": note}
-	if w != nil {
-		after["window"] = w.String()
-	}
-	return s.audit(ctx, t, ed.entry("schedule.override.add", locationID.String(), nil, after))
-}
-
-// windowsOn returns the weekly windows of day's weekday and the 'open' overrides of day.
-func (s *Service) windowsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) ([]Window, error) {
-	ws, err := s.WeeklyWindows(ctx, t, locationID)
-	if err != nil {
-		return nil, err
-	}
-	ovs, err := s.OverridesFrom(ctx, t, locationID, day)
+	ovs, err := overridesFrom(ctx, tx, locationID, day)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +141,7 @@ func (o *Override) Window() Window {
 // are kept; slots that lose their window are closed and flagged if booked) and writes
 // "schedule.override.delete" to the audit log, all in one transaction. It returns the deleted
 // override, or not_found when the location has no such override (or is another tenant's).
-func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed StaffActor) (*Override, error) {
+func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed Actor) (*Override, error) {
 	now := s.now()
 	o := new(Override)
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -203,12 +180,6 @@ func (s *Service) OverrideByID(ctx context.Context, t *tenant.Tenant, locationID
 		return nil, err
 	}
 	return o, nil
-}
-
-func (s *Service) audit(ctx context.Context, t *tenant.Tenant, e tenant.AuditEntry) error {
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tenant.Audit(ctx, tx, t.ID, e)
-	})
 }
 
 func windowStrings(ws []Window) []string {

@@ -15,7 +15,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var editor = booking.StaffActor{Login: "admin-1", IP: "192.0.2.1"}
+var editor = booking.Staff("admin-1", "192.0.2.1")
 
 // openWeekday returns the first day of weekday wd at least 7 days ahead that is not a holiday.
 func openWeekday(wd time.Weekday) booking.Date {
@@ -67,7 +67,7 @@ func TestScheduleAdmin(t *testing.T) {
 		{Weekday: time.Monday, Start: 13 * 60, End: 15 * 60, SlotMinutes: 60, Capacity: 1},
 		{Weekday: time.Monday, Start: 9 * 60, End: 12 * 60, SlotMinutes: 30, Capacity: 3},
 	}
-	if err := svc.SetWeeklyScheduleBy(ctx, tn, loc.ID, ws, editor); err != nil {
+	if err := svc.SetWeeklySchedule(ctx, tn, loc.ID, ws, editor); err != nil {
 		t.Fatal(err)
 	}
 	got, err := svc.WeeklyWindows(ctx, tn, loc.ID)
@@ -76,22 +76,22 @@ func TestScheduleAdmin(t *testing.T) {
 	}
 	slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday)
 	if len(slots) != 8 {
-		t.Errorf("slots on %s after SetWeeklyScheduleBy = %d, want 8", monday, len(slots))
+		t.Errorf("slots on %s after SetWeeklySchedule = %d, want 8", monday, len(slots))
 	}
 	bad := append(ws, booking.Window{Weekday: time.Monday, Start: 11 * 60, End: 13 * 60, SlotMinutes: 30, Capacity: 1})
-	if err := svc.SetWeeklyScheduleBy(ctx, tn, loc.ID, bad, editor); tenant.ErrorCode(err) != tenant.Invalid {
+	if err := svc.SetWeeklySchedule(ctx, tn, loc.ID, bad, editor); tenant.ErrorCode(err) != tenant.Invalid {
 		t.Errorf("overlapping windows: err = %v, want invalid", err)
 	}
-	if err := svc.SetWeeklyScheduleBy(ctx, other, loc.ID, ws, editor); tenant.ErrorCode(err) != tenant.NotFound {
+	if err := svc.SetWeeklySchedule(ctx, other, loc.ID, ws, editor); tenant.ErrorCode(err) != tenant.NotFound {
 		t.Errorf("another tenant's location: err = %v, want not_found", err)
 	}
 
 	// An evening window that overlaps the day's hours is refused; one after them is added.
-	if err := svc.AddOverrideBy(ctx, tn, loc.ID, monday, booking.OverrideOpen,
+	if err := svc.AddOverride(ctx, tn, loc.ID, monday, booking.OverrideOpen,
 		&booking.Window{Start: 14 * 60, End: 16 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口", editor); tenant.ErrorCode(err) != tenant.Invalid {
 		t.Errorf("overlapping open override: err = %v, want invalid", err)
 	}
-	if err := svc.AddOverrideBy(ctx, tn, loc.ID, monday, booking.OverrideOpen,
+	if err := svc.AddOverride(ctx, tn, loc.ID, monday, booking.OverrideOpen,
 		&booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口", editor); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestScheduleAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws[1].Capacity = 0
-	if err := svc.SetWeeklyScheduleBy(ctx, tn, loc.ID, ws, editor); err != nil {
+	if err := svc.SetWeeklySchedule(ctx, tn, loc.ID, ws, editor); err != nil {
 		t.Fatal(err)
 	}
 	flagged, err := svc.FlaggedSlots(ctx, tn, loc.ID)
@@ -136,7 +136,7 @@ func TestScheduleAdmin(t *testing.T) {
 	// Every change is in the audit log.
 	var actions []string
 	_ = tenant.InTx(ctx, d.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw("SELECT action FROM audit_log WHERE actor = ? ORDER BY at", editor.Login).Scan(ctx, &actions)
+		return tx.NewRaw("SELECT action FROM audit_log WHERE actor = ? ORDER BY at", editor.ID).Scan(ctx, &actions)
 	})
 	want := []string{"schedule.weekly", "schedule.override.add", "schedule.override.delete", "schedule.weekly"}
 	if len(actions) != len(want) {

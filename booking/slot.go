@@ -43,10 +43,15 @@ type wantSlot struct {
 	capacity   int
 }
 
-// desiredSlots computes the slots a day should have from templates and overrides. Public holidays
-// and 12/29–1/3 are closed unless an 'open' override opens them.
+// closedByDefault reports whether the weekly windows do not apply on day: public holidays and the
+// year-end closure (12/29–1/3) are closed unless an 'open' override opens them.
+func closedByDefault(day Date) bool {
+	return jpholiday.IsHoliday(day.StdTime()) || jpholiday.IsYearEndClosure(day.StdTime())
+}
+
+// desiredSlots computes the slots a day should have from templates and overrides.
 func desiredSlots(day Date, tpls []Template, ovs []Override) []wantSlot {
-	closed := jpholiday.IsHoliday(day.StdTime()) || jpholiday.IsYearEndClosure(day.StdTime())
+	closed := closedByDefault(day)
 	capOverride := -1
 	var extra []Override
 	for _, o := range ovs {

@@ -17,17 +17,6 @@ import (
 // the data of the printed lists (day list, pick list, status summary). Every read of a citizen's
 // record and every change writes the audit log; a Viewer says who is reading.
 
-// Viewer is the staff member (or operator) reading or changing records, for the audit log.
-type Viewer struct {
-	Actor
-	IP string
-}
-
-func (v Viewer) audit(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, action, target string, before, after map[string]any) error {
-	return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: v.ID, Action: action, Target: target,
-		Before: before, After: after, IP: v.IP})
-}
-
 // ReservationStatuses lists every reservation status, in display order.
 var ReservationStatuses = []ReservationStatus{Booked, Visited, NoShow, Cancelled}
 
@@ -216,7 +205,7 @@ func (l *ReservationList) Last() int {
 // SearchReservations returns one page of the tenant's reservations matching f, by start time,
 // location and code, and logs the search (action "reservation.search"). It returns invalid with
 // field keys for a bad filter.
-func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f ReservationFilter, v Viewer) (*ReservationList, error) {
+func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f ReservationFilter, v Actor) (*ReservationList, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -272,7 +261,7 @@ func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f Re
 
 // ReservationForStaff returns a reservation of the tenant with its location, slot and cards, and
 // logs the read (action "reservation.view"). Another tenant's id is not_found.
-func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Viewer) (*ReservationView, error) {
+func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) (*ReservationView, error) {
 	var rv *ReservationView
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
@@ -284,54 +273,10 @@ func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id 
 	return rv, err
 }
 
-func reservationState(rv *ReservationView) map[string]any {
-	return map[string]any{"status": rv.Status, "slot_id": rv.SlotID.String(), "location_id": rv.LocationID.String(),
-		"starts_at": rv.StartsAt.UTC().Format(time.RFC3339)}
-}
-
-// StaffCancel cancels a booked reservation on the citizen's behalf (channel and deadline of
-// v.Actor, normally ChannelStaff, which may cancel after the citizens' deadline) through Cancel,
-// then logs "reservation.cancel" with the state before and after. Errors as Cancel.
-//
-// Cancel commits its own transaction, so the audit row is written in a second one right after;
-// if that fails the error is returned although the cancellation stands.
-func (s *Service) StaffCancel(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Viewer) error {
-	before, err := s.ReservationByID(ctx, t, id)
-	if err != nil {
-		return err
-	}
-	if err := s.Cancel(ctx, t, id, v.Actor); err != nil {
-		return err
-	}
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		after, err := loadView(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		return v.audit(ctx, tx, t.ID, "reservation.cancel", before.Code, reservationState(before), reservationState(after))
-	})
-}
-
-// StaffChange moves a booked reservation to newSlot on the citizen's behalf through Change
-// (no hold: the places are taken directly) and logs "reservation.change" with the slot before
-// and after. Errors as Change; the audit row follows as in StaffCancel.
-func (s *Service) StaffChange(ctx context.Context, t *tenant.Tenant, id, newSlot uuid.UUID, v Viewer) (*Reservation, error) {
-	before, err := s.ReservationByID(ctx, t, id)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.Change(ctx, t, id, newSlot, uuid.Nil, v.Actor)
-	if err != nil {
-		return nil, err
-	}
-	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		after, err := loadView(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		return v.audit(ctx, tx, t.ID, "reservation.change", before.Code, reservationState(before), reservationState(after))
-	})
-	return r, err
+// reservationState is a reservation as the audit log records it.
+func reservationState(r *Reservation) map[string]any {
+	return map[string]any{"status": r.Status, "slot_id": r.SlotID.String(), "location_id": r.LocationID.String(),
+		"starts_at": r.StartsAt.UTC().Format(time.RFC3339)}
 }
 
 // StaffSlotsOn returns a location's open slots on day that have not started yet, in time order,
@@ -363,7 +308,7 @@ type DayListLocation struct {
 // and time, each with its cards, and logs the read ("print.day"). A zero locationID lists every
 // location that has reservations; a given one is listed even when empty (not_found when it is
 // not the tenant's).
-func (s *Service) DayList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Viewer) ([]DayListLocation, error) {
+func (s *Service) DayList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) ([]DayListLocation, error) {
 	var out []DayListLocation
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var locs []Location
@@ -472,7 +417,7 @@ type PickItem struct {
 // PickList returns every card held by a booked reservation of day (optionally at one location),
 // sorted by storage position in natural order ("A-2" before "A-10"; cards without a position
 // last), and logs the read ("print.picklist").
-func (s *Service) PickList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Viewer) ([]PickItem, error) {
+func (s *Service) PickList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) ([]PickItem, error) {
 	var items []PickItem
 	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().TableExpr("reservations AS r").

@@ -13,7 +13,7 @@ import (
 // Staff booking on a citizen's behalf (channel "staff"): the clerk has checked the caller's or
 // visitor's identity, so no MMDD is asked. The clerk types the card numbers; each line is looked
 // up and refused with its own reason; the places are held with HoldSlot as a citizen's are, and
-// StaffReserve books through Reserve and writes the audit row in the same transaction.
+// Reserve books with the staff actor, which writes the audit row in the same transaction.
 
 // CardLine is one typed line of the staff new-booking form after lookup.
 type CardLine struct {
@@ -42,7 +42,7 @@ var refusedStatus = map[CardStatus]string{
 // invalid error whose Fields map "card{Line}" to the line's key; with no line at all the error
 // has the field "card1". More than MaxParty lines is invalid "reserve.party.invalid". The lookup
 // is audit-logged ("card.lookup": the numbers and how many were found).
-func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v Viewer) ([]CardLine, error) {
+func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v Actor) ([]CardLine, error) {
 	var lines []CardLine
 	for i, in := range inputs {
 		if NormalizeCardNo(in) != "" {
@@ -153,21 +153,19 @@ func (s *Service) StaffBookingCards(ctx context.Context, t *tenant.Tenant, ids [
 	return out, nil
 }
 
-// StaffReserve books on a citizen's behalf through Reserve (in.Actor is v.Actor, normally
-// ChannelStaff, which may book after the citizens' deadline but never a time that has started)
-// and logs "reservation.create" (the booking code, slot and card numbers; never the e-mail
-// address) in the same transaction. Errors as Reserve.
-func (s *Service) StaffReserve(ctx context.Context, t *tenant.Tenant, in ReserveInput, v Viewer) (*Reservation, error) {
-	in.Actor = v.Actor
-	return s.reserve(ctx, t, in, func(ctx context.Context, tx bun.Tx, r *Reservation) error {
-		var nos []string
-		if err := tx.NewRaw("SELECT card_no FROM cards WHERE id IN (?) ORDER BY card_no", bun.List(uniqueIDs(in.CardIDs))).Scan(ctx, &nos); err != nil {
-			return err
-		}
-		return v.audit(ctx, tx, t.ID, "reservation.create", r.Code, nil, map[string]any{
-			"status": r.Status, "slot_id": r.SlotID.String(), "location_id": r.LocationID.String(),
-			"starts_at": r.StartsAt.UTC().Format("2006-01-02T15:04:05Z07:00"), "card_nos": nos,
-			"channel": r.Channel, "email": r.Email != nil, "lang": r.Lang,
-		})
+// auditCreate writes "reservation.create" for r (the booking code, slot and card numbers; never
+// the e-mail address) unless a is a citizen.
+func auditCreate(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, r *Reservation, cards []uuid.UUID, a Actor) error {
+	if !a.audited() {
+		return nil
+	}
+	var nos []string
+	if err := tx.NewRaw("SELECT card_no FROM cards WHERE id IN (?) ORDER BY card_no", bun.List(cards)).Scan(ctx, &nos); err != nil {
+		return err
+	}
+	return a.audit(ctx, tx, tenantID, "reservation.create", r.Code, nil, map[string]any{
+		"status": r.Status, "slot_id": r.SlotID.String(), "location_id": r.LocationID.String(),
+		"starts_at": r.StartsAt.UTC().Format("2006-01-02T15:04:05Z07:00"), "card_nos": nos,
+		"channel": r.Channel, "email": r.Email != nil, "lang": r.Lang,
 	})
 }

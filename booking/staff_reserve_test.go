@@ -16,7 +16,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var deskClerk = booking.Viewer{Actor: staff, IP: "192.0.2.1"}
+var deskClerk = booking.Actor{Channel: staff.Channel, ID: staff.ID, IP: "192.0.2.1"}
 
 func toWide(s string) string {
 	var b strings.Builder
@@ -41,7 +41,7 @@ func TestStaffLookupCards(t *testing.T) {
 		t.Fatal(err)
 	}
 	void := bookingtest.MustCard(t, f.svc, f.t, "0404")
-	if err := f.svc.ChangeCardStatus(ctx, f.t, []uuid.UUID{void.ID}, booking.CardVoid, booking.StaffActor{Login: "x"}); err != nil {
+	if err := f.svc.ChangeCardStatus(ctx, f.t, []uuid.UUID{void.ID}, booking.CardVoid, booking.Staff("x", "")); err != nil {
 		t.Fatal(err)
 	}
 	other := newFixture(t, d, 5)
@@ -114,9 +114,9 @@ func TestStaffReserveAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := f.svc.StaffReserve(ctx, f.t, booking.ReserveInput{SlotID: slots[0].ID, HoldID: h.ID, CardIDs: []uuid.UUID{a.ID, b.ID}}, deskClerk)
+	r, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slots[0].ID, HoldID: h.ID, CardIDs: []uuid.UUID{a.ID, b.ID}, Actor: deskClerk})
 	if err != nil {
-		t.Fatalf("StaffReserve: %v", err)
+		t.Fatalf("Reserve: %v", err)
 	}
 	if r.Channel != booking.ChannelStaff || r.PartySize != 2 || r.Email != nil {
 		t.Errorf("reservation = %+v", r)
@@ -129,15 +129,15 @@ func TestStaffReserveAudited(t *testing.T) {
 		t.Errorf("audit after = %q, %v", after, err)
 	}
 	// A second submit of the same form books nothing more.
-	if _, err := f.svc.StaffReserve(ctx, f.t, booking.ReserveInput{SlotID: slots[0].ID, HoldID: h.ID, CardIDs: []uuid.UUID{a.ID, b.ID}}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "card.already_booked" {
-		t.Errorf("second StaffReserve = %v, want card.already_booked", err)
+	if _, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slots[0].ID, HoldID: h.ID, CardIDs: []uuid.UUID{a.ID, b.ID}, Actor: deskClerk}); tenant.AsError(err) == nil || tenant.AsError(err).Key != "card.already_booked" {
+		t.Errorf("second Reserve = %v, want card.already_booked", err)
 	}
 	// A time that has started is refused even to staff.
 	// (the clock is moved to one minute after a slot's start).
 	later := bookingtest.Service(f.d.App, func() time.Time { return slots[1].StartsAt.Add(time.Minute) })
 	c := bookingtest.MustCard(t, f.svc, f.t, "0303")
-	if _, err := later.StaffReserve(ctx, f.t, booking.ReserveInput{SlotID: slots[1].ID, CardIDs: []uuid.UUID{c.ID}}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "slot.closed" {
-		t.Errorf("StaffReserve(past) = %v, want slot.closed", err)
+	if _, err := later.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slots[1].ID, CardIDs: []uuid.UUID{c.ID}, Actor: deskClerk}); tenant.AsError(err) == nil || tenant.AsError(err).Key != "slot.closed" {
+		t.Errorf("Reserve(past) = %v, want slot.closed", err)
 	}
 	f.checkInvariant(t)
 }
@@ -167,7 +167,7 @@ func TestStaffAndCitizenRaceForLastPlace(t *testing.T) {
 				results[0] = err
 				return
 			}
-			_, results[0] = f.svc.StaffReserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, HoldID: h.ID, CardIDs: []uuid.UUID{shared}}, deskClerk)
+			_, results[0] = f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, HoldID: h.ID, CardIDs: []uuid.UUID{shared}, Actor: deskClerk})
 		}()
 		go func() {
 			defer wg.Done()
@@ -215,7 +215,7 @@ func TestStaffMarkNoShow(t *testing.T) {
 	ctx := context.Background()
 	card := bookingtest.MustCard(t, f.svc, f.t, "0101")
 	slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
-	r, err := f.svc.StaffReserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}}, deskClerk)
+	r, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}, Actor: deskClerk})
 	if err != nil {
 		t.Fatal(err)
 	}

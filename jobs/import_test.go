@@ -25,7 +25,7 @@ func TestImportTasks(t *testing.T) {
 	w := e.startWorker(t, "w1")
 	ctx := context.Background()
 	q := jobs.NewImportQueue(e.redis.Client(t))
-	admin := booking.StaffActor{Login: "imp.admin", IP: "192.0.2.1"}
+	admin := booking.Staff("imp.admin", "192.0.2.1")
 
 	var b strings.Builder
 	b.WriteString("個人番号,製造管理番号,生年月日,氏名\n")

@@ -141,7 +141,7 @@ func TestAdminImportHTTP(t *testing.T) {
 	mustStaffAccount(t, e, "imp.admin", tenant.RoleAdmin, "admin password for import")
 	mustStaffAccount(t, e, "imp.clerk", tenant.RoleStaff, "clerk password for import")
 	other := tenanttest.MustCreateTenant(t, e.db.App)
-	otherJob, err := e.svc.CreateImportJob(context.Background(), other.ID, booking.StaffActor{Login: "x"}, "other.csv", []byte("製造管理番号,生年月日\n"))
+	otherJob, err := e.svc.CreateImportJob(context.Background(), other.ID, booking.Staff("x", ""), "other.csv", []byte("製造管理番号,生年月日\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

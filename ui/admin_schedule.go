@@ -108,7 +108,7 @@ func (u *UI) adminScheduleSaveWeekly(c *fiber.Ctx) error {
 	days := parseWeekForm(c)
 	ws, ok := validateWeek(days)
 	if ok {
-		err := u.deps.Booking.SetWeeklyScheduleBy(c.UserContext(), tenantOf(c), l.ID, ws, staffActorOf(c))
+		err := u.deps.Booking.SetWeeklySchedule(c.UserContext(), tenantOf(c), l.ID, ws, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			days[0].Rows[0].StartErr = firstKey(e)
 		} else if err != nil {
@@ -139,7 +139,7 @@ func (u *UI) adminScheduleAddOverride(c *fiber.Ctx) error {
 	}
 	day, kind, w, errs := f.parse(booking.DateOf(u.now()))
 	if len(errs) == 0 {
-		err := u.deps.Booking.AddOverrideBy(c.UserContext(), tenantOf(c), l.ID, day, kind, w, strings.TrimSpace(f.Note), staffActorOf(c))
+		err := u.deps.Booking.AddOverride(c.UserContext(), tenantOf(c), l.ID, day, kind, w, strings.TrimSpace(f.Note), staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			errs = overrideFieldErrors(e)
 		} else if err != nil {

@@ -126,7 +126,7 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 
 // saveSettings replaces the tenant's settings and writes "settings.update" to the audit log in
 // the same transaction. It returns the updated tenant and whether the booking horizon grew.
-func (u *UI) saveSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, ed booking.StaffActor) (*tenant.Tenant, bool, error) {
+func (u *UI) saveSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, ed booking.Actor) (*tenant.Tenant, bool, error) {
 	var t tenant.Tenant
 	var grew bool
 	err := tenant.InTx(ctx, u.deps.DB, cur.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -140,7 +140,7 @@ func (u *UI) saveSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Set
 		}
 		t.Settings = st
 		grew = booking.HorizonDays(&t) > oldHorizon
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: ed.Login, Action: "settings.update", Target: t.Slug,
+		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: ed.ID, Action: "settings.update", Target: t.Slug,
 			Before: before, After: settingsAudit(st), IP: ed.IP})
 	})
 	return &t, grew, err

@@ -199,7 +199,7 @@ func TestAPIScenarios(t *testing.T) {
 	tomorrow := booking.DateOf(now).AddDays(1)
 	// An evening counter tomorrow gives it times even on a public holiday or in the year-end closure.
 	if err := e.svc.AddOverride(ctx, late, lateLoc.ID, tomorrow, booking.OverrideOpen,
-		&booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 2}, "夜間窓口"); err != nil {
+		&booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 2}, "夜間窓口", bookingtest.Admin); err != nil {
 		t.Fatal(err)
 	}
 	soon, err := e.svc.SlotsBetween(ctx, late, lateLoc.ID, tomorrow, tomorrow)

@@ -40,7 +40,7 @@ func TestE2EAdminImport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waiting, err := e.svc.CreateImportJob(context.Background(), e.city.ID, booking.StaffActor{Login: "seed"}, "waiting.csv", []byte("製造管理番号,生年月日\n"))
+	waiting, err := e.svc.CreateImportJob(context.Background(), e.city.ID, booking.Staff("seed", ""), "waiting.csv", []byte("製造管理番号,生年月日\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

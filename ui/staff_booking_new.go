@@ -121,7 +121,7 @@ func (u *UI) staffBookingNewCards(c *fiber.Ctx) error {
 		inputs[i] = strings.Clone(c.FormValue(fmt.Sprintf("card%d", i+1)))
 		p.Lines = append(p.Lines, NewBookingLine{N: i + 1, Value: inputs[i]})
 	}
-	lines, err := u.deps.Booking.StaffLookupCards(c.UserContext(), tenantOf(c), inputs, viewerOf(c))
+	lines, err := u.deps.Booking.StaffLookupCards(c.UserContext(), tenantOf(c), inputs, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 		p.Errors = e.Fields
 		if len(e.Fields) == 0 {

@@ -108,8 +108,8 @@ func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 	for i, cd := range p.Cards {
 		ids[i] = cd.ID
 	}
-	r, err := u.deps.Booking.StaffReserve(c.UserContext(), tenantOf(c), booking.ReserveInput{SlotID: p.Slot.ID, HoldID: p.Hold.ID,
-		CardIDs: ids, Email: p.Email, Lang: p.MailLang}, viewerOf(c))
+	r, err := u.deps.Booking.Reserve(c.UserContext(), tenantOf(c), booking.ReserveInput{SlotID: p.Slot.ID, HoldID: p.Hold.ID,
+		CardIDs: ids, Email: p.Email, Lang: p.MailLang, Actor: staffActorOf(c)})
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Conflict || e.Key == "slot.closed") {
 		if r := u.alreadyBooked(c, p.Slot.ID.String(), p.CardsParam); r != nil {
 			return u.staffFlashRedirect(c, "staffnew.already_done", "/admin/bookings/"+r.ID.String())

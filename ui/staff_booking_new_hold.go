@@ -29,7 +29,7 @@ func (u *UI) staffBookingNewHold(c *fiber.Ctx) error {
 		return c.Redirect(back+"&error=slot", fiber.StatusSeeOther)
 	}
 	release, _ := uuid.Parse(c.FormValue("release"))
-	h, err := u.deps.Booking.HoldSlot(c.UserContext(), tenantOf(c), slotID, p.Party(), release, viewerOf(c).Actor)
+	h, err := u.deps.Booking.HoldSlot(c.UserContext(), tenantOf(c), slotID, p.Party(), release, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && (e.Key == "slot.full" || e.Key == "slot.closed") {
 		return u.staffFlashRedirect(c, "staffnew.slot.taken", back)
 	}

@@ -82,7 +82,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	// A later open day, clear of the bookings on the first one citizens may book.
 	laterDay := openDaysAfter(t, e, e.city, honcho, booking.DateFromDB(first.Day), 1)[0]
 	void, issued := bookingtest.MustCard(t, e.svc, e.city, "0202"), bookingtest.MustCard(t, e.svc, e.city, "0303")
-	staffActor := booking.StaffActor{Login: "setup"}
+	staffActor := booking.Staff("setup", "")
 	if err := e.svc.ChangeCardStatus(ctx, e.city, []uuid.UUID{void.ID}, booking.CardVoid, staffActor); err != nil {
 		t.Fatal(err)
 	}

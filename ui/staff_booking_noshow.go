@@ -23,7 +23,7 @@ func (u *UI) staffBookingNoShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.deps.Booking.StaffMarkNoShow(c.UserContext(), tenantOf(c), id, viewerOf(c)); err != nil {
+	if err := u.deps.Booking.StaffMarkNoShow(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.staffFlashRedirect(c, "staffnew.noshow.done", "/admin/bookings/"+id.String())

@@ -50,12 +50,6 @@ type BookingDetailPage struct {
 	ErrorKey string
 }
 
-// viewerOf is the logged-in staff member as the booking service's audit actor.
-func viewerOf(c *fiber.Ctx) booking.Viewer {
-	s := staffOf(c)
-	return booking.Viewer{Actor: booking.Actor{Channel: booking.ChannelStaff, ID: s.StaffLogin}, IP: strings.Clone(c.IP())}
-}
-
 // parseDay reads a date typed or picked as YYYY-MM-DD (also YYYY/MM/DD and full-width digits);
 // "" is the zero Date.
 func parseDay(s string) (booking.Date, bool) {
@@ -130,7 +124,7 @@ func (u *UI) staffBookings(c *fiber.Ctx) error {
 		}
 	}
 	if len(fields) == 0 {
-		p.List, err = u.deps.Booking.SearchReservations(c.UserContext(), t, f, viewerOf(c))
+		p.List, err = u.deps.Booking.SearchReservations(c.UserContext(), t, f, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			fields = e.Fields
 		} else if err != nil {
@@ -180,7 +174,7 @@ func (u *UI) loadBookingPage(c *fiber.Ctx) (*BookingDetailPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	rv, err := u.deps.Booking.ReservationForStaff(c.UserContext(), tenantOf(c), id, viewerOf(c))
+	rv, err := u.deps.Booking.ReservationForStaff(c.UserContext(), tenantOf(c), id, staffActorOf(c))
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +213,7 @@ func (u *UI) staffBookingCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.deps.Booking.StaffCancel(c.UserContext(), tenantOf(c), id, viewerOf(c)); err != nil {
+	if err := u.deps.Booking.Cancel(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.staffFlashRedirect(c, "staff.bookings.cancelled", "/admin/bookings/"+id.String())
@@ -313,7 +307,7 @@ func (u *UI) staffBookingChange(c *fiber.Ctx) error {
 	if key != "" {
 		return u.renderChange(c, p, booking.DateOf(p.R.Slot.StartsAt).String(), key)
 	}
-	_, err = u.deps.Booking.StaffChange(c.UserContext(), tenantOf(c), p.R.ID, slot.ID, viewerOf(c))
+	_, err = u.deps.Booking.Change(c.UserContext(), tenantOf(c), p.R.ID, slot.ID, uuid.Nil, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && (e.Key == "slot.full" || e.Key == "slot.closed" || e.Key == "reserve.same_slot") {
 		c.Status(statusByCode[e.Code])
 		return u.renderChange(c, p, booking.DateFromDB(slot.Day).String(), e.Key)

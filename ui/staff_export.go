@@ -107,7 +107,7 @@ func (u *UI) staffExportCSV(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset="+charset+"; header=present")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, name, url.PathEscape(name)))
-	svc, v, log, reqID, slug := u.deps.Booking, viewerOf(c), u.log, requestIDOf(c), strings.Clone(t.Slug)
+	svc, v, log, reqID, slug := u.deps.Booking, staffActorOf(c), u.log, requestIDOf(c), strings.Clone(t.Slug)
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()

@@ -135,7 +135,7 @@ func (u *UI) staffPrintDay(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "staff/print_day", p)
 	}
-	if p.Groups, err = u.deps.Booking.DayList(c.UserContext(), tenantOf(c), p.Day, p.locationID(), viewerOf(c)); err != nil {
+	if p.Groups, err = u.deps.Booking.DayList(c.UserContext(), tenantOf(c), p.Day, p.locationID(), staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.render(c, "staff/print_day", p)
@@ -154,7 +154,7 @@ func (u *UI) staffPrintPickList(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "staff/print_picklist", p)
 	}
-	items, err := u.deps.Booking.PickList(c.UserContext(), tenantOf(c), p.Day, p.locationID(), viewerOf(c))
+	items, err := u.deps.Booking.PickList(c.UserContext(), tenantOf(c), p.Day, p.locationID(), staffActorOf(c))
 	if err != nil {
 		return err
 	}

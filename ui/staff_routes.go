@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
@@ -93,9 +95,10 @@ func (u *UI) requireStaff(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// staffActorOf is the logged-in staff member as the domain and the audit log record them.
-func staffActorOf(c *fiber.Ctx) booking.StaffActor {
-	return booking.StaffActor{Login: staffOf(c).StaffLogin, IP: c.IP()}
+// staffActorOf is the logged-in staff member as the domain and the audit log record them (the
+// address is copied out of Fiber's buffer, which is reused after the handler returns).
+func staffActorOf(c *fiber.Ctx) booking.Actor {
+	return booking.Staff(staffOf(c).StaffLogin, strings.Clone(c.IP()))
 }
 
 // staffTakeFlash moves the staff session's one-time message into the page and clears it.

@@ -16,6 +16,9 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
+// Admin is the staff member fixtures act as where an operation needs an actor.
+var Admin = booking.Staff("fixture.admin", "192.0.2.1")
+
 // Key is the HMAC key fixtures use.
 var Key = []byte("0123456789abcdef0123456789abcdef")
 
@@ -41,7 +44,7 @@ func MustLocation(tb testing.TB, svc *booking.Service, t *tenant.Tenant, name st
 	for d := time.Sunday; d <= time.Saturday; d++ {
 		ws = append(ws, booking.Window{Weekday: d, Start: 9 * 60, End: 12 * 60, SlotMinutes: 30, Capacity: capacity})
 	}
-	if err := svc.SetWeeklySchedule(ctx, t, l.ID, ws); err != nil {
+	if err := svc.SetWeeklySchedule(ctx, t, l.ID, ws, Admin); err != nil {
 		tb.Fatalf("SetWeeklySchedule: %v", err)
 	}
 	return l
@@ -97,7 +100,7 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 	// An evening counter after the slot's day (at the year end a day three ahead may be closed:
 	// the override opens it).
 	day := booking.DateFromDB(slot.Day).AddDays(3)
-	if err := svc.AddOverride(ctx, t, loc.ID, day, booking.OverrideOpen, &booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口"); err != nil {
+	if err := svc.AddOverride(ctx, t, loc.ID, day, booking.OverrideOpen, &booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口", Admin); err != nil {
 		tb.Fatalf("SeedAll: AddOverride: %v", err)
 	}
 	if _, err := svc.HoldSlot(ctx, t, slot.ID, 1, uuid.Nil, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
@@ -122,7 +125,7 @@ func seedMail(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 	ctx := context.Background()
 	if err := svc.SaveMailTemplate(ctx, t, booking.MailTemplateInput{Kind: booking.KindReminder, Lang: "ja",
 		Subject: "【{{.City}}】明日はご予約日です（{{.Code}}）", Body: "{{.CodeGrouped}}\n{{.When}}\n{{.Place}}\n{{.URL}}\n"},
-		booking.StaffActor{Login: "seed.admin"}); err != nil {
+		booking.Staff("seed.admin", "")); err != nil {
 		tb.Fatalf("SeedAll: SaveMailTemplate: %v", err)
 	}
 	ids, err := svc.ClaimOutbox(ctx, t.ID, 1, time.Minute)
@@ -142,7 +145,7 @@ func seedMail(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 func seedImport(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 	tb.Helper()
 	ctx := context.Background()
-	a := booking.StaffActor{Login: "seed.admin", IP: "192.0.2.1"}
+	a := booking.Staff("seed.admin", "192.0.2.1")
 	prof := booking.DefaultImportProfile()
 	prof.CardNo = "交付番号"
 	if err := svc.SaveImportProfile(ctx, t.ID, prof, a); err != nil {

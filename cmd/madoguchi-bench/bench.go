@@ -328,7 +328,7 @@ func benchSetup(ctx context.Context, a *services, o *benchOptions, withPG bool, 
 	for d := time.Sunday; d <= time.Saturday; d++ {
 		ws = append(ws, booking.Window{Weekday: d, Start: benchOpen, End: benchClose, SlotMinutes: benchSlotMinutes, Capacity: benchCapacity})
 	}
-	if err := a.Booking.SetWeeklySchedule(ctx, t, sc.location.ID, ws); err != nil {
+	if err := a.Booking.SetWeeklySchedule(ctx, t, sc.location.ID, ws, booking.Actor{Channel: booking.ChannelSystem, ID: "bench"}); err != nil {
 		return sc, fmt.Errorf("set schedule: %w", err)
 	}
 	now := time.Now()
