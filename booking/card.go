@@ -244,8 +244,8 @@ func (s *Service) CardByID(ctx context.Context, tenantID, id uuid.UUID) (*Card, 
 	return &c, nil
 }
 
-// UnlockCard lifts the login locks of a card after staff or the call center checked the caller.
-func (s *Service) UnlockCard(ctx context.Context, t *tenant.Tenant, cardNo string) error {
+// unlockCard lifts the login locks of a card after staff or the call center checked the caller.
+func (s *Service) unlockCard(ctx context.Context, t *tenant.Tenant, cardNo string) error {
 	no := NormalizeCardNo(cardNo)
 	if err := s.cfg.Guard.Unlock(ctx, t.ID.String(), no); err != nil {
 		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)

@@ -304,7 +304,7 @@ func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.
 			Before: map[string]any{"hard_locked": locked}}); err != nil {
 			return err
 		}
-		return s.UnlockCard(ctx, t, c.CardNo)
+		return s.unlockCard(ctx, t, c.CardNo)
 	})
 }
 

@@ -45,27 +45,6 @@ func (l *Location) Validate() error {
 	return nil
 }
 
-// CreateLocation adds a location to the tenant. It returns invalid for bad fields and conflict
-// when the tenant already has a location of that name.
-func (s *Service) CreateLocation(ctx context.Context, tenantID uuid.UUID, l Location) (*Location, error) {
-	l.TenantID, l.ID = tenantID, uuid.Nil
-	l.Name = strings.TrimSpace(l.Name)
-	if err := l.Validate(); err != nil {
-		return nil, err
-	}
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewInsert().Model(&l).Returning("*").Exec(ctx)
-		return err
-	})
-	if tenant.ErrorCode(err) == tenant.Conflict {
-		return nil, &tenant.Error{Code: tenant.Conflict, Key: "location.name.taken", Fields: map[string]string{"name": "location.name.taken"}, Err: err}
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &l, nil
-}
-
 // Locations returns the tenant's locations in display order; activeOnly hides closed ones.
 func (s *Service) Locations(ctx context.Context, tenantID uuid.UUID, activeOnly bool) ([]Location, error) {
 	var ls []Location

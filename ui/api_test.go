@@ -167,7 +167,7 @@ func TestAPIScenarios(t *testing.T) {
 		t.Fatalf("SlotsOn = %d slots, %v; want at least 2", len(day), err)
 	}
 	slotB := day[1]
-	closed, err := e.svc.CreateLocation(ctx, e.city.ID, booking.Location{Name: "閉鎖した出張所", Active: false})
+	closed, err := e.svc.AddLocation(ctx, e.city, booking.Location{Name: "閉鎖した出張所", Active: false}, bookingtest.Admin)
 	if err != nil {
 		t.Fatal(err)
 	}

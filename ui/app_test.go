@@ -87,7 +87,7 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
 		t.Fatal(err)
 	}
 	bs := booking.NewService(d.App, booking.Config{Now: now, SecretKey: bookingtest.Key, Guard: g})
-	if _, err := bs.CreateLocation(context.Background(), city.ID, booking.Location{Name: "本庁 <script>", Active: true}); err != nil {
+	if _, err := bs.AddLocation(context.Background(), city, booking.Location{Name: "本庁 <script>", Active: true}, bookingtest.Admin); err != nil {
 		t.Fatal(err)
 	}
 	accounts := tenant.NewAccounts(d.App, now)

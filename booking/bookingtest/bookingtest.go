@@ -36,7 +36,7 @@ func Service(db *bun.DB, now func() time.Time) *booking.Service {
 func MustLocation(tb testing.TB, svc *booking.Service, t *tenant.Tenant, name string, capacity int) *booking.Location {
 	tb.Helper()
 	ctx := context.Background()
-	l, err := svc.CreateLocation(ctx, t.ID, booking.Location{Name: name, Active: true})
+	l, err := svc.AddLocation(ctx, t, booking.Location{Name: name, Active: true}, Admin)
 	if err != nil {
 		tb.Fatalf("CreateLocation: %v", err)
 	}
@@ -91,7 +91,7 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 	ctx := context.Background()
 	svc := Service(db, nil)
 	loc := MustLocation(tb, svc, t, "本庁", 3)
-	if _, err := svc.CreateLocation(ctx, t.ID, booking.Location{Name: "支所", Active: true, SortOrder: 1}); err != nil {
+	if _, err := svc.AddLocation(ctx, t, booking.Location{Name: "支所", Active: true, SortOrder: 1}, Admin); err != nil {
 		tb.Fatalf("SeedAll: %v", err)
 	}
 	now := tenanttest.Now()

@@ -321,7 +321,7 @@ func benchSetup(ctx context.Context, a *services, o *benchOptions, withPG bool, 
 		return nil, fmt.Errorf("create tenant %s: %w", slug, err)
 	}
 	sc := &benchScratch{tenant: t}
-	if sc.location, err = a.Booking.CreateLocation(ctx, t.ID, booking.Location{Name: "ベンチマーク会場", Active: true}); err != nil {
+	if sc.location, err = a.Booking.AddLocation(ctx, t, booking.Location{Name: "ベンチマーク会場", Active: true}, booking.Actor{Channel: booking.ChannelSystem, ID: "bench"}); err != nil {
 		return sc, fmt.Errorf("create location: %w", err)
 	}
 	var ws []booking.Window

@@ -91,7 +91,7 @@ func seedDemo(ctx context.Context, a *App) error {
 			continue
 		}
 		l.SortOrder, l.Active = i, true
-		if _, err := a.Booking.CreateLocation(ctx, t.ID, l); err != nil {
+		if _, err := a.Booking.AddLocation(ctx, t, l, booking.Actor{Channel: booking.ChannelSystem, ID: "demo"}); err != nil {
 			return err
 		}
 	}
