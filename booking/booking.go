@@ -44,6 +44,12 @@ func NewService(db *bun.DB, cfg Config) *Service {
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
 
+// weekdaysJA are the one-character Japanese weekday names in time.Weekday order (日 is Sunday).
+var weekdaysJA = [7]string{"日", "月", "火", "水", "木", "金", "土"}
+
+// WeekdayJA returns the one-character Japanese name of wd (日, 月, … 土); the long form adds 曜日.
+func WeekdayJA(wd time.Weekday) string { return weekdaysJA[wd] }
+
 // JST is Japan Standard Time; days, deadlines and reminders are reckoned in it.
 var JST = time.FixedZone("Asia/Tokyo", 9*60*60)
 

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -167,7 +168,8 @@ type LoginInput struct {
 //     time, or "call" true for a hard lock);
 //   - unauthorized for an unknown card or a wrong MMDD, identically;
 //   - unavailable when Redis (the counters) or PostgreSQL is down — never success.
-func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (*Card, error) {
+func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_ *Card, err error) {
+	defer tenant.Wrap(&err, "booking.Login(%s)", t.ID)
 	no, errNo := ValidateCardNo(t, in.CardNo)
 	mmdd, errBirth := ParseMMDD(in.Birth)
 	if errNo != nil || errBirth != nil {
@@ -233,9 +235,10 @@ func mergeFieldErrors(errs ...error) error {
 }
 
 // CardByID returns a card of the tenant, or not_found.
-func (s *Service) CardByID(ctx context.Context, tenantID, id uuid.UUID) (*Card, error) {
+func (s *Service) CardByID(ctx context.Context, tenantID, id uuid.UUID) (_ *Card, err error) {
+	defer tenant.Wrap(&err, "booking.CardByID(%s, %s)", tenantID, id)
 	var c Card
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&c).Where("id = ?", id).Scan(ctx)
 	})
 	if err != nil {
@@ -261,12 +264,14 @@ func recordStatus(ctx context.Context, tx bun.IDB, tenantID, cardID uuid.UUID, f
 	if _, err := tx.NewUpdate().Model((*Card)(nil)).
 		Set("status = ?", to).Set("status_changed_at = ?", now).Set("updated_at = ?", now).
 		Where("id = ?", cardID).Exec(ctx); err != nil {
-		return err
+		return fmt.Errorf("update card status: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO card_status_history
+	if _, err := tx.ExecContext(ctx, `INSERT INTO card_status_history
 		(tenant_id, card_id, from_status, to_status, channel, actor, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, cardID, from, to, ch, actor, now)
-	return err
+		tenantID, cardID, from, to, ch, actor, now); err != nil {
+		return fmt.Errorf("insert card status history: %w", err)
+	}
+	return nil
 }
 
 // CardInput is one card to register (from an import or a test fixture).
@@ -280,7 +285,8 @@ type CardInput struct {
 
 // AddCard registers one card with status imported. It returns invalid for a bad number or date
 // and conflict when the tenant already has the number.
-func (s *Service) AddCard(ctx context.Context, t *tenant.Tenant, in CardInput) (*Card, error) {
+func (s *Service) AddCard(ctx context.Context, t *tenant.Tenant, in CardInput) (_ *Card, err error) {
+	defer tenant.Wrap(&err, "booking.AddCard(%s)", t.ID)
 	no, err := ValidateCardNo(t, in.CardNo)
 	if err != nil {
 		return nil, err

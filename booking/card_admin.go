@@ -93,7 +93,8 @@ var searchNoRE = regexp.MustCompile(`^[0-9A-Z]{0,32}$`)
 // search is audit-logged ("card.search": query and result count). It returns invalid (field "q")
 // for a number with other characters than digits and letters, and for a 12-digit 個人番号, which
 // is refused before anything is stored or logged.
-func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery, a Actor) (*CardList, error) {
+func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery, a Actor) (_ *CardList, err error) {
+	defer tenant.Wrap(&err, "booking.SearchCards(%s)", t.ID)
 	no := NormalizeCardNo(q.No)
 	switch {
 	case len(no) == 12 && isDigits(no):
@@ -109,7 +110,7 @@ func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery
 	q.PerPage = min(q.PerPage, 200)
 	q.Page = max(q.Page, 1)
 	out := &CardList{Counts: map[CardStatus]int{}, No: no, PerPage: q.PerPage}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var counts []struct {
 			Status CardStatus `bun:"status"`
 			N      int        `bun:"n"`
@@ -174,9 +175,10 @@ type CardRecord struct {
 // CardRecord returns a card of the tenant with its history and current booking, and writes the
 // read to the audit log ("card.view"). It returns not_found for an unknown id (another city's
 // card included: row-level security hides it).
-func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) (*CardRecord, error) {
+func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) (_ *CardRecord, err error) {
+	defer tenant.Wrap(&err, "booking.CardRecord(%s, %s)", t.ID, id)
 	rec := &CardRecord{}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&rec.Card).Where("id = ?", id).Scan(ctx); err != nil {
 			return tenant.DBError(err)
 		}
@@ -217,7 +219,8 @@ const MaxBulkCards = 500
 // long list, not_found ("card.not_found") when a card is not the tenant's, and the conflict of
 // CheckCardTransition for the first card (by number) that may not move, with "card_no" added to
 // its Args; then nothing changed.
-func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID, to CardStatus, a Actor) error {
+func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID, to CardStatus, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.ChangeCardStatus(%s)", t.ID)
 	ids = uniqueIDs(ids)
 	switch {
 	case !ValidCardStatus(to):
@@ -274,7 +277,8 @@ func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []
 // CardHardLocked reports whether cardNo's citizen login is hard-locked (10 failures without a
 // success), which only staff or the call center can lift. It returns unavailable when Redis
 // cannot answer.
-func (s *Service) CardHardLocked(ctx context.Context, t *tenant.Tenant, cardNo string) (bool, error) {
+func (s *Service) CardHardLocked(ctx context.Context, t *tenant.Tenant, cardNo string) (_ bool, err error) {
+	defer tenant.Wrap(&err, "booking.CardHardLocked(%s)", t.ID)
 	if s.cfg.Guard == nil {
 		return false, tenant.Errorf(tenant.Unavailable, "error.unavailable")
 	}
@@ -290,7 +294,8 @@ func (s *Service) CardHardLocked(ctx context.Context, t *tenant.Tenant, cardNo s
 // the same transaction, before the locks are lifted: if lifting fails nothing is logged, and if
 // logging fails nothing is lifted. It returns not_found for an unknown card and unavailable when
 // Redis fails.
-func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) error {
+func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.UnlockCardByID(%s, %s)", t.ID, id)
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var c Card
 		if err := tx.NewSelect().Model(&c).Column("id", "card_no").Where("id = ?", id).Scan(ctx); err != nil {
@@ -310,13 +315,14 @@ func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.
 
 // CardNumbers returns the numbers of those of ids that are still the tenant's cards, for the
 // audit screens, which name cards by id.
-func (s *Service) CardNumbers(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+func (s *Service) CardNumbers(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID) (_ map[uuid.UUID]string, err error) {
+	defer tenant.Wrap(&err, "booking.CardNumbers(%s)", t.ID)
 	out := map[uuid.UUID]string{}
 	ids = uniqueIDs(ids)
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var cards []Card
 		if err := tx.NewSelect().Model(&cards).Column("id", "card_no").Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 			return err

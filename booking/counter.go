@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,9 +25,10 @@ type SlotSummary struct {
 }
 
 // DaySummary returns every slot of a day with its bookings and visits, by location and time.
-func (s *Service) DaySummary(ctx context.Context, t *tenant.Tenant, day Date) ([]SlotSummary, error) {
+func (s *Service) DaySummary(ctx context.Context, t *tenant.Tenant, day Date) (_ []SlotSummary, err error) {
+	defer tenant.Wrap(&err, "booking.DaySummary(%s)", t.ID)
 	var out []SlotSummary
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`SELECT s.location_id, l.name AS location_name, s.starts_at, s.ends_at, s.capacity, s.booked, s.flagged,
 				coalesce(sum(r.party_size) FILTER (WHERE r.status = 'visited'), 0) AS visited,
 				coalesce(sum(r.party_size) FILTER (WHERE r.status = 'no_show'), 0) AS no_show
@@ -43,6 +45,7 @@ func (s *Service) DaySummary(ctx context.Context, t *tenant.Tenant, day Date) ([
 // already=true and changes nothing. It returns not_found for an unknown code and conflict
 // "checkin.cancelled" for a cancelled reservation.
 func (s *Service) CheckIn(ctx context.Context, t *tenant.Tenant, scanned string, actor Actor) (v *ReservationView, already bool, err error) {
+	defer tenant.Wrap(&err, "booking.CheckIn(%s)", t.ID)
 	key := NormalizeCode(scanned)
 	if key == "" || len(key) > 32 {
 		return nil, false, tenant.Errorf(tenant.Invalid, "checkin.invalid")
@@ -60,7 +63,7 @@ func (s *Service) CheckIn(ctx context.Context, t *tenant.Tenant, scanned string,
 		}
 		var r Reservation
 		if err := tx.NewSelect().Model(&r).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
-			return err
+			return fmt.Errorf("lock reservation: %w", err)
 		}
 		switch r.Status {
 		case Visited:
@@ -69,11 +72,11 @@ func (s *Service) CheckIn(ctx context.Context, t *tenant.Tenant, scanned string,
 			return tenant.Errorf(tenant.Conflict, "checkin.cancelled")
 		default:
 			if _, err := tx.NewUpdate().Model(&r).Set("status = ?", Visited).Set("updated_at = ?", now).WherePK().Exec(ctx); err != nil {
-				return err
+				return fmt.Errorf("mark visited: %w", err)
 			}
 			var cards []Card
 			if err := tx.NewSelect().Model(&cards).Where("id IN (SELECT card_id FROM reservation_cards WHERE reservation_id = ?)", id).Scan(ctx); err != nil {
-				return err
+				return fmt.Errorf("read cards: %w", err)
 			}
 			for _, c := range cards {
 				if err := recordStatus(ctx, tx, t.ID, c.ID, c.Status, CardVisited, actor.Channel, actor.ID, now); err != nil {

@@ -66,8 +66,6 @@ var StatusLabels = map[ReservationStatus]string{Booked: "予約済", Visited: "�
 // ChannelLabels are the fixed Japanese words for booking channels in exports.
 var ChannelLabels = map[Channel]string{ChannelWeb: "インターネット", ChannelCallCenter: "コールセンター", ChannelStaff: "窓口（職員）"}
 
-var weekdayJA = []string{"日", "月", "火", "水", "木", "金", "土"}
-
 // ExportResult tells what an export wrote.
 type ExportResult struct {
 	Rows     int    // data rows (one per card)
@@ -97,7 +95,8 @@ type exportRow struct {
 // the filter, row count, replaced characters, size and SHA-256 of the file, and whether it was
 // complete — also when writing to w failed half-way (the client went away), in which case that
 // write error is returned. It returns invalid for a bad filter or encoding.
-func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilter, enc Encoding, w io.Writer, flush func() error, v Actor) (*ExportResult, error) {
+func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilter, enc Encoding, w io.Writer, flush func() error, v Actor) (_ *ExportResult, err error) {
+	defer tenant.Wrap(&err, "booking.ExportCSV(%s)", t.ID)
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -181,7 +180,7 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilte
 
 func (r *exportRow) fields() []string {
 	d := DateOf(r.StartsAt)
-	return []string{r.Code, d.String(), weekdayJA[d.Weekday()],
+	return []string{r.Code, d.String(), WeekdayJA(d.Weekday()),
 		r.StartsAt.In(JST).Format("15:04"), r.EndsAt.In(JST).Format("15:04"),
 		r.LocationName, StatusLabels[r.Status], ChannelLabels[r.Channel], strconv.Itoa(r.PartySize),
 		r.CardNo, r.StoragePos}

@@ -80,7 +80,8 @@ func ParseCardCSV(r io.Reader, t *tenant.Tenant) ([]CardInput, []RowError, error
 
 // ParseCardCSVWith is ParseCardCSV for a file whose columns are named as prof says (the tenant's
 // mapping profile): prof.CardNo is read as 製造管理番号, prof.Birth as 生年月日, and so on.
-func ParseCardCSVWith(r io.Reader, t *tenant.Tenant, prof ImportProfile) ([]CardInput, []RowError, error) {
+func ParseCardCSVWith(r io.Reader, t *tenant.Tenant, prof ImportProfile) (_ []CardInput, _ []RowError, err error) {
+	defer tenant.Wrap(&err, "booking.ParseCardCSVWith")
 	var cards []CardInput
 	rejected, err := parseCardCSV(r, t, prof, func(in CardInput) error { cards = append(cards, in); return nil })
 	if err != nil {
@@ -276,7 +277,8 @@ func (p *cardParser) row(line int, rec []string) error {
 // progress, when not nil, is called from time to time with the rows staged so far. It returns
 // invalid (nothing written) for a file the parser refuses, and the database's error (nothing
 // written) when a write fails.
-func (s *Service) ImportCards(ctx context.Context, t *tenant.Tenant, r io.Reader, progress func(done int)) (*ImportResult, error) {
+func (s *Service) ImportCards(ctx context.Context, t *tenant.Tenant, r io.Reader, progress func(done int)) (_ *ImportResult, err error) {
+	defer tenant.Wrap(&err, "booking.ImportCards(%s)", idOf(t))
 	if t == nil {
 		return nil, tenant.Errorf(tenant.Internal, "error.internal").Wrap(errors.New("ImportCards needs a tenant"))
 	}

@@ -94,7 +94,8 @@ func ImportTarget(id uuid.UUID) string { return "import:" + id.String() }
 // "import.upload" to the audit log. It returns an invalid error with the field "file" when the
 // file is empty (import.file.empty) or larger than ImportMaxFileBytes (import.file.too_big).
 // The file name is reduced to its base name, without control characters, at most 255 characters.
-func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Actor, fileName string, data []byte) (*ImportJob, error) {
+func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Actor, fileName string, data []byte) (_ *ImportJob, err error) {
+	defer tenant.Wrap(&err, "booking.CreateImportJob(%s)", tenantID)
 	switch {
 	case len(data) == 0:
 		return nil, fieldError("file", "import.file.empty")
@@ -105,7 +106,7 @@ func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Act
 	now := s.now()
 	j := &ImportJob{TenantID: tenantID, ID: uuid.New(), UploadedBy: a.ID, FileName: name, FileSize: int64(len(data)),
 		State: ImportUploaded, RowErrors: []RowError{}, CreatedAt: now, UpdatedAt: now, ProgressTotal: countLines(data)}
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(j).Column(importJobColumns[:17]...).Exec(ctx); err != nil {
 			return err
 		}
@@ -124,9 +125,10 @@ func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Act
 }
 
 // ImportJob returns one job of the tenant, without its file. An id of another tenant is not_found.
-func (s *Service) ImportJob(ctx context.Context, tenantID, id uuid.UUID) (*ImportJob, error) {
+func (s *Service) ImportJob(ctx context.Context, tenantID, id uuid.UUID) (_ *ImportJob, err error) {
+	defer tenant.Wrap(&err, "booking.ImportJob(%s, %s)", tenantID, id)
 	j := new(ImportJob)
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(j).Column(importJobColumns...).Where("id = ?", id).Scan(ctx)
 	})
 	if err != nil {
@@ -136,9 +138,10 @@ func (s *Service) ImportJob(ctx context.Context, tenantID, id uuid.UUID) (*Impor
 }
 
 // ImportJobs returns the tenant's latest limit jobs, newest first, without their row errors.
-func (s *Service) ImportJobs(ctx context.Context, tenantID uuid.UUID, limit int) ([]ImportJob, error) {
+func (s *Service) ImportJobs(ctx context.Context, tenantID uuid.UUID, limit int) (_ []ImportJob, err error) {
+	defer tenant.Wrap(&err, "booking.ImportJobs(%s)", tenantID)
 	var js []ImportJob
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&js).Column(importJobColumns[:13]...).Column("error_message", "created_at", "updated_at", "finished_at").
 			ColumnExpr("'[]'::jsonb AS row_errors").OrderExpr("created_at DESC, id").Limit(int64(limit)).Scan(ctx)
 	})
@@ -148,13 +151,15 @@ func (s *Service) ImportJobs(ctx context.Context, tenantID uuid.UUID, limit int)
 // RequestImportCommit moves a validated job to committing and writes "import.commit" to the
 // audit log; the caller then enqueues the commit task. A job in any other state (already
 // committing or done: a second click) returns a conflict error and changes nothing.
-func (s *Service) RequestImportCommit(ctx context.Context, tenantID, id uuid.UUID, a Actor) error {
+func (s *Service) RequestImportCommit(ctx context.Context, tenantID, id uuid.UUID, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.RequestImportCommit(%s, %s)", tenantID, id)
 	return s.moveImport(ctx, tenantID, id, a, "import.commit", []ImportState{ImportValidated}, ImportCommitting)
 }
 
 // CancelImport ends a job that is uploaded, validating or validated without importing anything,
 // deletes its file and writes "import.cancel" to the audit log. Any other state is a conflict.
-func (s *Service) CancelImport(ctx context.Context, tenantID, id uuid.UUID, a Actor) error {
+func (s *Service) CancelImport(ctx context.Context, tenantID, id uuid.UUID, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.CancelImport(%s, %s)", tenantID, id)
 	return s.moveImport(ctx, tenantID, id, a, "import.cancel", []ImportState{ImportUploaded, ImportValidating, ImportValidated}, ImportCancelled)
 }
 
@@ -188,7 +193,8 @@ func (s *Service) moveImport(ctx context.Context, tenantID, id uuid.UUID, a Acto
 // stores the preview counts and row errors (state validated), or the file's refusal in Japanese
 // (state failed, file deleted). Progress is written in short transactions of its own. A job in
 // any other state is left alone (the task ran twice): nil.
-func (s *Service) RunImportValidate(ctx context.Context, t *tenant.Tenant, id uuid.UUID) error {
+func (s *Service) RunImportValidate(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (err error) {
+	defer tenant.Wrap(&err, "booking.RunImportValidate(%s, %s)", t.ID, id)
 	data, ok, err := s.claimImport(ctx, t.ID, id, []ImportState{ImportUploaded, ImportValidating}, ImportValidating)
 	if err != nil || !ok {
 		return err
@@ -213,7 +219,8 @@ func (s *Service) RunImportValidate(ctx context.Context, t *tenant.Tenant, id uu
 // file again and writes the cards (CommitImport), and in the same transaction stores the result
 // (state done) and deletes the file, so a repeated task finds the job done and does nothing.
 // A file refused now (it cannot change, but the profile may have) fails the job.
-func (s *Service) RunImportCommit(ctx context.Context, t *tenant.Tenant, id uuid.UUID) error {
+func (s *Service) RunImportCommit(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (err error) {
+	defer tenant.Wrap(&err, "booking.RunImportCommit(%s, %s)", t.ID, id)
 	data, ok, err := s.claimImport(ctx, t.ID, id, []ImportState{ImportCommitting}, ImportCommitting)
 	if err != nil || !ok {
 		return err

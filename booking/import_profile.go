@@ -110,9 +110,10 @@ func (p *ImportProfile) ptr(field string) *string {
 func (p *ImportProfile) SetImportProfileField(field, v string) { *p.ptr(field) = v }
 
 // ImportProfile returns the tenant's mapping profile, or DefaultImportProfile when it has none.
-func (s *Service) ImportProfile(ctx context.Context, tenantID uuid.UUID) (ImportProfile, error) {
+func (s *Service) ImportProfile(ctx context.Context, tenantID uuid.UUID) (_ ImportProfile, err error) {
+	defer tenant.Wrap(&err, "booking.ImportProfile(%s)", tenantID)
 	var p ImportProfile
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		p, err = importProfile(ctx, tx)
 		return err
@@ -131,7 +132,8 @@ func importProfile(ctx context.Context, tx bun.IDB) (ImportProfile, error) {
 
 // SaveImportProfile validates p (see Validate) and stores it as the tenant's profile, writing
 // "import.profile" with the old and new mapping to the audit log in the same transaction.
-func (s *Service) SaveImportProfile(ctx context.Context, tenantID uuid.UUID, p ImportProfile, a Actor) error {
+func (s *Service) SaveImportProfile(ctx context.Context, tenantID uuid.UUID, p ImportProfile, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.SaveImportProfile(%s)", tenantID)
 	if err := p.Validate(); err != nil {
 		return err
 	}

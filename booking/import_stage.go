@@ -32,7 +32,8 @@ const importLockClass = 0x4d444749 // "MDGI"
 // (known numbers whose birth date, name, kana or storage position differ), Unchanged, Rejected.
 // Nothing is written. progress, when not nil, is called from time to time with the rows staged
 // so far. A file ParseCardCSV refuses returns its invalid error.
-func (s *Service) PreviewImport(ctx context.Context, t *tenant.Tenant, prof ImportProfile, r io.Reader, progress func(done int)) (*ImportResult, error) {
+func (s *Service) PreviewImport(ctx context.Context, t *tenant.Tenant, prof ImportProfile, r io.Reader, progress func(done int)) (_ *ImportResult, err error) {
+	defer tenant.Wrap(&err, "booking.PreviewImport(%s)", idOf(t))
 	return s.stageImport(ctx, t, prof, r, false, progress, nil)
 }
 
@@ -44,8 +45,17 @@ func (s *Service) PreviewImport(ctx context.Context, t *tenant.Tenant, prof Impo
 //
 // done, when not nil, runs in the same transaction after the cards are written, so a job can
 // record its end atomically with the cards; its error rolls everything back.
-func (s *Service) CommitImport(ctx context.Context, t *tenant.Tenant, prof ImportProfile, r io.Reader, progress func(done int), done func(ctx context.Context, tx pgx.Tx, res *ImportResult) error) (*ImportResult, error) {
+func (s *Service) CommitImport(ctx context.Context, t *tenant.Tenant, prof ImportProfile, r io.Reader, progress func(done int), done func(ctx context.Context, tx pgx.Tx, res *ImportResult) error) (_ *ImportResult, err error) {
+	defer tenant.Wrap(&err, "booking.CommitImport(%s)", idOf(t))
 	return s.stageImport(ctx, t, prof, r, true, progress, done)
+}
+
+// idOf is t's id for error context: uuid.Nil for a nil tenant, which stageImport refuses.
+func idOf(t *tenant.Tenant) uuid.UUID {
+	if t == nil {
+		return uuid.Nil
+	}
+	return t.ID
 }
 
 func (s *Service) stageImport(ctx context.Context, t *tenant.Tenant, prof ImportProfile, r io.Reader, commit bool, progress func(int), done func(context.Context, pgx.Tx, *ImportResult) error) (*ImportResult, error) {

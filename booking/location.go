@@ -46,9 +46,10 @@ func (l *Location) Validate() error {
 }
 
 // Locations returns the tenant's locations in display order; activeOnly hides closed ones.
-func (s *Service) Locations(ctx context.Context, tenantID uuid.UUID, activeOnly bool) ([]Location, error) {
+func (s *Service) Locations(ctx context.Context, tenantID uuid.UUID, activeOnly bool) (_ []Location, err error) {
+	defer tenant.Wrap(&err, "booking.Locations(%s)", tenantID)
 	var ls []Location
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().Model(&ls).Order("sort_order", "name")
 		if activeOnly {
 			q = q.Where("active")

@@ -13,13 +13,14 @@ import (
 // AddLocation creates a location and writes "location.create" to the audit log in the same
 // transaction. It returns invalid for bad fields and conflict (field "name",
 // "location.name.taken") when the tenant already has a location of that name.
-func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (*Location, error) {
+func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (_ *Location, err error) {
+	defer tenant.Wrap(&err, "booking.AddLocation(%s)", t.ID)
 	l.TenantID, l.ID = t.ID, uuid.Nil
 	l.Name = strings.TrimSpace(l.Name)
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&l).Returning("*").Exec(ctx); err != nil {
 			return err
 		}
@@ -35,14 +36,15 @@ func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location,
 // location l.ID and writes "location.update" with the values before and after to the audit log,
 // in one transaction. It returns not_found for a location the tenant does not have, invalid for
 // bad fields and conflict (field "name") when another location has the name.
-func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (*Location, error) {
+func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (_ *Location, err error) {
+	defer tenant.Wrap(&err, "booking.UpdateLocation(%s, %s)", t.ID, l.ID)
 	l.TenantID = t.ID
 	l.Name = strings.TrimSpace(l.Name)
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var old Location
 		if err := tx.NewSelect().Model(&old).Where("id = ?", l.ID).For("UPDATE").Scan(ctx); err != nil {
 			return tenant.DBError(err)

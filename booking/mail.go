@@ -225,14 +225,12 @@ func LoginURL(slug, baseDomain, port string) string {
 	return "https://" + slug + "." + baseDomain + "/login"
 }
 
-var weekdaysJA = []string{"日", "月", "火", "水", "木", "金", "土"}
-
 // FormatDate writes a date as 「2026年6月3日（水）」 or "Wed 3 June 2026".
 func FormatDate(lang string, d Date) string {
 	if lang == "en" {
 		return d.Time(12, 0).Format("Mon 2 January 2006")
 	}
-	return fmt.Sprintf("%d年%d月%d日（%s）", d.Year, d.Month, d.Day, weekdaysJA[d.Weekday()])
+	return fmt.Sprintf("%d年%d月%d日（%s）", d.Year, d.Month, d.Day, WeekdayJA(d.Weekday()))
 }
 
 // FormatSlot writes a time as 「2026年6月3日（水）10:00～10:30」 or "Wed 3 June 2026 10:00–10:30".

@@ -102,9 +102,10 @@ func mailTemplateNotFound(kind OutboxKind, lang string) error {
 
 // MailTemplateList returns every kind (MailKinds order) in every language (MailLangs order)
 // with its current wording.
-func (s *Service) MailTemplateList(ctx context.Context, t *tenant.Tenant) ([]MailTemplateView, error) {
+func (s *Service) MailTemplateList(ctx context.Context, t *tenant.Tenant) (_ []MailTemplateView, err error) {
+	defer tenant.Wrap(&err, "booking.MailTemplateList(%s)", t.ID)
 	var own []MailTemplate
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&own).Scan(ctx)
 	})
 	if err != nil {
@@ -127,12 +128,13 @@ func (s *Service) MailTemplateList(ctx context.Context, t *tenant.Tenant) ([]Mai
 
 // MailTemplateOf returns the current wording of kind in lang. It returns not_found for an
 // unknown kind or language.
-func (s *Service) MailTemplateOf(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string) (*MailTemplateView, error) {
+func (s *Service) MailTemplateOf(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string) (_ *MailTemplateView, err error) {
+	defer tenant.Wrap(&err, "booking.MailTemplateOf(%s)", t.ID)
 	if err := mailTemplateNotFound(kind, lang); err != nil {
 		return nil, err
 	}
 	var v MailTemplateView
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		v, err = currentMailTemplate(ctx, tx, kind, lang, false)
 		return err
@@ -172,7 +174,8 @@ func currentMailTemplate(ctx context.Context, tx bun.IDB, kind OutboxKind, lang 
 // audit log in the same transaction. A wording equal to the default removes the city's row
 // instead, so later improvements of the default reach the city. It returns not_found for an
 // unknown kind or language and invalid with per-field keys for a wording that cannot be used.
-func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, by Actor) error {
+func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, by Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.SaveMailTemplate(%s)", t.ID)
 	if err := mailTemplateNotFound(in.Kind, in.Lang); err != nil {
 		return err
 	}
@@ -213,12 +216,13 @@ func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in Mai
 // and writes "mail_template.reset" with the wording it removed to the audit log. It reports
 // whether there was a row to delete (nothing is logged when the default was already in use) and
 // returns not_found for an unknown kind or language.
-func (s *Service) ResetMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string, by Actor) (bool, error) {
+func (s *Service) ResetMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string, by Actor) (_ bool, err error) {
+	defer tenant.Wrap(&err, "booking.ResetMailTemplate(%s)", t.ID)
 	if err := mailTemplateNotFound(kind, lang); err != nil {
 		return false, err
 	}
 	var removed bool
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		before, err := currentMailTemplate(ctx, tx, kind, lang, true)
 		if err != nil || !before.Custom {
 			return err
@@ -250,7 +254,8 @@ type MailPreview struct {
 // its name, call-center number and first 交付場所 (with address and guidance), a date a week
 // ahead with its weekday, and the login URL from env. Nothing is saved. It returns not_found for
 // an unknown kind or language and invalid with per-field keys for a wording that cannot be used.
-func (s *Service) PreviewMail(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, env MailEnv) (*MailPreview, error) {
+func (s *Service) PreviewMail(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, env MailEnv) (_ *MailPreview, err error) {
+	defer tenant.Wrap(&err, "booking.PreviewMail(%s)", t.ID)
 	if err := mailTemplateNotFound(in.Kind, in.Lang); err != nil {
 		return nil, err
 	}

@@ -60,9 +60,10 @@ func (s *Service) Now() time.Time { return s.now() }
 // (so concurrent relays skip them) in a short transaction of its own, using FOR UPDATE SKIP
 // LOCKED, and returns their ids oldest first. Leases use the database clock, shared by every
 // replica.
-func (s *Service) ClaimOutbox(ctx context.Context, tenantID uuid.UUID, limit int, lease time.Duration) ([]uuid.UUID, error) {
+func (s *Service) ClaimOutbox(ctx context.Context, tenantID uuid.UUID, limit int, lease time.Duration) (_ []uuid.UUID, err error) {
+	defer tenant.Wrap(&err, "booking.ClaimOutbox(%s)", tenantID)
 	var ids []uuid.UUID
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`WITH due AS (
 				SELECT id FROM outbox
 				WHERE state IN ('pending', 'enqueued') AND (lease_until IS NULL OR lease_until < clock_timestamp())
@@ -78,7 +79,8 @@ func (s *Service) ClaimOutbox(ctx context.Context, tenantID uuid.UUID, limit int
 // MarkOutboxEnqueued records that the queue accepted the rows; if they are still not done after
 // sweepAfter, ClaimOutbox returns them again. Rows the mail handler already finished keep their
 // state.
-func (s *Service) MarkOutboxEnqueued(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID, sweepAfter time.Duration) error {
+func (s *Service) MarkOutboxEnqueued(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID, sweepAfter time.Duration) (err error) {
+	defer tenant.Wrap(&err, "booking.MarkOutboxEnqueued(%s)", tenantID)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -91,7 +93,8 @@ func (s *Service) MarkOutboxEnqueued(ctx context.Context, tenantID uuid.UUID, id
 
 // ReleaseOutbox drops the lease of rows the relay could not hand to the queue (Redis down), so
 // the next pass retries them at once.
-func (s *Service) ReleaseOutbox(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID) error {
+func (s *Service) ReleaseOutbox(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID) (err error) {
+	defer tenant.Wrap(&err, "booking.ReleaseOutbox(%s)", tenantID)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -104,6 +107,7 @@ func (s *Service) ReleaseOutbox(ctx context.Context, tenantID uuid.UUID, ids []u
 // OutboxBacklog returns how many of the tenant's rows are not done yet and when the oldest was
 // written (zero time when none).
 func (s *Service) OutboxBacklog(ctx context.Context, tenantID uuid.UUID) (n int, oldest time.Time, err error) {
+	defer tenant.Wrap(&err, "booking.OutboxBacklog(%s)", tenantID)
 	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		var o sql.NullTime
 		if err := tx.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM outbox WHERE state IN ('pending', 'enqueued')`).Scan(&n, &o); err != nil {
@@ -116,9 +120,10 @@ func (s *Service) OutboxBacklog(ctx context.Context, tenantID uuid.UUID) (n int,
 }
 
 // OutboxByID returns one outbox row, or not_found.
-func (s *Service) OutboxByID(ctx context.Context, tenantID, id uuid.UUID) (*OutboxMessage, error) {
+func (s *Service) OutboxByID(ctx context.Context, tenantID, id uuid.UUID) (_ *OutboxMessage, err error) {
+	defer tenant.Wrap(&err, "booking.OutboxByID(%s, %s)", tenantID, id)
 	var m OutboxMessage
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tenant.DBError(tx.NewSelect().Model(&m).Where("id = ?", id).Scan(ctx))
 	})
 	if err != nil {
@@ -130,7 +135,8 @@ func (s *Service) OutboxByID(ctx context.Context, tenantID, id uuid.UUID) (*Outb
 // CleanupOutbox deletes finished outbox rows (and their ledger entries) older than keep whose
 // visit is over, in batches, and returns how many it deleted. Reminder rows live until the
 // visit is over, so they keep guarding against a second reminder.
-func (s *Service) CleanupOutbox(ctx context.Context, tenantID uuid.UUID, keep time.Duration) (int, error) {
+func (s *Service) CleanupOutbox(ctx context.Context, tenantID uuid.UUID, keep time.Duration) (_ int, err error) {
+	defer tenant.Wrap(&err, "booking.CleanupOutbox(%s)", tenantID)
 	total := 0
 	for {
 		var n int
@@ -190,6 +196,7 @@ var ErrMailBusy = errors.New("mail is being sent by another worker")
 // stored address is not exactly one valid address (marked failed, never sent). It returns
 // ErrMailBusy while another worker's lease is live.
 func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, env MailEnv) (job *MailJob, note string, err error) {
+	defer tenant.Wrap(&err, "booking.StartMail(%s, %s)", tenantID, outboxID)
 	if env.Lease <= 0 {
 		env.Lease = 2 * time.Minute
 	}
@@ -216,7 +223,7 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
-			return err
+			return fmt.Errorf("read ledger: %w", err)
 		case led.State == "sent":
 			note = "already sent (ledger)"
 			return finishOutbox(ctx, tx, &m, OutboxSent, "", now)
@@ -225,7 +232,7 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 		}
 		var t tenant.Tenant
 		if err := tx.NewSelect().Model(&t).Where("id = ?", tenantID).Scan(ctx); err != nil {
-			return err
+			return fmt.Errorf("read tenant: %w", err)
 		}
 		v, err := loadView(ctx, tx, m.ReservationID)
 		if err != nil {
@@ -253,14 +260,17 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 		}
 		job, err = buildMail(ctx, tx, &t, &m, v, env, now)
 		if err != nil {
-			return err
+			return fmt.Errorf("build mail: %w", err)
 		}
 		job.To, job.MessageID = to, msgID
 		_, err = tx.ExecContext(ctx, `INSERT INTO sent_mail (tenant_id, message_id, outbox_id, state, lease_until)
 			VALUES (?, ?, ?, 'sending', clock_timestamp() + make_interval(secs => ?))
 			ON CONFLICT (tenant_id, message_id) DO UPDATE SET state = 'sending', lease_until = EXCLUDED.lease_until,
 				attempts = sent_mail.attempts + 1`, tenantID, msgID, m.ID, env.Lease.Seconds())
-		return err
+		if err != nil {
+			return fmt.Errorf("take send lease: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		job = nil
@@ -270,31 +280,35 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 
 // MailSent records that the SMTP server accepted the job's message: the ledger and the outbox
 // row say sent, and an earlier delivery error on the reservation is cleared.
-func (s *Service) MailSent(ctx context.Context, job *MailJob) error {
+func (s *Service) MailSent(ctx context.Context, job *MailJob) (err error) {
+	defer tenant.Wrap(&err, "booking.MailSent(%s, %s)", job.TenantID, job.OutboxID)
 	now := s.now()
 	return tenant.InTx(ctx, s.db, job.TenantID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sent_mail SET state = 'sent', sent_at = ?, lease_until = NULL
 			WHERE message_id = ?`, now, job.MessageID); err != nil {
-			return err
+			return fmt.Errorf("mark ledger sent: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', lease_until = NULL, attempts = attempts + 1, last_error = '',
 			updated_at = ? WHERE id = ?`, now, job.OutboxID); err != nil {
-			return err
+			return fmt.Errorf("mark outbox sent: %w", err)
 		}
-		_, err := tx.ExecContext(ctx, "UPDATE reservations SET mail_error = '' WHERE id = ? AND mail_error <> ''", job.ReservationID)
-		return err
+		if _, err := tx.ExecContext(ctx, "UPDATE reservations SET mail_error = '' WHERE id = ? AND mail_error <> ''", job.ReservationID); err != nil {
+			return fmt.Errorf("clear mail error: %w", err)
+		}
+		return nil
 	})
 }
 
 // MailFailed records a failed attempt and releases the send lease. A final failure (a permanent
 // SMTP refusal, or the last retry) marks the row failed and writes reason on the reservation,
 // where staff see it; otherwise the row stays open for the next retry.
-func (s *Service) MailFailed(ctx context.Context, job *MailJob, final bool, reason string) error {
+func (s *Service) MailFailed(ctx context.Context, job *MailJob, final bool, reason string) (err error) {
+	defer tenant.Wrap(&err, "booking.MailFailed(%s, %s)", job.TenantID, job.OutboxID)
 	reason = clip(reason, 500)
 	now := s.now()
 	return tenant.InTx(ctx, s.db, job.TenantID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sent_mail WHERE message_id = ? AND state = 'sending'", job.MessageID); err != nil {
-			return err
+			return fmt.Errorf("release send lease: %w", err)
 		}
 		if !final {
 			_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ?
@@ -303,12 +317,15 @@ func (s *Service) MailFailed(ctx context.Context, job *MailJob, final bool, reas
 		}
 		m := OutboxMessage{ID: job.OutboxID}
 		if _, err := tx.ExecContext(ctx, "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", job.OutboxID); err != nil {
-			return err
+			return fmt.Errorf("count attempt: %w", err)
 		}
 		if err := finishOutbox(ctx, tx, &m, OutboxFailed, reason, now); err != nil {
-			return err
+			return fmt.Errorf("mark outbox failed: %w", err)
 		}
-		return setMailError(ctx, tx, job.ReservationID, job.Kind, reason, now)
+		if err := setMailError(ctx, tx, job.ReservationID, job.Kind, reason, now); err != nil {
+			return fmt.Errorf("set mail error: %w", err)
+		}
+		return nil
 	})
 }
 

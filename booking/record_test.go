@@ -294,6 +294,11 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
+	"UpdateSettings": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		st := w.t.Settings
+		st.HorizonDays = booking.HorizonDays(w.t) + 30 // the new days' slots are part of the change
+		return func(ctx context.Context) error { _, err := w.svc.UpdateSettings(ctx, w.t, st, recorder); return err }
+	},
 	// Reading citizens' records is logged; a read whose log line cannot be written returns nothing.
 	"SearchCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		return func(ctx context.Context) error {

@@ -33,7 +33,8 @@ func ReminderDue(t *tenant.Tenant, start time.Time) time.Time {
 //
 // The handler checks again at send time, so a reminder queued just before a cancellation or a
 // move is skipped.
-func (s *Service) QueueReminders(ctx context.Context, t *tenant.Tenant) (int, error) {
+func (s *Service) QueueReminders(ctx context.Context, t *tenant.Tenant) (_ int, err error) {
+	defer tenant.Wrap(&err, "booking.QueueReminders(%s)", t.ID)
 	now := s.now()
 	// The latest visit day whose reminder is due by now.
 	last := DateOf(now)
@@ -42,7 +43,7 @@ func (s *Service) QueueReminders(ctx context.Context, t *tenant.Tenant) (int, er
 	}
 	until := last.AddDays(1).Time(0, 0)
 	var n int
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`WITH ins AS (
 				INSERT INTO outbox (tenant_id, kind, reservation_id, data, created_at, updated_at)
 				SELECT r.tenant_id, 'reminder', r.id,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,7 +85,10 @@ func (a Actor) audit(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, action
 	if !a.audited() {
 		return nil
 	}
-	return tenant.Audit(ctx, tx, tenantID, a.entry(action, target, before, after))
+	if err := tenant.Audit(ctx, tx, tenantID, a.entry(action, target, before, after)); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
 }
 
 func (a Actor) overridesDeadline() bool {
@@ -98,13 +102,14 @@ const MaxParty = 6
 // caller's previous hold (release, may be uuid.Nil). It returns conflict ("slot.full") when the
 // slot cannot take the party and invalid ("slot.closed") when the slot is closed, past, or
 // beyond the citizen's booking deadline.
-func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UUID, party int, release uuid.UUID, a Actor) (*Hold, error) {
+func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UUID, party int, release uuid.UUID, a Actor) (_ *Hold, err error) {
+	defer tenant.Wrap(&err, "booking.HoldSlot(%s, %s)", t.ID, slotID)
 	if party < 1 || party > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
 	}
 	now := s.now()
 	h := &Hold{TenantID: t.ID, SlotID: slotID, Places: party, ExpiresAt: now.Add(s.cfg.HoldTTL), CreatedAt: now}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if release != uuid.Nil {
 			if err := releaseHold(ctx, tx, release); err != nil {
 				return err
@@ -124,17 +129,19 @@ func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UU
 
 // ReleaseHold gives a hold's places back (going back, logging out). A hold that already expired
 // or was used is ignored.
-func (s *Service) ReleaseHold(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) error {
+func (s *Service) ReleaseHold(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (err error) {
+	defer tenant.Wrap(&err, "booking.ReleaseHold(%s, %s)", t.ID, holdID)
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return releaseHold(ctx, tx, holdID)
 	})
 }
 
 // HoldByID returns a hold, or not_found when it expired (swept or not yet) or never existed.
-func (s *Service) HoldByID(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (*Hold, error) {
+func (s *Service) HoldByID(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (_ *Hold, err error) {
+	defer tenant.Wrap(&err, "booking.HoldByID(%s, %s)", t.ID, holdID)
 	var h Hold
 	now := s.now()
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&h).Where("id = ?", holdID).Where("expires_at > ?", now).Scan(ctx)
 	})
 	if err != nil {
@@ -151,11 +158,12 @@ const MaxHoldExtensions = 10
 // MaxHoldExtensions times its length after it was taken. It returns the hold with its new expiry;
 // not_found (hold.expired) when the hold ran out or never existed, and conflict
 // (hold.extend_limit) once the cap is reached.
-func (s *Service) ExtendHold(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (*Hold, error) {
+func (s *Service) ExtendHold(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (_ *Hold, err error) {
+	defer tenant.Wrap(&err, "booking.ExtendHold(%s, %s)", t.ID, holdID)
 	now := s.now()
 	limit := time.Duration(MaxHoldExtensions+1) * s.cfg.HoldTTL
 	var h Hold
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(&h).
 			Set("expires_at = LEAST(?, created_at + make_interval(secs => ?))", now.Add(s.cfg.HoldTTL), limit.Seconds()).
 			Where("id = ?", holdID).Where("expires_at > ?", now).
@@ -184,9 +192,10 @@ func (s *Service) ExtendHold(ctx context.Context, t *tenant.Tenant, holdID uuid.
 
 // ReleaseExpiredHolds returns the places of every expired hold of the tenant; the worker runs it
 // every minute (holds are also released lazily whenever their slot is touched).
-func (s *Service) ReleaseExpiredHolds(ctx context.Context, t *tenant.Tenant) (int, error) {
+func (s *Service) ReleaseExpiredHolds(ctx context.Context, t *tenant.Tenant) (_ int, err error) {
+	defer tenant.Wrap(&err, "booking.ReleaseExpiredHolds(%s)", t.ID)
 	var n int
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`WITH gone AS (DELETE FROM slot_holds WHERE expires_at <= ? RETURNING slot_id, places),
 			agg AS (SELECT slot_id, sum(places) AS p FROM gone GROUP BY slot_id),
 			upd AS (UPDATE slots SET held = GREATEST(held - agg.p, 0) FROM agg WHERE slots.id = agg.slot_id RETURNING 1)
@@ -216,13 +225,13 @@ func takePlaces(ctx context.Context, tx bun.IDB, t *tenant.Tenant, slotID uuid.U
 	if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM slot_holds WHERE slot_id = ? AND expires_at <= ? RETURNING places)
 		UPDATE slots SET held = GREATEST(held - (SELECT sum(places) FROM gone), 0) WHERE id = ? AND EXISTS (SELECT 1 FROM gone)`,
 		slotID, now, slotID); err != nil {
-		return err
+		return fmt.Errorf("release expired holds: %w", err)
 	}
 	own := 0
 	if ownHold != uuid.Nil {
 		err := tx.NewRaw("DELETE FROM slot_holds WHERE id = ? AND slot_id = ? AND expires_at > ? RETURNING places", ownHold, slotID, now).Scan(ctx, &own)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
+			return fmt.Errorf("take own hold: %w", err)
 		}
 	}
 	q := "UPDATE slots SET held = held - ?, booked = booked + ?, updated_at = ? WHERE id = ? AND open AND booked + held - ? + ? <= capacity"
@@ -231,7 +240,7 @@ func takePlaces(ctx context.Context, tx bun.IDB, t *tenant.Tenant, slotID uuid.U
 	}
 	res, err := tx.ExecContext(ctx, q, own, n, now, slotID, own, n)
 	if err != nil {
-		return err
+		return fmt.Errorf("take places: %w", err)
 	}
 	if k, _ := res.RowsAffected(); k == 0 {
 		if ownHold != uuid.Nil && own == 0 {

@@ -211,7 +211,9 @@ func newHoldFixture(t *testing.T) *holdFixture {
 	tn := tenanttest.MustCreateTenant(t, d.App)
 	svc := booking.NewService(d.App, booking.Config{Now: clock, SecretKey: bookingtest.Key, HoldTTL: 10 * time.Minute})
 	loc := bookingtest.MustLocation(t, svc, tn, "本庁", 1)
-	slot := bookingtest.FirstSlot(t, svc, tn, loc, now)
+	// A slot citizens can still book two hours from now: the tests move the clock by up to 111
+	// minutes, which must not cross the deadline (at 23:30 JST it would).
+	slot := bookingtest.FirstSlot(t, svc, tn, loc, now.Add(2*time.Hour))
 	h, err := svc.HoldSlot(context.Background(), tn, slot.ID, 1, uuid.Nil, web)
 	if err != nil {
 		t.Fatal(err)

@@ -3,13 +3,13 @@ package booking
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
-
-	"errors"
 
 	"github.com/madoguchi/madoguchi/tenant"
 )
@@ -34,7 +34,8 @@ var bookable = map[CardStatus]bool{CardImported: true, CardNoticeSent: true, Car
 // call-center actors may book after the citizens' deadline (never a time that has started); for
 // every actor but a citizen "reservation.create" (the booking code, slot and card numbers; never
 // the e-mail address) goes to the audit log in the same transaction.
-func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (*Reservation, error) {
+func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (_ *Reservation, err error) {
+	defer tenant.Wrap(&err, "booking.Reserve(%s, %s)", t.ID, in.SlotID)
 	email, err := ValidateEmail(in.Email)
 	if err != nil {
 		return nil, err
@@ -64,7 +65,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 		}
 		var slot Slot
 		if err := tx.NewSelect().Model(&slot).Where("id = ?", in.SlotID).Scan(ctx); err != nil {
-			return err
+			return fmt.Errorf("read slot: %w", err)
 		}
 		r.LocationID, r.StartsAt = slot.LocationID, slot.StartsAt
 		if err := insertReservation(ctx, tx, r); err != nil {
@@ -76,7 +77,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 				if isUniqueViolation(err) {
 					return tenant.Errorf(tenant.Conflict, "card.already_booked").Wrap(err)
 				}
-				return err
+				return fmt.Errorf("link card: %w", err)
 			}
 			if err := recordStatus(ctx, tx, t.ID, id, statuses[id], CardReserved, in.Actor.Channel, in.Actor.ID, now); err != nil {
 				return err
@@ -101,10 +102,11 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 // booking on the citizen's behalf after the deadline too (holdID may be uuid.Nil: the places are
 // taken directly); "reservation.change" with the slot before and after goes to the audit log in
 // the same transaction for every actor but a citizen.
-func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, newSlot, holdID uuid.UUID, a Actor) (*Reservation, error) {
+func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, newSlot, holdID uuid.UUID, a Actor) (_ *Reservation, err error) {
+	defer tenant.Wrap(&err, "booking.Change(%s, %s, %s)", t.ID, reservationID, newSlot)
 	now := s.now()
 	var r Reservation
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		old, err := lockActiveReservation(ctx, tx, t, reservationID, a, now)
 		if err != nil {
 			return err
@@ -116,16 +118,16 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE slots SET booked = booked - ?, updated_at = ? WHERE id = ?", old.PartySize, now, old.SlotID); err != nil {
-			return err
+			return fmt.Errorf("return old places: %w", err)
 		}
 		var slot Slot
 		if err := tx.NewSelect().Model(&slot).Where("id = ?", newSlot).Scan(ctx); err != nil {
-			return err
+			return fmt.Errorf("read slot: %w", err)
 		}
 		r = *old
 		r.SlotID, r.LocationID, r.StartsAt, r.UpdatedAt = slot.ID, slot.LocationID, slot.StartsAt, now
 		if _, err := tx.NewUpdate().Model(&r).Column("slot_id", "location_id", "starts_at", "updated_at").WherePK().Exec(ctx); err != nil {
-			return err
+			return fmt.Errorf("move reservation: %w", err)
 		}
 		if err := a.audit(ctx, tx, t.ID, "reservation.change", r.Code, reservationState(old), reservationState(&r)); err != nil {
 			return err
@@ -143,7 +145,8 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 // Cancel cancels a booked reservation, returns its places and its cards to notice_sent, and writes
 // the cancellation mail to the outbox and, for every actor but a citizen, "reservation.cancel" to
 // the audit log, all in one transaction. Errors and the deadline as Change.
-func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a Actor) error {
+func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.Cancel(%s, %s)", t.ID, reservationID)
 	now := s.now()
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		r, err := lockActiveReservation(ctx, tx, t, reservationID, a, now)
@@ -151,19 +154,19 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uu
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE slots SET booked = GREATEST(booked - ?, 0), updated_at = ? WHERE id = ?", r.PartySize, now, r.SlotID); err != nil {
-			return err
+			return fmt.Errorf("return places: %w", err)
 		}
 		before := reservationState(r)
 		r.Status, r.CancelledAt, r.UpdatedAt = Cancelled, &now, now
 		if _, err := tx.NewUpdate().Model(r).Column("status", "cancelled_at", "updated_at").WherePK().Exec(ctx); err != nil {
-			return err
+			return fmt.Errorf("cancel reservation: %w", err)
 		}
 		if err := a.audit(ctx, tx, t.ID, "reservation.cancel", r.Code, before, reservationState(r)); err != nil {
 			return err
 		}
 		var cardIDs []uuid.UUID
 		if err := tx.NewRaw("UPDATE reservation_cards SET active = false WHERE reservation_id = ? AND active RETURNING card_id", r.ID).Scan(ctx, &cardIDs); err != nil {
-			return err
+			return fmt.Errorf("unlink cards: %w", err)
 		}
 		for _, id := range cardIDs {
 			if err := recordStatus(ctx, tx, t.ID, id, CardReserved, CardNoticeSent, a.Channel, a.ID, now); err != nil {
@@ -196,7 +199,7 @@ func lockCards(ctx context.Context, tx bun.IDB, ids []uuid.UUID) (map[uuid.UUID]
 	var rows []Card
 	if err := tx.NewSelect().Model(&rows).Column("id", "status").Where("id IN (?)", bun.List(ids)).
 		Order("id").For("UPDATE").Scan(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("lock cards: %w", err)
 	}
 	if len(rows) != len(ids) {
 		return nil, tenant.Errorf(tenant.NotFound, "card.not_found")
@@ -213,7 +216,7 @@ func insertReservation(ctx context.Context, tx bun.IDB, r *Reservation) error {
 		r.Code = newCode()
 		res, err := tx.NewInsert().Model(r).On("CONFLICT (tenant_id, code) DO NOTHING").Returning("id").Exec(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("insert reservation: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			return nil
@@ -270,7 +273,9 @@ func insertOutbox(ctx context.Context, tx bun.IDB, r *Reservation, kind OutboxKi
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO outbox (tenant_id, kind, reservation_id, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-		r.TenantID, kind, r.ID, string(b), now, now)
-	return err
+	if _, err := tx.ExecContext(ctx, "INSERT INTO outbox (tenant_id, kind, reservation_id, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+		r.TenantID, kind, r.ID, string(b), now, now); err != nil {
+		return fmt.Errorf("insert outbox %s: %w", kind, err)
+	}
+	return nil
 }

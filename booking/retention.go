@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,10 +69,11 @@ type NoShows struct {
 // citizen who did not come can book again. A reservation of today is never marked, even after
 // its time. Running it again changes nothing. One audit line ("reservation.no_show") records the
 // counts.
-func (s *Service) MarkNoShows(ctx context.Context, t *tenant.Tenant, now time.Time) (NoShows, error) {
+func (s *Service) MarkNoShows(ctx context.Context, t *tenant.Tenant, now time.Time) (_ NoShows, err error) {
+	defer tenant.Wrap(&err, "booking.MarkNoShows(%s)", t.ID)
 	var out NoShows
 	today := DateOf(now).Time(0, 0)
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		out, err = markNoShows(ctx, tx, t.ID, "starts_at < ?", today, ChannelSystem, SystemActor, now)
 		if err != nil || out.Reservations == 0 {
@@ -156,33 +158,35 @@ const pseudonymSQL = `'ZZ' || upper(substr(md5(random()::text || id::text), 1, 3
 //
 // Rows already cleared are not touched again, so a second run returns zero counts. One audit
 // line ("retention.apply") records the counts when anything changed.
-func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time.Time) (RetentionCounts, error) {
+func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time.Time) (_ RetentionCounts, err error) {
+	defer tenant.Wrap(&err, "booking.ApplyRetention(%s)", t.ID)
 	var c RetentionCounts
 	nameCut := now.AddDate(0, 0, -NameRetentionDays(t))
 	mailCut := now.AddDate(0, 0, -EmailRetentionDays(t))
 	cardCut := now.AddDate(0, 0, -CardRetentionDays(t))
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		steps := []struct {
+			name string
 			n    *int
 			sql  string
 			args []any
 		}{
-			{&c.Names, `UPDATE cards SET name = NULL, name_kana = NULL, updated_at = ?
+			{"names", &c.Names, `UPDATE cards SET name = NULL, name_kana = NULL, updated_at = ?
 				WHERE status IN ('issued', 'void', 'returned') AND status_changed_at < ?
 				AND (name IS NOT NULL OR name_kana IS NOT NULL)`, []any{now, nameCut}},
-			{&c.Emails, `UPDATE reservations SET email = NULL, mail_error = ''
+			{"emails", &c.Emails, `UPDATE reservations SET email = NULL, mail_error = ''
 				WHERE (email IS NOT NULL OR mail_error <> '')
 				AND ((status IN ('visited', 'no_show') AND starts_at < ?)
 					OR (status = 'cancelled' AND coalesce(cancelled_at, updated_at) < ?))`, []any{mailCut, mailCut}},
-			{&c.MailErrors, `UPDATE outbox SET last_error = ''
+			{"mail errors", &c.MailErrors, `UPDATE outbox SET last_error = ''
 				WHERE state IN ('sent', 'failed', 'skipped') AND last_error <> '' AND updated_at < ?`, []any{mailCut}},
-			{&c.Pseudonyms, `UPDATE cards SET card_no = ` + pseudonymSQL + `,
+			{"pseudonyms", &c.Pseudonyms, `UPDATE cards SET card_no = ` + pseudonymSQL + `,
 					birth_hmac = sha256(convert_to(gen_random_uuid()::text || random()::text, 'UTF8')),
 					name = NULL, name_kana = NULL, storage_pos = '', updated_at = ?
 				WHERE status IN ('issued', 'void') AND status_changed_at < ? AND card_no !~ '^ZZ[0-9A-F]{30}$'`, []any{now, cardCut}},
-			{&c.Imports, `UPDATE import_jobs SET state = 'cancelled', file_bytes = NULL, finished_at = ?, updated_at = ?
+			{"imports", &c.Imports, `UPDATE import_jobs SET state = 'cancelled', file_bytes = NULL, finished_at = ?, updated_at = ?
 				WHERE state IN ('uploaded', 'validated') AND updated_at < ?`, []any{now, now, now.Add(-ImportFileRetention)}},
-			{&c.StuckImports, `UPDATE import_jobs SET state = 'failed', file_bytes = NULL, finished_at = ?, updated_at = ?,
+			{"stuck imports", &c.StuckImports, `UPDATE import_jobs SET state = 'failed', file_bytes = NULL, finished_at = ?, updated_at = ?,
 					error_message = ?
 				WHERE state IN ('validating', 'committing') AND updated_at < ?`,
 				[]any{now, now, stuckImportMessage, now.Add(-importStuckAfter)}},
@@ -190,11 +194,11 @@ func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time
 		for _, st := range steps {
 			res, err := tx.ExecContext(ctx, st.sql, st.args...)
 			if err != nil {
-				return err
+				return fmt.Errorf("retention of %s: %w", st.name, err)
 			}
 			n, err := res.RowsAffected()
 			if err != nil {
-				return err
+				return fmt.Errorf("retention of %s: %w", st.name, err)
 			}
 			*st.n = int(n)
 			c.Total += int(n)

@@ -21,7 +21,7 @@ type ClockTime int
 func ParseClock(s string) (ClockTime, error) {
 	var h, m int
 	if _, err := fmt.Sscanf(s, "%d:%d", &h, &m); err != nil || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0) || len(s) > 5 {
-		return 0, fmt.Errorf("bad time of day %q", s)
+		return 0, fmt.Errorf("bad time of day (want HH:MM)") // the typed text stays out of logs
 	}
 	return ClockTime(h*60 + m), nil
 }
@@ -112,7 +112,8 @@ func (w Window) validate() map[string]string {
 // after to the audit log, in one transaction. It returns invalid (with per-field keys) for a bad
 // window, invalid with field "start" "schedule.window.overlaps" for overlapping windows, and
 // not_found for a location of another tenant.
-func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, a Actor) error {
+func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.SetWeeklySchedule(%s, %s)", t.ID, locationID)
 	for _, w := range ws {
 		if f := w.validate(); len(f) > 0 {
 			return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: f}
@@ -154,7 +155,8 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 // the window is required and may not overlap the day's weekly windows or another 'open' override
 // of the day (invalid, field "start", "schedule.window.overlaps"); for OverrideCapacity only
 // Capacity counts.
-func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, a Actor) error {
+func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, a Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.AddOverride(%s, %s)", t.ID, locationID)
 	o := &Override{TenantID: t.ID, LocationID: locationID, Day: day.StdTime(), Kind: kind, Note: note}
 	switch kind {
 	case OverrideOpen:
@@ -208,7 +210,8 @@ func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID 
 
 // GenerateSlots materialises every location's slots from today over the tenant's horizon. It is
 // idempotent; the worker runs it daily and staff changes run it for what they touch.
-func (s *Service) GenerateSlots(ctx context.Context, t *tenant.Tenant) error {
+func (s *Service) GenerateSlots(ctx context.Context, t *tenant.Tenant) (err error) {
+	defer tenant.Wrap(&err, "booking.GenerateSlots(%s)", t.ID)
 	now := s.now()
 	from := DateOf(now)
 	locs, err := s.Locations(ctx, t.ID, false)

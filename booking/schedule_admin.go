@@ -41,9 +41,10 @@ func FirstOverlap(ws []Window) (i, j int, found bool) {
 }
 
 // WeeklyWindows returns the location's weekly opening windows by weekday and start time.
-func (s *Service) WeeklyWindows(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID) ([]Window, error) {
+func (s *Service) WeeklyWindows(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID) (_ []Window, err error) {
+	defer tenant.Wrap(&err, "booking.WeeklyWindows(%s, %s)", t.ID, locationID)
 	var out []Window
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		out, err = weeklyWindows(ctx, tx, locationID)
 		return err
@@ -64,9 +65,10 @@ func weeklyWindows(ctx context.Context, tx bun.IDB, locationID uuid.UUID) ([]Win
 }
 
 // OverridesFrom returns the location's dated overrides on day from and later, by day and time.
-func (s *Service) OverridesFrom(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from Date) ([]Override, error) {
+func (s *Service) OverridesFrom(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from Date) (_ []Override, err error) {
+	defer tenant.Wrap(&err, "booking.OverridesFrom(%s, %s)", t.ID, locationID)
 	var ovs []Override
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		ovs, err = overridesFrom(ctx, tx, locationID, from)
 		return err
@@ -84,10 +86,11 @@ func overridesFrom(ctx context.Context, tx bun.IDB, locationID uuid.UUID, from D
 // FlaggedSlots returns the location's future slots that staff must look at: a schedule change
 // lowered their capacity below the places already booked, or closed them with bookings in them.
 // The bookings stand; the citizens may need a call.
-func (s *Service) FlaggedSlots(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID) ([]Slot, error) {
+func (s *Service) FlaggedSlots(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID) (_ []Slot, err error) {
+	defer tenant.Wrap(&err, "booking.FlaggedSlots(%s, %s)", t.ID, locationID)
 	now := s.now()
 	var slots []Slot
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&slots).Where("location_id = ? AND flagged AND starts_at > ?", locationID, now).
 			Order("starts_at").Limit(500).Scan(ctx)
 	})
@@ -141,10 +144,11 @@ func (o *Override) Window() Window {
 // are kept; slots that lose their window are closed and flagged if booked) and writes
 // "schedule.override.delete" to the audit log, all in one transaction. It returns the deleted
 // override, or not_found when the location has no such override (or is another tenant's).
-func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed Actor) (*Override, error) {
+func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed Actor) (_ *Override, err error) {
+	defer tenant.Wrap(&err, "booking.DeleteOverride(%s, %s, %s)", t.ID, locationID, overrideID)
 	now := s.now()
 	o := new(Override)
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := lockLocation(ctx, tx, locationID); err != nil {
 			return err
 		}
@@ -171,9 +175,10 @@ func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, location
 }
 
 // OverrideByID returns one of the location's overrides, or not_found.
-func (s *Service) OverrideByID(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID) (*Override, error) {
+func (s *Service) OverrideByID(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID) (_ *Override, err error) {
+	defer tenant.Wrap(&err, "booking.OverrideByID(%s, %s, %s)", t.ID, locationID, overrideID)
 	o := new(Override)
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(o).Where("id = ? AND location_id = ?", overrideID, locationID).Scan(ctx)
 	})
 	if err != nil {

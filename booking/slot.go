@@ -181,7 +181,8 @@ func bookableFrom(t *tenant.Tenant, now time.Time) (firstDay Date) {
 
 // Availability returns the calendar of a location for days [from, to] for a party of n people,
 // as a citizen sees it: days before the booking deadline are closed.
-func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) ([]DayAvailability, error) {
+func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) (_ []DayAvailability, err error) {
+	defer tenant.Wrap(&err, "booking.Availability(%s, %s)", t.ID, locationID)
 	now := s.now()
 	return s.availability(ctx, t, locationID, from, to, party, now, bookableFrom(t, now))
 }
@@ -189,7 +190,8 @@ func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID
 // StaffAvailability is Availability as staff see it when booking on a citizen's behalf: the
 // citizens' deadline does not apply, so every day from today on that still has slots which have
 // not started is open (past days and times stay closed).
-func (s *Service) StaffAvailability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) ([]DayAvailability, error) {
+func (s *Service) StaffAvailability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) (_ []DayAvailability, err error) {
+	defer tenant.Wrap(&err, "booking.StaffAvailability(%s, %s)", t.ID, locationID)
 	now := s.now()
 	return s.availability(ctx, t, locationID, from, to, party, now, DateOf(now))
 }
@@ -243,13 +245,14 @@ func (s *Service) availability(ctx context.Context, t *tenant.Tenant, locationID
 
 // SlotsOn returns a location's open slots on day that a citizen could still book, with places
 // left, in time order. Days before the deadline return none.
-func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) ([]Slot, error) {
+func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) (_ []Slot, err error) {
+	defer tenant.Wrap(&err, "booking.SlotsOn(%s, %s)", t.ID, locationID)
 	now := s.now()
 	if day.Before(bookableFrom(t, now)) {
 		return nil, nil
 	}
 	var slots []Slot
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&slots).
 			Where("location_id = ? AND day = ? AND open AND starts_at > ? AND capacity > 0", locationID, day.StdTime(), now).
 			Order("starts_at").Scan(ctx)
@@ -258,9 +261,10 @@ func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid
 }
 
 // SlotsBetween returns every slot of a location in [from, to] (staff view: closed and flagged too).
-func (s *Service) SlotsBetween(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date) ([]Slot, error) {
+func (s *Service) SlotsBetween(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date) (_ []Slot, err error) {
+	defer tenant.Wrap(&err, "booking.SlotsBetween(%s, %s)", t.ID, locationID)
 	var slots []Slot
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&slots).
 			Where("location_id = ? AND day BETWEEN ? AND ?", locationID, from.StdTime(), to.StdTime()).
 			Order("starts_at").Scan(ctx)

@@ -16,7 +16,8 @@ import (
 // is sent. The audit row "reservation.no_show" names the booking. It returns not_found for
 // another tenant's id, conflict "reservation.not_active" when the reservation is no longer
 // booked and conflict "staffnew.noshow.too_early" before its time has started.
-func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) error {
+func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) (err error) {
+	defer tenant.Wrap(&err, "booking.StaffMarkNoShow(%s, %s)", t.ID, id)
 	now := s.now()
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var r Reservation

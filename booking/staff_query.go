@@ -205,12 +205,13 @@ func (l *ReservationList) Last() int {
 // SearchReservations returns one page of the tenant's reservations matching f, by start time,
 // location and code, and logs the search (action "reservation.search"). It returns invalid with
 // field keys for a bad filter.
-func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f ReservationFilter, v Actor) (*ReservationList, error) {
+func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f ReservationFilter, v Actor) (_ *ReservationList, err error) {
+	defer tenant.Wrap(&err, "booking.SearchReservations(%s)", t.ID)
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	out := &ReservationList{Page: f.Page, PerPage: f.PerPage}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().TableExpr("reservations AS r").
 			Join("JOIN slots AS s ON s.tenant_id = r.tenant_id AND s.id = r.slot_id").
 			Join("JOIN locations AS l ON l.tenant_id = r.tenant_id AND l.id = r.location_id").
@@ -261,9 +262,10 @@ func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f Re
 
 // ReservationForStaff returns a reservation of the tenant with its location, slot and cards, and
 // logs the read (action "reservation.view"). Another tenant's id is not_found.
-func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) (*ReservationView, error) {
+func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) (_ *ReservationView, err error) {
+	defer tenant.Wrap(&err, "booking.ReservationForStaff(%s, %s)", t.ID, id)
 	var rv *ReservationView
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if rv, err = loadView(ctx, tx, id); err != nil {
 			return err
@@ -281,9 +283,10 @@ func reservationState(r *Reservation) map[string]any {
 
 // StaffSlotsOn returns a location's open slots on day that have not started yet, in time order,
 // whatever the citizens' booking deadline (staff may book and move inside it).
-func (s *Service) StaffSlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) ([]Slot, error) {
+func (s *Service) StaffSlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) (_ []Slot, err error) {
+	defer tenant.Wrap(&err, "booking.StaffSlotsOn(%s, %s)", t.ID, locationID)
 	var slots []Slot
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&slots).
 			Where("location_id = ? AND day = ? AND open AND starts_at > ? AND capacity > 0", locationID, day.StdTime(), s.now()).
 			Order("starts_at").Scan(ctx)
@@ -308,9 +311,10 @@ type DayListLocation struct {
 // and time, each with its cards, and logs the read ("print.day"). A zero locationID lists every
 // location that has reservations; a given one is listed even when empty (not_found when it is
 // not the tenant's).
-func (s *Service) DayList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) ([]DayListLocation, error) {
+func (s *Service) DayList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) (_ []DayListLocation, err error) {
+	defer tenant.Wrap(&err, "booking.DayList(%s, %s)", t.ID, locationID)
 	var out []DayListLocation
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var locs []Location
 		q := tx.NewSelect().Model(&locs).Order("sort_order", "name")
 		if locationID != uuid.Nil {
@@ -417,9 +421,10 @@ type PickItem struct {
 // PickList returns every card held by a booked reservation of day (optionally at one location),
 // sorted by storage position in natural order ("A-2" before "A-10"; cards without a position
 // last), and logs the read ("print.picklist").
-func (s *Service) PickList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) ([]PickItem, error) {
+func (s *Service) PickList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) (_ []PickItem, err error) {
+	defer tenant.Wrap(&err, "booking.PickList(%s, %s)", t.ID, locationID)
 	var items []PickItem
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().TableExpr("reservations AS r").
 			Join("JOIN reservation_cards AS rc ON rc.tenant_id = r.tenant_id AND rc.reservation_id = r.id AND rc.active").
 			Join("JOIN cards AS c ON c.tenant_id = rc.tenant_id AND c.id = rc.card_id").
@@ -525,13 +530,14 @@ type StatusSummary struct {
 
 // Summary returns the status summary for reservations starting on days [from, to]. It returns
 // invalid when to is before from. It reads counts only, so it writes no audit row.
-func (s *Service) Summary(ctx context.Context, t *tenant.Tenant, from, to Date) (*StatusSummary, error) {
+func (s *Service) Summary(ctx context.Context, t *tenant.Tenant, from, to Date) (_ *StatusSummary, err error) {
+	defer tenant.Wrap(&err, "booking.Summary(%s)", t.ID)
 	if to.Before(from) {
 		return nil, &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"to": "staff.bookings.filter.range_invalid"}}
 	}
 	out := &StatusSummary{From: from, To: to, Cards: map[CardStatus]int{},
 		Reservations: LocationStatusCounts{ByStatus: map[ReservationStatus]StatusCount{}}}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var cards []StatusCount
 		if err := tx.NewRaw("SELECT status, count(*) AS n, 0 AS people FROM cards GROUP BY status").Scan(ctx, &cards); err != nil {
 			return err

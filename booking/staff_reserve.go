@@ -42,7 +42,8 @@ var refusedStatus = map[CardStatus]string{
 // invalid error whose Fields map "card{Line}" to the line's key; with no line at all the error
 // has the field "card1". More than MaxParty lines is invalid "reserve.party.invalid". The lookup
 // is audit-logged ("card.lookup": the numbers and how many were found).
-func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v Actor) ([]CardLine, error) {
+func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v Actor) (_ []CardLine, err error) {
+	defer tenant.Wrap(&err, "booking.StaffLookupCards(%s)", t.ID)
 	var lines []CardLine
 	for i, in := range inputs {
 		if NormalizeCardNo(in) != "" {
@@ -71,7 +72,7 @@ func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs
 			nos = append(nos, no)
 		}
 	}
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		byNo := map[string]*Card{}
 		if len(nos) > 0 {
 			var cards []Card
@@ -127,13 +128,14 @@ func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs
 // order given. It returns not_found when an id is not a card of this tenant and invalid
 // "reserve.party.invalid" for no card or more than MaxParty. Whether they are still bookable is
 // decided by Reserve.
-func (s *Service) StaffBookingCards(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID) ([]Card, error) {
+func (s *Service) StaffBookingCards(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID) (_ []Card, err error) {
+	defer tenant.Wrap(&err, "booking.StaffBookingCards(%s)", t.ID)
 	ids = uniqueIDs(ids)
 	if len(ids) == 0 || len(ids) > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
 	}
 	var cards []Card
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&cards).Where("id IN (?)", bun.List(ids)).Scan(ctx)
 	})
 	if err != nil {

@@ -18,9 +18,10 @@ type ReservationView struct {
 }
 
 // CurrentReservation returns the active (booked) reservation holding cardID, or not_found.
-func (s *Service) CurrentReservation(ctx context.Context, t *tenant.Tenant, cardID uuid.UUID) (*ReservationView, error) {
+func (s *Service) CurrentReservation(ctx context.Context, t *tenant.Tenant, cardID uuid.UUID) (_ *ReservationView, err error) {
+	defer tenant.Wrap(&err, "booking.CurrentReservation(%s, %s)", t.ID, cardID)
 	var v *ReservationView
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var id uuid.UUID
 		if err := tx.NewRaw(`SELECT rc.reservation_id FROM reservation_cards rc JOIN reservations r ON r.id = rc.reservation_id
 			WHERE rc.card_id = ? AND rc.active AND r.status = 'booked'`, cardID).Scan(ctx, &id); err != nil {
@@ -34,9 +35,10 @@ func (s *Service) CurrentReservation(ctx context.Context, t *tenant.Tenant, card
 }
 
 // ReservationByID returns a reservation of the tenant with its location, slot and cards.
-func (s *Service) ReservationByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (*ReservationView, error) {
+func (s *Service) ReservationByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (_ *ReservationView, err error) {
+	defer tenant.Wrap(&err, "booking.ReservationByID(%s, %s)", t.ID, id)
 	var v *ReservationView
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		v, err = loadView(ctx, tx, id)
 		return err
@@ -64,9 +66,10 @@ func loadView(ctx context.Context, tx bun.IDB, id uuid.UUID) (*ReservationView, 
 }
 
 // LocationByID returns one location of the tenant, or not_found.
-func (s *Service) LocationByID(ctx context.Context, tenantID, id uuid.UUID) (*Location, error) {
+func (s *Service) LocationByID(ctx context.Context, tenantID, id uuid.UUID) (_ *Location, err error) {
+	defer tenant.Wrap(&err, "booking.LocationByID(%s, %s)", tenantID, id)
 	var l Location
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tenant.DBError(tx.NewSelect().Model(&l).Where("id = ?", id).Scan(ctx))
 	})
 	if err != nil {
@@ -76,9 +79,10 @@ func (s *Service) LocationByID(ctx context.Context, tenantID, id uuid.UUID) (*Lo
 }
 
 // SlotByID returns one slot of the tenant, or not_found.
-func (s *Service) SlotByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (*Slot, error) {
+func (s *Service) SlotByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID) (_ *Slot, err error) {
+	defer tenant.Wrap(&err, "booking.SlotByID(%s, %s)", t.ID, id)
 	var sl Slot
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tenant.DBError(tx.NewSelect().Model(&sl).Where("id = ?", id).Scan(ctx))
 	})
 	if err != nil {

@@ -53,6 +53,25 @@ func (e *Error) WithArgs(kv map[string]any) *Error { e.Args = kv; return e }
 // Wrap returns e with its cause set.
 func (e *Error) Wrap(err error) *Error { e.Err = err; return e }
 
+// Wrap says where an error came from. Deferred at the top of a function with a named error
+// result, it replaces a non-nil *errp with fmt.Errorf("<format>: %w", …, *errp) on the way out,
+// so the log line of an internal error names the operation that failed, while errors.Is and
+// errors.As (AsError, ErrorCode, sql.ErrNoRows, asynq.SkipRetry) still see the cause and the UI
+// still shows only an *Error's coded message:
+//
+//	func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (_ *Reservation, err error) {
+//		defer tenant.Wrap(&err, "booking.Reserve(%s, %s)", t.ID, in.SlotID)
+//
+// The text goes to logs and job queues, so format and args name the operation and ids only
+// (tenant, row and job UUIDs): never a card number, birth date, name, e-mail address, file name
+// or other text a user typed, which are personal data or attacker-controlled. Defer arguments are
+// evaluated at the defer statement, so take them from values that cannot be nil there.
+func Wrap(errp *error, format string, args ...any) {
+	if *errp != nil {
+		*errp = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), *errp)
+	}
+}
+
 // ErrorCode returns the code of the first *Error in err's chain, Internal for any other error and
 // "" for nil.
 func ErrorCode(err error) Code {

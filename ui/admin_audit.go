@@ -2,9 +2,6 @@ package ui
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -198,17 +195,8 @@ func (u *UI) adminAudit(c *fiber.Ctx) error {
 	return u.render(c, "admin/audit", &p)
 }
 
-// admCSVSafe defuses spreadsheet formula injection (CWE-1236): a cell that starts with = + - @ or a
-// tab or carriage return is prefixed with an apostrophe, so Excel shows it as text.
-func admCSVSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// adminAuditExport sends the filtered audit log as CSV for Excel (UTF-8 with BOM, CRLF, formula
-// cells defused). The export is itself audit-logged with its row count, filter and the SHA-256
+// adminAuditExport sends the filtered audit log as CSV for Excel through the one CSV writer of
+// every export (booking.CSVWriter: UTF-8 with BOM, CRLF, formula cells defused). The export is itself audit-logged with its row count, filter and the SHA-256
 // of the file before the file is sent: if logging fails, nothing is sent.
 func (u *UI) adminAuditExport(c *fiber.Ctx) error {
 	p, q, fields := adminAuditFilter(func(k string) string { return strings.Clone(c.FormValue(k)) })
@@ -225,30 +213,27 @@ func (u *UI) adminAuditExport(c *fiber.Ctx) error {
 		return err
 	}
 	var buf bytes.Buffer
-	buf.WriteString("\uFEFF")
-	w := csv.NewWriter(&buf)
-	w.UseCRLF = true
-	_ = w.Write([]string{"日時", "操作者", "操作", "操作名", "対象", "製造管理番号", "変更前", "変更後", "IPアドレス"})
+	w, err := booking.NewCSVWriter(&buf, booking.EncodingUTF8)
+	if err != nil {
+		return err
+	}
+	if err := w.Write([]string{"日時", "操作者", "操作", "操作名", "対象", "製造管理番号", "変更前", "変更後", "IPアドレス"}); err != nil {
+		return err
+	}
 	for _, r := range recs {
 		no := ""
 		if id, ok := adminCardID(r.Target); ok {
 			no = nums[id]
 		}
-		row := []string{r.At.In(booking.JST).Format("2006-01-02 15:04:05"), r.Actor, r.Action, u.adminActionLabel("ja", r.Action),
-			r.Target, no, r.Before, r.After, r.IP}
-		for i := range row {
-			row[i] = admCSVSafe(row[i])
+		if err := w.Write([]string{r.At.In(booking.JST).Format("2006-01-02 15:04:05"), r.Actor, r.Action, u.adminActionLabel("ja", r.Action),
+			r.Target, no, r.Before, r.After, r.IP}); err != nil {
+			return err
 		}
-		_ = w.Write(row)
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(buf.Bytes())
+	sum := w.Result().SHA256
 	a := u.adminActor(c)
 	if err := u.deps.Accounts.RecordAudit(c.UserContext(), t, tenant.AuditEntry{Actor: a.Login, Action: "audit.export", IP: a.IP,
-		After: map[string]any{"rows": len(recs), "sha256": hex.EncodeToString(sum[:]),
+		After: map[string]any{"rows": len(recs), "sha256": sum,
 			"from": p.From, "to": p.To, "actor": p.Actor, "action": p.Action}}); err != nil {
 		return err
 	}

@@ -179,7 +179,7 @@ func (u *UI) schedulePage(c *fiber.Ctx, l *booking.Location, days []scheduleDay,
 	p.Errors = map[string]string{}
 	for di := range days {
 		d := &days[di]
-		d.Name = weekdaysJALong[d.Weekday]
+		d.Name = booking.WeekdayJA(time.Weekday(d.Weekday)) + "曜日"
 		if p.Lang == "en" {
 			d.Name = time.Weekday(d.Weekday).String()
 		}

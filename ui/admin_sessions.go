@@ -22,7 +22,7 @@ import (
 // request and destroys the session of a disabled account, so a session the scan misses (one
 // written while it ran) still ends at its next request.
 func (u *UI) endStaffSessions(ctx context.Context, tenantID, staffID uuid.UUID) (int, error) {
-	pattern := u.staff.key("*")
+	pattern := u.staffSess.key("*")
 	var ended atomic.Int64 // ForEachMaster scans the masters concurrently
 	scan := func(ctx context.Context, rdb redis.Cmdable) error {
 		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()

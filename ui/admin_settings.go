@@ -1,15 +1,11 @@
 package ui
 
 import (
-	"context"
-	"encoding/json"
-	"regexp"
+	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -95,8 +91,9 @@ func (u *UI) adminSettingsShow(c *fiber.Ctx) error {
 	return u.render(c, "admin/settings", p)
 }
 
-// adminSettingsSave validates every field, saves the settings with an audit line (before and
-// after) and, when the booking horizon grew, makes the slots of the new days at once.
+// adminSettingsSave parses the form and saves it through booking.UpdateSettings (validation, the
+// audit line and the slots of new days when the booking horizon grew, in one transaction); a
+// refused form comes back with every wrong field marked.
 func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 	f := settingsForm{
 		DeadlineDays: strings.Clone(c.FormValue("booking_deadline_days")), HorizonDays: strings.Clone(c.FormValue("horizon_days")),
@@ -107,113 +104,63 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 		TOTPRequired: c.FormValue("totp_required") == "1", AllowList: strings.Clone(c.FormValue("admin_allow_list")),
 	}
 	st, errs := f.settings()
-	f.security(&st, c.IP(), errs)
-	if len(errs) > 0 {
-		c.Status(fiber.StatusUnprocessableEntity)
-		return u.render(c, "admin/settings", u.settingsPage(c, f, errs))
-	}
-	t, grew, err := u.saveSettings(c.UserContext(), tenantOf(c), st, staffActorOf(c))
-	if err != nil {
-		return err
-	}
-	if grew {
-		if err := u.deps.Booking.GenerateSlots(c.UserContext(), t); err != nil {
-			return err
+	actor := staffActorOf(c)
+	if len(errs) == 0 {
+		_, err := u.deps.Booking.UpdateSettings(c.UserContext(), tenantOf(c), st, actor)
+		if e := tenant.AsError(err); e == nil || len(e.Fields) == 0 {
+			if err != nil {
+				return err
+			}
+			return u.staffFlashRedirect(c, "admin.settings.saved", "/admin/settings")
 		}
 	}
-	return u.staffFlashRedirect(c, "admin.settings.saved", "/admin/settings")
-}
-
-// saveSettings replaces the tenant's settings and writes "settings.update" to the audit log in
-// the same transaction. It returns the updated tenant and whether the booking horizon grew.
-func (u *UI) saveSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, ed booking.Actor) (*tenant.Tenant, bool, error) {
-	var t tenant.Tenant
-	var grew bool
-	err := tenant.InTx(ctx, u.deps.DB, cur.ID, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(&t).Where("id = ?", cur.ID).For("UPDATE").Scan(ctx); err != nil {
-			return err
+	// Every wrong field at once: what could not be read as typed, then the domain's rules.
+	if _, err := booking.ValidateSettings(st, actor.IP); tenant.AsError(err) != nil {
+		for k, v := range tenant.AsError(err).Fields {
+			if _, ok := errs[k]; !ok {
+				errs[k] = v
+			}
 		}
-		before := settingsAudit(t.Settings)
-		oldHorizon := booking.HorizonDays(&t)
-		if err := tenant.NewService(tx).UpdateSettings(ctx, t.ID, st); err != nil {
-			return err
-		}
-		t.Settings = st
-		grew = booking.HorizonDays(&t) > oldHorizon
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: ed.ID, Action: "settings.update", Target: t.Slug,
-			Before: before, After: settingsAudit(st), IP: ed.IP})
-	})
-	return &t, grew, err
+	}
+	c.Status(fiber.StatusUnprocessableEntity)
+	return u.render(c, "admin/settings", u.settingsPage(c, f, errs))
 }
 
-func settingsAudit(st tenant.Settings) map[string]any {
-	b, _ := json.Marshal(st)
-	m := map[string]any{}
-	_ = json.Unmarshal(b, &m)
-	return m
-}
-
-// phoneRE is the shape of a phone number as shown to citizens: digits in groups separated by
-// hyphens or parentheses; settings also requires 10 or 11 digits starting with 0.
-var phoneRE = regexp.MustCompile(`^[0-9()\-]{10,20}$`)
-
-// settings checks the form and returns the settings, or message keys by field.
+// settings reads the form as typed (full-width digits and dashes accepted) into settings; a
+// number that cannot be read is marked with its field's message key. The rules (ranges, formats,
+// the allow-list) are booking.ValidateSettings'.
 func (f settingsForm) settings() (tenant.Settings, map[string]string) {
 	errs := map[string]string{}
-	var st tenant.Settings
-	if n, ok := parseWhole(f.DeadlineDays, 0, 30); ok {
-		st.BookingDeadlineDays = &n
-	} else {
-		errs["booking_deadline_days"] = "admin.settings.deadline.invalid"
+	st := tenant.Settings{CallCenterPhone: normalizePhone(f.Phone), MailFrom: halfWidth(f.MailFrom),
+		CardNumberPattern: strings.TrimSpace(f.CardPattern), TOTPRequired: f.TOTPRequired}
+	for _, n := range []struct {
+		field, value, key string
+		optional          bool
+		out               **int
+	}{
+		{"booking_deadline_days", f.DeadlineDays, "admin.settings.deadline.invalid", false, &st.BookingDeadlineDays},
+		{"reminder_hour", f.ReminderHour, "admin.settings.reminder_hour.invalid", false, &st.ReminderHour},
+		{"retention_name_days", f.NameDays, "retention.settings.name.invalid", true, &st.RetentionNameDays},
+		{"retention_email_days", f.EmailDays, "retention.settings.email.invalid", true, &st.RetentionEmailDays},
+		{"retention_card_days", f.CardDays, "retention.settings.card.invalid", true, &st.RetentionCardDays},
+	} {
+		if n.optional && halfWidth(n.value) == "" {
+			continue // blank: the default
+		}
+		if v, ok := parseWhole(n.value, math.MinInt32, math.MaxInt32); ok {
+			*n.out = &v
+		} else {
+			errs[n.field] = n.key
+		}
 	}
-	if n, ok := parseWhole(f.HorizonDays, 14, 365); ok {
-		st.HorizonDays = n
+	if v, ok := parseWhole(f.HorizonDays, math.MinInt32, math.MaxInt32); ok {
+		st.HorizonDays = v
 	} else {
 		errs["horizon_days"] = "admin.settings.horizon.invalid"
 	}
-	if n, ok := parseWhole(f.ReminderHour, 0, 23); ok {
-		st.ReminderHour = &n
-	} else {
-		errs["reminder_hour"] = "admin.settings.reminder_hour.invalid"
-	}
-	if phone := normalizePhone(f.Phone); phone != "" {
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, phone)
-		if !phoneRE.MatchString(phone) || len(digits) < 10 || len(digits) > 11 || digits[0] != '0' {
-			errs["call_center_phone"] = "admin.settings.phone.invalid"
-		}
-		st.CallCenterPhone = phone
-	}
-	if a, err := booking.ValidateEmail(halfWidth(f.MailFrom)); err != nil {
-		errs["mail_from"] = "admin.settings.mail_from.invalid"
-	} else {
-		st.MailFrom = a
-	}
-	pat := strings.TrimSpace(f.CardPattern)
-	if key := checkCardPattern(pat); key != "" {
-		errs["card_number_pattern"] = key
-	}
-	st.CardNumberPattern = pat
-	for _, r := range []struct {
-		name, value, key string
-		rule             booking.RetentionRule
-		out              **int
-	}{
-		{"retention_name_days", f.NameDays, "retention.settings.name.invalid", booking.NameRetention, &st.RetentionNameDays},
-		{"retention_email_days", f.EmailDays, "retention.settings.email.invalid", booking.EmailRetention, &st.RetentionEmailDays},
-		{"retention_card_days", f.CardDays, "retention.settings.card.invalid", booking.CardRetention, &st.RetentionCardDays},
-	} {
-		if strings.TrimSpace(halfWidth(r.value)) == "" {
-			continue // blank: the default
-		}
-		if n, ok := parseWhole(r.value, r.rule.Min, r.rule.Max); ok {
-			*r.out = &n
-		} else {
-			errs[r.name] = r.key
+	for _, line := range strings.Split(halfWidthLines(f.AllowList), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			st.AdminAllowList = append(st.AdminAllowList, line)
 		}
 	}
 	return st, errs
@@ -223,26 +170,4 @@ func (f settingsForm) settings() (tenant.Settings, map[string]string) {
 func normalizePhone(s string) string {
 	s = strings.NewReplacer(" ", "", "ー", "-", "−", "-", "‐", "-", "–", "-", "—", "-", "―", "-").Replace(halfWidth(s))
 	return s
-}
-
-// checkCardPattern returns a message key when pat (non-empty) cannot serve as the 製造管理番号
-// pattern: it must compile, be anchored at both ends (or a number merely containing a match
-// would pass) and not match an empty number. Empty means the default, nine digits.
-func checkCardPattern(pat string) string {
-	if pat == "" {
-		return ""
-	}
-	if utf8.RuneCountInString(pat) > 200 {
-		return "admin.settings.card_pattern.too_long"
-	}
-	re, err := regexp.Compile(pat)
-	switch {
-	case err != nil:
-		return "admin.settings.card_pattern.invalid"
-	case !strings.HasPrefix(pat, "^") || !strings.HasSuffix(pat, "$"):
-		return "admin.settings.card_pattern.unanchored"
-	case re.MatchString(""):
-		return "admin.settings.card_pattern.empty_match"
-	}
-	return ""
 }

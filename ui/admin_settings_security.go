@@ -26,23 +26,6 @@ func (u *UI) securitySection(c *fiber.Ctx, f settingsForm, errs map[string]strin
 	return sec
 }
 
-// security checks the TOTP and allow-list fields into st. A list is refused (field
-// "admin_allow_list") when a line is not an address or CIDR, when it is too long, or when it
-// would lock out the admin saving it: ip, their own address, must be inside a non-empty list.
-func (f settingsForm) security(st *tenant.Settings, ip string, errs map[string]string) {
-	st.TOTPRequired = f.TOTPRequired
-	list, bad := tenant.ParseAllowList(halfWidthLines(f.AllowList))
-	switch {
-	case len(bad) > 0:
-		errs["admin_allow_list"] = "mfa.allow.invalid"
-	case len(list) > tenant.MaxAllowListEntries:
-		errs["admin_allow_list"] = "mfa.allow.too_many"
-	case len(list) > 0 && !tenant.AllowListContains(list, ip):
-		errs["admin_allow_list"] = "mfa.allow.self"
-	}
-	st.AdminAllowList = list
-}
-
 // halfWidthLines maps full-width ASCII to half-width as halfWidth does, keeping the line breaks
 // (and so the line numbers of errors).
 func halfWidthLines(s string) string {

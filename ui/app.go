@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
@@ -36,16 +37,23 @@ type Deps struct {
 	Now            func() time.Time // clock; time.Now when nil
 }
 
+// ImportQueue hands card CSV import jobs to the worker (jobs.ImportQueue). The job itself, its
+// file included, is in PostgreSQL; the task carries the ids only.
+type ImportQueue interface {
+	EnqueueImportValidate(ctx context.Context, tenantID, importID uuid.UUID) error
+	EnqueueImportCommit(ctx context.Context, tenantID, importID uuid.UUID) error
+}
+
 // UI holds the parsed templates, translations and assets shared by all handlers.
 type UI struct {
-	deps    Deps
-	log     *slog.Logger
-	views   *views
-	assets  *assets
-	locales locales
-	metrics *httpMetrics
-	sess    *sessions
-	staff   *sessions // staff sessions: their own cookie, so a citizen and a clerk never share one
+	deps      Deps
+	log       *slog.Logger
+	views     *views
+	assets    *assets
+	locales   locales
+	metrics   *httpMetrics
+	sess      *sessions // citizen sessions (and API bearer tokens)
+	staffSess *sessions // staff sessions: their own cookie, so a citizen and a clerk never share one
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
@@ -65,7 +73,7 @@ func New(d Deps) (*fiber.App, error) {
 		d.Now = time.Now
 	}
 	u := &UI{deps: d, log: d.Logger, assets: as, locales: loc, sess: &sessions{rdb: d.Redis, secure: d.SecureCookies, name: "mdg_sid"},
-		staff: &sessions{rdb: d.Redis, secure: d.SecureCookies, name: "mdg_staff"}}
+		staffSess: &sessions{rdb: d.Redis, secure: d.SecureCookies, name: "mdg_staff"}}
 	if u.views, err = loadViews(u.funcs()); err != nil {
 		return nil, err
 	}
@@ -88,7 +96,7 @@ func New(d Deps) (*fiber.App, error) {
 		ErrorHandler:          u.errorHandler,
 		DisableStartupMessage: true,
 	})
-	u.routes(app)
+	u.routes(app) // ui/routes.go: every route of every host
 	return app, nil
 }
 

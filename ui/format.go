@@ -7,23 +7,12 @@ import (
 	"github.com/madoguchi/madoguchi/booking"
 )
 
-var weekdaysJA = []string{"日", "月", "火", "水", "木", "金", "土"}
-var weekdaysJALong = []string{"日曜日", "月曜日", "火曜日", "水曜日", "木曜日", "金曜日", "土曜日"}
-
-// formatDate writes a date as 「2026年6月3日（水）」 or "Wed 3 June 2026".
-func formatDate(lang string, d booking.Date) string {
-	if lang == "en" {
-		return d.Time(12, 0).Format("Mon 2 January 2006")
-	}
-	return fmt.Sprintf("%d年%d月%d日（%s）", d.Year, d.Month, d.Day, weekdaysJA[d.Weekday()])
-}
-
 // formatDateLong writes 「6月3日（水曜日）」 for screen-reader text.
 func formatDateLong(lang string, d booking.Date) string {
 	if lang == "en" {
 		return d.Time(12, 0).Format("Monday 2 January")
 	}
-	return fmt.Sprintf("%d月%d日（%s）", d.Month, d.Day, weekdaysJALong[d.Weekday()])
+	return fmt.Sprintf("%d月%d日（%s）", d.Month, d.Day, booking.WeekdayJA(d.Weekday())+"曜日")
 }
 
 // formatSlot writes 「2026年6月3日（水）10:00～10:30」.
@@ -32,7 +21,7 @@ func formatSlot(lang string, start, end time.Time) string {
 	if lang == "en" {
 		sep = "–"
 	}
-	return formatDate(lang, booking.DateOf(start)) + " " + start.In(booking.JST).Format("15:04") + sep + end.In(booking.JST).Format("15:04")
+	return booking.FormatDate(lang, booking.DateOf(start)) + " " + start.In(booking.JST).Format("15:04") + sep + end.In(booking.JST).Format("15:04")
 }
 
 func formatTimeRange(start, end time.Time) string {

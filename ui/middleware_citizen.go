@@ -36,19 +36,3 @@ func (u *UI) requireCitizen(c *fiber.Ctx) error {
 	}
 	return c.Next()
 }
-
-// flash stores a one-time message key shown on the next page.
-func (u *UI) flash(c *fiber.Ctx, sess *Session, key string) error {
-	sess.Flash = key
-	return u.sess.save(c, sess)
-}
-
-// takeFlash returns and clears the session's flash message key.
-func (u *UI) takeFlash(c *fiber.Ctx, sess *Session) (string, error) {
-	f := sess.Flash
-	if f == "" {
-		return "", nil
-	}
-	sess.Flash = ""
-	return f, u.sess.save(c, sess)
-}

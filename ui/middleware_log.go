@@ -12,13 +12,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/madoguchi/madoguchi/tenant"
-)
-
-const (
-	localRequestID = "request_id"
-	localTenant    = "tenant"
 )
 
 type httpMetrics struct {
@@ -96,21 +89,4 @@ func (u *UI) logPanic(c *fiber.Ctx, e any) {
 
 func (u *UI) metricsHandler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(u.deps.Gatherer, promhttp.HandlerOpts{}))
-}
-
-func requestIDOf(c *fiber.Ctx) string {
-	s, _ := c.Locals(localRequestID).(string)
-	return s
-}
-
-func tenantOf(c *fiber.Ctx) *tenant.Tenant {
-	t, _ := c.Locals(localTenant).(*tenant.Tenant)
-	return t
-}
-
-func tenantSlug(c *fiber.Ctx) string {
-	if t := tenantOf(c); t != nil {
-		return t.Slug
-	}
-	return ""
 }

@@ -113,7 +113,7 @@ func (u *UI) funcs() template.FuncMap {
 		},
 		"targs":     func(lang, key string, args map[string]any) string { return u.locales.T(lang, key, args) },
 		"asset":     func(name string) string { return u.assets.url(name) },
-		"date":      formatDate,
+		"date":      booking.FormatDate,
 		"datelong":  formatDateLong,
 		"slottime":  formatSlot,
 		"timerange": formatTimeRange,
@@ -136,7 +136,7 @@ func (u *UI) funcs() template.FuncMap {
 					wd := time.Weekday(i).String()
 					out[i] = [2]string{wd[:3], wd}
 				} else {
-					out[i] = [2]string{weekdaysJA[i], weekdaysJALong[i]}
+					out[i] = [2]string{booking.WeekdayJA(time.Weekday(i)), booking.WeekdayJA(time.Weekday(i)) + "曜日"}
 				}
 			}
 			return out

@@ -5,51 +5,198 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 )
 
-// routes lists every route of every host, with who may use it.
+// routes registers every route of every host. Each line names who may use it by its guard
+// (ui/middleware_guards.go):
+//
+//	public      anyone; no session
+//	visitor     a citizen before login: session and CSRF
+//	citizen     a logged-in card: session, CSRF, login
+//	open        staff before login: staff session and CSRF
+//	staff       a logged-in staff member of either role
+//	admin       the city's administrators (市管理者) only
+//	apiOpen     the JSON API without a token, behind a flood limiter
+//	apiCitizen  the JSON API with a citizen's bearer token
+//
+// limited(flood, …) puts a per-client-IP flood limiter in front of a chain. Registration order
+// matters where two patterns match the same path: a literal segment ("new", "profile") is
+// registered before the ":id" that would also match it.
 func (u *UI) routes(app *fiber.App) {
+	// Every request, any host: panic recovery, request id, security headers, access log and
+	// metrics, and the 1 MiB body limit (the card CSV upload excepted; ui/middleware_body.go).
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: u.logPanic}))
 	app.Use(u.requestID, u.securityHeaders, u.accessLog, u.bodyLimit)
 
 	// Probes and metrics: any host, no tenant. The ingress must not route /metrics publicly.
-	app.Get("/healthz", u.healthz)          // anyone
-	app.Get("/readyz", u.readyz)            // anyone
-	app.Get("/metrics", u.metricsHandler()) // scraper (cluster network only)
-	app.Get("/static/:hash/+", u.static)    // anyone
-	app.Get("/favicon.ico", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
+	app.Get("/healthz", public(u.healthz)...)          // anyone
+	app.Get("/readyz", public(u.readyz)...)            // anyone
+	app.Get("/metrics", public(u.metricsHandler())...) // scraper (cluster network only)
+	app.Get("/static/:hash/+", public(u.static)...)    // anyone
+	app.Get("/favicon.ico", public(func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })...)
 
-	// City hosts: {slug}.{BASE_DOMAIN} or a registered custom domain.
+	// Consoles still to come, each on its own host with its own guard (tenant.Resolver already
+	// tells these hosts apart; until then resolveTenant below answers 404 on them):
+	//   callcenter.{BASE_DOMAIN}: the call center, guard operator()
+	//   ops.{BASE_DOMAIN}:        the platform's operators, guard ops()
+
+	// City hosts: {slug}.{BASE_DOMAIN} or a registered custom domain. Everything below has the
+	// host's tenant; any other host gets the 404 page.
 	city := app.Group("/", u.resolveTenant)
-	city.Get("/", u.citizenHome)     // citizen (no login)
-	city.Get("/lang", u.citizenLang) // citizen (no login)
-	u.apiRoutes(city)                // citizen JSON API (ui/api_routes.go)
-	u.staffRoutes(city)              // city staff under /admin (ui/staff_routes.go)
 
-	// Citizen pages: a session (anonymous until login) and CSRF on every form; "me" pages need a
-	// logged-in card. Middleware is attached per route so unknown paths still fall through to 404.
-	web := func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{u.withSession, u.csrfProtect, h} }
-	me := func(h fiber.Handler) []fiber.Handler {
-		return []fiber.Handler{u.withSession, u.csrfProtect, u.requireCitizen, h}
-	}
-	flood := floodLimiter(u.deps.LoginPerMinute)                                         // per client IP, shared by the two routes below
-	city.Get("/login", web(u.citizenLoginShow)...)                                       // citizen (no login)
-	city.Post("/login", append([]fiber.Handler{flood}, web(u.citizenLoginSubmit)...)...) // citizen (no login)
-	city.Post("/logout", web(u.citizenLogout)...)                                        // citizen
-	city.Get("/menu", me(u.citizenMenu)...)                                              // citizen
-	city.Get("/family", me(u.citizenFamilyShow)...)                                      // citizen
-	city.Post("/family", append([]fiber.Handler{flood}, me(u.citizenFamilyAdd)...)...)   // citizen (same lockout as login)
-	city.Post("/family/remove", me(u.citizenFamilyRemove)...)                            // citizen
-	city.Get("/locations", me(u.citizenLocations)...)                                    // citizen
-	city.Get("/calendar", me(u.citizenCalendar)...)                                      // citizen
-	city.Get("/times", me(u.citizenTimes)...)                                            // citizen
-	city.Post("/hold", me(u.citizenHold)...)                                             // citizen
-	city.Post("/hold/release", me(u.citizenHoldRelease)...)                              // citizen
-	city.Post("/hold/extend", me(u.citizenHoldExtend)...)                                // citizen (WCAG 2.2.1: keep the time longer)
-	city.Get("/confirm", me(u.citizenConfirmShow)...)                                    // citizen
-	city.Post("/reserve", me(u.citizenReserve)...)                                       // citizen
-	city.Get("/done", me(u.citizenDone)...)                                              // citizen
-	city.Get("/reservation", me(u.citizenReservation)...)                                // citizen
-	city.Get("/reservation/cancel", me(u.citizenReservation)...)                         // citizen (check page)
-	city.Post("/reservation/cancel", me(u.citizenCancel)...)                             // citizen
-	city.Post("/reservation/change", me(u.citizenChangeStart)...)                        // citizen
-	city.Post("/reservation/change/abort", me(u.citizenChangeAbort)...)                  // citizen
+	// Citizens (web): the home page and language switch need no session; the booking pages have a
+	// session (anonymous until login) and CSRF on every form, and all but login need a logged-in
+	// card. One flood limiter per client IP guards the two posts that verify a card (login,
+	// adding a family member).
+	login := floodLimiter(u.deps.LoginPerMinute)
+	city.Get("/", public(u.citizenHome)...)                                    // citizen (no login)
+	city.Get("/lang", public(u.citizenLang)...)                                // citizen (no login)
+	city.Get("/login", u.visitor(u.citizenLoginShow)...)                       // citizen (no login)
+	city.Post("/login", limited(login, u.visitor(u.citizenLoginSubmit))...)    // citizen (no login)
+	city.Post("/logout", u.visitor(u.citizenLogout)...)                        // citizen
+	city.Get("/menu", u.citizen(u.citizenMenu)...)                             // citizen
+	city.Get("/family", u.citizen(u.citizenFamilyShow)...)                     // citizen
+	city.Post("/family", limited(login, u.citizen(u.citizenFamilyAdd))...)     // citizen (same lockout as login)
+	city.Post("/family/remove", u.citizen(u.citizenFamilyRemove)...)           // citizen
+	city.Get("/locations", u.citizen(u.citizenLocations)...)                   // citizen
+	city.Get("/calendar", u.citizen(u.citizenCalendar)...)                     // citizen
+	city.Get("/times", u.citizen(u.citizenTimes)...)                           // citizen
+	city.Post("/hold", u.citizen(u.citizenHold)...)                            // citizen
+	city.Post("/hold/release", u.citizen(u.citizenHoldRelease)...)             // citizen
+	city.Post("/hold/extend", u.citizen(u.citizenHoldExtend)...)               // citizen (WCAG 2.2.1: keep the time longer)
+	city.Get("/confirm", u.citizen(u.citizenConfirmShow)...)                   // citizen
+	city.Post("/reserve", u.citizen(u.citizenReserve)...)                      // citizen
+	city.Get("/done", u.citizen(u.citizenDone)...)                             // citizen
+	city.Get("/reservation", u.citizen(u.citizenReservation)...)               // citizen
+	city.Get("/reservation/cancel", u.citizen(u.citizenReservation)...)        // citizen (check page)
+	city.Post("/reservation/cancel", u.citizen(u.citizenCancel)...)            // citizen
+	city.Post("/reservation/change", u.citizen(u.citizenChangeStart)...)       // citizen
+	city.Post("/reservation/change/abort", u.citizen(u.citizenChangeAbort)...) // citizen
+
+	// Citizens (JSON API) under /api/v1, described in openapi.json. Authentication is only by
+	// "Authorization: Bearer <token>" from POST /api/v1/session; the session cookie is ignored, so
+	// there is no ambient credential to forge requests with and no CSRF token to send. Errors are
+	// JSON from the one error handler.
+	apiLogin, apiRead := floodLimiter(apiLoginPerMinute), floodLimiter(apiReadPerMinute)
+	v1 := city.Group("/api/v1")
+	v1.Get("/openapi.json", public(u.apiOpenAPI)...)                            // anyone
+	v1.Post("/session", u.apiOpen(apiLogin, u.apiSessionCreate)...)             // anyone (login: lockout counters + 30/min per IP)
+	v1.Delete("/session", u.apiCitizen(u.apiSessionDelete)...)                  // citizen (bearer)
+	v1.Get("/locations", u.apiOpen(apiRead, u.apiLocations)...)                 // anyone
+	v1.Get("/availability", u.apiOpen(apiRead, u.apiAvailability)...)           // anyone (not personal)
+	v1.Post("/reservations", u.apiCitizen(u.apiReservationCreate)...)           // citizen (bearer; family verified like a login)
+	v1.Get("/reservations/current", u.apiCitizen(u.apiReservationCurrent)...)   // citizen (bearer)
+	v1.Patch("/reservations/current", u.apiCitizen(u.apiReservationChange)...)  // citizen (bearer)
+	v1.Delete("/reservations/current", u.apiCitizen(u.apiReservationCancel)...) // citizen (bearer)
+
+	// City staff under /admin (reached over LGWAN). Every /admin request, the login included,
+	// must come from the city's allow-list if it set one (ui/admin_ip_allow.go).
+	city.Use("/admin", u.adminIPAllow)
+
+	// Staff: logging in and out, and one's own password and TOTP (認証アプリ).
+	city.Get("/admin/login", u.open(u.staffLoginShow)...)             // anyone
+	city.Post("/admin/login", u.open(u.staffLoginSubmit)...)          // anyone (throttled per account)
+	city.Get("/admin/login/code", u.open(u.staffLoginCodeShow)...)    // anyone whose password was right (5 minutes)
+	city.Post("/admin/login/code", u.open(u.staffLoginCodeSubmit)...) // same; a wrong code counts toward the lockout
+	city.Post("/admin/logout", u.open(u.staffLogout)...)              // anyone (ends the staff session it has)
+	city.Get("/admin/password", u.staff(u.staffPasswordShow)...)      // staff, admin (also when a change is forced)
+	city.Post("/admin/password", u.staff(u.staffPasswordSubmit)...)   // staff, admin
+	city.Get("/admin/mfa", u.staff(u.staffMFAShow)...)                // staff, admin: enrol, or turn off
+	city.Post("/admin/mfa/enable", u.staff(u.staffMFAEnable)...)      // staff, admin
+	city.Post("/admin/mfa/disable", u.staff(u.staffMFADisable)...)    // staff, admin: password + code
+
+	// Staff: the counter's daily work, for every staff member and admin.
+	city.Get("/admin", u.staff(u.staffDashboard)...)                   // staff, admin
+	city.Get("/admin/checkin", u.staff(u.staffCheckinShow)...)         // staff, admin
+	city.Post("/admin/checkin", u.staff(u.staffCheckinScan)...)        // staff, admin
+	city.Post("/admin/checkin/issue", u.staff(u.staffCheckinIssue)...) // staff, admin
+
+	// Staff: booking on a citizen's behalf and the 「来庁なし」 mark ("new" before /admin/bookings/:id).
+	city.Get("/admin/bookings/new", u.staff(u.staffBookingNewShow)...)              // staff, admin (card numbers)
+	city.Post("/admin/bookings/new", u.staff(u.staffBookingNewCards)...)            // staff, admin (audited lookup)
+	city.Get("/admin/bookings/new/place", u.staff(u.staffBookingNewPlace)...)       // staff, admin
+	city.Get("/admin/bookings/new/calendar", u.staff(u.staffBookingNewCalendar)...) // staff, admin
+	city.Get("/admin/bookings/new/times", u.staff(u.staffBookingNewTimes)...)       // staff, admin
+	city.Post("/admin/bookings/new/hold", u.staff(u.staffBookingNewHold)...)        // staff, admin
+	city.Post("/admin/bookings/new/release", u.staff(u.staffBookingNewRelease)...)  // staff, admin
+	city.Get("/admin/bookings/new/confirm", u.staff(u.staffBookingNewConfirm)...)   // staff, admin (check page)
+	city.Post("/admin/bookings/new/reserve", u.staff(u.staffBookingNewReserve)...)  // staff, admin (audited)
+	city.Get("/admin/bookings/:id/no-show", u.staff(u.staffBookingNoShowShow)...)   // staff, admin (check page)
+	city.Post("/admin/bookings/:id/no-show", u.staff(u.staffBookingNoShow)...)      // staff, admin (audited)
+
+	// Staff: bookings (list with filters as a GET form, detail, cancel and change on the citizen's
+	// behalf), exports and print views.
+	city.Get("/admin/bookings", u.staff(u.staffBookings)...)                                // staff, admin
+	city.Get("/admin/bookings/:id", u.staff(u.staffBookingDetail)...)                       // staff, admin (audited read)
+	city.Get("/admin/bookings/:id/cancel", u.staff(u.staffBookingCancelShow)...)            // staff, admin (check page)
+	city.Post("/admin/bookings/:id/cancel", u.staff(u.staffBookingCancel)...)               // staff, admin
+	city.Get("/admin/bookings/:id/change", u.staff(u.staffBookingChangeShow)...)            // staff, admin (day and time)
+	city.Get("/admin/bookings/:id/change/confirm", u.staff(u.staffBookingChangeConfirm)...) // staff, admin (check page)
+	city.Post("/admin/bookings/:id/change", u.staff(u.staffBookingChange)...)               // staff, admin
+	city.Get("/admin/export", u.staff(u.staffExportShow)...)                                // staff, admin
+	city.Get("/admin/export.csv", u.staff(u.staffExportCSV)...)                             // staff, admin (streamed, audited)
+	city.Get("/admin/print/day", u.staff(u.staffPrintDay)...)                               // staff, admin (A4, audited)
+	city.Get("/admin/print/picklist", u.staff(u.staffPrintPickList)...)                     // staff, admin (A4, audited)
+	city.Get("/admin/print/summary", u.staff(u.staffPrintSummary)...)                       // staff, admin (A4, counts only)
+	city.Get("/admin/print/page.css", u.staff(u.staffPrintPageCSS)...)                      // staff, admin (margin boxes)
+
+	// Staff: cards (交付進捗). Every read is audit-logged by the domain (card.search, card.view),
+	// every change too (card.status, card.unlock).
+	city.Get("/admin/cards", u.staff(u.staffCards)...)                   // staff, admin: search, counts, list
+	city.Post("/admin/cards/status", u.staff(u.staffCardsBulkStatus)...) // staff, admin: bulk change, all or nothing
+	city.Get("/admin/cards/:id", u.staff(u.staffCard)...)                // staff, admin: record, history, booking
+	city.Post("/admin/cards/:id/status", u.staff(u.staffCardStatus)...)  // staff, admin: change one card
+	city.Post("/admin/cards/:id/unlock", u.staff(u.staffCardUnlock)...)  // staff, admin: lift the login lock
+
+	// Staff: the in-app manuals.
+	city.Get("/admin/help", u.staff(u.helpManual)...)                // staff, admin
+	city.Get("/admin/help/operations", u.staff(u.helpOperations)...) // staff, admin
+
+	// Admin: staff accounts and the audit log. Every change and every export is audit-logged; no
+	// password is ever logged.
+	city.Get("/admin/accounts", u.admin(u.adminAccounts)...)                       // admin: list
+	city.Get("/admin/accounts/new", u.admin(u.adminAccountNew)...)                 // admin: create form
+	city.Post("/admin/accounts", u.admin(u.adminAccountCreate)...)                 // admin: create, shows the initial password once
+	city.Get("/admin/accounts/:id", u.admin(u.adminAccount)...)                    // admin: one account and its actions
+	city.Post("/admin/accounts/:id/reset", u.admin(u.adminAccountReset)...)        // admin: new initial password, shown once; ends sessions
+	city.Post("/admin/accounts/:id/unlock", u.admin(u.adminAccountUnlock)...)      // admin: clear failures and lock
+	city.Post("/admin/accounts/:id/disable", u.admin(u.adminAccountDisable)...)    // admin (not oneself): ends sessions
+	city.Post("/admin/accounts/:id/enable", u.admin(u.adminAccountEnable)...)      // admin (not oneself)
+	city.Post("/admin/accounts/:id/role", u.admin(u.adminAccountRole)...)          // admin (not oneself): ends sessions
+	city.Post("/admin/accounts/:id/mfa/reset", u.admin(u.adminAccountMFAReset)...) // admin (not oneself): ends sessions
+	city.Get("/admin/audit", u.admin(u.adminAudit)...)                             // admin: filtered, paginated
+	city.Post("/admin/audit/export", u.admin(u.adminAuditExport)...)               // admin: CSV, itself audit-logged
+
+	// Admin: the city's settings, 交付場所 and their schedules.
+	city.Get("/admin/settings", u.admin(u.adminSettingsShow)...)                                       // admin
+	city.Post("/admin/settings", u.admin(u.adminSettingsSave)...)                                      // admin
+	city.Get("/admin/locations", u.admin(u.adminLocationsList)...)                                     // admin
+	city.Get("/admin/locations/new", u.admin(u.adminLocationNew)...)                                   // admin
+	city.Post("/admin/locations", u.admin(u.adminLocationCreate)...)                                   // admin
+	city.Get("/admin/locations/:id/edit", u.admin(u.adminLocationEdit)...)                             // admin
+	city.Post("/admin/locations/:id/edit", u.admin(u.adminLocationUpdate)...)                          // admin
+	city.Get("/admin/locations/:id/schedule", u.admin(u.adminScheduleShow)...)                         // admin
+	city.Post("/admin/locations/:id/schedule", u.admin(u.adminScheduleSaveWeekly)...)                  // admin
+	city.Post("/admin/locations/:id/overrides", u.admin(u.adminScheduleAddOverride)...)                // admin
+	city.Get("/admin/locations/:id/overrides/:oid/delete", u.admin(u.adminScheduleDeleteConfirm)...)   // admin (check page)
+	city.Post("/admin/locations/:id/overrides/:oid/delete", u.admin(u.adminScheduleDeleteOverride)...) // admin
+
+	// Admin: the wording of the citizen mails. Every save and reset is audit-logged by the domain.
+	city.Get("/admin/settings/mail", u.admin(u.adminMailTemplateList)...)                           // admin
+	city.Get("/admin/settings/mail/:kind/:lang", u.admin(u.adminMailTemplateEdit)...)               // admin
+	city.Post("/admin/settings/mail/:kind/:lang", u.admin(u.adminMailTemplateSave)...)              // admin
+	city.Post("/admin/settings/mail/:kind/:lang/preview", u.admin(u.adminMailTemplatePreview)...)   // admin: nothing saved
+	city.Get("/admin/settings/mail/:kind/:lang/reset", u.admin(u.adminMailTemplateResetConfirm)...) // admin (check page)
+	city.Post("/admin/settings/mail/:kind/:lang/reset", u.admin(u.adminMailTemplateReset)...)       // admin
+
+	// Admin: card CSV imports and their column mapping ("profile" before /admin/imports/:id).
+	// Importing changes the city's card master data. Upload, commit, cancel and profile changes
+	// are audit-logged by the domain. The upload is the one route whose body may exceed 1 MiB.
+	city.Get("/admin/imports", u.admin(u.adminImports)...)                        // admin: past imports, upload form
+	city.Post(importUploadPath, u.admin(u.adminImportUpload)...)                  // admin: upload (≤ 50 MB), queues validation
+	city.Get("/admin/imports/profile", u.admin(u.adminImportProfileShow)...)      // admin: column mapping
+	city.Post("/admin/imports/profile", u.admin(u.adminImportProfileSave)...)     // admin
+	city.Get("/admin/imports/:id", u.admin(u.adminImport)...)                     // admin: progress, summary, errors, result
+	city.Get("/admin/imports/:id/status", u.admin(u.adminImportStatus)...)        // admin: JSON for the progress bar
+	city.Get("/admin/imports/:id/errors.csv", u.admin(u.adminImportErrorsCSV)...) // admin: the row error report
+	city.Post("/admin/imports/:id/commit", u.admin(u.adminImportCommit)...)       // admin: once; a second click is refused
+	city.Post("/admin/imports/:id/cancel", u.admin(u.adminImportCancel)...)       // admin
 }

@@ -54,7 +54,6 @@ const (
 	sessionAbsolute = 2 * time.Hour
 	staffIdle       = 60 * time.Minute
 	staffAbsolute   = 10 * time.Hour
-	localSession    = "session"
 )
 
 // sessions stores Session values in Redis under mdg:sess:{id}, with an idle TTL that every save
@@ -158,15 +157,6 @@ func (s *sessions) destroy(c *fiber.Ctx, sess *Session) error {
 	return nil
 }
 
-func bearer(c *fiber.Ctx) string {
-	const p = "Bearer "
-	h := c.Get(fiber.HeaderAuthorization)
-	if len(h) > len(p) && h[:len(p)] == p {
-		return h[len(p):]
-	}
-	return ""
-}
-
 // session returns the request's session, creating an anonymous one (not yet saved) if needed.
 func (u *UI) session(c *fiber.Ctx) (*Session, error) {
 	if s, ok := c.Locals(localSession).(*Session); ok {
@@ -208,5 +198,3 @@ func (u *UI) csrfProtect(c *fiber.Ctx) error {
 	}
 	return c.Next()
 }
-
-func isAPI(c *fiber.Ctx) bool { return len(c.Path()) >= 5 && c.Path()[:5] == "/api/" }

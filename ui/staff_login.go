@@ -41,14 +41,14 @@ func (u *UI) staffLoggedIn(c *fiber.Ctx, acc *tenant.Account) error {
 	s := staffOf(c)
 	oldID := s.ID
 	*s = Session{ID: oldID, TenantID: s.TenantID, StaffID: acc.ID, StaffLogin: acc.LoginID, StaffRole: string(acc.Role), AuthAt: u.now()}
-	if err := u.staff.renew(c, s); err != nil {
+	if err := u.staffSess.renew(c, s); err != nil {
 		return err
 	}
 	return c.Redirect("/admin", fiber.StatusSeeOther)
 }
 
 func (u *UI) staffLogout(c *fiber.Ctx) error {
-	if err := u.staff.destroy(c, staffOf(c)); err != nil {
+	if err := u.staffSess.destroy(c, staffOf(c)); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/login", fiber.StatusSeeOther)

@@ -24,7 +24,7 @@ type StaffLoginCodePage struct {
 func (u *UI) staffMFAPending(c *fiber.Ctx, acc *tenant.Account) error {
 	s := staffOf(c)
 	s.MFAPending, s.MFAPendingAt = acc.ID, u.now()
-	if err := u.staff.save(c, s); err != nil {
+	if err := u.staffSess.save(c, s); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/login/code", fiber.StatusSeeOther)
@@ -38,7 +38,7 @@ func (u *UI) mfaPendingOf(c *fiber.Ctx) (uuid.UUID, error) {
 		return s.MFAPending, nil
 	}
 	s.MFAPending, s.MFAPendingAt = uuid.Nil, time.Time{}
-	return uuid.Nil, u.staff.save(c, s)
+	return uuid.Nil, u.staffSess.save(c, s)
 }
 
 // staffLoginAgain shows the login form with a message (the code step expired or was refused).

@@ -36,7 +36,7 @@ func (u *UI) staffMFAPage(c *fiber.Ctx) (*StaffMFAPage, error) {
 		if s.MFASecret, err = tenant.NewTOTPSecret(t, acc.LoginID); err != nil {
 			return nil, err
 		}
-		if err := u.staff.save(c, s); err != nil {
+		if err := u.staffSess.save(c, s); err != nil {
 			return nil, err
 		}
 	}

@@ -104,7 +104,7 @@ func (u *UI) printPage(c *fiber.Ctx, titleKey string) (*PrintPage, error) {
 		p.Errors = fields
 		return p, nil
 	}
-	p.Heading = u.locales.T(p.Lang, titleKey, nil) + " " + formatDate(p.Lang, p.Day)
+	p.Heading = u.locales.T(p.Lang, titleKey, nil) + " " + booking.FormatDate(p.Lang, p.Day)
 	if p.LocName != "" {
 		p.Heading += " " + p.LocName
 	}
@@ -206,7 +206,7 @@ func (u *UI) staffPrintSummary(c *fiber.Ctx) error {
 		return u.render(c, "staff/print_summary", p)
 	}
 	p.Heading = u.locales.T(p.Lang, "staff.print.summary.title", nil) + " " +
-		formatDate(p.Lang, from) + "～" + formatDate(p.Lang, to)
+		booking.FormatDate(p.Lang, from) + "～" + booking.FormatDate(p.Lang, to)
 	p.MarginCSS = marginCSSURL(p.Heading)
 	return u.render(c, "staff/print_summary", p)
 }

@@ -1,0 +1,77 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// staffSession loads the staff session (its own cookie) into the request, creating an anonymous
+// one for the login form.
+func (u *UI) staffSession(c *fiber.Ctx) error {
+	t := tenantOf(c)
+	s, err := u.staffSess.load(c, t)
+	if err != nil {
+		return err
+	}
+	if s == nil {
+		s = &Session{TenantID: t.ID, CSRF: randomID(32)}
+		if c.Method() == fiber.MethodGet {
+			if err := u.staffSess.save(c, s); err != nil {
+				return err
+			}
+		}
+	}
+	c.Locals(localSession, s)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+// requireStaff lets only a logged-in, enabled staff account through; an account that must change
+// its password is sent to the password page first, and only then, where the city requires TOTP,
+// to the enrolment page.
+func (u *UI) requireStaff(c *fiber.Ctx) error {
+	s, _ := c.Locals(localSession).(*Session)
+	if s == nil || s.StaffID == uuid.Nil {
+		return c.Redirect("/admin/login", fiber.StatusSeeOther)
+	}
+	acc, err := u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), s.StaffID)
+	if tenant.ErrorCode(err) == tenant.NotFound || (err == nil && acc.Disabled) {
+		_ = u.staffSess.destroy(c, s) // a disabled account's sessions end at its next request
+		return c.Redirect("/admin/login", fiber.StatusSeeOther)
+	}
+	if err != nil {
+		return err
+	}
+	s.StaffRole = string(acc.Role) // the account's current role, not the one at login
+	// The password first; a required TOTP enrolment follows it.
+	if acc.MustChange {
+		if c.Path() != "/admin/password" {
+			return c.Redirect("/admin/password", fiber.StatusSeeOther)
+		}
+		return c.Next()
+	}
+	if u.mfaEnrolmentDue(c, acc) { // the city requires TOTP: enrol before anything else
+		return c.Redirect("/admin/mfa", fiber.StatusSeeOther)
+	}
+	return c.Next()
+}
+
+// mfaEnrolmentDue reports whether the city requires TOTP and acc has none yet, on a page other
+// than the enrolment page itself: requireStaff then sends the member there first.
+func (u *UI) mfaEnrolmentDue(c *fiber.Ctx, acc *tenant.Account) bool {
+	t := tenantOf(c)
+	return t != nil && t.Settings.TOTPRequired && !acc.TOTPEnabled && !strings.HasPrefix(c.Path(), "/admin/mfa")
+}
+
+// requireAdmin lets only the city's administrators (市管理者) through. It runs after requireStaff,
+// which has put the account's current role into the session.
+func (u *UI) requireAdmin(c *fiber.Ctx) error {
+	if s := staffOf(c); s == nil || s.StaffRole != string(tenant.RoleAdmin) {
+		return tenant.Errorf(tenant.Forbidden, "error.forbidden")
+	}
+	return c.Next()
+}
