@@ -41,7 +41,14 @@ func (u *UI) routes(app *fiber.App) {
 	// City hosts: {slug}.{BASE_DOMAIN} or a registered custom domain. Everything below has the
 	// host's tenant; any other host gets the 404 page.
 	city := app.Group("/", u.resolveTenant)
+	u.citizenRoutes(city)
+	u.apiRoutes(city)
+	u.staffRoutes(city)
+	u.adminRoutes(city)
+}
 
+// citizenRoutes registers the citizens' booking pages of a city host.
+func (u *UI) citizenRoutes(city fiber.Router) {
 	// Citizens (web): the home page and language switch need no session; the booking pages have a
 	// session (anonymous until login) and CSRF on every form, and all but login need a logged-in
 	// card. One flood limiter per client IP guards the two posts that verify a card (login,
@@ -70,7 +77,10 @@ func (u *UI) routes(app *fiber.App) {
 	city.Post("/reservation/cancel", u.citizen(u.citizenCancel)...)            // citizen
 	city.Post("/reservation/change", u.citizen(u.citizenChangeStart)...)       // citizen
 	city.Post("/reservation/change/abort", u.citizen(u.citizenChangeAbort)...) // citizen
+}
 
+// apiRoutes registers the citizens' JSON API of a city host.
+func (u *UI) apiRoutes(city fiber.Router) {
 	// Citizens (JSON API) under /api/v1, described in openapi.json. Authentication is only by
 	// "Authorization: Bearer <token>" from POST /api/v1/session; the session cookie is ignored, so
 	// there is no ambient credential to forge requests with and no CSRF token to send. Errors are
@@ -86,7 +96,10 @@ func (u *UI) routes(app *fiber.App) {
 	v1.Get("/reservations/current", u.apiCitizen(u.apiReservationCurrent)...)   // citizen (bearer)
 	v1.Patch("/reservations/current", u.apiCitizen(u.apiReservationChange)...)  // citizen (bearer)
 	v1.Delete("/reservations/current", u.apiCitizen(u.apiReservationCancel)...) // citizen (bearer)
+}
 
+// staffRoutes registers the pages of every staff member under /admin of a city host.
+func (u *UI) staffRoutes(city fiber.Router) {
 	// City staff under /admin (reached over LGWAN). Every /admin request, the login included,
 	// must come from the city's allow-list if it set one (ui/admin_ip_allow.go).
 	city.Use("/admin", u.adminIPAllow)
@@ -149,7 +162,11 @@ func (u *UI) routes(app *fiber.App) {
 	// Staff: the in-app manuals.
 	city.Get("/admin/help", u.staff(u.helpManual)...)                // staff, admin
 	city.Get("/admin/help/operations", u.staff(u.helpOperations)...) // staff, admin
+}
 
+// adminRoutes registers the city administrators' pages under /admin (after staffRoutes: the
+// allow-list middleware it installs applies to them too).
+func (u *UI) adminRoutes(city fiber.Router) {
 	// Admin: staff accounts and the audit log. Every change and every export is audit-logged; no
 	// password is ever logged.
 	city.Get("/admin/accounts", u.admin(u.adminAccounts)...)                       // admin: list
