@@ -12,13 +12,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-	"github.com/uptrace/bun"
 
-	"github.com/madoguchi/madoguchi/booking"
-	"github.com/madoguchi/madoguchi/booking/guard"
-	"github.com/madoguchi/madoguchi/jobs"
-	"github.com/madoguchi/madoguchi/tenant"
-	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/cmd/internal/app"
 )
 
 // config is what the bench reads from the environment: the few MADOGUCHI_* variables of
@@ -74,67 +69,30 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	return c, nil
 }
 
-// services are the connections and domain services the bench drives, wired as `madoguchi serve`
-// wires them (cmd/madoguchi/app.go, OpenApp and App.Web): the runtime role's pool, Redis, the
-// login guard and the booking, tenant and account services on the wall clock.
+// services are the connections and domain services the bench drives, opened as madoguchi opens
+// them (cmd/internal/app) on the wall clock, with the bench's configuration.
 type services struct {
-	cfg      *config
-	DB       *bun.DB
-	Redis    *redis.Client
-	Tenants  *tenant.Service
-	Booking  *booking.Service
-	Accounts *tenant.Accounts
-	Registry *prometheus.Registry // the guard's and the web app's metrics, gathered by nobody
+	*app.App
+	cfg *config
 }
 
 // openServices connects to PostgreSQL (as the runtime role) and Redis and builds the services.
+// The registry holds the guard's and the web app's metrics, gathered by nobody.
 func openServices(ctx context.Context, cfg *config) (*services, error) {
-	s := &services{cfg: cfg, Registry: prometheus.NewRegistry()}
-	var err error
-	if s.DB, err = tenant.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns); err != nil {
-		return nil, fmt.Errorf("MADOGUCHI_DATABASE_URL: %w", err)
-	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	a, err := app.Open(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL, DBMaxConns: cfg.DBMaxConns,
+		SecretKey: cfg.SecretKey, Registry: prometheus.NewRegistry(), Now: time.Now})
 	if err != nil {
-		s.close()
-		return nil, fmt.Errorf("MADOGUCHI_REDIS_URL: %w", err)
-	}
-	s.Redis = redis.NewClient(opt)
-	g, err := guard.New(s.Redis, cfg.SecretKey, guard.DefaultConfig(), s.Registry)
-	if err != nil {
-		s.close()
 		return nil, err
 	}
-	s.Tenants = tenant.NewService(s.DB)
-	s.Accounts = tenant.NewAccounts(s.DB, time.Now)
-	s.Booking = booking.NewService(s.DB, booking.Config{Now: time.Now, SecretKey: cfg.SecretKey, Guard: g})
-	return s, nil
+	return &services{App: a, cfg: cfg}, nil
 }
 
 // web builds the Fiber app as `madoguchi serve` does, logging to log, with no trusted proxies,
 // plain-HTTP cookies and no per-IP login flood limit: every simulated citizen comes from
 // 127.0.0.1, so the limit would measure itself (the login guard's lockouts stay).
 func (s *services) web(log *slog.Logger) (*fiber.App, error) {
-	return ui.New(ui.Deps{
-		DB:          s.DB,
-		Redis:       s.Redis,
-		Tenants:     tenant.NewResolver(s.Tenants, benchBaseDomain, 10*time.Second),
-		Booking:     s.Booking,
-		Accounts:    s.Accounts,
-		ImportQueue: jobs.NewImportQueue(s.Redis),
-		Registry:    s.Registry,
-		Gatherer:    s.Registry,
-		Logger:      log,
-		BaseDomain:  benchBaseDomain,
-	})
+	return s.Web(app.WebOptions{Log: log, BaseDomain: benchBaseDomain})
 }
 
 // close releases the connections.
-func (s *services) close() {
-	if s.Redis != nil {
-		s.Redis.Close()
-	}
-	if s.DB != nil {
-		s.DB.Close()
-	}
-}
+func (s *services) close() { s.Close() }

@@ -1,0 +1,108 @@
+// Package app wires madoguchi's connections and domain services. The madoguchi binary (serve,
+// worker, demo, tenant, import) and the load generator (madoguchi-bench) open the same App, so
+// the bench measures the wiring production runs.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/jobs"
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui"
+)
+
+// Options are what Open needs.
+type Options struct {
+	DatabaseURL string // the runtime role (NOBYPASSRLS)
+	RedisURL    string
+	DBMaxConns  int
+	SecretKey   []byte // 32 bytes: the HMAC key of birth dates and login counters
+	// Registry collects the login guard's metrics and, through Web, the web app's.
+	Registry *prometheus.Registry
+	Now      func() time.Time // the clock every service reads (time.Now; tests pass a fixed one)
+}
+
+// App owns the connections and the domain services.
+type App struct {
+	DB       *bun.DB
+	Redis    *redis.Client
+	Registry *prometheus.Registry
+	Tenants  *tenant.Service
+	Booking  *booking.Service
+	Accounts *tenant.Accounts
+	Now      func() time.Time
+}
+
+// Open connects to PostgreSQL and Redis and builds the services. Errors name the variable
+// (MADOGUCHI_DATABASE_URL, MADOGUCHI_REDIS_URL) whose value did not work.
+func Open(ctx context.Context, o Options) (*App, error) {
+	a := &App{Registry: o.Registry, Now: o.Now}
+	var err error
+	if a.DB, err = tenant.OpenDB(ctx, o.DatabaseURL, o.DBMaxConns); err != nil {
+		return nil, fmt.Errorf("MADOGUCHI_DATABASE_URL: %w", err)
+	}
+	opt, err := redis.ParseURL(o.RedisURL)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("MADOGUCHI_REDIS_URL: %w", err)
+	}
+	a.Redis = redis.NewClient(opt)
+	g, err := guard.New(a.Redis, o.SecretKey, guard.DefaultConfig(), a.Registry)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Tenants = tenant.NewService(a.DB)
+	a.Accounts = tenant.NewAccounts(a.DB, o.Now)
+	a.Booking = booking.NewService(a.DB, booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g})
+	return a, nil
+}
+
+// WebOptions are the web app's settings beyond the services.
+type WebOptions struct {
+	Log            *slog.Logger
+	BaseDomain     string
+	TrustedProxies []string
+	SecureCookies  bool
+	LoginPerMinute int // per client IP; 0: no flood limit on citizen logins
+}
+
+// Web builds the Fiber app on the App's services.
+func (a *App) Web(o WebOptions) (*fiber.App, error) {
+	return ui.New(ui.Deps{
+		DB:             a.DB,
+		Redis:          a.Redis,
+		Tenants:        tenant.NewResolver(a.Tenants, o.BaseDomain, 10*time.Second),
+		Booking:        a.Booking,
+		Accounts:       a.Accounts,
+		ImportQueue:    jobs.NewImportQueue(a.Redis),
+		Registry:       a.Registry,
+		Gatherer:       a.Registry,
+		Logger:         o.Log,
+		BaseDomain:     o.BaseDomain,
+		TrustedProxies: o.TrustedProxies,
+		SecureCookies:  o.SecureCookies,
+		LoginPerMinute: o.LoginPerMinute,
+		Now:            a.Now,
+	})
+}
+
+// Close releases the connections.
+func (a *App) Close() {
+	if a.Redis != nil {
+		a.Redis.Close()
+	}
+	if a.DB != nil {
+		a.DB.Close()
+	}
+}
