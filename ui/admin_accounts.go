@@ -58,7 +58,7 @@ type AdminAccountPage struct {
 }
 
 func (u *UI) adminActor(c *fiber.Ctx) tenant.AdminActor {
-	s := staffOf(c)
+	s := sessionOf(c)
 	return tenant.AdminActor{ID: s.StaffID, Login: s.StaffLogin, IP: c.IP()}
 }
 
@@ -103,7 +103,7 @@ func (u *UI) adminAccountCreate(c *fiber.Ctx) error {
 	if len(fields) > 0 {
 		err = &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
 	} else {
-		acc, err = u.deps.Accounts.Create(c.UserContext(), tenantOf(c), p.LoginID, p.Name, tenant.Role(p.Role), initial, staffOf(c).StaffLogin)
+		acc, err = u.deps.Accounts.Create(c.UserContext(), tenantOf(c), p.LoginID, p.Name, tenant.Role(p.Role), initial, sessionOf(c).StaffLogin)
 	}
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Invalid || e.Code == tenant.Conflict) {
 		p.Errors = e.Fields
@@ -130,7 +130,7 @@ func (u *UI) adminAccount(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := &AdminAccountPage{BasePage: u.base(c), Acc: u.adminRow(acc), Self: acc.ID == staffOf(c).StaffID}
+	p := &AdminAccountPage{BasePage: u.base(c), Acc: u.adminRow(acc), Self: acc.ID == sessionOf(c).StaffID}
 	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}

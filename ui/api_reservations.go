@@ -57,7 +57,7 @@ func (u *UI) apiReservationCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	t := tenantOf(c)
 	cards := []uuid.UUID{sess.CardID}
 	for i, m := range in.Family {
@@ -100,7 +100,7 @@ func apiSlotError(err error) error {
 // apiCurrent loads the reservation holding the logged-in card; not_found "reservation.none"
 // when there is none.
 func (u *UI) apiCurrent(c *fiber.Ctx) (*booking.ReservationView, error) {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), tenantOf(c), sess.CardID)
 	if tenant.ErrorCode(err) == tenant.NotFound {
 		return nil, tenant.Errorf(tenant.NotFound, "reservation.none").Wrap(err)

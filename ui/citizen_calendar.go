@@ -20,7 +20,7 @@ type LocationsPage struct {
 }
 
 func (u *UI) citizenLocations(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	locs, err := u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, true)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ type CalendarPage struct {
 // citizenCalendar shows a month of availability for the party size. With X-Partial it returns
 // only the calendar fragment (month navigation without a full reload).
 func (u *UI) citizenCalendar(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	t := tenantOf(c)
 	loc, err := u.location(c, c.Query("location"))
 	if err != nil {

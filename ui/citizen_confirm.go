@@ -59,7 +59,7 @@ func (u *UI) confirmPage(c *fiber.Ctx, sess *Session) (*ConfirmPage, error) {
 
 // citizenConfirmShow shows the held time with its expiry and asks for the e-mail address.
 func (u *UI) citizenConfirmShow(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	p, err := u.confirmPage(c, sess)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (u *UI) holdExpired(c *fiber.Ctx, sess *Session) error {
 
 // citizenReserve books (or moves the reservation to) the held time.
 func (u *UI) citizenReserve(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	email, email2 := strings.TrimSpace(c.FormValue("email")), strings.TrimSpace(c.FormValue("email2"))
 	p, err := u.confirmPage(c, sess)
 	if err != nil {
@@ -134,7 +134,7 @@ func (u *UI) confirmInvalid(c *fiber.Ctx, p *ConfirmPage, fields map[string]stri
 
 // citizenHoldRelease gives the held time back and returns to the day's times.
 func (u *UI) citizenHoldRelease(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	back := "/locations"
 	if sess.HoldSlot != uuid.Nil {
 		if s, err := u.deps.Booking.SlotByID(c.UserContext(), tenantOf(c), sess.HoldSlot); err == nil {

@@ -20,7 +20,7 @@ type HoldExtended struct {
 // button sits in the booking form, so the e-mail address typed so far survives the round trip
 // when scripts are off; with scripts on, the page asks for JSON and stays as it is.
 func (u *UI) citizenHoldExtend(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	if sess.HoldID == uuid.Nil {
 		return u.holdExpired(c, sess)
 	}

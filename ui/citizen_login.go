@@ -19,7 +19,7 @@ type LoginPage struct {
 }
 
 func (u *UI) citizenLoginShow(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	if sess.LoggedIn() {
 		return c.Redirect("/menu", fiber.StatusSeeOther)
 	}

@@ -32,7 +32,7 @@ func (u *UI) sessionCards(c *fiber.Ctx, sess *Session) ([]*booking.Card, error) 
 }
 
 func (u *UI) citizenMenu(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	cards, err := u.sessionCards(c, sess)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func (u *UI) citizenFamilyShow(c *fiber.Ctx) error {
 // same login path (and lockout counters) as the first card.
 func (u *UI) citizenFamilyAdd(c *fiber.Ctx) error {
 	form := parseLoginForm(c)
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	if len(sess.Cards()) >= booking.MaxParty {
 		return u.loginFailed(c, "citizen/family", form, true, &tenant.Error{Code: tenant.Invalid, Key: "error.invalid",
 			Fields: map[string]string{"card_no": "family.too_many"}})
@@ -85,7 +85,7 @@ func (u *UI) citizenFamilyRemove(c *fiber.Ctx) error {
 	if err != nil {
 		return tenant.Errorf(tenant.Invalid, "error.bad_request")
 	}
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	sess.Family = slices.DeleteFunc(sess.Family, func(x uuid.UUID) bool { return x == id })
 	u.releaseSessionHold(c, sess)
 	if err := u.flash(c, sess, "family.removed"); err != nil {

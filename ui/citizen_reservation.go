@@ -39,7 +39,7 @@ func (u *UI) reservationPage(c *fiber.Ctx, v *booking.ReservationView) (*Reserva
 
 // citizenDone shows the booking code first, its QR code, and what happens next.
 func (u *UI) citizenDone(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	if sess.DoneID == uuid.Nil {
 		return c.Redirect("/menu", fiber.StatusSeeOther)
 	}
@@ -56,7 +56,7 @@ func (u *UI) citizenDone(c *fiber.Ctx) error {
 
 // citizenReservation shows the current reservation with change and cancel actions.
 func (u *UI) citizenReservation(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), tenantOf(c), sess.CardID)
 	if tenant.ErrorCode(err) == tenant.NotFound {
 		return c.Redirect("/menu", fiber.StatusSeeOther)
@@ -80,7 +80,7 @@ func (u *UI) citizenReservation(c *fiber.Ctx) error {
 
 // citizenCancel cancels the current reservation after the check page.
 func (u *UI) citizenCancel(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	t := tenantOf(c)
 	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), t, sess.CardID)
 	if err != nil {
@@ -100,7 +100,7 @@ func (u *UI) citizenCancel(c *fiber.Ctx) error {
 
 // citizenChangeStart begins moving the current reservation: choose a new place and time.
 func (u *UI) citizenChangeStart(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	t := tenantOf(c)
 	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), t, sess.CardID)
 	if err != nil {
@@ -130,7 +130,7 @@ func (u *UI) citizenChangeStart(c *fiber.Ctx) error {
 
 // citizenChangeAbort leaves change mode.
 func (u *UI) citizenChangeAbort(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	u.releaseSessionHold(c, sess)
 	sess.Changing = uuid.Nil
 	if err := u.sess.save(c, sess); err != nil {

@@ -20,7 +20,7 @@ type TimesPage struct {
 
 // citizenTimes lists a day's times with places left; full ones as text.
 func (u *UI) citizenTimes(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	loc, err := u.location(c, c.Query("location"))
 	if err != nil {
 		return err
@@ -47,7 +47,7 @@ func (u *UI) citizenTimes(c *fiber.Ctx) error {
 // citizenHold holds the chosen time for the party and moves on to the confirmation step. A time
 // that filled up meanwhile sends the citizen back to the day with a notice.
 func (u *UI) citizenHold(c *fiber.Ctx) error {
-	sess, _ := u.session(c)
+	sess := sessionOf(c)
 	loc, day := c.FormValue("location"), c.FormValue("day")
 	back := "/times?location=" + uuidOrEmpty(loc) + "&day=" + dateOrEmpty(day)
 	slotID, err := uuid.Parse(c.FormValue("slot"))

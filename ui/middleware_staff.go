@@ -70,7 +70,7 @@ func (u *UI) mfaEnrolmentDue(c *fiber.Ctx, acc *tenant.Account) bool {
 // requireAdmin lets only the city's administrators (市管理者) through. It runs after requireStaff,
 // which has put the account's current role into the session.
 func (u *UI) requireAdmin(c *fiber.Ctx) error {
-	if s := staffOf(c); s == nil || s.StaffRole != string(tenant.RoleAdmin) {
+	if s := sessionOf(c); s == nil || s.StaffRole != string(tenant.RoleAdmin) {
 		return tenant.Errorf(tenant.Forbidden, "error.forbidden")
 	}
 	return c.Next()

@@ -41,8 +41,10 @@ func tenantSlug(c *fiber.Ctx) string {
 	return ""
 }
 
-// staffOf is the staff session that staffSession loaded, or nil outside the staff pages.
-func staffOf(c *fiber.Ctx) *Session {
+// sessionOf is the session the route's guard loaded (withSession for citizen pages, staffSession
+// for staff pages; see middleware_guards.go): handlers behind a guard read it here rather than
+// loading it again. It is nil only on a route without a session guard.
+func sessionOf(c *fiber.Ctx) *Session {
 	s, _ := c.Locals(localSession).(*Session)
 	return s
 }
@@ -50,7 +52,7 @@ func staffOf(c *fiber.Ctx) *Session {
 // staffActorOf is the logged-in staff member as the domain and the audit log record them (the
 // address is copied out of Fiber's buffer, which is reused after the handler returns).
 func staffActorOf(c *fiber.Ctx) booking.Actor {
-	return booking.Staff(staffOf(c).StaffLogin, strings.Clone(c.IP()))
+	return booking.Staff(sessionOf(c).StaffLogin, strings.Clone(c.IP()))
 }
 
 // bearer is the token of an "Authorization: Bearer <token>" header, or "".
@@ -84,7 +86,7 @@ func (u *UI) takeFlash(c *fiber.Ctx, sess *Session) (string, error) {
 
 // staffTakeFlash moves the staff session's one-time message into the page and clears it.
 func (u *UI) staffTakeFlash(c *fiber.Ctx, b *BasePage) error {
-	s := staffOf(c)
+	s := sessionOf(c)
 	if s == nil || s.Flash == "" {
 		return nil
 	}
@@ -94,7 +96,7 @@ func (u *UI) staffTakeFlash(c *fiber.Ctx, b *BasePage) error {
 
 // staffSetFlash stores a one-time message for the staff member's next page.
 func (u *UI) staffSetFlash(c *fiber.Ctx, key string) error {
-	s := staffOf(c)
+	s := sessionOf(c)
 	s.Flash = key
 	return u.staffSess.save(c, s)
 }

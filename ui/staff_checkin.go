@@ -28,7 +28,7 @@ func (u *UI) staffCheckinShow(c *fiber.Ctx) error {
 // refocused for the next scan. Re-scanning is harmless.
 func (u *UI) staffCheckinScan(c *fiber.Ctx) error {
 	code := strings.Clone(c.FormValue("code"))
-	s := staffOf(c)
+	s := sessionOf(c)
 	v, already, err := u.deps.Booking.CheckIn(c.UserContext(), tenantOf(c), code,
 		booking.Actor{Channel: booking.ChannelStaff, ID: s.StaffLogin})
 	p := &CheckinPage{BasePage: u.base(c), Result: v, Already: already}

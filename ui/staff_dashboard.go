@@ -29,7 +29,7 @@ func (d DashboardDay) FillPercent() int {
 }
 
 func (u *UI) staffDashboard(c *fiber.Ctx) error {
-	s := staffOf(c)
+	s := sessionOf(c)
 	p := &DashboardPage{BasePage: u.base(c), StaffLogin: s.StaffLogin}
 	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err

@@ -38,7 +38,7 @@ func (u *UI) staffLoginSubmit(c *fiber.Ctx) error {
 
 // staffLoggedIn starts the authenticated session under a new id and opens the dashboard.
 func (u *UI) staffLoggedIn(c *fiber.Ctx, acc *tenant.Account) error {
-	s := staffOf(c)
+	s := sessionOf(c)
 	oldID := s.ID
 	*s = Session{ID: oldID, TenantID: s.TenantID, StaffID: acc.ID, StaffLogin: acc.LoginID, StaffRole: string(acc.Role), AuthAt: u.now()}
 	if err := u.staffSess.renew(c, s); err != nil {
@@ -48,14 +48,14 @@ func (u *UI) staffLoggedIn(c *fiber.Ctx, acc *tenant.Account) error {
 }
 
 func (u *UI) staffLogout(c *fiber.Ctx) error {
-	if err := u.staffSess.destroy(c, staffOf(c)); err != nil {
+	if err := u.staffSess.destroy(c, sessionOf(c)); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/login", fiber.StatusSeeOther)
 }
 
 func (u *UI) staffPasswordShow(c *fiber.Ctx) error {
-	acc, err := u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), staffOf(c).StaffID)
+	acc, err := u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), sessionOf(c).StaffID)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (u *UI) staffPasswordSubmit(c *fiber.Ctx) error {
 	if next != again {
 		err = &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"new_password2": "staff.password.mismatch"}}
 	} else {
-		err = u.deps.Accounts.ChangePassword(c.UserContext(), tenantOf(c), staffOf(c).StaffID, cur, next)
+		err = u.deps.Accounts.ChangePassword(c.UserContext(), tenantOf(c), sessionOf(c).StaffID, cur, next)
 	}
 	if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 		p := &StaffLoginPage{BasePage: u.base(c)}

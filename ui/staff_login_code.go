@@ -22,7 +22,7 @@ type StaffLoginCodePage struct {
 // staffMFAPending remembers that acc's password was right and asks for the code. The session
 // stays anonymous (no StaffID) until the code is right.
 func (u *UI) staffMFAPending(c *fiber.Ctx, acc *tenant.Account) error {
-	s := staffOf(c)
+	s := sessionOf(c)
 	s.MFAPending, s.MFAPendingAt = acc.ID, u.now()
 	if err := u.staffSess.save(c, s); err != nil {
 		return err
@@ -33,7 +33,7 @@ func (u *UI) staffMFAPending(c *fiber.Ctx, acc *tenant.Account) error {
 // mfaPendingOf returns the account waiting for its code, or uuid.Nil (and forgets it) when there
 // is none or its five minutes are over.
 func (u *UI) mfaPendingOf(c *fiber.Ctx) (uuid.UUID, error) {
-	s := staffOf(c)
+	s := sessionOf(c)
 	if s.MFAPending == uuid.Nil || u.now().Sub(s.MFAPendingAt) <= mfaPendingLife {
 		return s.MFAPending, nil
 	}

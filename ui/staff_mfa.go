@@ -23,7 +23,7 @@ type StaffMFAPage struct {
 // staffMFAPage builds the page; while not enrolled it makes (once per session) the secret to
 // enrol with, which is saved only when a code confirms it.
 func (u *UI) staffMFAPage(c *fiber.Ctx) (*StaffMFAPage, error) {
-	t, s := tenantOf(c), staffOf(c)
+	t, s := tenantOf(c), sessionOf(c)
 	acc, err := u.deps.Accounts.ByID(c.UserContext(), t, s.StaffID)
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (u *UI) staffMFAFormError(c *fiber.Ctx, err error) error {
 
 // staffMFAEnable saves the session's secret once a code from the member's app matches it.
 func (u *UI) staffMFAEnable(c *fiber.Ctx) error {
-	s := staffOf(c)
+	s := sessionOf(c)
 	err := u.deps.Accounts.EnableTOTP(c.UserContext(), tenantOf(c), s.StaffID, s.MFASecret, strings.Clone(c.FormValue("code")), c.IP())
 	if err != nil {
 		return u.staffMFAFormError(c, err)
@@ -96,7 +96,7 @@ func (u *UI) staffMFAEnable(c *fiber.Ctx) error {
 
 // staffMFADisable turns TOTP off after the password and a current code.
 func (u *UI) staffMFADisable(c *fiber.Ctx) error {
-	err := u.deps.Accounts.DisableTOTP(c.UserContext(), tenantOf(c), staffOf(c).StaffID,
+	err := u.deps.Accounts.DisableTOTP(c.UserContext(), tenantOf(c), sessionOf(c).StaffID,
 		strings.Clone(c.FormValue("password")), strings.Clone(c.FormValue("code")), c.IP())
 	if err != nil {
 		return u.staffMFAFormError(c, err)
