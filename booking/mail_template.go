@@ -291,7 +291,7 @@ func (s *Service) PreviewMail(ctx context.Context, t *tenant.Tenant, in MailTemp
 	}
 	subject, body, err := RenderMail(&MailTemplate{Subject: in.Subject, Body: in.Body}, in.Kind, in.Lang, data)
 	if err != nil {
-		return nil, mailTemplateInvalid(map[string]string{"body": "mailtpl.body.exec"}, nil)
+		return nil, mailTemplateInvalid(map[string]string{"body": "mailwording.body.exec"}, nil)
 	}
 	return &MailPreview{Subject: subject, Body: body}, nil
 }
@@ -323,7 +323,7 @@ func largestMailData() MailData {
 // of 1–200 characters without control characters, the body 1–10,000 characters without control
 // characters other than line breaks and tabs; both parse in the supported subset, use only
 // MailPlaceholders and render; the body shows what RequiredMailPlaceholders names. It returns
-// invalid with Fields "subject" and "body" (keys mailtpl.subject.* / mailtpl.body.*) and Args
+// invalid with Fields "subject" and "body" (keys mailwording.subject.* / mailwording.body.*) and Args
 // "subject_names", "body_names" (the offending placeholders), "body_missing" (what must be
 // added) and "subject_line", "body_line" (where a syntax error is).
 func ValidateMailTemplate(in MailTemplateInput) error {
@@ -331,11 +331,11 @@ func ValidateMailTemplate(in MailTemplateInput) error {
 	fields, args := map[string]string{}, map[string]any{}
 	switch n := utf8.RuneCountInString(in.Subject); {
 	case n == 0:
-		fields["subject"] = "mailtpl.subject.required"
+		fields["subject"] = "mailwording.subject.required"
 	case n > MailSubjectMaxLen:
-		fields["subject"] = "mailtpl.subject.too_long"
+		fields["subject"] = "mailwording.subject.too_long"
 	case strings.IndexFunc(in.Subject, badSubjectRune) >= 0:
-		fields["subject"] = "mailtpl.subject.control"
+		fields["subject"] = "mailwording.subject.control"
 	default:
 		if key := checkMailText("subject", in.Subject, nil, args); key != "" {
 			fields["subject"] = key
@@ -343,11 +343,11 @@ func ValidateMailTemplate(in MailTemplateInput) error {
 	}
 	switch n := utf8.RuneCountInString(in.Body); {
 	case strings.TrimSpace(in.Body) == "":
-		fields["body"] = "mailtpl.body.required"
+		fields["body"] = "mailwording.body.required"
 	case n > MailBodyMaxLen:
-		fields["body"] = "mailtpl.body.too_long"
+		fields["body"] = "mailwording.body.too_long"
 	case strings.IndexFunc(in.Body, badBodyRune) >= 0:
-		fields["body"] = "mailtpl.body.control"
+		fields["body"] = "mailwording.body.control"
 	default:
 		if key := checkMailText("body", in.Body, RequiredMailPlaceholders(in.Kind), args); key != "" {
 			fields["body"] = key
@@ -385,13 +385,13 @@ func checkMailText(field, text string, required [][]string, args map[string]any)
 	if err != nil {
 		if m := parseLineRE.FindStringSubmatch(err.Error()); m != nil {
 			args[field+"_line"] = m[1]
-			return "mailtpl." + field + ".syntax_line"
+			return "mailwording." + field + ".syntax_line"
 		}
-		return "mailtpl." + field + ".syntax"
+		return "mailwording." + field + ".syntax"
 	}
 	if len(tpl.Templates()) > 1 { // {{define}} / {{block}}
 		args[field+"_names"] = "{{define}}"
-		return "mailtpl." + field + ".unsupported"
+		return "mailwording." + field + ".unsupported"
 	}
 	c := &mailTreeCheck{top: map[string]bool{}}
 	if tpl.Tree != nil {
@@ -400,10 +400,10 @@ func checkMailText(field, text string, required [][]string, args map[string]any)
 	switch {
 	case len(c.unsupported) > 0:
 		args[field+"_names"] = strings.Join(c.unsupported, "、")
-		return "mailtpl." + field + ".unsupported"
+		return "mailwording." + field + ".unsupported"
 	case len(c.unknown) > 0:
 		args[field+"_names"] = strings.Join(c.unknown, "、")
-		return "mailtpl." + field + ".unknown"
+		return "mailwording." + field + ".unknown"
 	}
 	var missing []string
 	for _, group := range required {
@@ -413,11 +413,11 @@ func checkMailText(field, text string, required [][]string, args map[string]any)
 	}
 	if len(missing) > 0 {
 		args[field+"_missing"] = strings.Join(missing, "、")
-		return "mailtpl." + field + ".missing"
+		return "mailwording." + field + ".missing"
 	}
 	for _, d := range []MailData{sampleMailData("ja"), largestMailData()} {
 		if _, err := render(text, d); err != nil {
-			return "mailtpl." + field + ".exec"
+			return "mailwording." + field + ".exec"
 		}
 	}
 	return ""

@@ -42,29 +42,29 @@ func TestValidateMailTemplate(t *testing.T) {
 		field, key    string
 		arg, argValue string
 	}{
-		{"header injection CRLF", booking.KindCreated, "予約 {{.Code}}\r\nBcc: victim@example.com", okBody, "subject", "mailtpl.subject.control", "", ""},
-		{"header injection LF", booking.KindCreated, "予約\nX-Evil: 1", okBody, "subject", "mailtpl.subject.control", "", ""},
-		{"NUL in subject", booking.KindCreated, "予約\x00", okBody, "subject", "mailtpl.subject.control", "", ""},
-		{"bidi override in subject", booking.KindCreated, "予約\u202Eabc", okBody, "subject", "mailtpl.subject.control", "", ""},
-		{"empty subject", booking.KindCreated, "　 ", okBody, "subject", "mailtpl.subject.required", "", ""},
-		{"long subject", booking.KindCreated, long, okBody, "subject", "mailtpl.subject.too_long", "", ""},
-		{"unknown placeholder in subject", booking.KindCreated, "{{.Name}}様", okBody, "subject", "mailtpl.subject.unknown", "subject_names", "{{.Name}}"},
-		{"syntax error in subject", booking.KindCreated, "{{.City", okBody, "subject", "mailtpl.subject.syntax_line", "subject_line", "1"},
-		{"unknown placeholders named", booking.KindCreated, "ok", okBody + "{{.CardNo}} {{.Birth}} {{.CardNo}}", "body", "mailtpl.body.unknown", "body_names", "{{.CardNo}}、{{.Birth}}"},
-		{"field of a field", booking.KindCreated, "ok", okBody + "{{.City.Len}}", "body", "mailtpl.body.unknown", "body_names", "{{.City.Len}}"},
-		{"range refused", booking.KindCreated, "ok", okBody + "{{range 100000000}}x{{end}}", "body", "mailtpl.body.unsupported", "body_names", "{{range 100000000}}x{{end}}"},
-		{"function refused", booking.KindCreated, "ok", okBody + `{{printf "%s" .City}}`, "body", "mailtpl.body.unsupported", "body_names", `{{printf "%s" .City}}`},
-		{"variable refused", booking.KindCreated, "ok", okBody + "{{$x := .City}}", "body", "mailtpl.body.unsupported", "", ""},
-		{"define refused", booking.KindCreated, "ok", okBody + `{{define "x"}}y{{end}}`, "body", "mailtpl.body.unsupported", "body_names", "{{define}}"},
-		{"syntax error line", booking.KindCreated, "ok", okBody + "\n{{if .Address}}", "body", "mailtpl.body.syntax_line", "body_line", "7"},
-		{"code missing", booking.KindCreated, "ok", "{{.When}} {{.Place}}", "body", "mailtpl.body.missing", "body_missing", "{{.Code}}"},
-		{"code hidden in a condition", booking.KindReminder, "ok", "{{if .CallCenter}}{{.Code}}{{end}} {{.When}}", "body", "mailtpl.body.missing", "body_missing", "{{.Code}}、{{.Place}}"},
-		{"time missing from change", booking.KindChanged, "ok", "{{.Code}} {{.Place}} {{.OldWhen}}", "body", "mailtpl.body.missing", "body_missing", "{{.When}}"},
-		{"cancel needs the time", booking.KindCancelled, "ok", "{{.Code}}", "body", "mailtpl.body.missing", "body_missing", "{{.When}}"},
-		{"fails to execute: output too long", booking.KindCreated, "ok", okBody + strings.Repeat("{{.Guidance}}", 6), "body", "mailtpl.body.exec", "", ""},
-		{"control character in body", booking.KindCreated, "ok", okBody + "\x1b[31m", "body", "mailtpl.body.control", "", ""},
-		{"body too long", booking.KindCreated, "ok", okBody + strings.Repeat("あ", booking.MailBodyMaxLen), "body", "mailtpl.body.too_long", "", ""},
-		{"empty body", booking.KindCreated, "ok", "\r\n \n", "body", "mailtpl.body.required", "", ""},
+		{"header injection CRLF", booking.KindCreated, "予約 {{.Code}}\r\nBcc: victim@example.com", okBody, "subject", "mailwording.subject.control", "", ""},
+		{"header injection LF", booking.KindCreated, "予約\nX-Evil: 1", okBody, "subject", "mailwording.subject.control", "", ""},
+		{"NUL in subject", booking.KindCreated, "予約\x00", okBody, "subject", "mailwording.subject.control", "", ""},
+		{"bidi override in subject", booking.KindCreated, "予約\u202Eabc", okBody, "subject", "mailwording.subject.control", "", ""},
+		{"empty subject", booking.KindCreated, "　 ", okBody, "subject", "mailwording.subject.required", "", ""},
+		{"long subject", booking.KindCreated, long, okBody, "subject", "mailwording.subject.too_long", "", ""},
+		{"unknown placeholder in subject", booking.KindCreated, "{{.Name}}様", okBody, "subject", "mailwording.subject.unknown", "subject_names", "{{.Name}}"},
+		{"syntax error in subject", booking.KindCreated, "{{.City", okBody, "subject", "mailwording.subject.syntax_line", "subject_line", "1"},
+		{"unknown placeholders named", booking.KindCreated, "ok", okBody + "{{.CardNo}} {{.Birth}} {{.CardNo}}", "body", "mailwording.body.unknown", "body_names", "{{.CardNo}}、{{.Birth}}"},
+		{"field of a field", booking.KindCreated, "ok", okBody + "{{.City.Len}}", "body", "mailwording.body.unknown", "body_names", "{{.City.Len}}"},
+		{"range refused", booking.KindCreated, "ok", okBody + "{{range 100000000}}x{{end}}", "body", "mailwording.body.unsupported", "body_names", "{{range 100000000}}x{{end}}"},
+		{"function refused", booking.KindCreated, "ok", okBody + `{{printf "%s" .City}}`, "body", "mailwording.body.unsupported", "body_names", `{{printf "%s" .City}}`},
+		{"variable refused", booking.KindCreated, "ok", okBody + "{{$x := .City}}", "body", "mailwording.body.unsupported", "", ""},
+		{"define refused", booking.KindCreated, "ok", okBody + `{{define "x"}}y{{end}}`, "body", "mailwording.body.unsupported", "body_names", "{{define}}"},
+		{"syntax error line", booking.KindCreated, "ok", okBody + "\n{{if .Address}}", "body", "mailwording.body.syntax_line", "body_line", "7"},
+		{"code missing", booking.KindCreated, "ok", "{{.When}} {{.Place}}", "body", "mailwording.body.missing", "body_missing", "{{.Code}}"},
+		{"code hidden in a condition", booking.KindReminder, "ok", "{{if .CallCenter}}{{.Code}}{{end}} {{.When}}", "body", "mailwording.body.missing", "body_missing", "{{.Code}}、{{.Place}}"},
+		{"time missing from change", booking.KindChanged, "ok", "{{.Code}} {{.Place}} {{.OldWhen}}", "body", "mailwording.body.missing", "body_missing", "{{.When}}"},
+		{"cancel needs the time", booking.KindCancelled, "ok", "{{.Code}}", "body", "mailwording.body.missing", "body_missing", "{{.When}}"},
+		{"fails to execute: output too long", booking.KindCreated, "ok", okBody + strings.Repeat("{{.Guidance}}", 6), "body", "mailwording.body.exec", "", ""},
+		{"control character in body", booking.KindCreated, "ok", okBody + "\x1b[31m", "body", "mailwording.body.control", "", ""},
+		{"body too long", booking.KindCreated, "ok", okBody + strings.Repeat("あ", booking.MailBodyMaxLen), "body", "mailwording.body.too_long", "", ""},
+		{"empty body", booking.KindCreated, "ok", "\r\n \n", "body", "mailwording.body.required", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := booking.ValidateMailTemplate(booking.MailTemplateInput{Kind: c.kind, Lang: "ja", Subject: c.subject, Body: c.body})
@@ -164,7 +164,7 @@ func TestMailTemplateSaveResetPreview(t *testing.T) {
 		t.Errorf("preview = %q / %q", p.Subject, p.Body)
 	}
 	if _, err := f.svc.PreviewMail(ctx, f.t, booking.MailTemplateInput{Kind: booking.KindCreated, Lang: "ja", Subject: "ok",
-		Body: "{{.Code}}"}, f.env); tenant.AsError(err) == nil || tenant.AsError(err).Fields["body"] != "mailtpl.body.missing" {
+		Body: "{{.Code}}"}, f.env); tenant.AsError(err) == nil || tenant.AsError(err).Fields["body"] != "mailwording.body.missing" {
 		t.Errorf("PreviewMail(missing) = %v", err)
 	}
 	if v, _ := f.svc.MailTemplateOf(ctx, f.t, booking.KindCreated, "ja"); v.Subject != own.Subject {

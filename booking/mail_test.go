@@ -65,7 +65,7 @@ func (f *mailFixture) outbox(t *testing.T, r uuid.UUID) []booking.OutboxMessage 
 func (f *mailFixture) slotOn(t *testing.T, day booking.Date) *booking.Slot {
 	t.Helper()
 	for range 10 {
-		slots, err := f.svc.SlotsOn(context.Background(), f.t, f.loc.ID, day)
+		slots, err := f.svc.SlotsOn(context.Background(), f.t, f.loc.ID, day, bookingtest.Citizen)
 		if err != nil {
 			t.Fatal(err)
 		}

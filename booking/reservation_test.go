@@ -359,7 +359,7 @@ func TestHolidaysClosedUnlessOpened(t *testing.T) {
 	svc := booking.NewService(d.App, booking.Config{Now: func() time.Time { return now }, SecretKey: bookingtest.Key})
 	loc := bookingtest.MustLocation(t, svc, tn, "本庁", 2)
 	ctx := context.Background()
-	cal, err := svc.Availability(ctx, tn, loc.ID, booking.Date{Year: 2026, Month: 12, Day: 28}, booking.Date{Year: 2027, Month: 1, Day: 12}, 1)
+	cal, err := svc.Availability(ctx, tn, loc.ID, booking.Date{Year: 2026, Month: 12, Day: 28}, booking.Date{Year: 2027, Month: 1, Day: 12}, 1, bookingtest.Citizen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestHolidaysClosedUnlessOpened(t *testing.T) {
 		&booking.Window{Start: 9 * 60, End: 10 * 60, SlotMinutes: 20, Capacity: 4}, "休日開庁", bookingtest.Admin); err != nil {
 		t.Fatal(err)
 	}
-	slots, err := svc.SlotsOn(ctx, tn, loc.ID, booking.Date{Year: 2027, Month: 1, Day: 11})
+	slots, err := svc.SlotsOn(ctx, tn, loc.ID, booking.Date{Year: 2027, Month: 1, Day: 11}, bookingtest.Citizen)
 	if err != nil || len(slots) != 3 || slots[0].Capacity != 4 {
 		t.Errorf("holiday opening: %d slots (%v), want 3 of capacity 4", len(slots), err)
 	}
@@ -442,7 +442,7 @@ func redisURL() string {
 
 func nextSlot(t *testing.T, f *fixture, after *booking.Slot) *booking.Slot {
 	t.Helper()
-	slots, err := f.svc.SlotsOn(context.Background(), f.t, f.loc.ID, booking.DateFromDB(after.Day))
+	slots, err := f.svc.SlotsOn(context.Background(), f.t, f.loc.ID, booking.DateFromDB(after.Day), bookingtest.Citizen)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func TestMarkNoShows(t *testing.T) {
 
 	slot := bookingtest.FirstSlot(t, a.svc, a.t, a.loc, t0)
 	day := booking.DateOf(slot.StartsAt)
-	later, err := a.svc.SlotsOn(ctx, a.t, a.loc.ID, day.AddDays(1))
+	later, err := a.svc.SlotsOn(ctx, a.t, a.loc.ID, day.AddDays(1), bookingtest.Citizen)
 	if err != nil || len(later) == 0 {
 		t.Fatalf("SlotsOn(%s) = %v, %v", day.AddDays(1), later, err)
 	}

@@ -74,7 +74,7 @@ func TestScheduleAdmin(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].Start != 9*60 || got[1].SlotMinutes != 60 {
 		t.Fatalf("WeeklyWindows = %v, %v", got, err)
 	}
-	slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday)
+	slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday, bookingtest.Citizen)
 	if len(slots) != 8 {
 		t.Errorf("slots on %s after SetWeeklySchedule = %d, want 8", monday, len(slots))
 	}
@@ -95,7 +95,7 @@ func TestScheduleAdmin(t *testing.T) {
 		&booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口", editor); err != nil {
 		t.Fatal(err)
 	}
-	if slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday); len(slots) != 15 {
+	if slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday, bookingtest.Citizen); len(slots) != 15 {
 		t.Errorf("slots with the evening counter = %d, want 15", len(slots))
 	}
 	ovs, err := svc.OverridesFrom(ctx, tn, loc.ID, booking.DateOf(tenanttest.Now()))
@@ -111,12 +111,12 @@ func TestScheduleAdmin(t *testing.T) {
 	if _, err := svc.DeleteOverride(ctx, tn, loc.ID, ovs[0].ID, editor); err != nil {
 		t.Fatal(err)
 	}
-	if slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday); len(slots) != 8 {
+	if slots, _ := svc.SlotsOn(ctx, tn, loc.ID, monday, bookingtest.Citizen); len(slots) != 8 {
 		t.Errorf("slots after deleting the evening counter = %d, want 8", len(slots))
 	}
 
 	// Lowering the capacity below a booking keeps the booking and flags the slot.
-	slots, _ = svc.SlotsOn(ctx, tn, loc.ID, monday)
+	slots, _ = svc.SlotsOn(ctx, tn, loc.ID, monday, bookingtest.Citizen)
 	card := bookingtest.MustCard(t, svc, tn, "0101")
 	if _, err := svc.Reserve(ctx, tn, booking.ReserveInput{SlotID: slots[0].ID, CardIDs: []uuid.UUID{card.ID}, Actor: staff}); err != nil {
 		t.Fatal(err)

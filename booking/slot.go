@@ -180,20 +180,22 @@ func bookableFrom(t *tenant.Tenant, now time.Time) (firstDay Date) {
 }
 
 // Availability returns the calendar of a location for days [from, to] for a party of n people,
-// as a citizen sees it: days before the booking deadline are closed.
-func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) (_ []DayAvailability, err error) {
+// as the actor sees it: for a citizen, days before the booking deadline are closed; staff and
+// call-center operators, booking on a citizen's behalf, see every day from today on that still
+// has slots which have not started (past days and times stay closed).
+func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int, a Actor) (_ []DayAvailability, err error) {
 	defer tenant.Wrap(&err, "booking.Availability(%s, %s)", t.ID, locationID)
 	now := s.now()
-	return s.availability(ctx, t, locationID, from, to, party, now, bookableFrom(t, now))
+	return s.availability(ctx, t, locationID, from, to, party, now, firstDay(t, now, a))
 }
 
-// StaffAvailability is Availability as staff see it when booking on a citizen's behalf: the
-// citizens' deadline does not apply, so every day from today on that still has slots which have
-// not started is open (past days and times stay closed).
-func (s *Service) StaffAvailability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int) (_ []DayAvailability, err error) {
-	defer tenant.Wrap(&err, "booking.StaffAvailability(%s, %s)", t.ID, locationID)
-	now := s.now()
-	return s.availability(ctx, t, locationID, from, to, party, now, DateOf(now))
+// firstDay is the first day the actor may book: for a citizen the first day past the deadline,
+// for staff and call-center operators today.
+func firstDay(t *tenant.Tenant, now time.Time, a Actor) Date {
+	if a.overridesDeadline() {
+		return DateOf(now)
+	}
+	return bookableFrom(t, now)
 }
 
 func (s *Service) availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int, now time.Time, first Date) ([]DayAvailability, error) {
@@ -243,12 +245,13 @@ func (s *Service) availability(ctx context.Context, t *tenant.Tenant, locationID
 	return out, nil
 }
 
-// SlotsOn returns a location's open slots on day that a citizen could still book, with places
-// left, in time order. Days before the deadline return none.
-func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) (_ []Slot, err error) {
+// SlotsOn returns a location's open slots on day that the actor could still book (see
+// Availability: the citizens' deadline does not bind staff and operators), with places left and
+// not yet started, in time order. Days before the actor's first day return none.
+func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, a Actor) (_ []Slot, err error) {
 	defer tenant.Wrap(&err, "booking.SlotsOn(%s, %s)", t.ID, locationID)
 	now := s.now()
-	if day.Before(bookableFrom(t, now)) {
+	if day.Before(firstDay(t, now, a)) {
 		return nil, nil
 	}
 	var slots []Slot

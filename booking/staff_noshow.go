@@ -15,7 +15,7 @@ import (
 // from reserved to notice_sent (history on v's channel), so the citizen can book again; no mail
 // is sent. The audit row "reservation.no_show" names the booking. It returns not_found for
 // another tenant's id, conflict "reservation.not_active" when the reservation is no longer
-// booked and conflict "staffnew.noshow.too_early" before its time has started.
+// booked and conflict "behalf.noshow.too_early" before its time has started.
 func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.StaffMarkNoShow(%s, %s)", t.ID, id)
 	now := s.now()
@@ -28,7 +28,7 @@ func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid
 			return tenant.Errorf(tenant.Conflict, "reservation.not_active")
 		}
 		if r.StartsAt.After(now) {
-			return tenant.Errorf(tenant.Conflict, "staffnew.noshow.too_early")
+			return tenant.Errorf(tenant.Conflict, "behalf.noshow.too_early")
 		}
 		n, err := markNoShows(ctx, tx, t.ID, "id = ?", r.ID, v.Channel, v.ID, now)
 		if err != nil {

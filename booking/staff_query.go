@@ -281,19 +281,6 @@ func reservationState(r *Reservation) map[string]any {
 		"starts_at": r.StartsAt.UTC().Format(time.RFC3339)}
 }
 
-// StaffSlotsOn returns a location's open slots on day that have not started yet, in time order,
-// whatever the citizens' booking deadline (staff may book and move inside it).
-func (s *Service) StaffSlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date) (_ []Slot, err error) {
-	defer tenant.Wrap(&err, "booking.StaffSlotsOn(%s, %s)", t.ID, locationID)
-	var slots []Slot
-	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&slots).
-			Where("location_id = ? AND day = ? AND open AND starts_at > ? AND capacity > 0", locationID, day.StdTime(), s.now()).
-			Order("starts_at").Scan(ctx)
-	})
-	return slots, err
-}
-
 // DayListEntry is one reservation on the printed day list, with its cards.
 type DayListEntry struct {
 	ReservationRow

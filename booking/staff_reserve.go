@@ -28,11 +28,11 @@ type CardLine struct {
 // refusedStatus explains, per card status, why a card cannot be booked; statuses not listed
 // (imported, notice_sent, visited) are bookable, as in Reserve.
 var refusedStatus = map[CardStatus]string{
-	CardReserved: "staffnew.card.booked",
-	CardIssued:   "staffnew.card.issued",
-	CardReturned: "staffnew.card.returned",
-	CardOnHold:   "staffnew.card.on_hold",
-	CardVoid:     "staffnew.card.void",
+	CardReserved: "behalf.card.booked",
+	CardIssued:   "behalf.card.issued",
+	CardReturned: "behalf.card.returned",
+	CardOnHold:   "behalf.card.on_hold",
+	CardVoid:     "behalf.card.void",
 }
 
 // StaffLookupCards looks up the card numbers a clerk typed (one per line, blank lines skipped,
@@ -51,7 +51,7 @@ func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs
 		}
 	}
 	if len(lines) == 0 {
-		return nil, fieldError("card1", "staffnew.card.required")
+		return nil, fieldError("card1", "behalf.card.required")
 	}
 	if len(lines) > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
@@ -66,7 +66,7 @@ func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs
 		case err != nil:
 			l.ErrKey = tenant.AsError(err).Fields["card_no"]
 		case seen[no]:
-			l.No, l.ErrKey = no, "staffnew.card.duplicate"
+			l.No, l.ErrKey = no, "behalf.card.duplicate"
 		default:
 			l.No, seen[no] = no, true
 			nos = append(nos, no)
@@ -91,7 +91,7 @@ func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs
 			}
 			c := byNo[l.No]
 			if c == nil {
-				l.ErrKey = "staffnew.card.not_found"
+				l.ErrKey = "behalf.card.not_found"
 				continue
 			}
 			l.Card, found = c, found+1

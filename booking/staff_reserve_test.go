@@ -61,8 +61,8 @@ func TestStaffLookupCards(t *testing.T) {
 	if e == nil || e.Code != tenant.Invalid {
 		t.Fatalf("StaffLookupCards(bad) = %v, want invalid", err)
 	}
-	want := map[string]string{"card1": "staffnew.card.booked", "card2": "staffnew.card.void", "card3": "staffnew.card.not_found",
-		"card5": "staffnew.card.duplicate", "card6": "login.card_no.my_number"}
+	want := map[string]string{"card1": "behalf.card.booked", "card2": "behalf.card.void", "card3": "behalf.card.not_found",
+		"card5": "behalf.card.duplicate", "card6": "login.card_no.my_number"}
 	for k, v := range want {
 		if e.Fields[k] != v {
 			t.Errorf("field %s = %q, want %q", k, e.Fields[k], v)
@@ -80,7 +80,7 @@ func TestStaffLookupCards(t *testing.T) {
 	if lines[2].Card != nil {
 		t.Error("another tenant's card was found")
 	}
-	if _, err := f.svc.StaffLookupCards(ctx, f.t, []string{"", " "}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Fields["card1"] != "staffnew.card.required" {
+	if _, err := f.svc.StaffLookupCards(ctx, f.t, []string{"", " "}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Fields["card1"] != "behalf.card.required" {
 		t.Errorf("no lines = %v", err)
 	}
 	if _, err := f.svc.StaffBookingCards(ctx, f.t, []uuid.UUID{ok1.ID, foreign.ID}); tenant.ErrorCode(err) != tenant.NotFound {
@@ -99,15 +99,15 @@ func TestStaffReserveAudited(t *testing.T) {
 	open := booking.DateFromDB(bookingtest.FirstSlot(t, f.svc, f.t, f.loc, f.clock.Now()).Day)
 	n := int(open.StdTime().Sub(today.StdTime()).Hours()/24) + 1
 	f.t.Settings.BookingDeadlineDays = &n
-	slots, err := f.svc.StaffSlotsOn(ctx, f.t, f.loc.ID, open)
+	slots, err := f.svc.SlotsOn(ctx, f.t, f.loc.ID, open, deskClerk)
 	if err != nil || len(slots) == 0 {
-		t.Fatalf("StaffSlotsOn(%s) = %v, %v", open, slots, err)
+		t.Fatalf("SlotsOn(%s) for staff = %v, %v", open, slots, err)
 	}
-	days, err := f.svc.StaffAvailability(ctx, f.t, f.loc.ID, open, open, 2)
+	days, err := f.svc.Availability(ctx, f.t, f.loc.ID, open, open, 2, deskClerk)
 	if err != nil || len(days) != 1 || days[0].Mark == booking.MarkClosed {
-		t.Fatalf("StaffAvailability(%s) = %v, %v", open, days, err)
+		t.Fatalf("Availability(%s) for staff = %v, %v", open, days, err)
 	}
-	if cd, _ := f.svc.Availability(ctx, f.t, f.loc.ID, days[0].Day, days[0].Day, 2); cd[0].Mark != booking.MarkClosed {
+	if cd, _ := f.svc.Availability(ctx, f.t, f.loc.ID, days[0].Day, days[0].Day, 2, bookingtest.Citizen); cd[0].Mark != booking.MarkClosed {
 		t.Fatalf("citizen Availability(%s) with a %d-day deadline = %v, want closed", open, n, cd)
 	}
 	h, err := f.svc.HoldSlot(ctx, f.t, slots[0].ID, 2, uuid.Nil, staff)
@@ -219,7 +219,7 @@ func TestStaffMarkNoShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "staffnew.noshow.too_early" {
+	if err := f.svc.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "behalf.noshow.too_early" {
 		t.Fatalf("StaffMarkNoShow before the time = %v, want too_early", err)
 	}
 	other := newFixture(t, d, 5)

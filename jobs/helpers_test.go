@@ -135,7 +135,7 @@ func (e *env) reminderSlot(t testing.TB) *booking.Slot {
 func (e *env) slotOn(t testing.TB, day booking.Date) *booking.Slot {
 	t.Helper()
 	for range 10 {
-		slots, err := e.svc.SlotsOn(context.Background(), e.ten, e.loc.ID, day)
+		slots, err := e.svc.SlotsOn(context.Background(), e.ten, e.loc.ID, day, bookingtest.Citizen)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,7 +54,7 @@ func TestPeriodicJobs(t *testing.T) {
 		return err == nil && s.Held == 0
 	})
 	waitFor(t, 15*time.Second, "slots over the new horizon", func() bool {
-		slots, err := e.svc.SlotsOn(ctx, e.ten, e.loc.ID, far)
+		slots, err := e.svc.SlotsOn(ctx, e.ten, e.loc.ID, far, bookingtest.Citizen)
 		return err == nil && len(slots) > 0
 	})
 	var names []string

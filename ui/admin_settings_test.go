@@ -239,7 +239,7 @@ func TestAdminLocationsAndSchedule(t *testing.T) {
 	}
 
 	// A booking in a slot whose capacity is then cut to 0 stays, and the slot is shown prominently.
-	slots, _ := e.svc.SlotsOn(ctx, city, loc.ID, monday)
+	slots, _ := e.svc.SlotsOn(ctx, city, loc.ID, monday, bookingtest.Citizen)
 	card := bookingtest.MustCard(t, e.svc, e.city, "0101")
 	if _, err := e.svc.Reserve(ctx, city, booking.ReserveInput{SlotID: slots[0].ID, CardIDs: []uuid.UUID{card.ID},
 		Actor: booking.Actor{Channel: booking.ChannelStaff, ID: "kanri"}}); err != nil {
@@ -345,7 +345,7 @@ func slotCount(t *testing.T, e *env, city *tenant.Tenant, loc uuid.UUID, day boo
 
 func slotsOn(t *testing.T, e *env, city *tenant.Tenant, loc uuid.UUID, day booking.Date) []booking.Slot {
 	t.Helper()
-	slots, err := e.svc.SlotsOn(context.Background(), city, loc, day)
+	slots, err := e.svc.SlotsOn(context.Background(), city, loc, day, bookingtest.Citizen)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,7 +162,7 @@ func TestAPIScenarios(t *testing.T) {
 
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "嬉野地域振興局", 1)
 	slotA := bookingtest.FirstSlot(t, e.svc, e.city, loc, now)
-	day, err := e.svc.SlotsOn(ctx, e.city, loc.ID, booking.DateFromDB(slotA.Day))
+	day, err := e.svc.SlotsOn(ctx, e.city, loc.ID, booking.DateFromDB(slotA.Day), bookingtest.Citizen)
 	if err != nil || len(day) < 2 {
 		t.Fatalf("SlotsOn = %d slots, %v; want at least 2", len(day), err)
 	}
@@ -642,7 +642,7 @@ func TestAPIWebRace(t *testing.T) {
 	host := e.city.Slug + ".localhost"
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "飯高地域振興局", 10)
 	first := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
-	day, err := e.svc.SlotsOn(ctx, e.city, loc.ID, booking.DateFromDB(first.Day))
+	day, err := e.svc.SlotsOn(ctx, e.city, loc.ID, booking.DateFromDB(first.Day), bookingtest.Citizen)
 	if err != nil || len(day) < 2 {
 		t.Fatalf("SlotsOn = %d, %v", len(day), err)
 	}

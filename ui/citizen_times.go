@@ -29,7 +29,7 @@ func (u *UI) citizenTimes(c *fiber.Ctx) error {
 	if err != nil {
 		return tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	slots, err := u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), loc.ID, day)
+	slots, err := u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), loc.ID, day, booking.Actor{Channel: booking.ChannelWeb})
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func TestE2EAdminMail(t *testing.T) {
 
 	// What the browser did is in the database: per viewport one save and one reset, logged
 	// with the wording before and after; the default is in use again.
-	if v := mailtplOf(t, e); v.Custom {
+	if v := mailwordingOf(t, e); v.Custom {
 		t.Errorf("after the reset the city still has its own wording: %+v", v)
 	}
 	var rows []struct {

@@ -62,7 +62,7 @@ func (u *UI) staffBookingNewCalendar(c *fiber.Ctx) error {
 		p.Month = first
 	}
 	end := booking.DateOf(p.Month.Time(12, 0).AddDate(0, 1, -1))
-	days, err := u.deps.Booking.StaffAvailability(c.UserContext(), tenantOf(c), p.Location.ID, p.Month, end, p.Party())
+	days, err := u.deps.Booking.Availability(c.UserContext(), tenantOf(c), p.Location.ID, p.Month, end, p.Party(), staffActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -87,14 +87,14 @@ func (u *UI) staffBookingNewTimes(c *fiber.Ctx) error {
 		return tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
 	p.Day = d
-	if p.Slots, err = u.deps.Booking.StaffSlotsOn(c.UserContext(), tenantOf(c), p.Location.ID, d); err != nil {
+	if p.Slots, err = u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), p.Location.ID, d, staffActorOf(c)); err != nil {
 		return err
 	}
 	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	if c.Query("error") == "slot" {
-		p.Errors = map[string]string{"slot": "staffnew.slot.required"}
+		p.Errors = map[string]string{"slot": "behalf.slot.required"}
 		c.Status(fiber.StatusUnprocessableEntity)
 	}
 	return u.render(c, "staff/bookings_new_times", p)

@@ -52,11 +52,11 @@ func (u *UI) newBookingGone(c *fiber.Ctx, p *NewBookingPage, key string) error {
 
 // goneKeys words the domain's refusals for the clerk rather than the citizen.
 var goneKeys = map[string]string{
-	"slot.full":           "staffnew.gone.slot_full",
-	"slot.closed":         "staffnew.gone.slot_closed",
-	"hold.expired":        "staffnew.gone.hold_expired",
-	"card.already_booked": "staffnew.gone.card_booked",
-	"card.not_found":      "staffnew.hold.gone",
+	"slot.full":           "behalf.gone.slot_full",
+	"slot.closed":         "behalf.gone.slot_closed",
+	"hold.expired":        "behalf.gone.hold_expired",
+	"card.already_booked": "behalf.gone.card_booked",
+	"card.not_found":      "behalf.hold.gone",
 }
 
 // staffBookingNewConfirm is the check page: who, where, when, the held time's expiry, the
@@ -68,7 +68,7 @@ func (u *UI) staffBookingNewConfirm(c *fiber.Ctx) error {
 	}
 	if p.Hold == nil {
 		c.Status(fiber.StatusNotFound)
-		return u.newBookingGone(c, p, "staffnew.hold.gone")
+		return u.newBookingGone(c, p, "behalf.hold.gone")
 	}
 	return u.render(c, "staff/bookings_new_confirm", p)
 }
@@ -83,10 +83,10 @@ func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 	}
 	if p.Hold == nil { // used by the first of a double submit, or expired
 		if r := u.alreadyBooked(c, c.FormValue("slot"), p.CardsParam); r != nil {
-			return u.staffFlashRedirect(c, "staffnew.already_done", "/admin/bookings/"+r.ID.String())
+			return u.staffFlashRedirect(c, "behalf.already_done", "/admin/bookings/"+r.ID.String())
 		}
 		c.Status(fiber.StatusNotFound)
-		return u.newBookingGone(c, p, "staffnew.hold.gone")
+		return u.newBookingGone(c, p, "behalf.hold.gone")
 	}
 	p.Email, p.Email2 = strings.TrimSpace(c.FormValue("email")), strings.TrimSpace(c.FormValue("email2"))
 	p.MailLang = strings.Clone(c.FormValue("mail_lang"))
@@ -97,7 +97,7 @@ func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 		fields["email2"] = "reserve.email.mismatch"
 	}
 	if p.MailLang != "ja" && p.MailLang != "en" {
-		fields["mail_lang"] = "staffnew.lang.invalid"
+		fields["mail_lang"] = "behalf.lang.invalid"
 	}
 	if len(fields) > 0 {
 		p.Errors = fields
@@ -112,7 +112,7 @@ func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 		CardIDs: ids, Email: p.Email, Lang: p.MailLang, Actor: staffActorOf(c)})
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Conflict || e.Key == "slot.closed") {
 		if r := u.alreadyBooked(c, p.Slot.ID.String(), p.CardsParam); r != nil {
-			return u.staffFlashRedirect(c, "staffnew.already_done", "/admin/bookings/"+r.ID.String())
+			return u.staffFlashRedirect(c, "behalf.already_done", "/admin/bookings/"+r.ID.String())
 		}
 		// Nothing was booked: give the held places back at once rather than after ten minutes.
 		if err := u.deps.Booking.ReleaseHold(c.UserContext(), tenantOf(c), p.Hold.ID); err != nil {
@@ -124,7 +124,7 @@ func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return u.staffFlashRedirect(c, "staffnew.done", "/admin/bookings/"+r.ID.String())
+	return u.staffFlashRedirect(c, "behalf.done", "/admin/bookings/"+r.ID.String())
 }
 
 // alreadyBooked returns the staff booking that holds exactly these cards in this slot (the first

@@ -31,7 +31,7 @@ func (u *UI) staffBookingNewHold(c *fiber.Ctx) error {
 	release, _ := uuid.Parse(c.FormValue("release"))
 	h, err := u.deps.Booking.HoldSlot(c.UserContext(), tenantOf(c), slotID, p.Party(), release, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && (e.Key == "slot.full" || e.Key == "slot.closed") {
-		return u.staffFlashRedirect(c, "staffnew.slot.taken", back)
+		return u.staffFlashRedirect(c, "behalf.slot.taken", back)
 	}
 	if err != nil {
 		return err
@@ -64,5 +64,5 @@ func (u *UI) staffBookingNewRelease(c *fiber.Ctx) error {
 	if c.FormValue("to") == "back" {
 		return c.Redirect(back, fiber.StatusSeeOther)
 	}
-	return u.staffFlashRedirect(c, "staffnew.abandoned", "/admin/bookings/new")
+	return u.staffFlashRedirect(c, "behalf.abandoned", "/admin/bookings/new")
 }

@@ -41,7 +41,7 @@ func openDaysAfter(t *testing.T, e *env, tn *tenant.Tenant, loc *booking.Locatio
 	var out []booking.Date
 	for range 60 {
 		day = day.AddDays(1)
-		slots, err := e.svc.StaffSlotsOn(context.Background(), tn, loc.ID, day)
+		slots, err := e.svc.SlotsOn(context.Background(), tn, loc.ID, day, bookingtest.Admin)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +100,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range open {
-		if days, _ := e.svc.Availability(ctx, e.city, honcho.ID, d, d, 2); days[0].Mark != booking.MarkClosed {
+		if days, _ := e.svc.Availability(ctx, e.city, honcho.ID, d, d, 2, bookingtest.Citizen); days[0].Mark != booking.MarkClosed {
 			t.Fatalf("%s is open to citizens: %v", d, days)
 		}
 	}
@@ -259,7 +259,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		b.post("/admin/bookings/new", url.Values{"card1": {cardC.CardNo}})
 		b.want(200, "交付場所を選ぶ")
 		cards = regexp.MustCompile(`cards=([0-9a-f-]{36})`).FindStringSubmatch(b.last)[1]
-		slots, err := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay2)
+		slots, err := e.svc.SlotsOn(ctx, e.city, honcho.ID, staffDay2, bookingtest.Admin)
 		if err != nil || len(slots) < 2 {
 			t.Fatalf("slots = %v, %v", slots, err)
 		}
@@ -293,7 +293,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	t.Run("back and stop release the hold", func(t *testing.T) {
 		b.t = t
 		cards, _ := start(t)
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay2)
+		slots, _ := e.svc.SlotsOn(ctx, e.city, honcho.ID, staffDay2, bookingtest.Admin)
 		slot := slots[0]
 		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {slot.ID.String()}})
 		b.want(200, "内容の確認")
@@ -320,7 +320,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	t.Run("a citizen books the card while the clerk confirms", func(t *testing.T) {
 		b.t = t
 		cards, _ := start(t)
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay2)
+		slots, _ := e.svc.SlotsOn(ctx, e.city, honcho.ID, staffDay2, bookingtest.Admin)
 		slot := slots[0]
 		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {slot.ID.String()}})
 		b.want(200, "内容の確認")
@@ -343,7 +343,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		b.get("/admin/bookings/new")
 		b.post("/admin/bookings/new", url.Values{"card1": {cardD.CardNo}})
 		cards := regexp.MustCompile(`cards=([0-9a-f-]{36})`).FindStringSubmatch(b.last)[1]
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, staffDay)
+		slots, _ := e.svc.SlotsOn(ctx, e.city, honcho.ID, staffDay, bookingtest.Admin)
 		slots = slots[len(slots)-1:] // the last time of the day is untouched by the cases above
 		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay.String()}, "slot": {slots[0].ID.String()}})
 		b.want(200, "内容の確認")
@@ -383,7 +383,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	t.Run("来庁なし for a booking whose time has passed", func(t *testing.T) {
 		b.t = t
 		cardE := bookingtest.MustCard(t, e.svc, e.city, "0707")
-		slots, _ := e.svc.StaffSlotsOn(ctx, e.city, honcho.ID, laterDay)
+		slots, _ := e.svc.SlotsOn(ctx, e.city, honcho.ID, laterDay, bookingtest.Admin)
 		past := mustReserve(t, e, e.city, &slots[0], booking.ChannelWeb, "", cardE)
 		future := mustReserve(t, e, e.city, &slots[1], booking.ChannelWeb, "", bookingtest.MustCard(t, e.svc, e.city, "0808"))
 		// The first booking's time has passed (as if the clock had run on).
@@ -437,7 +437,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		b.get("/admin/bookings/new")
 		b.want(200, `lang="en"`, "Person 1")
 		_ = confirmPage
-		if m := regexp.MustCompile(`staffnew\.[a-z_.]+`).FindString(b.last); m != "" {
+		if m := regexp.MustCompile(`behalf\.[a-z_.]+`).FindString(b.last); m != "" {
 			t.Errorf("untranslated key %s", m)
 		}
 	})

@@ -26,5 +26,5 @@ func (u *UI) staffBookingNoShow(c *fiber.Ctx) error {
 	if err := u.deps.Booking.StaffMarkNoShow(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
-	return u.staffFlashRedirect(c, "staffnew.noshow.done", "/admin/bookings/"+id.String())
+	return u.staffFlashRedirect(c, "behalf.noshow.done", "/admin/bookings/"+id.String())
 }

@@ -244,7 +244,7 @@ func (u *UI) renderChange(c *fiber.Ctx, p *BookingDetailPage, day, errKey string
 		p.Errors = map[string]string{"day": "staff.bookings.filter.date_invalid"}
 		c.Status(fiber.StatusUnprocessableEntity)
 	default:
-		slots, err := u.deps.Booking.StaffSlotsOn(c.UserContext(), tenantOf(c), p.R.LocationID, d)
+		slots, err := u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), p.R.LocationID, d, staffActorOf(c))
 		if err != nil {
 			return err
 		}

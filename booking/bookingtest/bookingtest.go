@@ -16,6 +16,9 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
+// Citizen is a citizen on the web, for the operations that take an actor.
+var Citizen = booking.Actor{Channel: booking.ChannelWeb}
+
 // Admin is the staff member fixtures act as where an operation needs an actor.
 var Admin = booking.Staff("fixture.admin", "192.0.2.1")
 
@@ -69,7 +72,7 @@ func FirstSlot(tb testing.TB, svc *booking.Service, t *tenant.Tenant, loc *booki
 	tb.Helper()
 	day := booking.DateOf(now).AddDays(booking.DeadlineDays(t))
 	for range 30 {
-		slots, err := svc.SlotsOn(context.Background(), t, loc.ID, day)
+		slots, err := svc.SlotsOn(context.Background(), t, loc.ID, day, Citizen)
 		if err != nil {
 			tb.Fatal(err)
 		}

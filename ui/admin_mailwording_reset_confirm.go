@@ -16,11 +16,11 @@ type AdminMailTemplateResetPage struct {
 
 // KindKey names the kind of mail; LangKey its language.
 func (p *AdminMailTemplateResetPage) KindKey() string {
-	return "mailtpl.kind." + string(p.Current.Kind)
+	return "mailwording.kind." + string(p.Current.Kind)
 }
 
 // LangKey names the language of the mail.
-func (p *AdminMailTemplateResetPage) LangKey() string { return "mailtpl.lang." + p.Current.Lang }
+func (p *AdminMailTemplateResetPage) LangKey() string { return "mailwording.lang." + p.Current.Lang }
 
 // Back is the edit page.
 func (p *AdminMailTemplateResetPage) Back() string {

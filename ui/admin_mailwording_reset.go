@@ -13,9 +13,9 @@ func (u *UI) adminMailTemplateReset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	msg := "mailtpl.reset.done"
+	msg := "mailwording.reset.done"
 	if !removed {
-		msg = "mailtpl.reset.already"
+		msg = "mailwording.reset.already"
 	}
 	return u.staffFlashRedirect(c, msg, mailTemplatePath(kind, lang))
 }

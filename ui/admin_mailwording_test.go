@@ -11,10 +11,10 @@ import (
 	"github.com/madoguchi/madoguchi/ui"
 )
 
-const mailtplPath = "/admin/settings/mail/reservation_created/ja"
+const mailwordingPath = "/admin/settings/mail/reservation_created/ja"
 
-// mailtplOf returns the city's current confirmation wording in Japanese.
-func mailtplOf(t *testing.T, e *env) *booking.MailTemplateView {
+// mailwordingOf returns the city's current confirmation wording in Japanese.
+func mailwordingOf(t *testing.T, e *env) *booking.MailTemplateView {
 	t.Helper()
 	v, err := e.svc.MailTemplateOf(context.Background(), e.city, booking.KindCreated, "ja")
 	if err != nil {
@@ -36,15 +36,15 @@ func TestAdminMailTemplateAccess(t *testing.T) {
 	b := newBrowser(t, addr, e.city.Slug+".localhost")
 	staffLogin(t, b, "tanaka", "counter password one")
 	csrf := csrfOf(b.last)
-	for _, p := range []string{"/admin/settings/mail", mailtplPath, mailtplPath + "/reset"} {
+	for _, p := range []string{"/admin/settings/mail", mailwordingPath, mailwordingPath + "/reset"} {
 		b.get(p)
 		b.want(403, "権限がありません")
 	}
-	b.post(mailtplPath, url.Values{"_csrf": {csrf}, "subject": {"{{.Code}}"}, "body": {"{{.Code}} {{.When}} {{.Place}}"}})
+	b.post(mailwordingPath, url.Values{"_csrf": {csrf}, "subject": {"{{.Code}}"}, "body": {"{{.Code}} {{.When}} {{.Place}}"}})
 	b.want(403)
-	b.post(mailtplPath+"/reset", url.Values{"_csrf": {csrf}})
+	b.post(mailwordingPath+"/reset", url.Values{"_csrf": {csrf}})
 	b.want(403)
-	if mailtplOf(t, e).Custom {
+	if mailwordingOf(t, e).Custom {
 		t.Fatal("a 職員 saved a mail template")
 	}
 }
@@ -65,7 +65,7 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 	if strings.Contains(b.last, "市で変更した文面") {
 		t.Fatal("a template is marked customised before any save")
 	}
-	b.get(mailtplPath)
+	b.get(mailwordingPath)
 	def, _ := booking.DefaultMailTemplate(booking.KindCreated, "ja")
 	b.want(200, "確認メール（日本語）の文面", "既定の文面を使っています", "{{.CodeGrouped}}", "予約番号を4文字ずつ", "必須",
 		`formaction="/admin/settings/mail/reservation_created/ja/preview#preview-title"`, firstLine(def))
@@ -76,7 +76,7 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 		b.get(p)
 		b.want(404)
 	}
-	b.get(mailtplPath)
+	b.get(mailwordingPath)
 
 	// Bad input: 422, the reasons named, the input kept, nothing saved.
 	for _, c := range []struct {
@@ -95,16 +95,16 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 		{"empty", "", "", []string{"件名を入力してください", "本文を入力してください"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			b.post(mailtplPath, url.Values{"subject": {c.subject}, "body": {c.body}})
+			b.post(mailwordingPath, url.Values{"subject": {c.subject}, "body": {c.body}})
 			b.want(422, append([]string{"<title>エラー：確認メール（日本語）の文面", `id="error-summary"`}, c.want...)...)
-			b.post(mailtplPath+"/preview", url.Values{"subject": {c.subject}, "body": {c.body}})
+			b.post(mailwordingPath+"/preview", url.Values{"subject": {c.subject}, "body": {c.body}})
 			b.want(422, c.want[0])
 			if strings.Contains(b.last, `id="preview-body"`) {
 				t.Error("a preview is shown for a wording that cannot be used")
 			}
 		})
 	}
-	if mailtplOf(t, e).Custom || strings.Contains(strings.Join(auditActions(t, e, "kanri"), " "), "mail_template") {
+	if mailwordingOf(t, e).Custom || strings.Contains(strings.Join(auditActions(t, e, "kanri"), " "), "mail_template") {
 		t.Fatal("refused input was saved or logged")
 	}
 
@@ -114,28 +114,28 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 	for k, v := range own {
 		forged[k] = v
 	}
-	b.post(mailtplPath, forged)
+	b.post(mailwordingPath, forged)
 	b.want(403)
-	if mailtplOf(t, e).Custom {
+	if mailwordingOf(t, e).Custom {
 		t.Fatal("a forged post saved")
 	}
 
 	// Preview: the city's data, escaped as text; nothing saved.
-	b.get(mailtplPath)
-	b.post(mailtplPath+"/preview", url.Values{"subject": own["subject"], "body": own["body"]})
+	b.get(mailwordingPath)
+	b.post(mailwordingPath+"/preview", url.Values{"subject": own["subject"], "body": own["body"]})
 	b.want(200, `id="preview-body"`, "&lt;b&gt;ご予約&lt;/b&gt;ありがとうございます。", "本庁 &lt;script&gt;", "K7M2 QX9D",
 		"【"+e.city.Name+"】ご予約 K7M2QX9D", "まだ保存されていません", `name="body" rows="22"`)
 	if strings.Contains(b.last, "<b>ご予約") || strings.Contains(b.last, "本庁 <script>") {
 		t.Fatal("the preview is not escaped")
 	}
-	if mailtplOf(t, e).Custom {
+	if mailwordingOf(t, e).Custom {
 		t.Fatal("the preview saved")
 	}
 
 	// Save: a flash, the page shows the city's wording, the audit log has before and after.
-	b.post(mailtplPath, url.Values{"subject": own["subject"], "body": own["body"]})
+	b.post(mailwordingPath, url.Values{"subject": own["subject"], "body": own["body"]})
 	b.want(200, "メールの文面を保存しました", "市で変更した文面を使っています", "kanri", "既定の文面に戻す")
-	v := mailtplOf(t, e)
+	v := mailwordingOf(t, e)
 	if !v.Custom || v.Subject != "【{{.City}}】ご予約 {{.Code}}" || v.Body != "<b>ご予約</b>ありがとうございます。\n{{.CodeGrouped}}\n{{.When}}\n{{.Place}}\n" {
 		t.Fatalf("saved %+v", v)
 	}
@@ -143,17 +143,17 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 	b.want(200, "市で変更した文面")
 
 	// Reset: a check page, then the default again.
-	b.get(mailtplPath + "/reset")
+	b.get(mailwordingPath + "/reset")
 	b.want(200, "既定の文面に戻しますか", "【{{.City}}】ご予約 {{.Code}}", "元に戻せません")
-	b.post(mailtplPath+"/reset", url.Values{})
+	b.post(mailwordingPath+"/reset", url.Values{})
 	b.want(200, "既定の文面に戻しました", "既定の文面を使っています")
-	if mailtplOf(t, e).Custom {
+	if mailwordingOf(t, e).Custom {
 		t.Fatal("reset left the city's wording")
 	}
 	// In English the page and its messages are English.
-	b.get("/lang?to=en&next=" + url.QueryEscape(mailtplPath))
+	b.get("/lang?to=en&next=" + url.QueryEscape(mailwordingPath))
 	b.want(200, "Confirmation (Japanese): wording", "Placeholders", "Booking code in groups of four")
-	b.post(mailtplPath, url.Values{"subject": {"{{.Foo}}"}, "body": {"{{.Code}}"}})
+	b.post(mailwordingPath, url.Values{"subject": {"{{.Foo}}"}, "body": {"{{.Code}}"}})
 	b.want(422, "The subject uses unknown placeholders: {{.Foo}}", "The text lacks required placeholders: {{.When}}、{{.Place}}")
 
 	got := strings.Join(auditActions(t, e, "kanri"), " ")
@@ -169,17 +169,17 @@ func TestMailTemplateMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"mailtpl.body.missing"}
+	keys := []string{"mailwording.body.missing"}
 	for _, f := range []string{"subject", "body"} {
 		for _, k := range []string{"required", "too_long", "control", "syntax", "syntax_line", "unknown", "unsupported", "exec"} {
-			keys = append(keys, "mailtpl."+f+"."+k)
+			keys = append(keys, "mailwording."+f+"."+k)
 		}
 	}
 	for _, k := range booking.MailKinds {
-		keys = append(keys, "mailtpl.kind."+string(k))
+		keys = append(keys, "mailwording.kind."+string(k))
 	}
 	for _, n := range booking.MailPlaceholders {
-		keys = append(keys, "mailtpl.ph."+n)
+		keys = append(keys, "mailwording.ph."+n)
 	}
 	for _, lang := range []string{"ja", "en"} {
 		for _, k := range keys {

@@ -29,5 +29,5 @@ func (u *UI) adminMailTemplateSave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return u.staffFlashRedirect(c, "mailtpl.saved", mailTemplatePath(kind, lang))
+	return u.staffFlashRedirect(c, "mailwording.saved", mailTemplatePath(kind, lang))
 }

@@ -32,10 +32,10 @@ type mailPlaceholder struct {
 }
 
 // KindKey names the kind of mail (確認メール …); LangKey its language.
-func (p *AdminMailTemplatePage) KindKey() string { return "mailtpl.kind." + string(p.Kind) }
+func (p *AdminMailTemplatePage) KindKey() string { return "mailwording.kind." + string(p.Kind) }
 
 // LangKey names the language of the mail (日本語, 英語).
-func (p *AdminMailTemplatePage) LangKey() string { return "mailtpl.lang." + p.MailLang }
+func (p *AdminMailTemplatePage) LangKey() string { return "mailwording.lang." + p.MailLang }
 
 // Action is where the form saves.
 func (p *AdminMailTemplatePage) Action() string { return mailTemplatePath(p.Kind, p.MailLang) }
@@ -69,9 +69,9 @@ func (u *UI) mailTemplatePage(c *fiber.Ctx, cur *booking.MailTemplateView, f mai
 			p.Messages[field] = u.locales.T(p.Lang, key, e.Args)
 		}
 	}
-	p.Subject = adminField{Lang: p.Lang, Name: "subject", Label: "mailtpl.subject", Hint: "mailtpl.subject.hint", Value: f.Subject,
+	p.Subject = adminField{Lang: p.Lang, Name: "subject", Label: "mailwording.subject", Hint: "mailwording.subject.hint", Value: f.Subject,
 		Error: p.Messages["subject"], Autocomplete: "off"}
-	p.Body = adminField{Lang: p.Lang, Name: "body", Label: "mailtpl.body", Hint: "mailtpl.body.hint", Value: f.Body,
+	p.Body = adminField{Lang: p.Lang, Name: "body", Label: "mailwording.body", Hint: "mailwording.body.hint", Value: f.Body,
 		Error: p.Messages["body"], Rows: 22, Class: "mail-body"}
 	required := map[string]bool{}
 	for _, group := range booking.RequiredMailPlaceholders(cur.Kind) {
@@ -83,7 +83,7 @@ func (u *UI) mailTemplatePage(c *fiber.Ctx, cur *booking.MailTemplateView, f mai
 		if (n == "OldWhen" || n == "OldPlace") && cur.Kind != booking.KindChanged {
 			continue // empty in every other kind
 		}
-		p.Holders = append(p.Holders, mailPlaceholder{Tag: "{{." + n + "}}", Meaning: "mailtpl.ph." + n, Required: required[n]})
+		p.Holders = append(p.Holders, mailPlaceholder{Tag: "{{." + n + "}}", Meaning: "mailwording.ph." + n, Required: required[n]})
 	}
 	return p
 }
