@@ -13,9 +13,9 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// Staff queries: the bookings list and detail, staff cancel and change on a citizen's behalf, and
-// the data of the printed lists (day list, pick list, status summary). Every read of a citizen's
-// record and every change writes the audit log; a Viewer says who is reading.
+// Staff queries: the bookings list and detail and the data of the printed lists (day list, pick
+// list, status summary). Every read of a citizen's record writes the audit log; the Actor says
+// who is reading.
 
 // ReservationStatuses lists every reservation status, in display order.
 var ReservationStatuses = []ReservationStatus{Booked, Visited, NoShow, Cancelled}

@@ -41,7 +41,7 @@ func MustLocation(tb testing.TB, svc *booking.Service, t *tenant.Tenant, name st
 	ctx := context.Background()
 	l, err := svc.AddLocation(ctx, t, booking.Location{Name: name, Active: true}, Admin)
 	if err != nil {
-		tb.Fatalf("CreateLocation: %v", err)
+		tb.Fatalf("AddLocation: %v", err)
 	}
 	var ws []booking.Window
 	for d := time.Sunday; d <= time.Saturday; d++ {
