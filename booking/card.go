@@ -33,18 +33,6 @@ const (
 	CardVoid       CardStatus = "void"
 )
 
-// Channel is where a change came from.
-type Channel string
-
-// Channels.
-const (
-	ChannelWeb        Channel = "web"
-	ChannelCallCenter Channel = "callcenter"
-	ChannelStaff      Channel = "staff"
-	ChannelImport     Channel = "import"
-	ChannelSystem     Channel = "system"
-)
-
 // Card is one My Number Card waiting to be handed out. The birth date is never stored: only
 // BirthHMAC of the MMDD, keyed with the server's secret (hashing 366 values would protect nothing).
 type Card struct {
@@ -257,7 +245,7 @@ func (s *Service) unlockCard(ctx context.Context, t *tenant.Tenant, cardNo strin
 }
 
 // recordStatus changes a card's status and writes its history row.
-func recordStatus(ctx context.Context, tx bun.IDB, tenantID, cardID uuid.UUID, from, to CardStatus, ch Channel, actor string, now time.Time) error {
+func recordStatus(ctx context.Context, tx bun.IDB, tenantID, cardID uuid.UUID, from, to CardStatus, a tenant.Actor, now time.Time) error {
 	if from == to {
 		return nil
 	}
@@ -268,7 +256,7 @@ func recordStatus(ctx context.Context, tx bun.IDB, tenantID, cardID uuid.UUID, f
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO card_status_history
 		(tenant_id, card_id, from_status, to_status, channel, actor, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, cardID, from, to, ch, actor, now); err != nil {
+		tenantID, cardID, from, to, a.Channel, a.Login, now); err != nil {
 		return fmt.Errorf("insert card status history: %w", err)
 	}
 	return nil
@@ -309,7 +297,7 @@ func (s *Service) AddCard(ctx context.Context, t *tenant.Tenant, in CardInput) (
 		if _, err := tx.NewInsert().Model(c).Returning("*").Exec(ctx); err != nil {
 			return err
 		}
-		return recordStatus(ctx, tx, t.ID, c.ID, "", CardImported, ChannelImport, "", s.now())
+		return recordStatus(ctx, tx, t.ID, c.ID, "", CardImported, tenant.Actor{Channel: tenant.ChannelImport}, s.now())
 	})
 	if err != nil {
 		return nil, err

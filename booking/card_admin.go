@@ -93,7 +93,7 @@ var searchNoRE = regexp.MustCompile(`^[0-9A-Z]{0,32}$`)
 // search is audit-logged ("card.search": query and result count). It returns invalid (field "q")
 // for a number with other characters than digits and letters, and for a 12-digit 個人番号, which
 // is refused before anything is stored or logged.
-func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery, a Actor) (_ *CardList, err error) {
+func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery, a tenant.Actor) (_ *CardList, err error) {
 	defer tenant.Wrap(&err, "booking.SearchCards(%s)", t.ID)
 	no := NormalizeCardNo(q.No)
 	switch {
@@ -141,8 +141,7 @@ func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery
 			Limit(int64(q.PerPage)).Offset(int64((out.Page - 1) * q.PerPage)).Scan(ctx); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.search", IP: a.IP,
-			After: map[string]any{"q": no, "status": string(q.Status), "page": out.Page, "shown": len(out.Cards), "total": out.Total}})
+		return a.Audit(ctx, tx, t.ID, "card.search", "", nil, map[string]any{"q": no, "status": string(q.Status), "page": out.Page, "shown": len(out.Cards), "total": out.Total})
 	})
 	if err != nil {
 		return nil, err
@@ -154,13 +153,13 @@ func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery
 type CardStatusChange struct {
 	bun.BaseModel `bun:"table:card_status_history"`
 
-	ID        uuid.UUID  `bun:"id,pk,type:uuid"`
-	CardID    uuid.UUID  `bun:"card_id,type:uuid"`
-	From      CardStatus `bun:"from_status,nullzero"`
-	To        CardStatus `bun:"to_status"`
-	Channel   Channel    `bun:"channel"`
-	Actor     string     `bun:"actor"`
-	ChangedAt time.Time  `bun:"changed_at"`
+	ID        uuid.UUID      `bun:"id,pk,type:uuid"`
+	CardID    uuid.UUID      `bun:"card_id,type:uuid"`
+	From      CardStatus     `bun:"from_status,nullzero"`
+	To        CardStatus     `bun:"to_status"`
+	Channel   tenant.Channel `bun:"channel"`
+	Actor     string         `bun:"actor"`
+	ChangedAt time.Time      `bun:"changed_at"`
 }
 
 // CardRecord is what the staff card page shows: the card, its history (oldest first) and its
@@ -175,7 +174,7 @@ type CardRecord struct {
 // CardRecord returns a card of the tenant with its history and current booking, and writes the
 // read to the audit log ("card.view"). It returns not_found for an unknown id (another city's
 // card included: row-level security hides it).
-func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) (_ *CardRecord, err error) {
+func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a tenant.Actor) (_ *CardRecord, err error) {
 	defer tenant.Wrap(&err, "booking.CardRecord(%s, %s)", t.ID, id)
 	rec := &CardRecord{}
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -197,7 +196,7 @@ func (s *Service) CardRecord(ctx context.Context, t *tenant.Tenant, id uuid.UUID
 			}
 			rec.Reservation = v
 		}
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.view", Target: CardTarget(id), IP: a.IP})
+		return a.Audit(ctx, tx, t.ID, "card.view", CardTarget(id), nil, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -219,7 +218,7 @@ const MaxBulkCards = 500
 // long list, not_found ("card.not_found") when a card is not the tenant's, and the conflict of
 // CheckCardTransition for the first card (by number) that may not move, with "card_no" added to
 // its Args; then nothing changed.
-func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID, to CardStatus, a Actor) (err error) {
+func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID, to CardStatus, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.ChangeCardStatus(%s)", t.ID)
 	ids = uniqueIDs(ids)
 	switch {
@@ -258,15 +257,14 @@ func (s *Service) ChangeCardStatus(ctx context.Context, t *tenant.Tenant, ids []
 			}
 		}
 		for _, c := range cards {
-			if err := recordStatus(ctx, tx, t.ID, c.ID, c.Status, to, ChannelStaff, a.ID, now); err != nil {
+			if err := recordStatus(ctx, tx, t.ID, c.ID, c.Status, to, a, now); err != nil {
 				return err
 			}
 			after := map[string]any{"status": string(to)}
 			if len(cards) > 1 {
 				after["batch"] = len(cards)
 			}
-			if err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.status", Target: CardTarget(c.ID),
-				Before: map[string]any{"status": string(c.Status)}, After: after, IP: a.IP}); err != nil {
+			if err := a.Audit(ctx, tx, t.ID, "card.status", CardTarget(c.ID), map[string]any{"status": string(c.Status)}, after); err != nil {
 				return err
 			}
 		}
@@ -294,7 +292,7 @@ func (s *Service) CardHardLocked(ctx context.Context, t *tenant.Tenant, cardNo s
 // the same transaction, before the locks are lifted: if lifting fails nothing is logged, and if
 // logging fails nothing is lifted. It returns not_found for an unknown card and unavailable when
 // Redis fails.
-func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a Actor) (err error) {
+func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.UUID, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.UnlockCardByID(%s, %s)", t.ID, id)
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var c Card
@@ -305,8 +303,7 @@ func (s *Service) UnlockCardByID(ctx context.Context, t *tenant.Tenant, id uuid.
 		if err != nil {
 			return err
 		}
-		if err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: a.ID, Action: "card.unlock", Target: CardTarget(id), IP: a.IP,
-			Before: map[string]any{"hard_locked": locked}}); err != nil {
+		if err := a.Audit(ctx, tx, t.ID, "card.unlock", CardTarget(id), map[string]any{"hard_locked": locked}, nil); err != nil {
 			return err
 		}
 		return s.unlockCard(ctx, t, c.CardNo)

@@ -20,7 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var clerk = booking.Staff("clerk1", "192.0.2.20")
+var clerk = tenant.Staff(uuid.Nil, "clerk1", "192.0.2.20")
 
 type auditRow struct {
 	Actor  string `bun:"actor"`
@@ -157,10 +157,10 @@ func TestChangeCardStatusAllOrNothing(t *testing.T) {
 			t.Fatalf("card %s: %s with %d history rows, want notice_sent with 2", card.CardNo, rec.Card.Status, len(rec.History))
 		}
 		h := rec.History[1]
-		if h.From != booking.CardImported || h.To != booking.CardNoticeSent || h.Channel != booking.ChannelStaff || h.Actor != "clerk1" {
+		if h.From != booking.CardImported || h.To != booking.CardNoticeSent || h.Channel != tenant.ChannelStaff || h.Actor != "clerk1" {
 			t.Errorf("history row = %+v", h)
 		}
-		if rec.History[0].From != "" || rec.History[0].Channel != booking.ChannelImport {
+		if rec.History[0].From != "" || rec.History[0].Channel != tenant.ChannelImport {
 			t.Errorf("first history row = %+v, want the import", rec.History[0])
 		}
 	}

@@ -44,7 +44,7 @@ func (s *Service) DaySummary(ctx context.Context, t *tenant.Tenant, day Date) (_
 // marks it visited (its cards too). Scanning the same code again returns the reservation with
 // already=true and changes nothing. It returns not_found for an unknown code and conflict
 // "checkin.cancelled" for a cancelled reservation.
-func (s *Service) CheckIn(ctx context.Context, t *tenant.Tenant, scanned string, actor Actor) (v *ReservationView, already bool, err error) {
+func (s *Service) CheckIn(ctx context.Context, t *tenant.Tenant, scanned string, actor tenant.Actor) (v *ReservationView, already bool, err error) {
 	defer tenant.Wrap(&err, "booking.CheckIn(%s)", t.ID)
 	key := NormalizeCode(scanned)
 	if key == "" || len(key) > 32 {
@@ -79,12 +79,11 @@ func (s *Service) CheckIn(ctx context.Context, t *tenant.Tenant, scanned string,
 				return fmt.Errorf("read cards: %w", err)
 			}
 			for _, c := range cards {
-				if err := recordStatus(ctx, tx, t.ID, c.ID, c.Status, CardVisited, actor.Channel, actor.ID, now); err != nil {
+				if err := recordStatus(ctx, tx, t.ID, c.ID, c.Status, CardVisited, actor, now); err != nil {
 					return err
 				}
 			}
-			if err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: actor.ID, Action: "reservation.checkin", Target: r.Code,
-				Before: map[string]any{"status": r.Status}, After: map[string]any{"status": Visited}}); err != nil {
+			if err := actor.Audit(ctx, tx, t.ID, "reservation.checkin", r.Code, map[string]any{"status": r.Status}, map[string]any{"status": Visited}); err != nil {
 				return err
 			}
 		}

@@ -64,7 +64,7 @@ var ExportHeader = []string{"予約番号", "日付", "曜日", "開始", "終�
 var StatusLabels = map[ReservationStatus]string{Booked: "予約済", Visited: "来庁済", NoShow: "未来庁", Cancelled: "取消済"}
 
 // ChannelLabels are the fixed Japanese words for booking channels in exports.
-var ChannelLabels = map[Channel]string{ChannelWeb: "インターネット", ChannelCallCenter: "コールセンター", ChannelStaff: "窓口（職員）"}
+var ChannelLabels = map[tenant.Channel]string{tenant.ChannelWeb: "インターネット", tenant.ChannelCallCenter: "コールセンター", tenant.ChannelStaff: "窓口（職員）"}
 
 // ExportResult tells what an export wrote.
 type ExportResult struct {
@@ -83,7 +83,7 @@ type exportRow struct {
 	EndsAt       time.Time         `bun:"ends_at"`
 	LocationName string            `bun:"location_name"`
 	Status       ReservationStatus `bun:"status"`
-	Channel      Channel           `bun:"channel"`
+	Channel      tenant.Channel    `bun:"channel"`
 	PartySize    int               `bun:"party_size"`
 	CardNo       string            `bun:"card_no"`
 	StoragePos   string            `bun:"storage_pos"`
@@ -95,7 +95,7 @@ type exportRow struct {
 // the filter, row count, replaced characters, size and SHA-256 of the file, and whether it was
 // complete — also when writing to w failed half-way (the client went away), in which case that
 // write error is returned. It returns invalid for a bad filter or encoding.
-func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilter, enc Encoding, w io.Writer, flush func() error, v Actor) (_ *ExportResult, err error) {
+func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilter, enc Encoding, w io.Writer, flush func() error, v tenant.Actor) (_ *ExportResult, err error) {
 	defer tenant.Wrap(&err, "booking.ExportCSV(%s)", t.ID)
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilte
 		r := cw.Result()
 		r.Rows = res.Rows
 		*res = r
-		return v.audit(ctx, tx, t.ID, "export.csv", "", nil, map[string]any{
+		return v.Audit(ctx, tx, t.ID, "export.csv", "", nil, map[string]any{
 			"filter": f.auditMap(), "encoding": string(enc), "rows": r.Rows, "replaced": r.Replaced,
 			"bytes": r.Bytes, "sha256": r.SHA256, "result": result})
 	}
@@ -129,18 +129,7 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilte
 				ColumnExpr("coalesce(c.card_no, '') AS card_no, coalesce(c.storage_pos, '') AS storage_pos").
 				OrderExpr("r.starts_at, r.code, coalesce(c.card_no, '')").
 				Limit(exportChunk)
-			if f.From != (Date{}) {
-				q = q.Where("r.starts_at >= ?", f.From.Time(0, 0))
-			}
-			if f.To != (Date{}) {
-				q = q.Where("r.starts_at < ?", f.To.AddDays(1).Time(0, 0))
-			}
-			if f.LocationID != uuid.Nil {
-				q = q.Where("r.location_id = ?", f.LocationID)
-			}
-			if f.Status != "" {
-				q = q.Where("r.status = ?", f.Status)
-			}
+			q = f.query().where(q)
 			if last != nil {
 				q = q.Where("(r.starts_at, r.code, coalesce(c.card_no, '')) > (?, ?, ?)", last.StartsAt, last.Code, last.CardNo)
 			}

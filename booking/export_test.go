@@ -163,7 +163,7 @@ func TestExportCSVChunksAndAudit(t *testing.T) {
 	if _, err := other.svc.Reserve(ctx, other.t, booking.ReserveInput{SlotID: oslot.ID, CardIDs: []uuid.UUID{oc.ID}, Actor: web}); err != nil {
 		t.Fatal(err)
 	}
-	v := booking.Actor{Channel: staff.Channel, ID: staff.ID, IP: "192.0.2.1"}
+	v := tenant.Actor{Channel: staff.Channel, Login: staff.Login, IP: "192.0.2.1"}
 	var buf bytes.Buffer
 	flushes := 0
 	res, err := f.svc.ExportCSV(ctx, f.t, booking.ExportFilter{}, booking.EncodingUTF8, &buf, func() error { flushes++; return nil }, v)

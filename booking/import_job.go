@@ -94,7 +94,7 @@ func ImportTarget(id uuid.UUID) string { return "import:" + id.String() }
 // "import.upload" to the audit log. It returns an invalid error with the field "file" when the
 // file is empty (import.file.empty) or larger than ImportMaxFileBytes (import.file.too_big).
 // The file name is reduced to its base name, without control characters, at most 255 characters.
-func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Actor, fileName string, data []byte) (_ *ImportJob, err error) {
+func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a tenant.Actor, fileName string, data []byte) (_ *ImportJob, err error) {
 	defer tenant.Wrap(&err, "booking.CreateImportJob(%s)", tenantID)
 	switch {
 	case len(data) == 0:
@@ -104,7 +104,7 @@ func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Act
 	}
 	name := cleanFileName(fileName)
 	now := s.now()
-	j := &ImportJob{TenantID: tenantID, ID: uuid.New(), UploadedBy: a.ID, FileName: name, FileSize: int64(len(data)),
+	j := &ImportJob{TenantID: tenantID, ID: uuid.New(), UploadedBy: a.Login, FileName: name, FileSize: int64(len(data)),
 		State: ImportUploaded, RowErrors: []RowError{}, CreatedAt: now, UpdatedAt: now, ProgressTotal: countLines(data)}
 	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(j).Column(importJobColumns[:17]...).Exec(ctx); err != nil {
@@ -115,8 +115,7 @@ func (s *Service) CreateImportJob(ctx context.Context, tenantID uuid.UUID, a Act
 		if _, err := tx.Tx.ExecContext(ctx, "UPDATE import_jobs SET file_bytes = $1 WHERE id = $2", data, j.ID); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.ID, Action: "import.upload", Target: ImportTarget(j.ID), IP: a.IP,
-			After: map[string]any{"file_name": name, "bytes": len(data)}})
+		return a.Audit(ctx, tx, tenantID, "import.upload", ImportTarget(j.ID), nil, map[string]any{"file_name": name, "bytes": len(data)})
 	})
 	if err != nil {
 		return nil, err
@@ -151,19 +150,19 @@ func (s *Service) ImportJobs(ctx context.Context, tenantID uuid.UUID, limit int)
 // RequestImportCommit moves a validated job to committing and writes "import.commit" to the
 // audit log; the caller then enqueues the commit task. A job in any other state (already
 // committing or done: a second click) returns a conflict error and changes nothing.
-func (s *Service) RequestImportCommit(ctx context.Context, tenantID, id uuid.UUID, a Actor) (err error) {
+func (s *Service) RequestImportCommit(ctx context.Context, tenantID, id uuid.UUID, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.RequestImportCommit(%s, %s)", tenantID, id)
 	return s.moveImport(ctx, tenantID, id, a, "import.commit", []ImportState{ImportValidated}, ImportCommitting)
 }
 
 // CancelImport ends a job that is uploaded, validating or validated without importing anything,
 // deletes its file and writes "import.cancel" to the audit log. Any other state is a conflict.
-func (s *Service) CancelImport(ctx context.Context, tenantID, id uuid.UUID, a Actor) (err error) {
+func (s *Service) CancelImport(ctx context.Context, tenantID, id uuid.UUID, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.CancelImport(%s, %s)", tenantID, id)
 	return s.moveImport(ctx, tenantID, id, a, "import.cancel", []ImportState{ImportUploaded, ImportValidating, ImportValidated}, ImportCancelled)
 }
 
-func (s *Service) moveImport(ctx context.Context, tenantID, id uuid.UUID, a Actor, action string, from []ImportState, to ImportState) error {
+func (s *Service) moveImport(ctx context.Context, tenantID, id uuid.UUID, a tenant.Actor, action string, from []ImportState, to ImportState) error {
 	return tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		var cur ImportState
 		if err := tx.NewSelect().Table("import_jobs").Column("state").Where("id = ?", id).For("UPDATE").Scan(ctx, &cur); err != nil {
@@ -183,8 +182,7 @@ func (s *Service) moveImport(ctx context.Context, tenantID, id uuid.UUID, a Acto
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.ID, Action: action, Target: ImportTarget(id), IP: a.IP,
-			Before: map[string]any{"state": cur}, After: map[string]any{"state": to}})
+		return a.Audit(ctx, tx, tenantID, action, ImportTarget(id), map[string]any{"state": cur}, map[string]any{"state": to})
 	})
 }
 

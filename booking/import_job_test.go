@@ -17,7 +17,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var importAdmin = booking.Staff("imp.admin", "192.0.2.7")
+var importAdmin = tenant.Staff(uuid.Nil, "imp.admin", "192.0.2.7")
 
 // TestPreviewImportCounts checks the diff summary against existing cards and that a preview
 // writes nothing.
@@ -108,10 +108,10 @@ func TestImportLinksReservations(t *testing.T) {
 	loc := bookingtest.MustLocation(t, svc, tn, "本庁", 3)
 	card := bookingtest.MustCard(t, svc, tn, "0312")
 	slot := bookingtest.FirstSlot(t, svc, tn, loc, svc.Now())
-	if _, err := svc.HoldSlot(ctx, tn, slot.ID, 1, uuid.Nil, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+	if _, err := svc.HoldSlot(ctx, tn, slot.ID, 1, uuid.Nil, tenant.Citizen("")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Reserve(ctx, tn, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}, Actor: booking.Actor{Channel: booking.ChannelWeb}}); err != nil {
+	if _, err := svc.Reserve(ctx, tn, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}, Actor: tenant.Citizen("")}); err != nil {
 		t.Fatal(err)
 	}
 	// The status as a city's older data would leave it: booked, but still notice_sent.

@@ -132,7 +132,7 @@ func importProfile(ctx context.Context, tx bun.IDB) (ImportProfile, error) {
 
 // SaveImportProfile validates p (see Validate) and stores it as the tenant's profile, writing
 // "import.profile" with the old and new mapping to the audit log in the same transaction.
-func (s *Service) SaveImportProfile(ctx context.Context, tenantID uuid.UUID, p ImportProfile, a Actor) (err error) {
+func (s *Service) SaveImportProfile(ctx context.Context, tenantID uuid.UUID, p ImportProfile, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.SaveImportProfile(%s)", tenantID)
 	if err := p.Validate(); err != nil {
 		return err
@@ -142,15 +142,14 @@ func (s *Service) SaveImportProfile(ctx context.Context, tenantID uuid.UUID, p I
 		if err != nil {
 			return err
 		}
-		p.TenantID, p.UpdatedBy, p.UpdatedAt = tenantID, a.ID, s.now()
+		p.TenantID, p.UpdatedBy, p.UpdatedAt = tenantID, a.Login, s.now()
 		if _, err := tx.NewInsert().Model(&p).On("CONFLICT (tenant_id) DO UPDATE").
 			Set("col_card_no = EXCLUDED.col_card_no, col_birth = EXCLUDED.col_birth, col_name = EXCLUDED.col_name").
 			Set("col_name_kana = EXCLUDED.col_name_kana, col_storage_pos = EXCLUDED.col_storage_pos").
 			Set("updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, tenantID, tenant.AuditEntry{Actor: a.ID, Action: "import.profile", IP: a.IP,
-			Before: profileAudit(old), After: profileAudit(p)})
+		return a.Audit(ctx, tx, tenantID, "import.profile", "", profileAudit(old), profileAudit(p))
 	})
 }
 

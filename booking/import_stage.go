@@ -125,7 +125,7 @@ func writeStaged(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, now time.Ti
 	INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
 	SELECT tenant_id, id, '', $2, $4, '', $3 FROM ins
 )
-SELECT count(*) FROM ins`, tenantID, CardImported, now, ChannelImport).Scan(&res.Inserted)
+SELECT count(*) FROM ins`, tenantID, CardImported, now, tenant.ChannelImport).Scan(&res.Inserted)
 	}
 	tag, err := tx.Exec(ctx, `UPDATE cards c SET birth_hmac = s.birth_hmac, name = s.name, name_kana = s.name_kana,
 	storage_pos = s.storage_pos, updated_at = $1
@@ -145,7 +145,7 @@ WHERE c.card_no = s.card_no AND (c.birth_hmac, c.name, c.name_kana, c.storage_po
 	INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
 	SELECT tenant_id, id, '', $2, $4, '', $3 FROM ins
 )
-SELECT count(*) FROM ins`, tenantID, CardImported, now, ChannelImport).Scan(&res.Inserted); err != nil {
+SELECT count(*) FROM ins`, tenantID, CardImported, now, tenant.ChannelImport).Scan(&res.Inserted); err != nil {
 		return err
 	}
 	// 予約との紐付け: a card of the file that has an active booking but is still imported or
@@ -167,7 +167,7 @@ SELECT count(*) FROM ins`, tenantID, CardImported, now, ChannelImport).Scan(&res
 	INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
 	SELECT tenant_id, id, from_status, $3, $5, '', $4 FROM upd
 )
-SELECT count(*) FROM upd`, CardImported, CardNoticeSent, CardReserved, now, ChannelImport).Scan(&res.Linked)
+SELECT count(*) FROM upd`, CardImported, CardNoticeSent, CardReserved, now, tenant.ChannelImport).Scan(&res.Linked)
 }
 
 // copyStage parses r in a goroutine and streams its good rows into import_stage with COPY. It

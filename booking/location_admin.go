@@ -13,7 +13,7 @@ import (
 // AddLocation creates a location and writes "location.create" to the audit log in the same
 // transaction. It returns invalid for bad fields and conflict (field "name",
 // "location.name.taken") when the tenant already has a location of that name.
-func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (_ *Location, err error) {
+func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location, ed tenant.Actor) (_ *Location, err error) {
 	defer tenant.Wrap(&err, "booking.AddLocation(%s)", t.ID)
 	l.TenantID, l.ID = t.ID, uuid.Nil
 	l.Name = strings.TrimSpace(l.Name)
@@ -24,7 +24,7 @@ func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location,
 		if _, err := tx.NewInsert().Model(&l).Returning("*").Exec(ctx); err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, t.ID, ed.entry("location.create", l.ID.String(), nil, locationAudit(&l)))
+		return ed.Audit(ctx, tx, t.ID, "location.create", l.ID.String(), nil, locationAudit(&l))
 	})
 	if err != nil {
 		return nil, locationNameTaken(err)
@@ -36,7 +36,7 @@ func (s *Service) AddLocation(ctx context.Context, t *tenant.Tenant, l Location,
 // location l.ID and writes "location.update" with the values before and after to the audit log,
 // in one transaction. It returns not_found for a location the tenant does not have, invalid for
 // bad fields and conflict (field "name") when another location has the name.
-func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Location, ed Actor) (_ *Location, err error) {
+func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Location, ed tenant.Actor) (_ *Location, err error) {
 	defer tenant.Wrap(&err, "booking.UpdateLocation(%s, %s)", t.ID, l.ID)
 	l.TenantID = t.ID
 	l.Name = strings.TrimSpace(l.Name)
@@ -56,7 +56,7 @@ func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Locati
 		if err != nil {
 			return err
 		}
-		return tenant.Audit(ctx, tx, t.ID, ed.entry("location.update", l.ID.String(), locationAudit(&old), locationAudit(&l)))
+		return ed.Audit(ctx, tx, t.ID, "location.update", l.ID.String(), locationAudit(&old), locationAudit(&l))
 	})
 	if err != nil {
 		return nil, locationNameTaken(err)

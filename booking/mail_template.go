@@ -174,7 +174,7 @@ func currentMailTemplate(ctx context.Context, tx bun.IDB, kind OutboxKind, lang 
 // audit log in the same transaction. A wording equal to the default removes the city's row
 // instead, so later improvements of the default reach the city. It returns not_found for an
 // unknown kind or language and invalid with per-field keys for a wording that cannot be used.
-func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, by Actor) (err error) {
+func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in MailTemplateInput, by tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.SaveMailTemplate(%s)", t.ID)
 	if err := mailTemplateNotFound(in.Kind, in.Lang); err != nil {
 		return err
@@ -197,7 +197,7 @@ func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in Mai
 			}
 		} else {
 			row := MailTemplate{TenantID: t.ID, Kind: in.Kind, Lang: in.Lang, Subject: in.Subject, Body: in.Body,
-				UpdatedBy: by.ID, UpdatedAt: now}
+				UpdatedBy: by.Login, UpdatedAt: now}
 			_, err := tx.NewInsert().Model(&row).
 				On("CONFLICT (tenant_id, kind, lang) DO UPDATE").
 				Set("subject = EXCLUDED.subject, body = EXCLUDED.body, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at").
@@ -207,8 +207,8 @@ func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in Mai
 			}
 		}
 		after := MailTemplateView{Kind: in.Kind, Lang: in.Lang, Subject: in.Subject, Body: in.Body, Custom: !isDefault}
-		return tenant.Audit(ctx, tx, t.ID, by.entry("mail_template.update", MailTemplateTarget(in.Kind, in.Lang),
-			mailTemplateAudit(before), mailTemplateAudit(after)))
+		return by.Audit(ctx, tx, t.ID, "mail_template.update", MailTemplateTarget(in.Kind, in.Lang),
+			mailTemplateAudit(before), mailTemplateAudit(after))
 	})
 }
 
@@ -216,7 +216,7 @@ func (s *Service) SaveMailTemplate(ctx context.Context, t *tenant.Tenant, in Mai
 // and writes "mail_template.reset" with the wording it removed to the audit log. It reports
 // whether there was a row to delete (nothing is logged when the default was already in use) and
 // returns not_found for an unknown kind or language.
-func (s *Service) ResetMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string, by Actor) (_ bool, err error) {
+func (s *Service) ResetMailTemplate(ctx context.Context, t *tenant.Tenant, kind OutboxKind, lang string, by tenant.Actor) (_ bool, err error) {
 	defer tenant.Wrap(&err, "booking.ResetMailTemplate(%s)", t.ID)
 	if err := mailTemplateNotFound(kind, lang); err != nil {
 		return false, err
@@ -231,8 +231,8 @@ func (s *Service) ResetMailTemplate(ctx context.Context, t *tenant.Tenant, kind 
 			return err
 		}
 		removed = true
-		return tenant.Audit(ctx, tx, t.ID, by.entry("mail_template.reset", MailTemplateTarget(kind, lang),
-			mailTemplateAudit(before), mailTemplateAudit(defaultView(kind, lang))))
+		return by.Audit(ctx, tx, t.ID, "mail_template.reset", MailTemplateTarget(kind, lang),
+			mailTemplateAudit(before), mailTemplateAudit(defaultView(kind, lang)))
 	})
 	return removed, err
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -15,7 +17,7 @@ import (
 
 var weekdayRE = regexp.MustCompile(`\d+年\d+月\d+日（[日月火水木金土]）10:00～10:30`)
 
-var mailAdmin = booking.Staff("kanri", "192.0.2.30")
+var mailAdmin = tenant.Staff(uuid.Nil, "kanri", "192.0.2.30")
 
 // okBody is a confirmation body with everything required.
 const okBody = "ご予約ありがとうございます。\n予約番号 {{.CodeGrouped}}\n{{.When}}\n{{.Place}}{{if .Address}}（{{.Address}}）{{end}}\n{{.URL}}\n"

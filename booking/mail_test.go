@@ -42,7 +42,7 @@ func (f *mailFixture) reserve(t *testing.T, slot uuid.UUID, email, lang string) 
 	t.Helper()
 	card := bookingtest.MustCard(t, f.svc, f.t, "0101")
 	r, err := f.svc.Reserve(context.Background(), f.t, booking.ReserveInput{SlotID: slot, CardIDs: []uuid.UUID{card.ID},
-		Email: email, Lang: lang, Actor: booking.Actor{Channel: booking.ChannelWeb}})
+		Email: email, Lang: lang, Actor: tenant.Citizen("")})
 	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
@@ -209,7 +209,7 @@ func TestStartMailFailures(t *testing.T) {
 	})
 	t.Run("cancelled booking: confirmation skipped, cancellation sent", func(t *testing.T) {
 		r := f.reserve(t, day.ID, "quick@example.jp", "ja")
-		if err := f.svc.Cancel(ctx, f.t, r.ID, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+		if err := f.svc.Cancel(ctx, f.t, r.ID, tenant.Citizen("")); err != nil {
 			t.Fatal(err)
 		}
 		rows := f.outbox(t, r.ID)
@@ -250,7 +250,7 @@ func TestQueueReminders(t *testing.T) {
 	cancelled := f.reserve(t, slot.ID, "cancelled@example.jp", "ja")
 	moved := f.reserve(t, slot.ID, "moved@example.jp", "ja")
 	f.reserve(t, slot.ID, "", "ja") // no address: no mail at all
-	web := booking.Actor{Channel: booking.ChannelWeb}
+	web := tenant.Citizen("")
 	if err := f.svc.Cancel(ctx, f.t, cancelled.ID, web); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestReminderQueuedThenMovedIsSkipped(t *testing.T) {
 	}
 	// Staff move it (citizens are past their deadline) before the reminder goes out.
 	later := f.slotOn(t, day.AddDays(2))
-	if _, err := f.svc.Change(ctx, f.t, r.ID, later.ID, uuid.Nil, booking.Actor{Channel: booking.ChannelStaff, ID: "s1"}); err != nil {
+	if _, err := f.svc.Change(ctx, f.t, r.ID, later.ID, uuid.Nil, tenant.Actor{Channel: tenant.ChannelStaff, Login: "s1"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range f.outbox(t, r.ID) {

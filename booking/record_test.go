@@ -35,7 +35,7 @@ type recordWorld struct {
 	later *booking.Slot // another bookable time of the same location
 }
 
-var recorder = booking.Staff("record.clerk", "192.0.2.44")
+var recorder = tenant.Staff(uuid.Nil, "record.clerk", "192.0.2.44")
 
 func newRecordWorld(t *testing.T) *recordWorld {
 	t.Helper()

@@ -35,7 +35,7 @@ type Reservation struct {
 	LocationID  uuid.UUID         `bun:"location_id,type:uuid,notnull"`
 	StartsAt    time.Time         `bun:"starts_at,notnull"`
 	Status      ReservationStatus `bun:"status,notnull"`
-	Channel     Channel           `bun:"channel,notnull"`
+	Channel     tenant.Channel    `bun:"channel,notnull"`
 	Email       *string           `bun:"email"`
 	Lang        string            `bun:"lang,notnull"`
 	PartySize   int               `bun:"party_size,notnull"`
@@ -57,42 +57,10 @@ type Hold struct {
 	CreatedAt time.Time `bun:"created_at,notnull,default:current_timestamp"`
 }
 
-// Actor is whoever performs an operation, passed to the one method of that operation: a citizen
-// (ChannelWeb), a staff member, a call-center operator, an import or the system. What differs by
-// channel is a rule inside the method: staff and call-center actors may override the citizens'
-// booking deadline, and every actor but a citizen has each change written to the city's audit log
-// in the change's own transaction (a citizen's own actions are recorded in the card history only,
-// which keeps the rush path lean).
-type Actor struct {
-	Channel Channel
-	ID      string // the account's login (staff, operator); "" for a citizen
-	IP      string // the client's address, for the audit log
-}
-
-// Staff returns the actor for a staff member's login and client address.
-func Staff(login, ip string) Actor { return Actor{Channel: ChannelStaff, ID: login, IP: ip} }
-
-// audited reports whether the actor's changes go to the audit log.
-func (a Actor) audited() bool { return a.Channel != ChannelWeb }
-
-// entry is an audit log entry of the actor.
-func (a Actor) entry(action, target string, before, after map[string]any) tenant.AuditEntry {
-	return tenant.AuditEntry{Actor: a.ID, Action: action, Target: target, Before: before, After: after, IP: a.IP}
-}
-
-// audit writes an audit row in tx unless the actor is a citizen.
-func (a Actor) audit(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, action, target string, before, after map[string]any) error {
-	if !a.audited() {
-		return nil
-	}
-	if err := tenant.Audit(ctx, tx, tenantID, a.entry(action, target, before, after)); err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
-}
-
-func (a Actor) overridesDeadline() bool {
-	return a.Channel == ChannelStaff || a.Channel == ChannelCallCenter
+// overridesDeadline reports whether the actor may book past the citizens' deadline (staff and
+// call-center operators, who serve a citizen in person or on the phone).
+func overridesDeadline(a tenant.Actor) bool {
+	return a.Channel == tenant.ChannelStaff || a.Channel == tenant.ChannelCallCenter
 }
 
 // MaxParty is the most cards one reservation may hold.
@@ -102,7 +70,7 @@ const MaxParty = 6
 // caller's previous hold (release, may be uuid.Nil). It returns conflict ("slot.full") when the
 // slot cannot take the party and invalid ("slot.closed") when the slot is closed, past, or
 // beyond the citizen's booking deadline.
-func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UUID, party int, release uuid.UUID, a Actor) (_ *Hold, err error) {
+func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UUID, party int, release uuid.UUID, a tenant.Actor) (_ *Hold, err error) {
 	defer tenant.Wrap(&err, "booking.HoldSlot(%s, %s)", t.ID, slotID)
 	if party < 1 || party > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
@@ -214,12 +182,12 @@ func releaseHold(ctx context.Context, tx bun.IDB, holdID uuid.UUID) error {
 // returning the slot's expired holds. ownHold (may be Nil) is a hold of the same caller whose
 // places are converted instead of taken anew. The capacity check and the increment are one
 // conditional UPDATE, so concurrent callers can never overbook.
-func takePlaces(ctx context.Context, tx bun.IDB, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a Actor, now time.Time, column string) error {
+func takePlaces(ctx context.Context, tx bun.IDB, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a tenant.Actor, now time.Time, column string) error {
 	var slot Slot
 	if err := tx.NewSelect().Model(&slot).Where("id = ?", slotID).Scan(ctx); err != nil {
 		return tenant.DBError(err)
 	}
-	if !slot.Open || !slot.StartsAt.After(now) || (!a.overridesDeadline() && DateFromDB(slot.Day).Before(bookableFrom(t, now))) {
+	if !slot.Open || !slot.StartsAt.After(now) || (!overridesDeadline(a) && DateFromDB(slot.Day).Before(bookableFrom(t, now))) {
 		return tenant.Errorf(tenant.Invalid, "slot.closed")
 	}
 	if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM slot_holds WHERE slot_id = ? AND expires_at <= ? RETURNING places)

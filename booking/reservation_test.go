@@ -21,8 +21,8 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var web = booking.Actor{Channel: booking.ChannelWeb}
-var staff = booking.Actor{Channel: booking.ChannelStaff, ID: "staff-1"}
+var web = tenant.Citizen("")
+var staff = tenant.Actor{Channel: tenant.ChannelStaff, Login: "staff-1"}
 
 type fixture struct {
 	d     *tenanttest.DB
@@ -110,7 +110,7 @@ func TestTwoChannelsRaceForOneCard(t *testing.T) {
 		slot := bookingtest.FirstSlot(t, f.svc, f.t, f.loc, tenanttest.Now())
 		var wg sync.WaitGroup
 		results := make([]error, 2)
-		for i, a := range []booking.Actor{web, staff} {
+		for i, a := range []tenant.Actor{web, staff} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

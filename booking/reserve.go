@@ -21,7 +21,7 @@ type ReserveInput struct {
 	CardIDs []uuid.UUID
 	Email   string // optional; validated by ValidateEmail
 	Lang    string // "ja" or "en": the language of the mail
-	Actor   Actor
+	Actor   tenant.Actor
 }
 
 // bookable are the card statuses from which a new booking may be made.
@@ -79,7 +79,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 				}
 				return fmt.Errorf("link card: %w", err)
 			}
-			if err := recordStatus(ctx, tx, t.ID, id, statuses[id], CardReserved, in.Actor.Channel, in.Actor.ID, now); err != nil {
+			if err := recordStatus(ctx, tx, t.ID, id, statuses[id], CardReserved, in.Actor, now); err != nil {
 				return err
 			}
 		}
@@ -102,7 +102,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 // booking on the citizen's behalf after the deadline too (holdID may be uuid.Nil: the places are
 // taken directly); "reservation.change" with the slot before and after goes to the audit log in
 // the same transaction for every actor but a citizen.
-func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, newSlot, holdID uuid.UUID, a Actor) (_ *Reservation, err error) {
+func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, newSlot, holdID uuid.UUID, a tenant.Actor) (_ *Reservation, err error) {
 	defer tenant.Wrap(&err, "booking.Change(%s, %s, %s)", t.ID, reservationID, newSlot)
 	now := s.now()
 	var r Reservation
@@ -129,7 +129,7 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 		if _, err := tx.NewUpdate().Model(&r).Column("slot_id", "location_id", "starts_at", "updated_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("move reservation: %w", err)
 		}
-		if err := a.audit(ctx, tx, t.ID, "reservation.change", r.Code, reservationState(old), reservationState(&r)); err != nil {
+		if err := a.Audit(ctx, tx, t.ID, "reservation.change", r.Code, reservationState(old), reservationState(&r)); err != nil {
 			return err
 		}
 		return insertOutbox(ctx, tx, &r, KindChanged, map[string]any{
@@ -145,7 +145,7 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 // Cancel cancels a booked reservation, returns its places and its cards to notice_sent, and writes
 // the cancellation mail to the outbox and, for every actor but a citizen, "reservation.cancel" to
 // the audit log, all in one transaction. Errors and the deadline as Change.
-func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a Actor) (err error) {
+func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.Cancel(%s, %s)", t.ID, reservationID)
 	now := s.now()
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -161,7 +161,7 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uu
 		if _, err := tx.NewUpdate().Model(r).Column("status", "cancelled_at", "updated_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("cancel reservation: %w", err)
 		}
-		if err := a.audit(ctx, tx, t.ID, "reservation.cancel", r.Code, before, reservationState(r)); err != nil {
+		if err := a.Audit(ctx, tx, t.ID, "reservation.cancel", r.Code, before, reservationState(r)); err != nil {
 			return err
 		}
 		var cardIDs []uuid.UUID
@@ -169,7 +169,7 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uu
 			return fmt.Errorf("unlink cards: %w", err)
 		}
 		for _, id := range cardIDs {
-			if err := recordStatus(ctx, tx, t.ID, id, CardReserved, CardNoticeSent, a.Channel, a.ID, now); err != nil {
+			if err := recordStatus(ctx, tx, t.ID, id, CardReserved, CardNoticeSent, a, now); err != nil {
 				return err
 			}
 		}
@@ -179,7 +179,7 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uu
 
 // lockActiveReservation locks a reservation, checks it is booked and, for citizens, that its day
 // is still before the deadline.
-func lockActiveReservation(ctx context.Context, tx bun.IDB, t *tenant.Tenant, id uuid.UUID, a Actor, now time.Time) (*Reservation, error) {
+func lockActiveReservation(ctx context.Context, tx bun.IDB, t *tenant.Tenant, id uuid.UUID, a tenant.Actor, now time.Time) (*Reservation, error) {
 	var r Reservation
 	if err := tx.NewSelect().Model(&r).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
 		return nil, tenant.DBError(err)
@@ -187,7 +187,7 @@ func lockActiveReservation(ctx context.Context, tx bun.IDB, t *tenant.Tenant, id
 	if r.Status != Booked {
 		return nil, tenant.Errorf(tenant.Conflict, "reservation.not_active")
 	}
-	if !a.overridesDeadline() && (DateOf(r.StartsAt).Before(bookableFrom(t, now)) || !r.StartsAt.After(now)) {
+	if !overridesDeadline(a) && (DateOf(r.StartsAt).Before(bookableFrom(t, now)) || !r.StartsAt.After(now)) {
 		return nil, tenant.Errorf(tenant.Conflict, "deadline.passed")
 	}
 	return &r, nil

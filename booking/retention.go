@@ -52,9 +52,9 @@ func EmailRetentionDays(t *tenant.Tenant) int {
 // birth HMAC are kept before the row is pseudonymised (default 90).
 func CardRetentionDays(t *tenant.Tenant) int { return CardRetention.days(t.Settings.RetentionCardDays) }
 
-// SystemActor is the actor recorded in the status history and the audit log for changes the
-// system makes on its own (channel "system").
-const SystemActor = "system"
+// systemActor is recorded in the status history and the audit log for the changes the system
+// makes on its own.
+var systemActor = tenant.System("system")
 
 // NoShows counts what MarkNoShows changed.
 type NoShows struct {
@@ -75,12 +75,11 @@ func (s *Service) MarkNoShows(ctx context.Context, t *tenant.Tenant, now time.Ti
 	today := DateOf(now).Time(0, 0)
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		out, err = markNoShows(ctx, tx, t.ID, "starts_at < ?", today, ChannelSystem, SystemActor, now)
+		out, err = markNoShows(ctx, tx, t.ID, "starts_at < ?", today, systemActor, now)
 		if err != nil || out.Reservations == 0 {
 			return err
 		}
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: SystemActor, Action: "reservation.no_show",
-			After: map[string]any{"reservations": out.Reservations, "cards": out.Cards}})
+		return systemActor.Audit(ctx, tx, t.ID, "reservation.no_show", "", nil, map[string]any{"reservations": out.Reservations, "cards": out.Cards})
 	})
 	return out, err
 }
@@ -90,7 +89,7 @@ func (s *Service) MarkNoShows(ctx context.Context, t *tenant.Tenant, now time.Ti
 // leave them (the reservation_cards link is deactivated, freeing them under the one-active-
 // booking index) and cards still reserved go back to notice_sent with a status history row.
 // Slot counts stay: the place was used up.
-func markNoShows(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, where string, arg any, ch Channel, actor string, now time.Time) (NoShows, error) {
+func markNoShows(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, where string, arg any, a tenant.Actor, now time.Time) (NoShows, error) {
 	var out NoShows
 	err := tx.QueryRowContext(ctx, `WITH r AS (
 			UPDATE reservations SET status = 'no_show', updated_at = ?
@@ -105,7 +104,7 @@ func markNoShows(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, where stri
 			INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at)
 			SELECT ?, id, 'reserved', 'notice_sent', ?, ?, ? FROM c RETURNING 1)
 		SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`,
-		now, arg, now, now, tenantID, ch, actor, now).Scan(&out.Reservations, &out.Cards)
+		now, arg, now, now, tenantID, a.Channel, a.Login, now).Scan(&out.Reservations, &out.Cards)
 	return out, err
 }
 
@@ -206,8 +205,7 @@ func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time
 		if c.Total == 0 {
 			return nil
 		}
-		return tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: SystemActor, Action: "retention.apply",
-			After: map[string]any{"names": c.Names, "emails": c.Emails, "mail_errors": c.MailErrors, "cards": c.Pseudonyms, "imports": c.Imports, "stuck_imports": c.StuckImports}})
+		return systemActor.Audit(ctx, tx, t.ID, "retention.apply", "", nil, map[string]any{"names": c.Names, "emails": c.Emails, "mail_errors": c.MailErrors, "cards": c.Pseudonyms, "imports": c.Imports, "stuck_imports": c.StuckImports})
 	})
 	return c, err
 }

@@ -45,7 +45,7 @@ func (c *hygieneCity) namedCard(t *testing.T) *booking.Card {
 func (c *hygieneCity) setStatus(t *testing.T, card *booking.Card, path ...booking.CardStatus) {
 	t.Helper()
 	for _, st := range path {
-		if err := c.svc.ChangeCardStatus(context.Background(), c.t, []uuid.UUID{card.ID}, st, booking.Staff("kanri", "")); err != nil {
+		if err := c.svc.ChangeCardStatus(context.Background(), c.t, []uuid.UUID{card.ID}, st, tenant.Staff(uuid.Nil, "kanri", "")); err != nil {
 			t.Fatalf("ChangeCardStatus(%s): %v", st, err)
 		}
 	}
@@ -350,15 +350,15 @@ func TestApplyRetentionStaleImports(t *testing.T) {
 	clock := tenanttest.NewClockAt(t0)
 	a, other := newHygieneCity(t, d, clock), newHygieneCity(t, d, clock)
 	file := []byte("製造管理番号,生年月日\n100000001,1990-03-12\n")
-	stale, err := a.svc.CreateImportJob(ctx, a.t.ID, booking.Staff("kanri", ""), "jlis.csv", file)
+	stale, err := a.svc.CreateImportJob(ctx, a.t.ID, tenant.Staff(uuid.Nil, "kanri", ""), "jlis.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	theirs, err := other.svc.CreateImportJob(ctx, other.t.ID, booking.Staff("kanri", ""), "jlis.csv", file)
+	theirs, err := other.svc.CreateImportJob(ctx, other.t.ID, tenant.Staff(uuid.Nil, "kanri", ""), "jlis.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stuck, err := a.svc.CreateImportJob(ctx, a.t.ID, booking.Staff("kanri", ""), "jlis2.csv", file)
+	stuck, err := a.svc.CreateImportJob(ctx, a.t.ID, tenant.Staff(uuid.Nil, "kanri", ""), "jlis2.csv", file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func (w Window) validate() map[string]string {
 // after to the audit log, in one transaction. It returns invalid (with per-field keys) for a bad
 // window, invalid with field "start" "schedule.window.overlaps" for overlapping windows, and
 // not_found for a location of another tenant.
-func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, a Actor) (err error) {
+func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, ws []Window, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.SetWeeklySchedule(%s, %s)", t.ID, locationID)
 	for _, w := range ws {
 		if f := w.validate(); len(f) > 0 {
@@ -145,7 +145,7 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 		if err := generateSlots(ctx, tx, t.ID, locationID, from, from.AddDays(HorizonDays(t)), now); err != nil {
 			return err
 		}
-		return a.audit(ctx, tx, t.ID, "schedule.weekly", locationID.String(),
+		return a.Audit(ctx, tx, t.ID, "schedule.weekly", locationID.String(),
 			map[string]any{"windows": windowStrings(before)}, map[string]any{"windows": windowStrings(ws)})
 	})
 }
@@ -155,7 +155,7 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 // the window is required and may not overlap the day's weekly windows or another 'open' override
 // of the day (invalid, field "start", "schedule.window.overlaps"); for OverrideCapacity only
 // Capacity counts.
-func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, a Actor) (err error) {
+func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, kind OverrideKind, w *Window, note string, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.AddOverride(%s, %s)", t.ID, locationID)
 	o := &Override{TenantID: t.ID, LocationID: locationID, Day: day.StdTime(), Kind: kind, Note: note}
 	switch kind {
@@ -204,7 +204,7 @@ func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID 
 		if w != nil {
 			after["window"] = w.String()
 		}
-		return a.audit(ctx, tx, t.ID, "schedule.override.add", locationID.String(), nil, after)
+		return a.Audit(ctx, tx, t.ID, "schedule.override.add", locationID.String(), nil, after)
 	})
 }
 

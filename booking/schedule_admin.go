@@ -144,7 +144,7 @@ func (o *Override) Window() Window {
 // are kept; slots that lose their window are closed and flagged if booked) and writes
 // "schedule.override.delete" to the audit log, all in one transaction. It returns the deleted
 // override, or not_found when the location has no such override (or is another tenant's).
-func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed Actor) (_ *Override, err error) {
+func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, locationID, overrideID uuid.UUID, ed tenant.Actor) (_ *Override, err error) {
 	defer tenant.Wrap(&err, "booking.DeleteOverride(%s, %s, %s)", t.ID, locationID, overrideID)
 	now := s.now()
 	o := new(Override)
@@ -166,7 +166,7 @@ func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, location
 		if o.Kind != OverrideClose {
 			before["window"] = o.Window().String()
 		}
-		return tenant.Audit(ctx, tx, t.ID, ed.entry("schedule.override.delete", locationID.String(), before, nil))
+		return ed.Audit(ctx, tx, t.ID, "schedule.override.delete", locationID.String(), before, nil)
 	})
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var editor = booking.Staff("admin-1", "192.0.2.1")
+var editor = tenant.Staff(uuid.Nil, "admin-1", "192.0.2.1")
 
 // openWeekday returns the first day of weekday wd at least 7 days ahead that is not a holiday.
 func openWeekday(wd time.Weekday) booking.Date {
@@ -136,7 +136,7 @@ func TestScheduleAdmin(t *testing.T) {
 	// Every change is in the audit log.
 	var actions []string
 	_ = tenant.InTx(ctx, d.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw("SELECT action FROM audit_log WHERE actor = ? ORDER BY at", editor.ID).Scan(ctx, &actions)
+		return tx.NewRaw("SELECT action FROM audit_log WHERE actor = ? ORDER BY at", editor.Login).Scan(ctx, &actions)
 	})
 	want := []string{"schedule.weekly", "schedule.override.add", "schedule.override.delete", "schedule.weekly"}
 	if len(actions) != len(want) {

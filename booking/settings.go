@@ -108,7 +108,7 @@ func checkCardPattern(pat string) string {
 // to the audit log and, when the booking horizon grew, makes the new days' slots at every
 // location, all in one transaction. It returns the city as saved, or ValidateSettings' invalid
 // error with nothing changed.
-func (s *Service) UpdateSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, a Actor) (_ *tenant.Tenant, err error) {
+func (s *Service) UpdateSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, a tenant.Actor) (_ *tenant.Tenant, err error) {
 	defer tenant.Wrap(&err, "booking.UpdateSettings(%s)", cur.ID)
 	st, err = ValidateSettings(st, a.IP)
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Service) UpdateSettings(ctx context.Context, cur *tenant.Tenant, st ten
 			return err
 		}
 		t.Settings = st
-		if err := a.audit(ctx, tx, t.ID, "settings.update", t.Slug, before, settingsAudit(st)); err != nil {
+		if err := a.Audit(ctx, tx, t.ID, "settings.update", t.Slug, before, settingsAudit(st)); err != nil {
 			return err
 		}
 		if HorizonDays(&t) <= oldHorizon {

@@ -183,7 +183,7 @@ func bookableFrom(t *tenant.Tenant, now time.Time) (firstDay Date) {
 // as the actor sees it: for a citizen, days before the booking deadline are closed; staff and
 // call-center operators, booking on a citizen's behalf, see every day from today on that still
 // has slots which have not started (past days and times stay closed).
-func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int, a Actor) (_ []DayAvailability, err error) {
+func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, party int, a tenant.Actor) (_ []DayAvailability, err error) {
 	defer tenant.Wrap(&err, "booking.Availability(%s, %s)", t.ID, locationID)
 	now := s.now()
 	return s.availability(ctx, t, locationID, from, to, party, now, firstDay(t, now, a))
@@ -191,8 +191,8 @@ func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID
 
 // firstDay is the first day the actor may book: for a citizen the first day past the deadline,
 // for staff and call-center operators today.
-func firstDay(t *tenant.Tenant, now time.Time, a Actor) Date {
-	if a.overridesDeadline() {
+func firstDay(t *tenant.Tenant, now time.Time, a tenant.Actor) Date {
+	if overridesDeadline(a) {
 		return DateOf(now)
 	}
 	return bookableFrom(t, now)
@@ -248,7 +248,7 @@ func (s *Service) availability(ctx context.Context, t *tenant.Tenant, locationID
 // SlotsOn returns a location's open slots on day that the actor could still book (see
 // Availability: the citizens' deadline does not bind staff and operators), with places left and
 // not yet started, in time order. Days before the actor's first day return none.
-func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, a Actor) (_ []Slot, err error) {
+func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, a tenant.Actor) (_ []Slot, err error) {
 	defer tenant.Wrap(&err, "booking.SlotsOn(%s, %s)", t.ID, locationID)
 	now := s.now()
 	if day.Before(firstDay(t, now, a)) {

@@ -16,7 +16,7 @@ import (
 // is sent. The audit row "reservation.no_show" names the booking. It returns not_found for
 // another tenant's id, conflict "reservation.not_active" when the reservation is no longer
 // booked and conflict "behalf.noshow.too_early" before its time has started.
-func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) (err error) {
+func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.StaffMarkNoShow(%s, %s)", t.ID, id)
 	now := s.now()
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -30,11 +30,11 @@ func (s *Service) StaffMarkNoShow(ctx context.Context, t *tenant.Tenant, id uuid
 		if r.StartsAt.After(now) {
 			return tenant.Errorf(tenant.Conflict, "behalf.noshow.too_early")
 		}
-		n, err := markNoShows(ctx, tx, t.ID, "id = ?", r.ID, v.Channel, v.ID, now)
+		n, err := markNoShows(ctx, tx, t.ID, "id = ?", r.ID, v, now)
 		if err != nil {
 			return err
 		}
-		return v.audit(ctx, tx, t.ID, "reservation.no_show", r.Code,
+		return v.Audit(ctx, tx, t.ID, "reservation.no_show", r.Code,
 			map[string]any{"status": Booked}, map[string]any{"status": NoShow, "cards": n.Cards})
 	})
 }

@@ -14,14 +14,14 @@ import (
 )
 
 // Staff queries: the bookings list and detail and the data of the printed lists (day list, pick
-// list, status summary). Every read of a citizen's record writes the audit log; the Actor says
+// list, status summary). Every read of a citizen's record writes the audit log; the tenant.Actor says
 // who is reading.
 
 // ReservationStatuses lists every reservation status, in display order.
 var ReservationStatuses = []ReservationStatus{Booked, Visited, NoShow, Cancelled}
 
 // Channels lists every booking channel, in display order.
-var Channels = []Channel{ChannelWeb, ChannelCallCenter, ChannelStaff}
+var Channels = []tenant.Channel{tenant.ChannelWeb, tenant.ChannelCallCenter, tenant.ChannelStaff}
 
 // CardStatuses lists every card status, in lifecycle order.
 var CardStatuses = []CardStatus{CardImported, CardNoticeSent, CardReserved, CardVisited, CardIssued, CardReturned, CardOnHold, CardVoid}
@@ -33,7 +33,7 @@ type ReservationFilter struct {
 	LocationID uuid.UUID
 	Clock      string // slot start "HH:MM" (JST)
 	Status     ReservationStatus
-	Channel    Channel
+	Channel    tenant.Channel
 	CardNo     string // 製造管理番号, normalised
 	Code       string // booking code, normalised
 	Page       int    // 1-based
@@ -100,6 +100,37 @@ func (f ReservationFilter) auditMap() map[string]any {
 	return m
 }
 
+// where adds f's conditions to q, a query over reservations AS r: the one translation of the
+// filter into SQL, for the list and the CSV export.
+func (f ReservationFilter) where(q *bun.SelectQuery) *bun.SelectQuery {
+	if f.From != (Date{}) {
+		q = q.Where("r.starts_at >= ?", f.From.Time(0, 0))
+	}
+	if f.To != (Date{}) {
+		q = q.Where("r.starts_at < ?", f.To.AddDays(1).Time(0, 0))
+	}
+	if f.LocationID != uuid.Nil {
+		q = q.Where("r.location_id = ?", f.LocationID)
+	}
+	if f.Clock != "" {
+		q = q.Where("to_char(r.starts_at AT TIME ZONE 'Asia/Tokyo', 'HH24:MI') = ?", f.Clock)
+	}
+	if f.Status != "" {
+		q = q.Where("r.status = ?", f.Status)
+	}
+	if f.Channel != "" {
+		q = q.Where("r.channel = ?", f.Channel)
+	}
+	if f.Code != "" {
+		q = q.Where("r.code = ?", f.Code)
+	}
+	if f.CardNo != "" {
+		q = q.Where(`EXISTS (SELECT 1 FROM reservation_cards rc JOIN cards c ON c.tenant_id = rc.tenant_id AND c.id = rc.card_id
+			WHERE rc.reservation_id = r.id AND c.card_no = ?)`, f.CardNo)
+	}
+	return q
+}
+
 // NormalizeClock reads a time of day typed as "10:00", "1000", "10時", "９：３０" and returns
 // "HH:MM"; ok is false for anything else.
 func NormalizeClock(s string) (string, bool) {
@@ -138,7 +169,7 @@ func knownStatus(s ReservationStatus) bool {
 	return false
 }
 
-func knownChannel(c Channel) bool {
+func knownChannel(c tenant.Channel) bool {
 	for _, x := range Channels {
 		if x == c {
 			return true
@@ -165,7 +196,7 @@ type ReservationRow struct {
 	LocationID   uuid.UUID         `bun:"location_id"`
 	LocationName string            `bun:"location_name"`
 	Status       ReservationStatus `bun:"status"`
-	Channel      Channel           `bun:"channel"`
+	Channel      tenant.Channel    `bun:"channel"`
 	PartySize    int               `bun:"party_size"`
 	MailError    string            `bun:"mail_error"`
 }
@@ -205,7 +236,7 @@ func (l *ReservationList) Last() int {
 // SearchReservations returns one page of the tenant's reservations matching f, by start time,
 // location and code, and logs the search (action "reservation.search"). It returns invalid with
 // field keys for a bad filter.
-func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f ReservationFilter, v Actor) (_ *ReservationList, err error) {
+func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f ReservationFilter, v tenant.Actor) (_ *ReservationList, err error) {
 	defer tenant.Wrap(&err, "booking.SearchReservations(%s)", t.ID)
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -217,31 +248,7 @@ func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f Re
 			Join("JOIN locations AS l ON l.tenant_id = r.tenant_id AND l.id = r.location_id").
 			ColumnExpr("r.id, r.code, r.starts_at, s.ends_at, r.location_id, l.name AS location_name").
 			ColumnExpr("r.status, r.channel, r.party_size, r.mail_error")
-		if f.From != (Date{}) {
-			q = q.Where("r.starts_at >= ?", f.From.Time(0, 0))
-		}
-		if f.To != (Date{}) {
-			q = q.Where("r.starts_at < ?", f.To.AddDays(1).Time(0, 0))
-		}
-		if f.LocationID != uuid.Nil {
-			q = q.Where("r.location_id = ?", f.LocationID)
-		}
-		if f.Clock != "" {
-			q = q.Where("to_char(r.starts_at AT TIME ZONE 'Asia/Tokyo', 'HH24:MI') = ?", f.Clock)
-		}
-		if f.Status != "" {
-			q = q.Where("r.status = ?", f.Status)
-		}
-		if f.Channel != "" {
-			q = q.Where("r.channel = ?", f.Channel)
-		}
-		if f.Code != "" {
-			q = q.Where("r.code = ?", f.Code)
-		}
-		if f.CardNo != "" {
-			q = q.Where(`EXISTS (SELECT 1 FROM reservation_cards rc JOIN cards c ON c.tenant_id = rc.tenant_id AND c.id = rc.card_id
-				WHERE rc.reservation_id = r.id AND c.card_no = ?)`, f.CardNo)
-		}
+		q = f.where(q)
 		n, err := q.Count(ctx)
 		if err != nil {
 			return err
@@ -251,7 +258,7 @@ func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f Re
 			Limit(int64(f.PerPage)).Offset(int64((f.Page-1)*f.PerPage)).Scan(ctx, &out.Rows); err != nil {
 			return err
 		}
-		return v.audit(ctx, tx, t.ID, "reservation.search", "", nil,
+		return v.Audit(ctx, tx, t.ID, "reservation.search", "", nil,
 			map[string]any{"filter": f.auditMap(), "page": f.Page, "rows": len(out.Rows), "total": n})
 	})
 	if err != nil {
@@ -262,7 +269,7 @@ func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f Re
 
 // ReservationForStaff returns a reservation of the tenant with its location, slot and cards, and
 // logs the read (action "reservation.view"). Another tenant's id is not_found.
-func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v Actor) (_ *ReservationView, err error) {
+func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v tenant.Actor) (_ *ReservationView, err error) {
 	defer tenant.Wrap(&err, "booking.ReservationForStaff(%s, %s)", t.ID, id)
 	var rv *ReservationView
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -270,7 +277,7 @@ func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id 
 		if rv, err = loadView(ctx, tx, id); err != nil {
 			return err
 		}
-		return v.audit(ctx, tx, t.ID, "reservation.view", rv.Code, nil, map[string]any{"id": id.String()})
+		return v.Audit(ctx, tx, t.ID, "reservation.view", rv.Code, nil, map[string]any{"id": id.String()})
 	})
 	return rv, err
 }
@@ -298,7 +305,7 @@ type DayListLocation struct {
 // and time, each with its cards, and logs the read ("print.day"). A zero locationID lists every
 // location that has reservations; a given one is listed even when empty (not_found when it is
 // not the tenant's).
-func (s *Service) DayList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) (_ []DayListLocation, err error) {
+func (s *Service) DayList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v tenant.Actor) (_ []DayListLocation, err error) {
 	defer tenant.Wrap(&err, "booking.DayList(%s, %s)", t.ID, locationID)
 	var out []DayListLocation
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -351,7 +358,7 @@ func (s *Service) DayList(ctx context.Context, t *tenant.Tenant, day Date, locat
 		if locationID != uuid.Nil {
 			after["location"] = locationID.String()
 		}
-		return v.audit(ctx, tx, t.ID, "print.day", "", nil, after)
+		return v.Audit(ctx, tx, t.ID, "print.day", "", nil, after)
 	})
 	return out, err
 }
@@ -408,7 +415,7 @@ type PickItem struct {
 // PickList returns every card held by a booked reservation of day (optionally at one location),
 // sorted by storage position in natural order ("A-2" before "A-10"; cards without a position
 // last), and logs the read ("print.picklist").
-func (s *Service) PickList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v Actor) (_ []PickItem, err error) {
+func (s *Service) PickList(ctx context.Context, t *tenant.Tenant, day Date, locationID uuid.UUID, v tenant.Actor) (_ []PickItem, err error) {
 	defer tenant.Wrap(&err, "booking.PickList(%s, %s)", t.ID, locationID)
 	var items []PickItem
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -430,7 +437,7 @@ func (s *Service) PickList(ctx context.Context, t *tenant.Tenant, day Date, loca
 		if locationID != uuid.Nil {
 			after["location"] = locationID.String()
 		}
-		return v.audit(ctx, tx, t.ID, "print.picklist", "", nil, after)
+		return v.Audit(ctx, tx, t.ID, "print.picklist", "", nil, after)
 	})
 	if err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ var refusedStatus = map[CardStatus]string{
 // invalid error whose Fields map "card{Line}" to the line's key; with no line at all the error
 // has the field "card1". More than MaxParty lines is invalid "reserve.party.invalid". The lookup
 // is audit-logged ("card.lookup": the numbers and how many were found).
-func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v Actor) (_ []CardLine, err error) {
+func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v tenant.Actor) (_ []CardLine, err error) {
 	defer tenant.Wrap(&err, "booking.StaffLookupCards(%s)", t.ID)
 	var lines []CardLine
 	for i, in := range inputs {
@@ -108,7 +108,7 @@ func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs
 				}
 			}
 		}
-		return v.audit(ctx, tx, t.ID, "card.lookup", "", nil, map[string]any{"card_nos": nos, "found": found, "purpose": "staff_booking"})
+		return v.Audit(ctx, tx, t.ID, "card.lookup", "", nil, map[string]any{"card_nos": nos, "found": found, "purpose": "staff_booking"})
 	})
 	if err != nil {
 		return nil, err
@@ -157,15 +157,15 @@ func (s *Service) StaffBookingCards(ctx context.Context, t *tenant.Tenant, ids [
 
 // auditCreate writes "reservation.create" for r (the booking code, slot and card numbers; never
 // the e-mail address) unless a is a citizen.
-func auditCreate(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, r *Reservation, cards []uuid.UUID, a Actor) error {
-	if !a.audited() {
+func auditCreate(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, r *Reservation, cards []uuid.UUID, a tenant.Actor) error {
+	if !a.Audited() {
 		return nil
 	}
 	var nos []string
 	if err := tx.NewRaw("SELECT card_no FROM cards WHERE id IN (?) ORDER BY card_no", bun.List(cards)).Scan(ctx, &nos); err != nil {
 		return err
 	}
-	return a.audit(ctx, tx, tenantID, "reservation.create", r.Code, nil, map[string]any{
+	return a.Audit(ctx, tx, tenantID, "reservation.create", r.Code, nil, map[string]any{
 		"status": r.Status, "slot_id": r.SlotID.String(), "location_id": r.LocationID.String(),
 		"starts_at": r.StartsAt.UTC().Format("2006-01-02T15:04:05Z07:00"), "card_nos": nos,
 		"channel": r.Channel, "email": r.Email != nil, "lang": r.Lang,

@@ -16,7 +16,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-var deskClerk = booking.Actor{Channel: staff.Channel, ID: staff.ID, IP: "192.0.2.1"}
+var deskClerk = tenant.Actor{Channel: staff.Channel, Login: staff.Login, IP: "192.0.2.1"}
 
 func toWide(s string) string {
 	var b strings.Builder
@@ -41,7 +41,7 @@ func TestStaffLookupCards(t *testing.T) {
 		t.Fatal(err)
 	}
 	void := bookingtest.MustCard(t, f.svc, f.t, "0404")
-	if err := f.svc.ChangeCardStatus(ctx, f.t, []uuid.UUID{void.ID}, booking.CardVoid, booking.Staff("x", "")); err != nil {
+	if err := f.svc.ChangeCardStatus(ctx, f.t, []uuid.UUID{void.ID}, booking.CardVoid, tenant.Staff(uuid.Nil, "x", "")); err != nil {
 		t.Fatal(err)
 	}
 	other := newFixture(t, d, 5)
@@ -118,7 +118,7 @@ func TestStaffReserveAudited(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
-	if r.Channel != booking.ChannelStaff || r.PartySize != 2 || r.Email != nil {
+	if r.Channel != tenant.ChannelStaff || r.PartySize != 2 || r.Email != nil {
 		t.Errorf("reservation = %+v", r)
 	}
 	var after string

@@ -84,7 +84,7 @@ func (e *env) startWorker(t *testing.T, name string, opts ...workerOpt) *jobs.Wo
 		t.Fatal(err)
 	}
 	cfg := jobs.WorkerConfig{
-		DB: e.d.App, Redis: e.redis.Client(t), Booking: e.svc, Tenants: tenant.NewService(e.d.App), Mailer: mailer,
+		DB: e.d.App, Redis: e.redis.Client(t), Booking: e.svc, Tenants: tenant.NewDirectory(tenant.NewService(e.d.App), 0), Mailer: mailer,
 		MailEnv: booking.MailEnv{BaseDomain: baseDomain}, Log: e.log.With("worker", name), Name: name,
 		Server:        jobs.ServerConfig{Concurrency: 8, ShutdownTimeout: 2 * time.Second, RetryBase: 200 * time.Millisecond, RetryMax: time.Second, PollInterval: 50 * time.Millisecond},
 		RelayInterval: 50 * time.Millisecond, SchedulerInterval: 50 * time.Millisecond, RelaySweepAfter: 2 * time.Second,
@@ -112,7 +112,7 @@ func (e *env) reserve(t testing.TB, slot uuid.UUID, email, lang string) *booking
 	t.Helper()
 	card := bookingtest.MustCard(t, e.svc, e.ten, "0101")
 	r, err := e.svc.Reserve(context.Background(), e.ten, booking.ReserveInput{SlotID: slot, CardIDs: []uuid.UUID{card.ID},
-		Email: email, Lang: lang, Actor: booking.Actor{Channel: booking.ChannelWeb}})
+		Email: email, Lang: lang, Actor: tenant.Citizen("")})
 	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}

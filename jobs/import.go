@@ -106,6 +106,6 @@ func (h *Handlers) importOf(ctx context.Context, t *asynq.Task) (*tenant.Tenant,
 	if err := decode(t, &p); err != nil {
 		return nil, p, err
 	}
-	tn, err := h.Tenants.Get(ctx, p.TenantID)
+	tn, err := h.tenant(ctx, p.TenantID)
 	return tn, p, err
 }

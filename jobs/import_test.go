@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/uptrace/bun"
 
@@ -25,7 +26,7 @@ func TestImportTasks(t *testing.T) {
 	w := e.startWorker(t, "w1")
 	ctx := context.Background()
 	q := jobs.NewImportQueue(e.redis.Client(t))
-	admin := booking.Staff("imp.admin", "192.0.2.1")
+	admin := tenant.Staff(uuid.Nil, "imp.admin", "192.0.2.1")
 
 	var b strings.Builder
 	b.WriteString("個人番号,製造管理番号,生年月日,氏名\n")

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // TestSavedMailTemplateSent: after the 市管理者 saves a wording, the next confirmation received
@@ -15,7 +18,7 @@ import (
 func TestSavedMailTemplateSent(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	admin := booking.Staff("kanri", "192.0.2.30")
+	admin := tenant.Staff(uuid.Nil, "kanri", "192.0.2.30")
 	must(t, e.svc.SaveMailTemplate(ctx, e.ten, booking.MailTemplateInput{Kind: booking.KindCreated, Lang: "ja",
 		Subject: "【{{.City}}】カード受取の予約 {{.Code}}",
 		Body:    "ご予約ありがとうございます（市の文面）。\r\n予約番号：{{.CodeGrouped}}\r\n日時：{{.When}}\r\n場所：{{.Place}}\r\n"}, admin))

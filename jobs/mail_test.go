@@ -20,7 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-var web = booking.Actor{Channel: booking.ChannelWeb}
+var web = tenant.Citizen("")
 
 // TestMailKinds books, changes and cancels in Japanese and books in English with a reminder,
 // through a running worker and a real SMTP server, and checks every message received.
@@ -272,7 +272,7 @@ func TestMailHandlerIdempotent(t *testing.T) {
 	mailer, err := jobs.NewSMTPMailer("smtp://" + e.smtp)
 	must(t, err)
 	defer mailer.Close()
-	h := &jobs.Handlers{Log: e.log, Booking: e.svc, Tenants: jobs.NewDirectory(tenant.NewService(e.d.App), 0), Mailer: mailer,
+	h := &jobs.Handlers{Log: e.log, Booking: e.svc, Tenants: tenant.NewDirectory(tenant.NewService(e.d.App), 0), Mailer: mailer,
 		MailEnv: booking.MailEnv{BaseDomain: baseDomain}}
 	task, err := jobs.NewMailSendTask(jobs.MailPayload{TenantID: e.ten.ID, OutboxID: row.ID})
 	must(t, err)

@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
 	"github.com/madoguchi/madoguchi/booking"
@@ -16,7 +18,7 @@ import (
 type Handlers struct {
 	Log     *slog.Logger
 	Booking *booking.Service
-	Tenants *Directory
+	Tenants *tenant.Directory
 	Mailer  Mailer
 	MailEnv booking.MailEnv
 	Metrics *Metrics
@@ -64,7 +66,16 @@ func (h *Handlers) tenantOf(ctx context.Context, t *asynq.Task) (*tenant.Tenant,
 	if err := decode(t, &p); err != nil {
 		return nil, err
 	}
-	return h.Tenants.Get(ctx, p.TenantID)
+	return h.tenant(ctx, p.TenantID)
+}
+
+// tenant returns the tenant with id; an unknown id ends the task without retries.
+func (h *Handlers) tenant(ctx context.Context, id uuid.UUID) (*tenant.Tenant, error) {
+	t, err := h.Tenants.Get(ctx, id)
+	if tenant.ErrorCode(err) == tenant.NotFound {
+		return nil, fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	return t, err
 }
 
 // HandleRemindersQueue writes the tenant's due reminders to the outbox (the relay sends them).

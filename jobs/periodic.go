@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // PeriodicJob is work done for every active tenant once per tick.
@@ -46,7 +47,7 @@ var DefaultPeriodicJobs = []PeriodicJob{
 // ones, and every handler is idempotent anyway.
 type Scheduler struct {
 	DB       *bun.DB // periodic_runs is a global table (no tenant data)
-	Tenants  *Directory
+	Tenants  *tenant.Directory
 	Client   *asynq.Client
 	Log      *slog.Logger
 	Metrics  *Metrics

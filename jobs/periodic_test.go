@@ -74,7 +74,7 @@ func TestPeriodicClaimRetriedAfterRedisDown(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	rdb := e.redis.Client(t)
-	s := &jobs.Scheduler{DB: e.d.App, Tenants: jobs.NewDirectory(tenant.NewService(e.d.App), 0), Client: asynq.NewClientFromRedisClient(rdb),
+	s := &jobs.Scheduler{DB: e.d.App, Tenants: tenant.NewDirectory(tenant.NewService(e.d.App), 0), Client: asynq.NewClientFromRedisClient(rdb),
 		Log: e.log, Jobs: []jobs.PeriodicJob{{Name: "slots", Every: 24 * time.Hour, TaskType: jobs.TypeSlotsGenerate}},
 		Now: e.clock.Now, RetryAfter: time.Second, Name: "s1"}
 	e.redis.Stop()

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // Relay hands outbox rows from PostgreSQL to asynq. Every pass walks the tenants of the global
@@ -28,7 +29,7 @@ import (
 // bookings keep committing their outbox rows meanwhile, and nothing is lost.
 type Relay struct {
 	Booking *booking.Service
-	Tenants *Directory
+	Tenants *tenant.Directory
 	Client  *asynq.Client
 	// Inspector, when set, lets a sweep revive a mail task that asynq archived after its last
 	// retry while the row stayed open (the database was down for its whole retry span): the

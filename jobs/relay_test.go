@@ -24,7 +24,7 @@ func (e *env) relayOnly(t *testing.T) (*jobs.Relay, *asynq.Inspector) {
 	rdb := e.redis.Client(t)
 	client := asynq.NewClientFromRedisClient(rdb)
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	r := &jobs.Relay{Booking: e.svc, Tenants: jobs.NewDirectory(tenant.NewService(e.d.App), time.Millisecond), Client: client,
+	r := &jobs.Relay{Booking: e.svc, Tenants: tenant.NewDirectory(tenant.NewService(e.d.App), time.Millisecond), Client: client,
 		Inspector: insp, Log: e.log, SweepAfter: time.Second, ClaimLease: time.Second}
 	return r, insp
 }

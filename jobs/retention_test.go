@@ -36,7 +36,7 @@ func TestRetentionScheduledOncePerDay(t *testing.T) {
 	day := booking.DateOf(e.clock.Now()).AddDays(1)
 	e.clock.Set(day.Time(2, 0))
 	replica := func(name string) *jobs.Scheduler {
-		return &jobs.Scheduler{DB: e.d.App, Tenants: jobs.NewDirectory(tenant.NewService(e.d.App), 0), Client: asynq.NewClientFromRedisClient(rdb),
+		return &jobs.Scheduler{DB: e.d.App, Tenants: tenant.NewDirectory(tenant.NewService(e.d.App), 0), Client: asynq.NewClientFromRedisClient(rdb),
 			Log: e.log, Jobs: []jobs.PeriodicJob{retentionJob(t)}, Now: e.clock.Now, Name: name}
 	}
 	s1, s2 := replica("s1"), replica("s2")

@@ -65,7 +65,7 @@ func mustBulkReservations(t *testing.T, e *env, slot *booking.Slot, n int) {
 			}
 			email := fmt.Sprintf("citizen%05d@example.jp", i)
 			batch = append(batch, booking.Reservation{TenantID: e.ten.ID, Code: string(code), SlotID: slot.ID, LocationID: slot.LocationID,
-				StartsAt: slot.StartsAt, Status: booking.Booked, Channel: booking.ChannelWeb, Email: &email, Lang: "ja",
+				StartsAt: slot.StartsAt, Status: booking.Booked, Channel: tenant.ChannelWeb, Email: &email, Lang: "ja",
 				PartySize: 1, CreatedAt: now, UpdatedAt: now})
 		}
 		must(t, tenant.InTx(context.Background(), e.d.App, e.ten.ID, func(ctx context.Context, tx bun.Tx) error {

@@ -22,7 +22,7 @@ type WorkerConfig struct {
 	DB       *bun.DB
 	Redis    redis.UniversalClient
 	Booking  *booking.Service
-	Tenants  *tenant.Service
+	Tenants  *tenant.Directory
 	Mailer   Mailer
 	MailEnv  booking.MailEnv
 	Log      *slog.Logger
@@ -57,7 +57,7 @@ func NewWorker(cfg WorkerConfig) *Worker {
 		cfg.Now = cfg.Booking.Now
 	}
 	m := NewMetrics(cfg.Registry)
-	dir := NewDirectory(cfg.Tenants, 0)
+	dir := cfg.Tenants
 	client := asynq.NewClientFromRedisClient(cfg.Redis)
 	h := &Handlers{Log: cfg.Log, Booking: cfg.Booking, Tenants: dir, Mailer: cfg.Mailer, MailEnv: cfg.MailEnv, Metrics: m}
 	return &Worker{

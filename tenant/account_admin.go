@@ -13,14 +13,6 @@ import (
 // behind the audit screen. Every change is audit-logged in its own transaction; passwords,
 // initial or not, are never written to the log.
 
-// AdminActor is the administrator acting: their account id (an admin may not disable or demote
-// themselves), login id (the audit log's actor) and client IP.
-type AdminActor struct {
-	ID    uuid.UUID
-	Login string
-	IP    string
-}
-
 // List returns the tenant's staff accounts ordered by login id.
 func (a *Accounts) List(ctx context.Context, t *Tenant) ([]Account, error) {
 	var out []Account
@@ -68,8 +60,8 @@ func (a *Accounts) update(ctx context.Context, t *Tenant, id uuid.UUID, change f
 // must be changed at the next login and expires after 72 hours. The failure counter and any
 // lock are cleared. It returns forbidden ("admin.accounts.self") when by targets their own
 // account (they change their password with ChangePassword) and not_found for an unknown id.
-func (a *Accounts) ResetPassword(ctx context.Context, t *Tenant, id uuid.UUID, initial string, by AdminActor) (*Account, error) {
-	if id == by.ID {
+func (a *Accounts) ResetPassword(ctx context.Context, t *Tenant, id uuid.UUID, initial string, by Actor) (*Account, error) {
+	if id == by.AccountID {
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}
 	return a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
@@ -83,7 +75,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, t *Tenant, id uuid.UUID, i
 }
 
 // Unlock clears the account's failure counter and lock. It returns not_found for an unknown id.
-func (a *Accounts) Unlock(ctx context.Context, t *Tenant, id uuid.UUID, by AdminActor) (*Account, error) {
+func (a *Accounts) Unlock(ctx context.Context, t *Tenant, id uuid.UUID, by Actor) (*Account, error) {
 	return a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
 		before := map[string]any{"failed_count": acc.FailedCount, "locked": a.Locked(acc)}
 		acc.FailedCount, acc.LockedUntil = 0, nil
@@ -97,8 +89,8 @@ func (a *Accounts) Unlock(ctx context.Context, t *Tenant, id uuid.UUID, by Admin
 // sessions end (the caller deletes them; requireStaff also refuses them at their next request).
 // It returns forbidden ("admin.accounts.self") when by targets their own account, and not_found
 // for an unknown id. Setting the current value changes nothing and logs nothing.
-func (a *Accounts) SetDisabled(ctx context.Context, t *Tenant, id uuid.UUID, disabled bool, by AdminActor) (*Account, error) {
-	if id == by.ID {
+func (a *Accounts) SetDisabled(ctx context.Context, t *Tenant, id uuid.UUID, disabled bool, by Actor) (*Account, error) {
+	if id == by.AccountID {
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}
 	return a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
@@ -119,11 +111,11 @@ func (a *Accounts) SetDisabled(ctx context.Context, t *Tenant, id uuid.UUID, dis
 // SetRole changes an account's role. It returns invalid (field "role") for an unknown role,
 // forbidden ("admin.accounts.self") when by targets their own account (so a city always keeps
 // the admin who is acting), and not_found for an unknown id.
-func (a *Accounts) SetRole(ctx context.Context, t *Tenant, id uuid.UUID, role Role, by AdminActor) (*Account, error) {
+func (a *Accounts) SetRole(ctx context.Context, t *Tenant, id uuid.UUID, role Role, by Actor) (*Account, error) {
 	if role != RoleAdmin && role != RoleStaff {
 		return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"role": "staff.role.invalid"}}
 	}
-	if id == by.ID {
+	if id == by.AccountID {
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}
 	return a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {

@@ -201,8 +201,8 @@ func (a *Accounts) VerifyLoginCode(ctx context.Context, t *Tenant, id uuid.UUID,
 // next login (at once when the city requires TOTP). It returns forbidden ("admin.accounts.self")
 // for the admin's own account (they use their own TOTP page) and not_found for an unknown id.
 // Audit: "account.reset_mfa". The caller ends the account's sessions.
-func (a *Accounts) ResetTOTP(ctx context.Context, t *Tenant, id uuid.UUID, by AdminActor) (*Account, error) {
-	if id == by.ID {
+func (a *Accounts) ResetTOTP(ctx context.Context, t *Tenant, id uuid.UUID, by Actor) (*Account, error) {
+	if id == by.AccountID {
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}
 	return a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {

@@ -142,7 +142,7 @@ func TestTOTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	by := tenant.AdminActor{ID: admin.ID, Login: "kanri", IP: "192.0.2.9"}
+	by := tenant.Actor{Channel: tenant.ChannelStaff, AccountID: admin.ID, Login: "kanri", IP: "192.0.2.9"}
 	if _, err := accs.ResetTOTP(ctx, tn, admin.ID, by); tenant.ErrorCode(err) != tenant.Forbidden {
 		t.Errorf("ResetTOTP(self) = %v; want forbidden", err)
 	}

@@ -76,7 +76,7 @@ func TestInitialPasswordExpiresAfter72Hours(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	by := tenant.AdminActor{ID: admin.ID, Login: "admin1", IP: "192.0.2.9"}
+	by := tenant.Actor{Channel: tenant.ChannelStaff, AccountID: admin.ID, Login: "admin1", IP: "192.0.2.9"}
 	next := tenant.RandomPassword()
 	reset, err := accs.ResetPassword(ctx, tn, acc.ID, next, by)
 	if err != nil {
@@ -134,7 +134,7 @@ func TestAdminAccountMethods(t *testing.T) {
 	if err := accs.SetPasswordNoChange(ctx, tn, "suzuki", "suzuki's long password"); err != nil {
 		t.Fatal(err)
 	}
-	by := tenant.AdminActor{ID: admin.ID, Login: "admin1", IP: "192.0.2.9"}
+	by := tenant.Actor{Channel: tenant.ChannelStaff, AccountID: admin.ID, Login: "admin1", IP: "192.0.2.9"}
 
 	list, err := accs.List(ctx, tn)
 	if err != nil || len(list) != 2 || list[0].LoginID != "admin1" || list[1].LoginID != "suzuki" {

@@ -3,8 +3,6 @@ package tenant
 import (
 	"context"
 	"strings"
-	"sync"
-	"time"
 )
 
 // HostKind says which audience a host serves.
@@ -19,26 +17,16 @@ const (
 	HostStatus
 )
 
-// Resolver maps a request's Host header to a tenant. It caches answers briefly so a rush does not
-// hit the database on every request; a disabled tenant stops answering within the cache TTL.
+// Resolver maps a request's Host header to a tenant through the Directory, so a rush does not hit
+// the database on every request; a disabled tenant stops answering within the directory's TTL.
 type Resolver struct {
-	svc        *Service
+	dir        *Directory
 	baseDomain string
-	ttl        time.Duration
-	now        func() time.Time
-
-	mu    sync.Mutex
-	cache map[string]cached
-}
-
-type cached struct {
-	t   *Tenant // nil: unknown or disabled
-	exp time.Time
 }
 
 // NewResolver returns a Resolver for hosts under baseDomain (e.g. "localhost" or "example.lg.jp").
-func NewResolver(svc *Service, baseDomain string, ttl time.Duration) *Resolver {
-	return &Resolver{svc: svc, baseDomain: strings.ToLower(baseDomain), ttl: ttl, now: time.Now, cache: map[string]cached{}}
+func NewResolver(dir *Directory, baseDomain string) *Resolver {
+	return &Resolver{dir: dir, baseDomain: strings.ToLower(baseDomain)}
 }
 
 // Resolve returns the kind of host and, for a city host, its active tenant. An unknown or disabled
@@ -46,7 +34,8 @@ func NewResolver(svc *Service, baseDomain string, ttl time.Duration) *Resolver {
 func (r *Resolver) Resolve(ctx context.Context, host string) (HostKind, *Tenant, error) {
 	host = normalizeHost(host)
 	sub, ok := strings.CutSuffix(host, "."+r.baseDomain)
-	if ok && !strings.Contains(sub, ".") {
+	isSub := ok && !strings.Contains(sub, ".")
+	if isSub {
 		switch sub {
 		case "callcenter":
 			return HostCallCenter, nil, nil
@@ -56,52 +45,20 @@ func (r *Resolver) Resolve(ctx context.Context, host string) (HostKind, *Tenant,
 			return HostStatus, nil, nil
 		}
 	}
-	r.mu.Lock()
-	c, hit := r.cache[host]
-	r.mu.Unlock()
-	if hit && r.now().Before(c.exp) {
-		if c.t == nil {
-			return HostUnknown, nil, nil
-		}
-		return HostCity, c.t, nil
+	var t *Tenant
+	var err error
+	if isSub {
+		t, err = r.dir.bySlug(ctx, sub)
+	} else {
+		t, err = r.dir.byDomain(ctx, host)
 	}
-	t, err := r.lookup(ctx, host, sub, ok && !strings.Contains(sub, "."))
 	if err != nil {
 		return HostUnknown, nil, err
 	}
-	if t != nil && t.Status != Active {
-		t = nil
-	}
-	r.mu.Lock()
-	if len(r.cache) > 10000 { // bounded: hostile Host headers cannot grow it without limit
-		r.cache = map[string]cached{}
-	}
-	r.cache[host] = cached{t: t, exp: r.now().Add(r.ttl)}
-	r.mu.Unlock()
-	if t == nil {
+	if t == nil || t.Status != Active {
 		return HostUnknown, nil, nil
 	}
 	return HostCity, t, nil
-}
-
-func (r *Resolver) lookup(ctx context.Context, host, sub string, isSub bool) (*Tenant, error) {
-	if isSub {
-		t, err := r.svc.BySlug(ctx, sub)
-		if ErrorCode(err) == NotFound {
-			return nil, nil
-		}
-		return t, err
-	}
-	t := new(Tenant)
-	err := r.svc.db.NewSelect().Model(t).
-		Where("id = (SELECT tenant FROM tenant_domains WHERE domain = ?)", host).Scan(ctx)
-	if ErrorCode(DBError(err)) == NotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, DBError(err)
-	}
-	return t, nil
 }
 
 // normalizeHost lower-cases host and strips a port and a trailing dot.

@@ -57,11 +57,6 @@ type AdminAccountPage struct {
 	Created  bool   // account_issued after creating rather than resetting
 }
 
-func (u *UI) adminActor(c *fiber.Ctx) tenant.AdminActor {
-	s := sessionOf(c)
-	return tenant.AdminActor{ID: s.StaffID, Login: s.StaffLogin, IP: c.IP()}
-}
-
 func (u *UI) adminRow(acc *tenant.Account) AdminAccountRow {
 	return AdminAccountRow{Account: *acc, Locked: u.deps.Accounts.Locked(acc), Expired: u.deps.Accounts.InitialExpired(acc)}
 }
@@ -145,7 +140,7 @@ func (u *UI) adminAccountReset(c *fiber.Ctx) error {
 		return err
 	}
 	initial := tenant.RandomPassword()
-	acc, err := u.deps.Accounts.ResetPassword(c.UserContext(), tenantOf(c), id, initial, u.adminActor(c))
+	acc, err := u.deps.Accounts.ResetPassword(c.UserContext(), tenantOf(c), id, initial, staffActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -180,7 +175,7 @@ func (u *UI) adminAccountUnlock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.Unlock(c.UserContext(), tenantOf(c), id, u.adminActor(c)); err != nil {
+	if _, err := u.deps.Accounts.Unlock(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.adminDone(c, id, "admin.accounts.unlocked")
@@ -195,7 +190,7 @@ func (u *UI) adminSetDisabled(c *fiber.Ctx, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.SetDisabled(c.UserContext(), tenantOf(c), id, disabled, u.adminActor(c)); err != nil {
+	if _, err := u.deps.Accounts.SetDisabled(c.UserContext(), tenantOf(c), id, disabled, staffActorOf(c)); err != nil {
 		return err
 	}
 	if !disabled {
@@ -214,7 +209,7 @@ func (u *UI) adminAccountRole(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.SetRole(c.UserContext(), tenantOf(c), id, tenant.Role(c.FormValue("role")), u.adminActor(c)); err != nil {
+	if _, err := u.deps.Accounts.SetRole(c.UserContext(), tenantOf(c), id, tenant.Role(c.FormValue("role")), staffActorOf(c)); err != nil {
 		return err
 	}
 	if err := u.adminEndSessions(c, id); err != nil {

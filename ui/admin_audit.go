@@ -231,7 +231,7 @@ func (u *UI) adminAuditExport(c *fiber.Ctx) error {
 		}
 	}
 	sum := w.Result().SHA256
-	a := u.adminActor(c)
+	a := staffActorOf(c)
 	if err := u.deps.Accounts.RecordAudit(c.UserContext(), t, tenant.AuditEntry{Actor: a.Login, Action: "audit.export", IP: a.IP,
 		After: map[string]any{"rows": len(recs), "sha256": sum,
 			"from": p.From, "to": p.To, "actor": p.Actor, "action": p.Action}}); err != nil {

@@ -41,7 +41,7 @@ func startWorker(t *testing.T, e *env, rdb *redis.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := jobs.NewWorker(jobs.WorkerConfig{DB: e.db.App, Redis: rdb, Booking: e.svc, Tenants: tenant.NewService(e.db.App),
+	w := jobs.NewWorker(jobs.WorkerConfig{DB: e.db.App, Redis: rdb, Booking: e.svc, Tenants: tenant.NewDirectory(tenant.NewService(e.db.App), 0),
 		Mailer: mailer, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Jobs: []jobs.PeriodicJob{}, Now: e.now,
 		Server: jobs.ServerConfig{Concurrency: 2, ShutdownTimeout: 5 * time.Second, PollInterval: 50 * time.Millisecond}})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -141,7 +141,7 @@ func TestAdminImportHTTP(t *testing.T) {
 	mustStaffAccount(t, e, "imp.admin", tenant.RoleAdmin, "admin password for import")
 	mustStaffAccount(t, e, "imp.clerk", tenant.RoleStaff, "clerk password for import")
 	other := tenanttest.MustCreateTenant(t, e.db.App)
-	otherJob, err := e.svc.CreateImportJob(context.Background(), other.ID, booking.Staff("x", ""), "other.csv", []byte("製造管理番号,生年月日\n"))
+	otherJob, err := e.svc.CreateImportJob(context.Background(), other.ID, tenant.Staff(uuid.Nil, "x", ""), "other.csv", []byte("製造管理番号,生年月日\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -242,7 +242,7 @@ func TestAdminLocationsAndSchedule(t *testing.T) {
 	slots, _ := e.svc.SlotsOn(ctx, city, loc.ID, monday, bookingtest.Citizen)
 	card := bookingtest.MustCard(t, e.svc, e.city, "0101")
 	if _, err := e.svc.Reserve(ctx, city, booking.ReserveInput{SlotID: slots[0].ID, CardIDs: []uuid.UUID{card.ID},
-		Actor: booking.Actor{Channel: booking.ChannelStaff, ID: "kanri"}}); err != nil {
+		Actor: tenant.Actor{Channel: tenant.ChannelStaff, Login: "kanri"}}); err != nil {
 		t.Fatal(err)
 	}
 	b.post(base+"/schedule", url.Values{

@@ -109,7 +109,7 @@ func (u *UI) apiAvailability(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	days, err := u.deps.Booking.Availability(c.UserContext(), t, loc.ID, q.from, q.to, q.party, booking.Actor{Channel: booking.ChannelWeb})
+	days, err := u.deps.Booking.Availability(c.UserContext(), t, loc.ID, q.from, q.to, q.party, tenant.Citizen(""))
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (u *UI) apiAvailability(c *fiber.Ctx) error {
 		if q.slots {
 			list := []apiSlot{}
 			if d.Mark != booking.MarkClosed { // a closed day has no bookable slot: skip the query
-				slots, err := u.deps.Booking.SlotsOn(c.UserContext(), t, loc.ID, d.Day, booking.Actor{Channel: booking.ChannelWeb})
+				slots, err := u.deps.Booking.SlotsOn(c.UserContext(), t, loc.ID, d.Day, tenant.Citizen(""))
 				if err != nil {
 					return err
 				}

@@ -76,7 +76,7 @@ func (u *UI) apiReservationCreate(c *fiber.Ctx) error {
 		cards = append(cards, card.ID)
 	}
 	r, err := u.deps.Booking.Reserve(c.UserContext(), t, booking.ReserveInput{SlotID: slotID, CardIDs: cards,
-		Email: in.Email, Lang: in.Lang, Actor: booking.Actor{Channel: booking.ChannelWeb}})
+		Email: in.Email, Lang: in.Lang, Actor: tenant.Citizen("")})
 	if err != nil {
 		return apiSlotError(err)
 	}
@@ -133,7 +133,7 @@ func (u *UI) apiReservationChange(c *fiber.Ctx) error {
 		return err
 	}
 	t := tenantOf(c)
-	if _, err := u.deps.Booking.Change(c.UserContext(), t, v.ID, slotID, uuid.Nil, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+	if _, err := u.deps.Booking.Change(c.UserContext(), t, v.ID, slotID, uuid.Nil, tenant.Citizen("")); err != nil {
 		return apiSlotError(err)
 	}
 	if v, err = u.deps.Booking.ReservationByID(c.UserContext(), t, v.ID); err != nil {
@@ -149,7 +149,7 @@ func (u *UI) apiReservationCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.deps.Booking.Cancel(c.UserContext(), tenantOf(c), v.ID, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+	if err := u.deps.Booking.Cancel(c.UserContext(), tenantOf(c), v.ID, tenant.Citizen("")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

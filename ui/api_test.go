@@ -175,7 +175,7 @@ func TestAPIScenarios(t *testing.T) {
 	kid := bookingtest.MustCard(t, e.svc, e.city, "1105")
 	booked := bookingtest.MustCard(t, e.svc, e.city, "0101")
 	if _, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slotA.ID, CardIDs: []uuid.UUID{booked.ID},
-		Actor: booking.Actor{Channel: booking.ChannelWeb}}); err != nil { // slot A is now full (capacity 1)
+		Actor: tenant.Citizen("")}); err != nil { // slot A is now full (capacity 1)
 		t.Fatal(err)
 	}
 	meTok := e.mustToken(t, host, me.CardNo, "0312")
@@ -208,7 +208,7 @@ func TestAPIScenarios(t *testing.T) {
 	}
 	lateCard := bookingtest.MustCard(t, e.svc, late, "0505")
 	if _, err := e.svc.Reserve(ctx, late, booking.ReserveInput{SlotID: soon[0].ID, CardIDs: []uuid.UUID{lateCard.ID},
-		Actor: booking.Actor{Channel: booking.ChannelStaff, ID: "test"}}); err != nil {
+		Actor: tenant.Actor{Channel: tenant.ChannelStaff, Login: "test"}}); err != nil {
 		t.Fatal(err)
 	}
 	lateTok := e.mustToken(t, lateHost, lateCard.CardNo, "0505")

@@ -94,7 +94,7 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
 	app, err := ui.New(ui.Deps{
 		DB: d.App, Redis: rdb, Booking: bs, Accounts: accounts, Registry: reg, Gatherer: reg,
 		ImportQueue: jobs.NewImportQueue(rdb),
-		Tenants:     tenant.NewResolver(tenant.NewService(d.App), "localhost", 0),
+		Tenants:     tenant.NewResolver(tenant.NewDirectory(tenant.NewService(d.App), 0), "localhost"),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain:  "localhost", LoginPerMinute: 60,
 		Now: now,

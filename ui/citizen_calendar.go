@@ -65,7 +65,7 @@ func (u *UI) citizenCalendar(c *fiber.Ctx) error {
 		month = first
 	}
 	end := booking.DateOf(month.Time(12, 0).AddDate(0, 1, -1))
-	days, err := u.deps.Booking.Availability(c.UserContext(), t, loc.ID, month, end, len(sess.Cards()), booking.Actor{Channel: booking.ChannelWeb})
+	days, err := u.deps.Booking.Availability(c.UserContext(), t, loc.ID, month, end, len(sess.Cards()), tenant.Citizen(""))
 	if err != nil {
 		return err
 	}

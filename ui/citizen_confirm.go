@@ -91,7 +91,7 @@ func (u *UI) citizenReserve(c *fiber.Ctx) error {
 	if p == nil {
 		return u.holdExpired(c, sess)
 	}
-	t, actor := tenantOf(c), booking.Actor{Channel: booking.ChannelWeb}
+	t, actor := tenantOf(c), tenant.Citizen("")
 	p.Email, p.Email2 = email, email2
 	if sess.Changing == uuid.Nil {
 		if _, err := booking.ValidateEmail(email); err != nil {

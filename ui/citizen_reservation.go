@@ -86,7 +86,7 @@ func (u *UI) citizenCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.deps.Booking.Cancel(c.UserContext(), t, v.ID, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+	if err := u.deps.Booking.Cancel(c.UserContext(), t, v.ID, tenant.Citizen("")); err != nil {
 		if e := tenant.AsError(err); e != nil && e.Key == "deadline.passed" {
 			return u.deadlinePassed(c, v)
 		}

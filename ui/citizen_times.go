@@ -29,7 +29,7 @@ func (u *UI) citizenTimes(c *fiber.Ctx) error {
 	if err != nil {
 		return tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	slots, err := u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), loc.ID, day, booking.Actor{Channel: booking.ChannelWeb})
+	slots, err := u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), loc.ID, day, tenant.Citizen(""))
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (u *UI) citizenHold(c *fiber.Ctx) error {
 	if err != nil {
 		return c.Redirect(back+"&error=slot", fiber.StatusSeeOther)
 	}
-	h, err := u.deps.Booking.HoldSlot(c.UserContext(), tenantOf(c), slotID, len(sess.Cards()), sess.HoldID, booking.Actor{Channel: booking.ChannelWeb})
+	h, err := u.deps.Booking.HoldSlot(c.UserContext(), tenantOf(c), slotID, len(sess.Cards()), sess.HoldID, tenant.Citizen(""))
 	if e := tenant.AsError(err); e != nil && (e.Key == "slot.full" || e.Key == "slot.closed") {
 		sess.HoldID, sess.HoldSlot = uuid.Nil, uuid.Nil
 		if err := u.flash(c, sess, "times.slot.taken"); err != nil {

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/jobs/jobstest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/uitest"
@@ -40,7 +40,7 @@ func TestE2EAdminImport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waiting, err := e.svc.CreateImportJob(context.Background(), e.city.ID, booking.Staff("seed", ""), "waiting.csv", []byte("製造管理番号,生年月日\n"))
+	waiting, err := e.svc.CreateImportJob(context.Background(), e.city.ID, tenant.Staff(uuid.Nil, "seed", ""), "waiting.csv", []byte("製造管理番号,生年月日\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func TestE2EStaffBookingNew(t *testing.T) {
 			cards[vp] = append(cards[vp], bookingtest.MustCard(t, e.svc, e.city, "0101").CardNo)
 		}
 		r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{bookingtest.MustCard(t, e.svc, e.city, "0202").ID},
-			Actor: booking.Actor{Channel: booking.ChannelWeb}})
+			Actor: tenant.Citizen("")})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func TestE2EStaffBookings(t *testing.T) {
 		for _, c := range cards {
 			ids = append(ids, c.ID)
 		}
-		r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: ids, Actor: booking.Actor{Channel: booking.ChannelWeb}})
+		r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: ids, Actor: tenant.Citizen("")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestE2EStaffBookings(t *testing.T) {
 		t.Fatal("the two locations' first days differ")
 	}
 	if _, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot2.ID, CardIDs: []uuid.UUID{bookingtest.MustCard(t, e.svc, e.city, "0505").ID},
-		Actor: booking.Actor{Channel: booking.ChannelStaff, ID: "clerk9"}}); err != nil {
+		Actor: tenant.Actor{Channel: tenant.ChannelStaff, Login: "clerk9"}}); err != nil {
 		t.Fatal(err)
 	}
 	base := uitest.Serve(t, e.app)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -51,8 +50,9 @@ func sessionOf(c *fiber.Ctx) *Session {
 
 // staffActorOf is the logged-in staff member as the domain and the audit log record them (the
 // address is copied out of Fiber's buffer, which is reused after the handler returns).
-func staffActorOf(c *fiber.Ctx) booking.Actor {
-	return booking.Staff(sessionOf(c).StaffLogin, strings.Clone(c.IP()))
+func staffActorOf(c *fiber.Ctx) tenant.Actor {
+	s := sessionOf(c)
+	return tenant.Staff(s.StaffID, s.StaffLogin, strings.Clone(c.IP()))
 }
 
 // bearer is the token of an "Authorization: Bearer <token>" header, or "".

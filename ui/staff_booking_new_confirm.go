@@ -136,7 +136,7 @@ func (u *UI) alreadyBooked(c *fiber.Ctx, slot, cards string) *booking.Reservatio
 		return nil
 	}
 	rv, err := u.deps.Booking.CurrentReservation(c.UserContext(), tenantOf(c), ids[0])
-	if err != nil || rv.SlotID != slotID || rv.Channel != booking.ChannelStaff || len(rv.Cards) != len(ids) {
+	if err != nil || rv.SlotID != slotID || rv.Channel != tenant.ChannelStaff || len(rv.Cards) != len(ids) {
 		return nil
 	}
 	want := map[uuid.UUID]bool{}

@@ -78,11 +78,11 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	cardA, cardB := bookingtest.MustCard(t, e.svc, e.city, "0312"), bookingtest.MustCard(t, e.svc, e.city, "1105")
 	booked := bookingtest.MustCard(t, e.svc, e.city, "0101")
 	first := bookingtest.FirstSlot(t, e.svc, e.city, honcho, e.clock.Now())
-	rBooked := mustReserve(t, e, e.city, first, booking.ChannelWeb, "", booked)
+	rBooked := mustReserve(t, e, e.city, first, tenant.ChannelWeb, "", booked)
 	// A later open day, clear of the bookings on the first one citizens may book.
 	laterDay := openDaysAfter(t, e, e.city, honcho, booking.DateFromDB(first.Day), 1)[0]
 	void, issued := bookingtest.MustCard(t, e.svc, e.city, "0202"), bookingtest.MustCard(t, e.svc, e.city, "0303")
-	staffActor := booking.Staff("setup", "")
+	staffActor := tenant.Staff(uuid.Nil, "setup", "")
 	if err := e.svc.ChangeCardStatus(ctx, e.city, []uuid.UUID{void.ID}, booking.CardVoid, staffActor); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 	otherLoc := bookingtest.MustLocation(t, e.svc, other, "よその庁舎", 5)
 	otherCard := bookingtest.MustCard(t, e.svc, other, "0404")
 	otherSlot := bookingtest.FirstSlot(t, e.svc, other, otherLoc, e.clock.Now())
-	otherHold, err := e.svc.HoldSlot(ctx, other, otherSlot.ID, 1, uuid.Nil, booking.Actor{Channel: booking.ChannelStaff, ID: "x"})
+	otherHold, err := e.svc.HoldSlot(ctx, other, otherSlot.ID, 1, uuid.Nil, tenant.Actor{Channel: tenant.ChannelStaff, Login: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Channel != booking.ChannelStaff || r.Lang != "en" || r.PartySize != 2 || r.SlotID.String() != slot || len(r.Cards) != 2 {
+		if r.Channel != tenant.ChannelStaff || r.Lang != "en" || r.PartySize != 2 || r.SlotID.String() != slot || len(r.Cards) != 2 {
 			t.Fatalf("reservation = %+v", r.Reservation)
 		}
 		if !strings.Contains(b.last, code(r.Code)) {
@@ -325,7 +325,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		b.post("/admin/bookings/new/hold", url.Values{"cards": {cards}, "location": {honcho.ID.String()}, "day": {staffDay2.String()}, "slot": {slot.ID.String()}})
 		b.want(200, "内容の確認")
 		hold := firstMatch(t, `name="hold" value="([^"]+)"`, b.last)
-		web := mustReserve(t, e, e.city, bookingtest.FirstSlot(t, e.svc, e.city, honcho, e.clock.Now()), booking.ChannelWeb, "", cardC)
+		web := mustReserve(t, e, e.city, bookingtest.FirstSlot(t, e.svc, e.city, honcho, e.clock.Now()), tenant.ChannelWeb, "", cardC)
 		b.post("/admin/bookings/new/reserve", url.Values{"cards": {cards}, "hold": {hold}, "slot": {slot.ID.String()}, "mail_lang": {"ja"}})
 		b.want(409, "その間に別の予約に入りました")
 		if s := slotNow(t, e, e.city, slot.ID); s.Held != 0 || s.Booked != 0 {
@@ -384,8 +384,8 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		b.t = t
 		cardE := bookingtest.MustCard(t, e.svc, e.city, "0707")
 		slots, _ := e.svc.SlotsOn(ctx, e.city, honcho.ID, laterDay, bookingtest.Admin)
-		past := mustReserve(t, e, e.city, &slots[0], booking.ChannelWeb, "", cardE)
-		future := mustReserve(t, e, e.city, &slots[1], booking.ChannelWeb, "", bookingtest.MustCard(t, e.svc, e.city, "0808"))
+		past := mustReserve(t, e, e.city, &slots[0], tenant.ChannelWeb, "", cardE)
+		future := mustReserve(t, e, e.city, &slots[1], tenant.ChannelWeb, "", bookingtest.MustCard(t, e.svc, e.city, "0808"))
 		// The first booking's time has passed (as if the clock had run on).
 		now := e.clock.Now()
 		err := tenant.InTx(ctx, e.db.App, e.city.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -419,7 +419,7 @@ func TestStaffBookingNewHTTP(t *testing.T) {
 		}
 		b.post("/admin/bookings/"+past.ID.String()+"/no-show", url.Values{})
 		b.want(409)
-		rOther := mustReserve(t, e, other, otherSlot, booking.ChannelWeb, "", bookingtest.MustCard(t, e.svc, other, "0909"))
+		rOther := mustReserve(t, e, other, otherSlot, tenant.ChannelWeb, "", bookingtest.MustCard(t, e.svc, other, "0909"))
 		b.get("/admin/bookings/new")
 		b.post("/admin/bookings/"+rOther.ID.String()+"/no-show", url.Values{})
 		b.want(404)

@@ -42,14 +42,14 @@ func staffBrowser(t *testing.T, e *env, addr, login string) *browser {
 	return b
 }
 
-func mustReserve(t *testing.T, e *env, tn *tenant.Tenant, slot *booking.Slot, ch booking.Channel, email string, cards ...*booking.Card) *booking.Reservation {
+func mustReserve(t *testing.T, e *env, tn *tenant.Tenant, slot *booking.Slot, ch tenant.Channel, email string, cards ...*booking.Card) *booking.Reservation {
 	t.Helper()
 	var ids []uuid.UUID
 	for _, c := range cards {
 		ids = append(ids, c.ID)
 	}
 	r, err := e.svc.Reserve(context.Background(), tn, booking.ReserveInput{SlotID: slot.ID, CardIDs: ids, Email: email,
-		Actor: booking.Actor{Channel: ch, ID: "op"}})
+		Actor: tenant.Actor{Channel: ch, Login: "op"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func auditRows(t *testing.T, e *env, tn *tenant.Tenant) map[string][]auditRow {
 	err := tenant.InTx(context.Background(), e.db.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
 		// The fixtures' own set-up (locations, schedules) is left out: these are the rows the app wrote.
 		return tx.NewRaw("SELECT action, actor, target, coalesce(before::text, '') AS before, coalesce(after::text, '') AS after, ip FROM audit_log WHERE actor <> ? ORDER BY at",
-			bookingtest.Admin.ID).Scan(ctx, &rows)
+			bookingtest.Admin.Login).Scan(ctx, &rows)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -101,16 +101,16 @@ func TestStaffBookingsHTTP(t *testing.T) {
 	slotA := bookingtest.FirstSlot(t, e.svc, e.city, honcho, e.clock.Now())
 	slotB := bookingtest.FirstSlot(t, e.svc, e.city, ureshino, e.clock.Now())
 	parent, child := bookingtest.MustCard(t, e.svc, e.city, "0312"), bookingtest.MustCard(t, e.svc, e.city, "1105")
-	r1 := mustReserve(t, e, e.city, slotA, booking.ChannelWeb, "family@example.jp", parent, child)
-	r2 := mustReserve(t, e, e.city, slotB, booking.ChannelCallCenter, "", bookingtest.MustCard(t, e.svc, e.city, "0101"))
-	r3 := mustReserve(t, e, e.city, slotA, booking.ChannelWeb, "", bookingtest.MustCard(t, e.svc, e.city, "0202"))
-	if err := e.svc.Cancel(ctx, e.city, r3.ID, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+	r1 := mustReserve(t, e, e.city, slotA, tenant.ChannelWeb, "family@example.jp", parent, child)
+	r2 := mustReserve(t, e, e.city, slotB, tenant.ChannelCallCenter, "", bookingtest.MustCard(t, e.svc, e.city, "0101"))
+	r3 := mustReserve(t, e, e.city, slotA, tenant.ChannelWeb, "", bookingtest.MustCard(t, e.svc, e.city, "0202"))
+	if err := e.svc.Cancel(ctx, e.city, r3.ID, tenant.Citizen("")); err != nil {
 		t.Fatal(err)
 	}
 	// Another city's reservation: its id must not be reachable from this city.
 	other := tenanttestCity(t, e)
 	otherLoc := bookingtest.MustLocation(t, e.svc, other, "よその庁舎", 5)
-	rOther := mustReserve(t, e, other, bookingtest.FirstSlot(t, e.svc, other, otherLoc, e.clock.Now()), booking.ChannelWeb, "",
+	rOther := mustReserve(t, e, other, bookingtest.FirstSlot(t, e.svc, other, otherLoc, e.clock.Now()), tenant.ChannelWeb, "",
 		bookingtest.MustCard(t, e.svc, other, "0303"))
 
 	addr := serve(t, e)
@@ -380,10 +380,10 @@ func TestStaffExportCSV(t *testing.T) {
 	s2 := bookingtest.FirstSlot(t, e.svc, e.city, formula, e.clock.Now())
 	s3 := bookingtest.FirstSlot(t, e.svc, e.city, odd, e.clock.Now())
 	c1, c2 := bookingtest.MustCard(t, e.svc, e.city, "0101"), bookingtest.MustCard(t, e.svc, e.city, "0202")
-	r1 := mustReserve(t, e, e.city, s1, booking.ChannelWeb, "", c1, c2)
-	r2 := mustReserve(t, e, e.city, s2, booking.ChannelCallCenter, "", bookingtest.MustCard(t, e.svc, e.city, "0303"))
-	r3 := mustReserve(t, e, e.city, s3, booking.ChannelStaff, "", bookingtest.MustCard(t, e.svc, e.city, "0404"))
-	if err := e.svc.Cancel(ctx, e.city, r3.ID, booking.Actor{Channel: booking.ChannelStaff, ID: "x"}); err != nil {
+	r1 := mustReserve(t, e, e.city, s1, tenant.ChannelWeb, "", c1, c2)
+	r2 := mustReserve(t, e, e.city, s2, tenant.ChannelCallCenter, "", bookingtest.MustCard(t, e.svc, e.city, "0303"))
+	r3 := mustReserve(t, e, e.city, s3, tenant.ChannelStaff, "", bookingtest.MustCard(t, e.svc, e.city, "0404"))
+	if err := e.svc.Cancel(ctx, e.city, r3.ID, tenant.Actor{Channel: tenant.ChannelStaff, Login: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	addr := serve(t, e)
@@ -562,7 +562,7 @@ func TestStaffExportStreams(t *testing.T) {
 			code[k] = alphabet[n%32]
 		}
 		r := booking.Reservation{TenantID: e.city.ID, ID: uuid.New(), Code: string(code), SlotID: slot.ID, LocationID: loc.ID,
-			StartsAt: slot.StartsAt, Status: booking.Booked, Channel: booking.ChannelWeb, Lang: "ja", PartySize: perParty}
+			StartsAt: slot.StartsAt, Status: booking.Booked, Channel: tenant.ChannelWeb, Lang: "ja", PartySize: perParty}
 		rs = append(rs, r)
 		for j := range perParty {
 			c := booking.Card{TenantID: e.city.ID, ID: uuid.New(), CardNo: fmt.Sprintf("%09d", 500000000+i*perParty+j),

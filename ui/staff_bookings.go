@@ -25,7 +25,7 @@ type BookingsPage struct {
 	Q         BookingsQuery
 	Locations []booking.Location
 	Statuses  []booking.ReservationStatus
-	Channels  []booking.Channel
+	Channels  []tenant.Channel
 	List      *booking.ReservationList
 	PrevURL   string
 	NextURL   string
@@ -109,7 +109,7 @@ func (u *UI) staffBookings(c *fiber.Ctx) error {
 	}
 	p.Locations = locs
 	f := booking.ReservationFilter{Clock: q.Time, Status: booking.ReservationStatus(q.Status),
-		Channel: booking.Channel(q.Channel), CardNo: q.CardNo, Code: q.Code, Page: q.Page}
+		Channel: tenant.Channel(q.Channel), CardNo: q.CardNo, Code: q.Code, Page: q.Page}
 	fields := map[string]string{}
 	var ok bool
 	if f.From, ok = parseDay(q.From); !ok {

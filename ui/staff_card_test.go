@@ -93,7 +93,7 @@ func TestStaffCardsHTTP(t *testing.T) {
 	}
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "嬉野", 3)
 	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
-	r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{cards[2].ID}, Actor: booking.Actor{Channel: booking.ChannelWeb}})
+	r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{cards[2].ID}, Actor: tenant.Citizen("")})
 	if err != nil {
 		t.Fatal(err)
 	}

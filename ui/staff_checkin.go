@@ -28,9 +28,8 @@ func (u *UI) staffCheckinShow(c *fiber.Ctx) error {
 // refocused for the next scan. Re-scanning is harmless.
 func (u *UI) staffCheckinScan(c *fiber.Ctx) error {
 	code := strings.Clone(c.FormValue("code"))
-	s := sessionOf(c)
 	v, already, err := u.deps.Booking.CheckIn(c.UserContext(), tenantOf(c), code,
-		booking.Actor{Channel: booking.ChannelStaff, ID: s.StaffLogin})
+		staffActorOf(c))
 	p := &CheckinPage{BasePage: u.base(c), Result: v, Already: already}
 	if e := tenant.AsError(err); e != nil && e.Code != tenant.Internal && e.Code != tenant.Unavailable {
 		p.ResultKey = e.Key

@@ -23,7 +23,7 @@ func TestStaffFlowHTTP(t *testing.T) {
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁", 3)
 	card := bookingtest.MustCard(t, e.svc, e.city, "0312")
 	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.clock.Now())
-	r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}, Actor: booking.Actor{Channel: booking.ChannelWeb}})
+	r, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}, Actor: tenant.Citizen("")})
 	if err != nil {
 		t.Fatal(err)
 	}

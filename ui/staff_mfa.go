@@ -110,7 +110,7 @@ func (u *UI) adminAccountMFAReset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.ResetTOTP(c.UserContext(), tenantOf(c), id, u.adminActor(c)); err != nil {
+	if _, err := u.deps.Accounts.ResetTOTP(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	if err := u.adminEndSessions(c, id); err != nil {

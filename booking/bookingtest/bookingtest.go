@@ -17,10 +17,10 @@ import (
 )
 
 // Citizen is a citizen on the web, for the operations that take an actor.
-var Citizen = booking.Actor{Channel: booking.ChannelWeb}
+var Citizen = tenant.Citizen("")
 
 // Admin is the staff member fixtures act as where an operation needs an actor.
-var Admin = booking.Staff("fixture.admin", "192.0.2.1")
+var Admin = tenant.Staff(uuid.Nil, "fixture.admin", "192.0.2.1")
 
 // Key is the HMAC key fixtures use.
 var Key = []byte("0123456789abcdef0123456789abcdef")
@@ -106,11 +106,11 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 	if err := svc.AddOverride(ctx, t, loc.ID, day, booking.OverrideOpen, &booking.Window{Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 1}, "夜間窓口", Admin); err != nil {
 		tb.Fatalf("SeedAll: AddOverride: %v", err)
 	}
-	if _, err := svc.HoldSlot(ctx, t, slot.ID, 1, uuid.Nil, booking.Actor{Channel: booking.ChannelWeb}); err != nil {
+	if _, err := svc.HoldSlot(ctx, t, slot.ID, 1, uuid.Nil, tenant.Citizen("")); err != nil {
 		tb.Fatalf("SeedAll: HoldSlot: %v", err)
 	}
 	if _, err := svc.Reserve(ctx, t, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID},
-		Email: "seed@example.jp", Actor: booking.Actor{Channel: booking.ChannelWeb}}); err != nil {
+		Email: "seed@example.jp", Actor: tenant.Citizen("")}); err != nil {
 		tb.Fatalf("SeedAll: Reserve: %v", err)
 	}
 	seedMail(tb, svc, t)
@@ -128,7 +128,7 @@ func seedMail(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 	ctx := context.Background()
 	if err := svc.SaveMailTemplate(ctx, t, booking.MailTemplateInput{Kind: booking.KindReminder, Lang: "ja",
 		Subject: "【{{.City}}】明日はご予約日です（{{.Code}}）", Body: "{{.CodeGrouped}}\n{{.When}}\n{{.Place}}\n{{.URL}}\n"},
-		booking.Staff("seed.admin", "")); err != nil {
+		tenant.Staff(uuid.Nil, "seed.admin", "")); err != nil {
 		tb.Fatalf("SeedAll: SaveMailTemplate: %v", err)
 	}
 	ids, err := svc.ClaimOutbox(ctx, t.ID, 1, time.Minute)
@@ -148,7 +148,7 @@ func seedMail(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 func seedImport(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 	tb.Helper()
 	ctx := context.Background()
-	a := booking.Staff("seed.admin", "192.0.2.1")
+	a := tenant.Staff(uuid.Nil, "seed.admin", "192.0.2.1")
 	prof := booking.DefaultImportProfile()
 	prof.CardNo = "交付番号"
 	if err := svc.SaveImportProfile(ctx, t.ID, prof, a); err != nil {

@@ -321,14 +321,14 @@ func benchSetup(ctx context.Context, a *services, o *benchOptions, withPG bool, 
 		return nil, fmt.Errorf("create tenant %s: %w", slug, err)
 	}
 	sc := &benchScratch{tenant: t}
-	if sc.location, err = a.Booking.AddLocation(ctx, t, booking.Location{Name: "ベンチマーク会場", Active: true}, booking.Actor{Channel: booking.ChannelSystem, ID: "bench"}); err != nil {
+	if sc.location, err = a.Booking.AddLocation(ctx, t, booking.Location{Name: "ベンチマーク会場", Active: true}, tenant.System("bench")); err != nil {
 		return sc, fmt.Errorf("create location: %w", err)
 	}
 	var ws []booking.Window
 	for d := time.Sunday; d <= time.Saturday; d++ {
 		ws = append(ws, booking.Window{Weekday: d, Start: benchOpen, End: benchClose, SlotMinutes: benchSlotMinutes, Capacity: benchCapacity})
 	}
-	if err := a.Booking.SetWeeklySchedule(ctx, t, sc.location.ID, ws, booking.Actor{Channel: booking.ChannelSystem, ID: "bench"}); err != nil {
+	if err := a.Booking.SetWeeklySchedule(ctx, t, sc.location.ID, ws, tenant.System("bench")); err != nil {
 		return sc, fmt.Errorf("set schedule: %w", err)
 	}
 	now := time.Now()

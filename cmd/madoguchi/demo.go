@@ -91,7 +91,7 @@ func seedDemo(ctx context.Context, a *App) error {
 			continue
 		}
 		l.SortOrder, l.Active = i, true
-		if _, err := a.Booking.AddLocation(ctx, t, l, booking.Actor{Channel: booking.ChannelSystem, ID: "demo"}); err != nil {
+		if _, err := a.Booking.AddLocation(ctx, t, l, tenant.System("demo")); err != nil {
 			return err
 		}
 	}

@@ -36,7 +36,7 @@ func seedDemoExtras(ctx context.Context, a *App, t *tenant.Tenant) error {
 				ws = append(ws, booking.Window{Weekday: wd, Start: 17*60 + 15, End: 19 * 60, SlotMinutes: 15, Capacity: 2})
 			}
 		}
-		if err := a.Booking.SetWeeklySchedule(ctx, t, l.ID, ws, booking.Actor{Channel: booking.ChannelSystem, ID: "demo"}); err != nil {
+		if err := a.Booking.SetWeeklySchedule(ctx, t, l.ID, ws, tenant.System("demo")); err != nil {
 			return fmt.Errorf("schedule %s: %w", l.Name, err)
 		}
 	}

@@ -31,7 +31,7 @@ func runWorker(ctx context.Context, a *App) error {
 		DB:       a.DB,
 		Redis:    a.Redis,
 		Booking:  a.Booking,
-		Tenants:  a.Tenants,
+		Tenants:  a.Directory,
 		Mailer:   mailer,
 		MailEnv:  mailEnv(a.Config),
 		Log:      a.Log,

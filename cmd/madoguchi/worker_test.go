@@ -13,6 +13,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/jobs/jobstest"
 	"github.com/madoguchi/madoguchi/jobs/mailsink"
+	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
@@ -82,7 +83,7 @@ func TestWorkerCommand(t *testing.T) {
 	card := bookingtest.MustCard(t, svc, tn, "0101")
 	slot := bookingtest.FirstSlot(t, svc, tn, loc, clock.Now())
 	if _, err := svc.Reserve(context.Background(), tn, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID},
-		Email: "taro@example.jp", Actor: booking.Actor{Channel: booking.ChannelWeb}}); err != nil {
+		Email: "taro@example.jp", Actor: tenant.Citizen("")}); err != nil {
 		t.Fatal(err)
 	}
 	if !sink.Wait(1, 20*time.Second) {

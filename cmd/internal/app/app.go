@@ -38,9 +38,12 @@ type App struct {
 	Redis    *redis.Client
 	Registry *prometheus.Registry
 	Tenants  *tenant.Service
-	Booking  *booking.Service
-	Accounts *tenant.Accounts
-	Now      func() time.Time
+	// Directory is the process's one cache of the tenants table, shared by the web's host
+	// resolution and the worker's jobs.
+	Directory *tenant.Directory
+	Booking   *booking.Service
+	Accounts  *tenant.Accounts
+	Now       func() time.Time
 }
 
 // Open connects to PostgreSQL and Redis and builds the services. Errors name the variable
@@ -63,6 +66,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Tenants = tenant.NewService(a.DB)
+	a.Directory = tenant.NewDirectory(a.Tenants, 10*time.Second)
 	a.Accounts = tenant.NewAccounts(a.DB, o.Now)
 	a.Booking = booking.NewService(a.DB, booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g})
 	return a, nil
@@ -82,7 +86,7 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 	return ui.New(ui.Deps{
 		DB:             a.DB,
 		Redis:          a.Redis,
-		Tenants:        tenant.NewResolver(a.Tenants, o.BaseDomain, 10*time.Second),
+		Tenants:        tenant.NewResolver(a.Directory, o.BaseDomain),
 		Booking:        a.Booking,
 		Accounts:       a.Accounts,
 		ImportQueue:    jobs.NewImportQueue(a.Redis),
