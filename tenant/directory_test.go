@@ -34,8 +34,7 @@ func TestDirectoryResolves(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
 	reads := &countReads{}
-	d.App.AddQueryHook(reads)
-	svc := tenant.NewService(d.App)
+	svc := tenant.NewService(d.App.WithQueryHook(reads))
 	a := tenanttest.MustCreateTenant(t, d.App)
 
 	now := tenanttest.NewClock()
