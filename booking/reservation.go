@@ -43,6 +43,10 @@ type Reservation struct {
 	CreatedAt   time.Time         `bun:"created_at,notnull,default:current_timestamp"`
 	UpdatedAt   time.Time         `bun:"updated_at,notnull,default:current_timestamp"`
 	CancelledAt *time.Time        `bun:"cancelled_at"`
+	// RequestKey identifies the request that made the booking (see ReserveInput.RequestKey).
+	RequestKey *string `bun:"request_key"`
+	// Replayed is set by Reserve when the request had already made this booking.
+	Replayed bool `bun:"-"`
 }
 
 // Hold keeps places in a slot for a few minutes while a citizen confirms.

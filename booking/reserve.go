@@ -1,10 +1,15 @@
 package booking
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +27,43 @@ type ReserveInput struct {
 	Email   string // optional; validated by ValidateEmail
 	Lang    string // "ja" or "en": the language of the mail
 	Actor   tenant.Actor
+	// RequestKey is the client's key for this request (the API's Idempotency-Key header, a
+	// form's token): printable ASCII, at most 255 characters. Without a hold, a request that
+	// repeats a key finds the booking the first one made; with a hold, the hold is the key.
+	RequestKey string
+}
+
+// requestKey is the key that makes Reserve idempotent: the hold when there is one (a hold is
+// used once, by its own session), otherwise the client's key scoped to who sent it (the
+// account, or the citizen's own card), so one client's key never finds another's booking. It
+// is stored as SHA-256; "" means no key.
+func (in ReserveInput) requestKey(cards []uuid.UUID) string {
+	var scoped string
+	switch {
+	case in.HoldID != uuid.Nil:
+		scoped = "hold\x00" + in.HoldID.String()
+	case in.RequestKey == "":
+		return ""
+	case in.Actor.Channel == tenant.ChannelWeb:
+		scoped = "card\x00" + cards[0].String() + "\x00" + in.RequestKey
+	default:
+		scoped = string(in.Actor.Channel) + "\x00" + in.Actor.Login + "\x00" + in.RequestKey
+	}
+	sum := sha256.Sum256([]byte(scoped))
+	return hex.EncodeToString(sum[:])
+}
+
+// validRequestKey reports whether k may be a client's request key.
+func validRequestKey(k string) bool {
+	if len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // bookable are the card statuses from which a new booking may be made.
@@ -34,6 +76,11 @@ var bookable = map[CardStatus]bool{CardImported: true, CardNoticeSent: true, Car
 // call-center actors may book after the citizens' deadline (never a time that has started); for
 // every actor but a citizen "reservation.create" (the booking code, slot and card numbers; never
 // the e-mail address) goes to the audit log in the same transaction.
+//
+// Reserve is idempotent per request (see ReserveInput.RequestKey): a repeated request — a double
+// click, a reload, a client retrying after a lost answer — returns the booking the first one
+// made with Replayed set, and books nothing more. A key repeated with other cards or another
+// slot is invalid "request.key_reused".
 func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (_ *Reservation, err error) {
 	defer tenant.Wrap(&err, "booking.Reserve(%s, %s)", t.ID, in.SlotID)
 	email, err := ValidateEmail(in.Email)
@@ -44,15 +91,25 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 	if len(cards) == 0 || len(cards) > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
 	}
+	if !validRequestKey(in.RequestKey) {
+		return nil, tenant.Errorf(tenant.Invalid, "request.key_invalid")
+	}
 	now := s.now()
 	r := &Reservation{TenantID: t.ID, SlotID: in.SlotID, Status: Booked, Channel: in.Actor.Channel,
 		Lang: langOrJA(in.Lang), PartySize: len(cards), CreatedAt: now, UpdatedAt: now}
 	if email != "" {
 		r.Email = &email
 	}
+	if key := in.requestKey(cards); key != "" {
+		r.RequestKey = &key
+	}
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		statuses, err := lockCards(ctx, tx, cards)
 		if err != nil {
+			return err
+		}
+		// After the cards' locks: a first request still running has committed by now.
+		if done, err := replay(ctx, tx, r, cards); done || err != nil {
 			return err
 		}
 		for _, st := range statuses {
@@ -211,10 +268,41 @@ func lockCards(ctx context.Context, tx bun.IDB, ids []uuid.UUID) (map[uuid.UUID]
 	return out, nil
 }
 
+// replay fills r with the booking an earlier request with r's key made, reporting whether there
+// was one; invalid "request.key_reused" when that booking is for other cards or another slot.
+func replay(ctx context.Context, tx bun.IDB, r *Reservation, cards []uuid.UUID) (bool, error) {
+	if r.RequestKey == nil {
+		return false, nil
+	}
+	var prev Reservation
+	err := tx.NewSelect().Model(&prev).Where("request_key = ?", *r.RequestKey).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find earlier request: %w", err)
+	}
+	var had []uuid.UUID
+	if err := tx.NewRaw("SELECT card_id FROM reservation_cards WHERE reservation_id = ? ORDER BY card_id", prev.ID).Scan(ctx, &had); err != nil {
+		return false, fmt.Errorf("read earlier request's cards: %w", err)
+	}
+	want := slices.Clone(cards)
+	slices.SortFunc(want, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	if prev.SlotID != r.SlotID || !slices.Equal(had, want) {
+		return false, tenant.Errorf(tenant.Invalid, "request.key_reused")
+	}
+	*r = prev
+	r.Replayed = true
+	return true, nil
+}
+
 func insertReservation(ctx context.Context, tx bun.IDB, r *Reservation) error {
 	for range 5 {
 		r.Code = newCode()
 		res, err := tx.NewInsert().Model(r).On("CONFLICT (tenant_id, code) DO NOTHING").Returning("id").Exec(ctx)
+		if isUniqueViolation(err) { // the request key: a concurrent request with other cards
+			return tenant.Errorf(tenant.Invalid, "request.key_reused").Wrap(err)
+		}
 		if err != nil {
 			return fmt.Errorf("insert reservation: %w", err)
 		}

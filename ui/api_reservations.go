@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -76,9 +77,12 @@ func (u *UI) apiReservationCreate(c *fiber.Ctx) error {
 		cards = append(cards, card.ID)
 	}
 	r, err := u.deps.Booking.Reserve(c.UserContext(), t, booking.ReserveInput{SlotID: slotID, CardIDs: cards,
-		Email: in.Email, Lang: in.Lang, Actor: tenant.Citizen("")})
+		Email: in.Email, Lang: in.Lang, Actor: tenant.Citizen(""), RequestKey: strings.Clone(c.Get("Idempotency-Key"))})
 	if err != nil {
 		return apiSlotError(err)
+	}
+	if r.Replayed {
+		c.Set("Idempotent-Replayed", "true")
 	}
 	v, err := u.deps.Booking.ReservationByID(c.UserContext(), t, r.ID)
 	if err != nil {

@@ -470,10 +470,27 @@ func TestAPIHappyPath(t *testing.T) {
 	}
 	slot1, slot2 := av.Days[0].Slots[0], av.Days[0].Slots[1]
 
-	// Book for me and my child.
-	r = e.api(t, "POST", host, "/api/v1/reservations", token,
-		fmt.Sprintf(`{"slot_id":%q,"email":"taro@example.jp","lang":"en","family":[{"card_no":%q,"birth":"1105"}]}`, slot1.ID, kid.CardNo))
+	// Book for me and my child; the answer is lost and the client sends the request again with
+	// the same Idempotency-Key: the same booking comes back, marked as a replay.
+	bookBody := fmt.Sprintf(`{"slot_id":%q,"email":"taro@example.jp","lang":"en","family":[{"card_no":%q,"birth":"1105"}]}`, slot1.ID, kid.CardNo)
+	r = e.api(t, "POST", host, "/api/v1/reservations", token, bookBody, "Idempotency-Key", "c0ffee-1")
 	want(r, 201, "POST /api/v1/reservations")
+	if r.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("the first request is marked as a replay")
+	}
+	again := e.api(t, "POST", host, "/api/v1/reservations", token, bookBody, "Idempotency-Key", "c0ffee-1")
+	want(again, 201, "POST /api/v1/reservations (repeated)")
+	if again.str("id") != r.str("id") || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("repeated request = %s (replayed %q), want booking %s again", again.body, again.header.Get("Idempotent-Replayed"), r.str("id"))
+	}
+	reused := e.api(t, "POST", host, "/api/v1/reservations", token,
+		fmt.Sprintf(`{"slot_id":%q,"family":[{"card_no":%q,"birth":"1105"}]}`, slot2.ID, kid.CardNo), "Idempotency-Key", "c0ffee-1")
+	if reused.status != 422 || reused.str("code") != "request.key_reused" {
+		t.Errorf("same key, other slot = %d %s; want 422 request.key_reused", reused.status, reused.body)
+	}
+	if bad := e.api(t, "POST", host, "/api/v1/reservations", token, bookBody, "Idempotency-Key", "two words"); bad.status != 422 || bad.str("code") != "request.key_invalid" {
+		t.Errorf("a key with a space = %d %s; want 422 request.key_invalid", bad.status, bad.body)
+	}
 	if r.header.Get("Location") != "/api/v1/reservations/current" || r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("reserve headers: Location %q, Cache-Control %q", r.header.Get("Location"), r.header.Get("Cache-Control"))
 	}

@@ -73,23 +73,62 @@ func (u *UI) staffBookingNewConfirm(c *fiber.Ctx) error {
 	return u.render(c, "staff/bookings_new_confirm", p)
 }
 
-// staffBookingNewReserve books the held time. A second submit of the same form (double click,
-// reload) finds the cards already booked in this time and shows that booking instead of a
-// second one.
+// staffBookingNewReserve books the held time. The hold makes the request idempotent (the domain
+// keys the booking by it): a second submit of the same form (double click, reload) shows the
+// booking the first one made instead of a second one. A form whose hold lapsed still books the
+// time when it is free, as the clerk asked.
 func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 	p, err := u.newBookingHeld(c, c.FormValue("cards"), c.FormValue("hold"))
 	if err != nil {
 		return err
 	}
-	if p.Hold == nil { // used by the first of a double submit, or expired
-		if r := u.alreadyBooked(c, c.FormValue("slot"), p.CardsParam); r != nil {
-			return u.staffFlashRedirect(c, "behalf.already_done", "/admin/bookings/"+r.ID.String())
-		}
+	holdID, _ := uuid.Parse(strings.TrimSpace(c.FormValue("hold"))) // newBookingHeld parsed it
+	slotID, err := uuid.Parse(strings.TrimSpace(c.FormValue("slot")))
+	if p.Hold != nil {
+		slotID, err = p.Slot.ID, nil
+	}
+	if err != nil {
 		c.Status(fiber.StatusNotFound)
 		return u.newBookingGone(c, p, "behalf.hold.gone")
 	}
 	p.Email, p.Email2 = strings.TrimSpace(c.FormValue("email")), strings.TrimSpace(c.FormValue("email2"))
 	p.MailLang = strings.Clone(c.FormValue("mail_lang"))
+	if fields := confirmFields(p); len(fields) > 0 {
+		if p.Hold == nil {
+			c.Status(fiber.StatusNotFound)
+			return u.newBookingGone(c, p, "behalf.hold.gone")
+		}
+		p.Errors = fields
+		c.Status(fiber.StatusUnprocessableEntity)
+		return u.render(c, "staff/bookings_new_confirm", p)
+	}
+	ids := make([]uuid.UUID, len(p.Cards))
+	for i, cd := range p.Cards {
+		ids[i] = cd.ID
+	}
+	r, err := u.deps.Booking.Reserve(c.UserContext(), tenantOf(c), booking.ReserveInput{SlotID: slotID, HoldID: holdID,
+		CardIDs: ids, Email: p.Email, Lang: p.MailLang, Actor: staffActorOf(c)})
+	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Conflict || e.Key == "slot.closed" || e.Code == tenant.NotFound) {
+		if p.Hold != nil { // nothing was booked: give the held places back at once, not after ten minutes
+			if err := u.deps.Booking.ReleaseHold(c.UserContext(), tenantOf(c), p.Hold.ID); err != nil {
+				u.log.Warn("release hold", "request_id", requestIDOf(c), "err", err)
+			}
+		}
+		c.Status(statusByCode[e.Code])
+		return u.newBookingGone(c, p, e.Key)
+	}
+	if err != nil {
+		return err
+	}
+	if r.Replayed {
+		return u.staffFlashRedirect(c, "behalf.already_done", "/admin/bookings/"+r.ID.String())
+	}
+	return u.staffFlashRedirect(c, "behalf.done", "/admin/bookings/"+r.ID.String())
+}
+
+// confirmFields checks the confirm form: the optional e-mail address typed twice alike and the
+// language of the mails.
+func confirmFields(p *NewBookingPage) map[string]string {
 	fields := map[string]string{}
 	if _, err := booking.ValidateEmail(p.Email); err != nil {
 		fields = tenant.AsError(err).Fields
@@ -99,54 +138,5 @@ func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 	if p.MailLang != "ja" && p.MailLang != "en" {
 		fields["mail_lang"] = "behalf.lang.invalid"
 	}
-	if len(fields) > 0 {
-		p.Errors = fields
-		c.Status(fiber.StatusUnprocessableEntity)
-		return u.render(c, "staff/bookings_new_confirm", p)
-	}
-	ids := make([]uuid.UUID, len(p.Cards))
-	for i, cd := range p.Cards {
-		ids[i] = cd.ID
-	}
-	r, err := u.deps.Booking.Reserve(c.UserContext(), tenantOf(c), booking.ReserveInput{SlotID: p.Slot.ID, HoldID: p.Hold.ID,
-		CardIDs: ids, Email: p.Email, Lang: p.MailLang, Actor: staffActorOf(c)})
-	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Conflict || e.Key == "slot.closed") {
-		if r := u.alreadyBooked(c, p.Slot.ID.String(), p.CardsParam); r != nil {
-			return u.staffFlashRedirect(c, "behalf.already_done", "/admin/bookings/"+r.ID.String())
-		}
-		// Nothing was booked: give the held places back at once rather than after ten minutes.
-		if err := u.deps.Booking.ReleaseHold(c.UserContext(), tenantOf(c), p.Hold.ID); err != nil {
-			u.log.Warn("release hold", "request_id", requestIDOf(c), "err", err)
-		}
-		c.Status(statusByCode[e.Code])
-		return u.newBookingGone(c, p, e.Key)
-	}
-	if err != nil {
-		return err
-	}
-	return u.staffFlashRedirect(c, "behalf.done", "/admin/bookings/"+r.ID.String())
-}
-
-// alreadyBooked returns the staff booking that holds exactly these cards in this slot (the first
-// of a double submit), or nil.
-func (u *UI) alreadyBooked(c *fiber.Ctx, slot, cards string) *booking.ReservationView {
-	ids, err := parseCardIDs(cards)
-	slotID, err2 := uuid.Parse(slot)
-	if err != nil || err2 != nil || len(ids) == 0 {
-		return nil
-	}
-	rv, err := u.deps.Booking.CurrentReservation(c.UserContext(), tenantOf(c), ids[0])
-	if err != nil || rv.SlotID != slotID || rv.Channel != tenant.ChannelStaff || len(rv.Cards) != len(ids) {
-		return nil
-	}
-	want := map[uuid.UUID]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	for _, cd := range rv.Cards {
-		if !want[cd.ID] {
-			return nil
-		}
-	}
-	return rv
+	return fields
 }
