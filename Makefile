@@ -42,13 +42,13 @@ test-dates:
 	GO=$(GO) .ci/test-dates
 
 # help-images: runs the staff and admin browser tests and copies the screenshots the in-app manuals
-# show (ui/templates/help/*.html name them) from ui/e2e/screenshots/help/ into ui/static/help/.
+# show (ui/templates/help/*.html name them) from ui/e2e/screenshots/help/ into ui/web/static/help/.
 help-images:
 	.ci/services
 	.ci/browser
 	$(GO) test -count=1 -run 'TestE2E(Staff|Admin)' ./ui/
 	@for f in $$(grep -oh 'help/[a-z0-9-]*\.png' ui/templates/help/*.html | sort -u); do \
-	  cp ui/e2e/screenshots/$$f ui/static/$$f || exit 1; echo "ui/static/$$f"; done
+	  cp ui/e2e/screenshots/$$f ui/web/static/$$f || exit 1; echo "ui/web/static/$$f"; done
 
 clean:
 	rm -rf bin .demo

@@ -171,10 +171,10 @@ var recordCases = map[string]recordCase{
 		w.clock.Set(w.slot.StartsAt.Add(time.Minute))
 		return func(ctx context.Context) error { _, _, err := w.svc.CheckIn(ctx, w.t, r.Code, recorder); return err }
 	},
-	"StaffMarkNoShow": func(t *testing.T, w *recordWorld) func(context.Context) error {
+	"MarkNoShow": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		r := w.booking(t, w.slot)
 		w.clock.Set(w.slot.EndsAt.Add(time.Hour))
-		return func(ctx context.Context) error { return w.svc.StaffMarkNoShow(ctx, w.t, r.ID, recorder) }
+		return func(ctx context.Context) error { return w.svc.MarkNoShow(ctx, w.t, r.ID, recorder) }
 	},
 	"MarkNoShows": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		w.booking(t, w.slot)
@@ -345,10 +345,10 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
-	"StaffLookupCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
+	"LookupCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		c := w.card(t)
 		return func(ctx context.Context) error {
-			_, err := w.svc.StaffLookupCards(ctx, w.t, []string{c.CardNo}, recorder)
+			_, err := w.svc.LookupCards(ctx, w.t, []string{c.CardNo}, recorder)
 			return err
 		}
 	},
@@ -365,7 +365,7 @@ var unrecorded = []string{
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
 	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",
-	"StaffBookingCards", "StartMail", "Summary", "WeeklyWindows",
+	"BookingCards", "StartMail", "Summary", "WeeklyWindows",
 }
 
 // progressOnly are tables an operation may touch outside its change: a commit's progress is

@@ -25,7 +25,7 @@ const (
 	Internal     Code = "internal"     // a bug; the user sees a generic message: 500
 )
 
-// Error is the one domain error type. Key names a message in ui/locale (never prose), Args fill
+// Error is the one domain error type. Key names a message in ui/web/locale (never prose), Args fill
 // it, Fields holds per-field message keys for forms, and Err is the cause, for logs only.
 type Error struct {
 	Code   Code

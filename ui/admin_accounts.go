@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminAccountRow is one staff account as the admin pages show it.
@@ -62,7 +63,7 @@ func (u *UI) adminRow(acc *tenant.Account) AdminAccountRow {
 }
 
 func (u *UI) adminAccounts(c *fiber.Ctx) error {
-	accs, err := u.deps.Accounts.List(c.UserContext(), tenantOf(c))
+	accs, err := u.deps.Accounts.List(c.UserContext(), web.TenantOf(c))
 	if err != nil {
 		return err
 	}
@@ -98,11 +99,11 @@ func (u *UI) adminAccountCreate(c *fiber.Ctx) error {
 	if len(fields) > 0 {
 		err = &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
 	} else {
-		acc, err = u.deps.Accounts.Create(c.UserContext(), tenantOf(c), p.LoginID, p.Name, tenant.Role(p.Role), initial, sessionOf(c).StaffLogin)
+		acc, err = u.deps.Accounts.Create(c.UserContext(), web.TenantOf(c), p.LoginID, p.Name, tenant.Role(p.Role), initial, staffOf(c).StaffLogin)
 	}
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Invalid || e.Code == tenant.Conflict) {
 		p.Errors = e.Fields
-		c.Status(statusByCode[e.Code])
+		c.Status(web.StatusOf(e.Code))
 		return u.render(c, "admin/account_new", p)
 	}
 	if err != nil {
@@ -117,7 +118,7 @@ func (u *UI) adminLoad(c *fiber.Ctx) (*tenant.Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	return u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), id)
+	return u.deps.Accounts.ByID(c.UserContext(), web.TenantOf(c), id)
 }
 
 func (u *UI) adminAccount(c *fiber.Ctx) error {
@@ -125,7 +126,7 @@ func (u *UI) adminAccount(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := &AdminAccountPage{BasePage: u.base(c), Acc: u.adminRow(acc), Self: acc.ID == sessionOf(c).StaffID}
+	p := &AdminAccountPage{BasePage: u.base(c), Acc: u.adminRow(acc), Self: acc.ID == staffOf(c).StaffID}
 	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (u *UI) adminAccountReset(c *fiber.Ctx) error {
 		return err
 	}
 	initial := tenant.RandomPassword()
-	acc, err := u.deps.Accounts.ResetPassword(c.UserContext(), tenantOf(c), id, initial, staffActorOf(c))
+	acc, err := u.deps.Accounts.ResetPassword(c.UserContext(), web.TenantOf(c), id, initial, staffActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -153,12 +154,12 @@ func (u *UI) adminAccountReset(c *fiber.Ctx) error {
 // adminEndSessions ends every session of the account (never the acting admin's own: the domain
 // refuses to disable, demote or reset oneself).
 func (u *UI) adminEndSessions(c *fiber.Ctx, id uuid.UUID) error {
-	n, err := u.endStaffSessions(c.UserContext(), tenantOf(c).ID, id)
+	n, err := u.endStaffSessions(c.UserContext(), web.TenantOf(c).ID, id)
 	if err != nil {
 		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
 	}
 	if n > 0 {
-		u.log.Info("staff sessions ended", "request_id", requestIDOf(c), "tenant", tenantSlug(c), "account", id, "sessions", n)
+		u.log.Info("staff sessions ended", "request_id", web.RequestIDOf(c), "tenant", web.TenantSlug(c), "account", id, "sessions", n)
 	}
 	return nil
 }
@@ -175,7 +176,7 @@ func (u *UI) adminAccountUnlock(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.Unlock(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
+	if _, err := u.deps.Accounts.Unlock(c.UserContext(), web.TenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.adminDone(c, id, "admin.accounts.unlocked")
@@ -190,7 +191,7 @@ func (u *UI) adminSetDisabled(c *fiber.Ctx, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.SetDisabled(c.UserContext(), tenantOf(c), id, disabled, staffActorOf(c)); err != nil {
+	if _, err := u.deps.Accounts.SetDisabled(c.UserContext(), web.TenantOf(c), id, disabled, staffActorOf(c)); err != nil {
 		return err
 	}
 	if !disabled {
@@ -209,7 +210,7 @@ func (u *UI) adminAccountRole(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.SetRole(c.UserContext(), tenantOf(c), id, tenant.Role(c.FormValue("role")), staffActorOf(c)); err != nil {
+	if _, err := u.deps.Accounts.SetRole(c.UserContext(), web.TenantOf(c), id, tenant.Role(c.FormValue("role")), staffActorOf(c)); err != nil {
 		return err
 	}
 	if err := u.adminEndSessions(c, id); err != nil {

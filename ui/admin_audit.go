@@ -14,6 +14,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 const adminAuditPerPage = 50
@@ -106,7 +107,7 @@ func (u *UI) adminCardNumbers(c *fiber.Ctx, recs []tenant.AuditRecord) (map[uuid
 			ids = append(ids, id)
 		}
 	}
-	return u.deps.Booking.CardNumbers(c.UserContext(), tenantOf(c), ids)
+	return u.deps.Booking.CardNumbers(c.UserContext(), web.TenantOf(c), ids)
 }
 
 func adminCardID(target string) (uuid.UUID, bool) {
@@ -153,7 +154,7 @@ func adminDetail(r tenant.AuditRecord) string {
 func (u *UI) adminAudit(c *fiber.Ctx) error {
 	p, q, fields := adminAuditFilter(func(k string) string { return strings.Clone(c.Query(k)) })
 	p.BasePage = u.base(c)
-	actions, err := u.deps.Accounts.AuditActions(c.UserContext(), tenantOf(c))
+	actions, err := u.deps.Accounts.AuditActions(c.UserContext(), web.TenantOf(c))
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func (u *UI) adminAudit(c *fiber.Ctx) error {
 		return u.render(c, "admin/audit", &p)
 	}
 	q.Page, q.PerPage = admPageNo(c.Query("page")), adminAuditPerPage
-	recs, total, page, err := u.deps.Accounts.AuditLog(c.UserContext(), tenantOf(c), q)
+	recs, total, page, err := u.deps.Accounts.AuditLog(c.UserContext(), web.TenantOf(c), q)
 	if err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func (u *UI) adminAuditExport(c *fiber.Ctx) error {
 	if len(fields) > 0 {
 		return &tenant.Error{Code: tenant.Invalid, Key: "audit.date.invalid", Fields: fields}
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	recs, err := u.deps.Accounts.AuditExport(c.UserContext(), t, q)
 	if err != nil {
 		return err

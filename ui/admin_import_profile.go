@@ -7,6 +7,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminImportProfilePage is the data of admin/import_profile.html: which column of the city's
@@ -27,7 +28,7 @@ func (u *UI) importProfilePage(c *fiber.Ctx, p booking.ImportProfile, errs map[s
 }
 
 func (u *UI) adminImportProfileShow(c *fiber.Ctx) error {
-	p, err := u.deps.Booking.ImportProfile(c.UserContext(), tenantOf(c).ID)
+	p, err := u.deps.Booking.ImportProfile(c.UserContext(), web.TenantOf(c).ID)
 	if err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func (u *UI) adminImportProfileSave(c *fiber.Ctx) error {
 	for _, f := range booking.ImportProfileFields {
 		p.SetImportProfileField(f.Field, strings.Clone(c.FormValue(f.Field)))
 	}
-	err := u.deps.Booking.SaveImportProfile(c.UserContext(), tenantOf(c).ID, p, staffActorOf(c))
+	err := u.deps.Booking.SaveImportProfile(c.UserContext(), web.TenantOf(c).ID, p, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && len(e.Fields) > 0 {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "admin/import_profile", u.importProfilePage(c, p, e.Fields))

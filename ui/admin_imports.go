@@ -12,6 +12,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminImportsPage is the data of admin/imports.html: the upload form and past imports.
@@ -31,7 +32,7 @@ type AdminImportPage struct {
 }
 
 func (u *UI) importsPage(c *fiber.Ctx, errs map[string]string) (*AdminImportsPage, error) {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	jobs, err := u.deps.Booking.ImportJobs(c.UserContext(), t.ID, 50)
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func (u *UI) adminImportUpload(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	j, err := u.deps.Booking.CreateImportJob(c.UserContext(), tenantOf(c).ID, staffActorOf(c), name, data)
+	j, err := u.deps.Booking.CreateImportJob(c.UserContext(), web.TenantOf(c).ID, staffActorOf(c), name, data)
 	if e := tenant.AsError(err); e != nil && e.Fields["file"] != "" {
 		return u.importUploadError(c, e.Fields["file"])
 	}
@@ -106,7 +107,7 @@ func (u *UI) importJobOf(c *fiber.Ctx) (*booking.ImportJob, error) {
 	if err != nil {
 		return nil, tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	return u.deps.Booking.ImportJob(c.UserContext(), tenantOf(c).ID, id)
+	return u.deps.Booking.ImportJob(c.UserContext(), web.TenantOf(c).ID, id)
 }
 
 func (u *UI) adminImport(c *fiber.Ctx) error {
@@ -137,7 +138,7 @@ func (u *UI) adminImportStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	lang := langOf(c)
+	lang := web.LangOf(c)
 	return c.JSON(importStatus{State: string(j.State), Busy: j.State.Busy(), Percent: j.Percent(), Done: j.ProgressDone, Total: j.ProgressTotal,
 		Label: u.locales.T(lang, "import.state."+string(j.State), nil),
 		Text:  u.locales.T(lang, "import.progress.rows", map[string]any{"done": j.ProgressDone, "total": j.ProgressTotal})})

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // IPDeniedPage is the data of staff/ip_denied.html.
@@ -14,12 +16,12 @@ type IPDeniedPage struct {
 // with a 403 page that shows no data and no login form. The client address is c.IP(), which
 // believes X-Real-IP only from the configured trusted proxies (ui/app.go).
 func (u *UI) adminIPAllow(c *fiber.Ctx) error {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	ip := c.IP()
 	if t == nil || t.Settings.AdminAllowed(ip) {
 		return c.Next()
 	}
-	u.log.Warn("admin refused by allow-list", "request_id", requestIDOf(c), "tenant", t.Slug, "ip", ip, "path", c.Path())
+	u.log.Warn("admin refused by allow-list", "request_id", web.RequestIDOf(c), "tenant", t.Slug, "ip", ip, "path", c.Path())
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return u.render(c.Status(fiber.StatusForbidden), "staff/ip_denied", &IPDeniedPage{BasePage: u.base(c), IP: ip})
 }

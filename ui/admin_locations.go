@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminLocationsPage is the data of admin/locations.html: the city's 交付場所 (spec 2(3)エ).
@@ -42,7 +43,7 @@ type locationForm struct {
 }
 
 func (u *UI) adminLocationsList(c *fiber.Ctx) error {
-	locs, err := u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, false)
+	locs, err := u.deps.Booking.Locations(c.UserContext(), web.TenantOf(c).ID, false)
 	if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func (u *UI) adminLocationsList(c *fiber.Ctx) error {
 }
 
 func (u *UI) adminLocationNew(c *fiber.Ctx) error {
-	locs, err := u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, false)
+	locs, err := u.deps.Booking.Locations(c.UserContext(), web.TenantOf(c).ID, false)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (u *UI) adminLocationCreate(c *fiber.Ctx) error {
 	f := parseLocationForm(c)
 	l, errs := f.location()
 	if len(errs) == 0 {
-		created, err := u.deps.Booking.AddLocation(c.UserContext(), tenantOf(c), l, staffActorOf(c))
+		created, err := u.deps.Booking.AddLocation(c.UserContext(), web.TenantOf(c), l, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && len(e.Fields) > 0 {
 			errs = e.Fields
 		} else if err != nil {
@@ -100,7 +101,7 @@ func (u *UI) adminLocationUpdate(c *fiber.Ctx) error {
 	l, errs := f.location()
 	if len(errs) == 0 {
 		l.ID = old.ID
-		_, err := u.deps.Booking.UpdateLocation(c.UserContext(), tenantOf(c), l, staffActorOf(c))
+		_, err := u.deps.Booking.UpdateLocation(c.UserContext(), web.TenantOf(c), l, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && len(e.Fields) > 0 {
 			errs = e.Fields
 		} else if err != nil {
@@ -120,7 +121,7 @@ func (u *UI) adminLocation(c *fiber.Ctx) (*booking.Location, error) {
 	if err != nil {
 		return nil, tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	return u.deps.Booking.LocationByID(c.UserContext(), tenantOf(c).ID, id)
+	return u.deps.Booking.LocationByID(c.UserContext(), web.TenantOf(c).ID, id)
 }
 
 func parseLocationForm(c *fiber.Ctx) locationForm {

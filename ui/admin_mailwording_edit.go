@@ -7,6 +7,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminMailTemplatePage is the data of admin/mail_template.html: one kind of citizen mail in
@@ -94,7 +95,7 @@ func (u *UI) adminMailTemplateEdit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cur, err := u.deps.Booking.MailTemplateOf(c.UserContext(), tenantOf(c), kind, lang)
+	cur, err := u.deps.Booking.MailTemplateOf(c.UserContext(), web.TenantOf(c), kind, lang)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminMailTemplatesPage is the data of admin/mail_templates.html: every kind of citizen mail
@@ -15,7 +16,7 @@ type AdminMailTemplatesPage struct {
 
 // adminMailTemplateList lists the mails the admin can reword.
 func (u *UI) adminMailTemplateList(c *fiber.Ctx) error {
-	list, err := u.deps.Booking.MailTemplateList(c.UserContext(), tenantOf(c))
+	list, err := u.deps.Booking.MailTemplateList(c.UserContext(), web.TenantOf(c))
 	if err != nil {
 		return err
 	}

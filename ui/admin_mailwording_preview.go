@@ -5,6 +5,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // adminMailTemplatePreview renders the wording as typed with a sample booking of the city and
@@ -17,11 +18,11 @@ func (u *UI) adminMailTemplatePreview(c *fiber.Ctx) error {
 	}
 	f := parseMailTemplateForm(c)
 	in := booking.MailTemplateInput{Kind: kind, Lang: lang, Subject: f.Subject, Body: f.Body}
-	prev, err := u.deps.Booking.PreviewMail(c.UserContext(), tenantOf(c), in, booking.MailEnv{BaseDomain: u.deps.BaseDomain})
+	prev, err := u.deps.Booking.PreviewMail(c.UserContext(), web.TenantOf(c), in, booking.MailEnv{BaseDomain: u.deps.BaseDomain})
 	if err != nil && tenant.ErrorCode(err) != tenant.Invalid {
 		return err
 	}
-	cur, cerr := u.deps.Booking.MailTemplateOf(c.UserContext(), tenantOf(c), kind, lang)
+	cur, cerr := u.deps.Booking.MailTemplateOf(c.UserContext(), web.TenantOf(c), kind, lang)
 	if cerr != nil {
 		return cerr
 	}

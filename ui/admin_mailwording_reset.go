@@ -1,6 +1,10 @@
 package ui
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/ui/web"
+)
 
 // adminMailTemplateReset goes back to the default wording (the domain deletes the city's row
 // and writes the audit log).
@@ -9,7 +13,7 @@ func (u *UI) adminMailTemplateReset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	removed, err := u.deps.Booking.ResetMailTemplate(c.UserContext(), tenantOf(c), kind, lang, staffActorOf(c))
+	removed, err := u.deps.Booking.ResetMailTemplate(c.UserContext(), web.TenantOf(c), kind, lang, staffActorOf(c))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminMailTemplateResetPage is the data of admin/mail_template_reset.html: the check before a
@@ -33,7 +34,7 @@ func (u *UI) adminMailTemplateResetConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cur, err := u.deps.Booking.MailTemplateOf(c.UserContext(), tenantOf(c), kind, lang)
+	cur, err := u.deps.Booking.MailTemplateOf(c.UserContext(), web.TenantOf(c), kind, lang)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // adminMailTemplateSave saves the city's wording of one kind and language (the domain checks
@@ -17,9 +18,9 @@ func (u *UI) adminMailTemplateSave(c *fiber.Ctx) error {
 	}
 	f := parseMailTemplateForm(c)
 	in := booking.MailTemplateInput{Kind: kind, Lang: lang, Subject: f.Subject, Body: f.Body}
-	err = u.deps.Booking.SaveMailTemplate(c.UserContext(), tenantOf(c), in, staffActorOf(c))
+	err = u.deps.Booking.SaveMailTemplate(c.UserContext(), web.TenantOf(c), in, staffActorOf(c))
 	if tenant.ErrorCode(err) == tenant.Invalid {
-		cur, cerr := u.deps.Booking.MailTemplateOf(c.UserContext(), tenantOf(c), kind, lang)
+		cur, cerr := u.deps.Booking.MailTemplateOf(c.UserContext(), web.TenantOf(c), kind, lang)
 		if cerr != nil {
 			return cerr
 		}

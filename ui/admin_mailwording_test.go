@@ -8,7 +8,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
-	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 const mailwordingPath = "/admin/settings/mail/reservation_created/ja"
@@ -165,7 +165,7 @@ func TestAdminMailTemplateHTTP(t *testing.T) {
 // TestMailTemplateMessages: every message key the domain's check can give has a text in both
 // languages.
 func TestMailTemplateMessages(t *testing.T) {
-	locs, err := ui.LoadLocales()
+	locs, err := web.LoadLocales()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminSchedulePage is the data of admin/schedule.html: one location's weekly opening windows,
@@ -84,7 +85,7 @@ func (u *UI) adminScheduleShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ws, err := u.deps.Booking.WeeklyWindows(c.UserContext(), tenantOf(c), l.ID)
+	ws, err := u.deps.Booking.WeeklyWindows(c.UserContext(), web.TenantOf(c), l.ID)
 	if err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func (u *UI) adminScheduleSaveWeekly(c *fiber.Ctx) error {
 	days := parseWeekForm(c)
 	ws, ok := validateWeek(days)
 	if ok {
-		err := u.deps.Booking.SetWeeklySchedule(c.UserContext(), tenantOf(c), l.ID, ws, staffActorOf(c))
+		err := u.deps.Booking.SetWeeklySchedule(c.UserContext(), web.TenantOf(c), l.ID, ws, staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			days[0].Rows[0].StartErr = firstKey(e)
 		} else if err != nil {
@@ -139,7 +140,7 @@ func (u *UI) adminScheduleAddOverride(c *fiber.Ctx) error {
 	}
 	day, kind, w, errs := f.parse(booking.DateOf(u.now()))
 	if len(errs) == 0 {
-		err := u.deps.Booking.AddOverride(c.UserContext(), tenantOf(c), l.ID, day, kind, w, strings.TrimSpace(f.Note), staffActorOf(c))
+		err := u.deps.Booking.AddOverride(c.UserContext(), web.TenantOf(c), l.ID, day, kind, w, strings.TrimSpace(f.Note), staffActorOf(c))
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			errs = overrideFieldErrors(e)
 		} else if err != nil {
@@ -148,7 +149,7 @@ func (u *UI) adminScheduleAddOverride(c *fiber.Ctx) error {
 			return u.staffFlashRedirect(c, "admin.schedule.override.added", "/admin/locations/"+l.ID.String()+"/schedule")
 		}
 	}
-	ws, err := u.deps.Booking.WeeklyWindows(c.UserContext(), tenantOf(c), l.ID)
+	ws, err := u.deps.Booking.WeeklyWindows(c.UserContext(), web.TenantOf(c), l.ID)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (u *UI) adminScheduleAddOverride(c *fiber.Ctx) error {
 }
 
 func (u *UI) schedulePage(c *fiber.Ctx, l *booking.Location, days []scheduleDay, of overrideForm, ovErrs map[string]string) (*AdminSchedulePage, error) {
-	ctx, t := c.UserContext(), tenantOf(c)
+	ctx, t := c.UserContext(), web.TenantOf(c)
 	today := booking.DateOf(u.now())
 	ovs, err := u.deps.Booking.OverridesFrom(ctx, t, l.ID, today)
 	if err != nil {
@@ -432,7 +433,7 @@ func (u *UI) adminScheduleOverride(c *fiber.Ctx) (*booking.Location, *booking.Ov
 	if err != nil {
 		return nil, nil, tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	o, err := u.deps.Booking.OverrideByID(c.UserContext(), tenantOf(c), l.ID, id)
+	o, err := u.deps.Booking.OverrideByID(c.UserContext(), web.TenantOf(c), l.ID, id)
 	return l, o, err
 }
 
@@ -449,7 +450,7 @@ func (u *UI) adminScheduleDeleteOverride(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Booking.DeleteOverride(c.UserContext(), tenantOf(c), l.ID, o.ID, staffActorOf(c)); err != nil {
+	if _, err := u.deps.Booking.DeleteOverride(c.UserContext(), web.TenantOf(c), l.ID, o.ID, staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.staffFlashRedirect(c, "admin.schedule.override.deleted", "/admin/locations/"+l.ID.String()+"/schedule")

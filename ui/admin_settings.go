@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // AdminSettingsPage is the data of admin/settings.html: the city's own settings (spec 3(3)オ,
@@ -80,7 +81,7 @@ func (u *UI) settingsPage(c *fiber.Ctx, f settingsForm, errs map[string]string) 
 }
 
 func (u *UI) adminSettingsShow(c *fiber.Ctx) error {
-	t, err := tenant.NewService(u.deps.DB).BySlug(c.UserContext(), tenantOf(c).Slug) // fresh: the resolver caches
+	t, err := tenant.NewService(u.deps.DB).BySlug(c.UserContext(), web.TenantOf(c).Slug) // fresh: the resolver caches
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 	st, errs := f.settings()
 	actor := staffActorOf(c)
 	if len(errs) == 0 {
-		_, err := u.deps.Booking.UpdateSettings(c.UserContext(), tenantOf(c), st, actor)
+		_, err := u.deps.Booking.UpdateSettings(c.UserContext(), web.TenantOf(c), st, actor)
 		if e := tenant.AsError(err); e == nil || len(e.Fields) == 0 {
 			if err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // Bounds of one availability request, so a public read stays cheap: the calendar over at most
@@ -21,7 +22,7 @@ const (
 // apiLocations lists the tenant's active 交付場所 in display order. Public: the top page shows
 // them too.
 func (u *UI) apiLocations(c *fiber.Ctx) error {
-	locs, err := u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, true)
+	locs, err := u.deps.Booking.Locations(c.UserContext(), web.TenantOf(c).ID, true)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (u *UI) apiAvailability(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	loc, err := u.location(c, q.location.String())
 	if tenant.ErrorCode(err) == tenant.NotFound {
 		return tenant.Errorf(tenant.NotFound, "location.not_found").Wrap(err)

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // apiEdge shapes the errors of API handlers for clients: a field-level validation error takes
@@ -36,10 +37,10 @@ func (u *UI) apiEdge(c *fiber.Ctx) error {
 // be added by the client's code. Each authenticated request renews the session's idle timeout.
 func (u *UI) apiAuth(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	if bearer(c) == "" {
+	if web.Bearer(c) == "" {
 		return tenant.Errorf(tenant.Unauthorized, "error.unauthorized")
 	}
-	c.Request().Header.DelCookie(u.sess.cookieName())
+	c.Request().Header.DelCookie(u.sess.CookieName())
 	sess, err := u.session(c)
 	if err != nil {
 		return err
@@ -47,8 +48,8 @@ func (u *UI) apiAuth(c *fiber.Ctx) error {
 	if !sess.LoggedIn() {
 		return tenant.Errorf(tenant.Unauthorized, "error.unauthorized")
 	}
-	if err := u.deps.Redis.Expire(c.UserContext(), u.sess.key(sess.ID), sessionIdle).Err(); err != nil {
-		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+	if err := u.sess.Touch(c, sess); err != nil {
+		return err
 	}
 	return c.Next()
 }
@@ -56,5 +57,5 @@ func (u *UI) apiAuth(c *fiber.Ctx) error {
 // apiNoCookie removes a session cookie that the sessions store set on this response: API
 // clients get their token in the body, never as a cookie.
 func (u *UI) apiNoCookie(c *fiber.Ctx) {
-	c.Response().Header.DelCookie(u.sess.cookieName())
+	c.Response().Header.DelCookie(u.sess.CookieName())
 }

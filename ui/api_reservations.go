@@ -10,6 +10,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 type apiReservationCreate struct {
@@ -58,8 +59,8 @@ func (u *UI) apiReservationCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sess := sessionOf(c)
-	t := tenantOf(c)
+	sess := citizenOf(c)
+	t := web.TenantOf(c)
 	cards := []uuid.UUID{sess.CardID}
 	for i, m := range in.Family {
 		prefix := fmt.Sprintf("family[%d].", i)
@@ -104,8 +105,8 @@ func apiSlotError(err error) error {
 // apiCurrent loads the reservation holding the logged-in card; not_found "reservation.none"
 // when there is none.
 func (u *UI) apiCurrent(c *fiber.Ctx) (*booking.ReservationView, error) {
-	sess := sessionOf(c)
-	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), tenantOf(c), sess.CardID)
+	sess := citizenOf(c)
+	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), web.TenantOf(c), sess.CardID)
 	if tenant.ErrorCode(err) == tenant.NotFound {
 		return nil, tenant.Errorf(tenant.NotFound, "reservation.none").Wrap(err)
 	}
@@ -118,7 +119,7 @@ func (u *UI) apiReservationCurrent(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(u.toAPIReservation(tenantOf(c), v))
+	return c.JSON(u.toAPIReservation(web.TenantOf(c), v))
 }
 
 // apiReservationChange moves the active reservation to another slot (booking.Service.Change:
@@ -136,7 +137,7 @@ func (u *UI) apiReservationChange(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	if _, err := u.deps.Booking.Change(c.UserContext(), t, v.ID, slotID, uuid.Nil, tenant.Citizen("")); err != nil {
 		return apiSlotError(err)
 	}
@@ -153,7 +154,7 @@ func (u *UI) apiReservationCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.deps.Booking.Cancel(c.UserContext(), tenantOf(c), v.ID, tenant.Citizen("")); err != nil {
+	if err := u.deps.Booking.Cancel(c.UserContext(), web.TenantOf(c), v.ID, tenant.Citizen("")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 type apiSessionResponse struct {
@@ -23,13 +25,14 @@ func (u *UI) apiSessionCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	card, err := u.deps.Booking.Login(c.UserContext(), t, li)
 	if err != nil {
 		return err
 	}
-	sess := &Session{TenantID: t.ID, CardID: card.ID, AuthAt: u.now()}
-	if err := u.sess.save(c, sess); err != nil {
+	sess := u.sess.New(t.ID.String())
+	sess.CardID, sess.AuthAt = card.ID, u.now()
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	u.apiNoCookie(c)
@@ -44,7 +47,7 @@ func (u *UI) apiSessionDelete(c *fiber.Ctx) error {
 		return err
 	}
 	u.releaseSessionHold(c, sess)
-	if err := u.sess.destroy(c, sess); err != nil {
+	if err := u.sess.Destroy(c, sess); err != nil {
 		return err
 	}
 	u.apiNoCookie(c)

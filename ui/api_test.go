@@ -25,7 +25,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
-	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // apiResult is one API response, with the body decoded when it is a JSON object.
@@ -832,7 +832,7 @@ func TestOpenAPI(t *testing.T) {
 	walk(raw)
 
 	// Every documented code has a translation in both languages.
-	locs, err := ui.LoadLocales()
+	locs, err := web.LoadLocales()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // Deps is everything the web app needs, built by cmd/madoguchi.
@@ -44,16 +45,16 @@ type ImportQueue interface {
 	EnqueueImportCommit(ctx context.Context, tenantID, importID uuid.UUID) error
 }
 
-// UI holds the parsed templates, translations and assets shared by all handlers.
+// UI is the city console (citizens' pages, the JSON API, staff and admin pages) on the shared
+// web core.
 type UI struct {
 	deps      Deps
 	log       *slog.Logger
-	views     *views
-	assets    *assets
-	locales   locales
-	metrics   *httpMetrics
-	sess      *sessions // citizen sessions (and API bearer tokens)
-	staffSess *sessions // staff sessions: their own cookie, so a citizen and a clerk never share one
+	core      *web.Core
+	locales   web.Locales
+	views     *web.Views
+	sess      *citizenStore // citizen sessions (and API bearer tokens)
+	staffSess *staffStore   // staff sessions: their own cookie, so a citizen and a clerk never share one
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
@@ -61,25 +62,23 @@ func (u *UI) now() time.Time { return u.deps.Now() }
 // New builds the Fiber app with every route. It fails when a template, translation or asset is
 // broken, so a bad build never starts serving.
 func New(d Deps) (*fiber.App, error) {
-	loc, err := loadLocales()
-	if err != nil {
-		return nil, err
-	}
-	as, err := loadAssets()
-	if err != nil {
-		return nil, err
-	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	u := &UI{deps: d, log: d.Logger, assets: as, locales: loc, sess: &sessions{rdb: d.Redis, secure: d.SecureCookies, name: "mdg_sid"},
-		staffSess: &sessions{rdb: d.Redis, secure: d.SecureCookies, name: "mdg_staff"}}
-	if u.views, err = loadViews(u.funcs()); err != nil {
+	core, err := web.New(d.Logger, d.Registry)
+	if err != nil {
 		return nil, err
 	}
-	if u.metrics, err = newHTTPMetrics(d.Registry); err != nil {
+	// Session lifetimes run on the wall clock, like the Redis TTL that enforces their idle
+	// timeout; the app's clock (d.Now) is the business date and time.
+	u := &UI{deps: d, log: d.Logger, core: core, locales: core.Locales,
+		sess:      web.NewStore[CitizenSession](d.Redis, "mdg_sid", d.SecureCookies, sessionIdle, sessionAbsolute, nil),
+		staffSess: web.NewStore[StaffSession](d.Redis, "mdg_staff", d.SecureCookies, staffIdle, staffAbsolute, nil)}
+	u.sess.Bearer = true
+	if u.views, err = web.LoadViews(templatesFS, core.Funcs()); err != nil {
 		return nil, err
 	}
+	core.SetErrorPages(u) // unknown hosts and probes get the city console's plain error page
 	app := fiber.New(fiber.Config{
 		AppName:                 "madoguchi",
 		ProxyHeader:             "X-Real-IP", // the ingress overwrites it; believed only from TrustedProxies
@@ -93,7 +92,7 @@ func New(d Deps) (*fiber.App, error) {
 		IdleTimeout:           60 * time.Second,
 		BodyLimit:             appBodyLimit, // the card CSV upload; bodyLimit keeps every other route at 1 MiB
 		ReadBufferSize:        16 << 10,
-		ErrorHandler:          u.errorHandler,
+		ErrorHandler:          core.ErrorHandler,
 		DisableStartupMessage: true,
 	})
 	u.routes(app) // ui/routes.go: every route of every host

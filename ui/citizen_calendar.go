@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // LocationsPage is the data of citizen/locations.html.
@@ -20,8 +21,8 @@ type LocationsPage struct {
 }
 
 func (u *UI) citizenLocations(c *fiber.Ctx) error {
-	sess := sessionOf(c)
-	locs, err := u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, true)
+	sess := citizenOf(c)
+	locs, err := u.deps.Booking.Locations(c.UserContext(), web.TenantOf(c).ID, true)
 	if err != nil {
 		return err
 	}
@@ -48,8 +49,8 @@ type CalendarPage struct {
 // citizenCalendar shows a month of availability for the party size. With X-Partial it returns
 // only the calendar fragment (month navigation without a full reload).
 func (u *UI) citizenCalendar(c *fiber.Ctx) error {
-	sess := sessionOf(c)
-	t := tenantOf(c)
+	sess := citizenOf(c)
+	t := web.TenantOf(c)
 	loc, err := u.location(c, c.Query("location"))
 	if err != nil {
 		return err
@@ -109,7 +110,7 @@ func (u *UI) location(c *fiber.Ctx, raw string) (*booking.Location, error) {
 	if err != nil {
 		return nil, tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	l, err := u.deps.Booking.LocationByID(c.UserContext(), tenantOf(c).ID, id)
+	l, err := u.deps.Booking.LocationByID(c.UserContext(), web.TenantOf(c).ID, id)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // ConfirmPage is the data of citizen/confirm.html: check answers, e-mail, book.
@@ -24,11 +25,11 @@ type ConfirmPage struct {
 	ExpiredKey string
 }
 
-func (u *UI) confirmPage(c *fiber.Ctx, sess *Session) (*ConfirmPage, error) {
+func (u *UI) confirmPage(c *fiber.Ctx, sess *CitizenSession) (*ConfirmPage, error) {
 	if sess.HoldID == uuid.Nil {
 		return nil, nil
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	h, err := u.deps.Booking.HoldByID(c.UserContext(), t, sess.HoldID)
 	if tenant.ErrorCode(err) == tenant.NotFound {
 		return nil, nil
@@ -59,7 +60,7 @@ func (u *UI) confirmPage(c *fiber.Ctx, sess *Session) (*ConfirmPage, error) {
 
 // citizenConfirmShow shows the held time with its expiry and asks for the e-mail address.
 func (u *UI) citizenConfirmShow(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	p, err := u.confirmPage(c, sess)
 	if err != nil {
 		return err
@@ -71,9 +72,9 @@ func (u *UI) citizenConfirmShow(c *fiber.Ctx) error {
 }
 
 // holdExpired explains plainly that the held time ran out, keeping the party.
-func (u *UI) holdExpired(c *fiber.Ctx, sess *Session) error {
+func (u *UI) holdExpired(c *fiber.Ctx, sess *CitizenSession) error {
 	sess.HoldID, sess.HoldSlot = uuid.Nil, uuid.Nil
-	if err := u.sess.save(c, sess); err != nil {
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	c.Status(fiber.StatusConflict)
@@ -82,7 +83,7 @@ func (u *UI) holdExpired(c *fiber.Ctx, sess *Session) error {
 
 // citizenReserve books (or moves the reservation to) the held time.
 func (u *UI) citizenReserve(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	email, email2 := strings.TrimSpace(c.FormValue("email")), strings.TrimSpace(c.FormValue("email2"))
 	p, err := u.confirmPage(c, sess)
 	if err != nil {
@@ -91,7 +92,7 @@ func (u *UI) citizenReserve(c *fiber.Ctx) error {
 	if p == nil {
 		return u.holdExpired(c, sess)
 	}
-	t, actor := tenantOf(c), tenant.Citizen("")
+	t, actor := web.TenantOf(c), tenant.Citizen("")
 	p.Email, p.Email2 = email, email2
 	if sess.Changing == uuid.Nil {
 		if _, err := booking.ValidateEmail(email); err != nil {
@@ -106,11 +107,11 @@ func (u *UI) citizenReserve(c *fiber.Ctx) error {
 		r, err = u.deps.Booking.Change(c.UserContext(), t, sess.Changing, sess.HoldSlot, sess.HoldID, actor)
 	} else {
 		r, err = u.deps.Booking.Reserve(c.UserContext(), t, booking.ReserveInput{SlotID: sess.HoldSlot, HoldID: sess.HoldID,
-			CardIDs: sess.Cards(), Email: email, Lang: langOf(c), Actor: actor})
+			CardIDs: sess.Cards(), Email: email, Lang: web.LangOf(c), Actor: actor})
 	}
 	if e := tenant.AsError(err); e != nil && e.Code == tenant.Conflict {
 		sess.HoldID, sess.HoldSlot = uuid.Nil, uuid.Nil
-		if err := u.sess.save(c, sess); err != nil {
+		if err := u.sess.Save(c, sess); err != nil {
 			return err
 		}
 		c.Status(fiber.StatusConflict)
@@ -120,7 +121,7 @@ func (u *UI) citizenReserve(c *fiber.Ctx) error {
 		return err
 	}
 	sess.HoldID, sess.HoldSlot, sess.Changing, sess.DoneID, sess.Email = uuid.Nil, uuid.Nil, uuid.Nil, r.ID, email
-	if err := u.sess.save(c, sess); err != nil {
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect("/done", fiber.StatusSeeOther)
@@ -134,15 +135,15 @@ func (u *UI) confirmInvalid(c *fiber.Ctx, p *ConfirmPage, fields map[string]stri
 
 // citizenHoldRelease gives the held time back and returns to the day's times.
 func (u *UI) citizenHoldRelease(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	back := "/locations"
 	if sess.HoldSlot != uuid.Nil {
-		if s, err := u.deps.Booking.SlotByID(c.UserContext(), tenantOf(c), sess.HoldSlot); err == nil {
+		if s, err := u.deps.Booking.SlotByID(c.UserContext(), web.TenantOf(c), sess.HoldSlot); err == nil {
 			back = "/times?location=" + s.LocationID.String() + "&day=" + booking.DateFromDB(s.Day).String()
 		}
 	}
 	u.releaseSessionHold(c, sess)
-	if err := u.sess.save(c, sess); err != nil {
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect(back, fiber.StatusSeeOther)

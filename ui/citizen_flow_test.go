@@ -33,7 +33,8 @@ func newBrowser(t *testing.T, addr, host string) *browser {
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}}
-	return &browser{t: t, base: "http://" + host, c: &http.Client{Jar: jar, Transport: tr, Timeout: 10 * time.Second}}
+	// 60 s: the 50 MB card uploads of the import tests on a loaded 2-CPU machine; a hung server still fails.
+	return &browser{t: t, base: "http://" + host, c: &http.Client{Jar: jar, Transport: tr, Timeout: 60 * time.Second}}
 }
 
 func (b *browser) get(path string) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // HoldExtended is the JSON answer of POST /hold/extend to the confirm page's script.
@@ -20,11 +21,11 @@ type HoldExtended struct {
 // button sits in the booking form, so the e-mail address typed so far survives the round trip
 // when scripts are off; with scripts on, the page asks for JSON and stays as it is.
 func (u *UI) citizenHoldExtend(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	if sess.HoldID == uuid.Nil {
 		return u.holdExpired(c, sess)
 	}
-	h, err := u.deps.Booking.ExtendHold(c.UserContext(), tenantOf(c), sess.HoldID)
+	h, err := u.deps.Booking.ExtendHold(c.UserContext(), web.TenantOf(c), sess.HoldID)
 	if tenant.ErrorCode(err) == tenant.NotFound {
 		return u.holdExpired(c, sess)
 	}
@@ -34,12 +35,12 @@ func (u *UI) citizenHoldExtend(c *fiber.Ctx) error {
 	if email := strings.TrimSpace(c.FormValue("email")); len(email) <= booking.MaxEmailLen {
 		sess.Email = email // shown again in the form; validated when the booking is made
 	}
-	if err := u.sess.save(c, sess); err != nil {
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	if c.Accepts(fiber.MIMETextHTML, fiber.MIMEApplicationJSON) == fiber.MIMEApplicationJSON {
 		clock := h.ExpiresAt.In(booking.JST).Format("15:04")
-		return c.JSON(HoldExtended{Expires: h.ExpiresAt.Unix(), Text: u.locales.T(langOf(c), "confirm.hold", map[string]any{"time": clock})})
+		return c.JSON(HoldExtended{Expires: h.ExpiresAt.Unix(), Text: u.locales.T(web.LangOf(c), "confirm.hold", map[string]any{"time": clock})})
 	}
 	return c.Redirect("/confirm", fiber.StatusSeeOther)
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // HomePage is the data of citizen/home.html.
@@ -14,7 +15,7 @@ type HomePage struct {
 
 // citizenHome shows the city's top page with its pickup locations.
 func (u *UI) citizenHome(c *fiber.Ctx) error {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	locs, err := u.deps.Booking.Locations(c.UserContext(), t.ID, true)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // LoginPage is the data of citizen/login.html (also used to add a family member).
@@ -19,7 +20,7 @@ type LoginPage struct {
 }
 
 func (u *UI) citizenLoginShow(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	if sess.LoggedIn() {
 		return c.Redirect("/menu", fiber.StatusSeeOther)
 	}
@@ -40,7 +41,7 @@ func (f loginForm) input(c *fiber.Ctx) booking.LoginInput {
 // citizenLoginSubmit logs a card in. A new session id is issued on success.
 func (u *UI) citizenLoginSubmit(c *fiber.Ctx) error {
 	form := parseLoginForm(c)
-	card, err := u.deps.Booking.Login(c.UserContext(), tenantOf(c), form.input(c))
+	card, err := u.deps.Booking.Login(c.UserContext(), web.TenantOf(c), form.input(c))
 	if err != nil {
 		return u.loginFailed(c, "citizen/login", form, false, err)
 	}
@@ -48,8 +49,8 @@ func (u *UI) citizenLoginSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	*sess = Session{TenantID: sess.TenantID, CardID: card.ID, AuthAt: u.now()}
-	if err := u.sess.renew(c, sess); err != nil {
+	*sess = CitizenSession{Session: web.Session{ID: sess.ID, Scope: sess.Scope}, CardID: card.ID, AuthAt: u.now()}
+	if err := u.sess.Renew(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect("/menu", fiber.StatusSeeOther)
@@ -63,7 +64,7 @@ func (u *UI) loginFailed(c *fiber.Ctx, page string, form loginForm, family bool,
 		return err
 	}
 	p := &LoginPage{BasePage: u.base(c), CardNo: form.CardNo, Month: form.Month, Day: form.Day, Family: family}
-	status := statusByCode[e.Code]
+	status := web.StatusOf(e.Code)
 	if e.Code == tenant.Invalid {
 		p.Errors = e.Fields
 	} else {
@@ -84,7 +85,7 @@ func (u *UI) citizenLogout(c *fiber.Ctx) error {
 		return err
 	}
 	u.releaseSessionHold(c, sess)
-	if err := u.sess.destroy(c, sess); err != nil {
+	if err := u.sess.Destroy(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect("/?logged_out=1", fiber.StatusSeeOther)

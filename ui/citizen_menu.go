@@ -8,6 +8,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // MenuPage is the data of citizen/menu.html: who is booking, and the current reservation.
@@ -19,10 +20,10 @@ type MenuPage struct {
 }
 
 // sessionCards loads the session's cards (the logged-in one first).
-func (u *UI) sessionCards(c *fiber.Ctx, sess *Session) ([]*booking.Card, error) {
+func (u *UI) sessionCards(c *fiber.Ctx, sess *CitizenSession) ([]*booking.Card, error) {
 	var cards []*booking.Card
 	for _, id := range sess.Cards() {
-		card, err := u.deps.Booking.CardByID(c.UserContext(), sess.TenantID, id)
+		card, err := u.deps.Booking.CardByID(c.UserContext(), web.TenantOf(c).ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -32,7 +33,7 @@ func (u *UI) sessionCards(c *fiber.Ctx, sess *Session) ([]*booking.Card, error) 
 }
 
 func (u *UI) citizenMenu(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	cards, err := u.sessionCards(c, sess)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (u *UI) citizenMenu(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), tenantOf(c), sess.CardID)
+	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), web.TenantOf(c), sess.CardID)
 	if err != nil && tenant.ErrorCode(err) != tenant.NotFound {
 		return err
 	}
@@ -58,12 +59,12 @@ func (u *UI) citizenFamilyShow(c *fiber.Ctx) error {
 // same login path (and lockout counters) as the first card.
 func (u *UI) citizenFamilyAdd(c *fiber.Ctx) error {
 	form := parseLoginForm(c)
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	if len(sess.Cards()) >= booking.MaxParty {
 		return u.loginFailed(c, "citizen/family", form, true, &tenant.Error{Code: tenant.Invalid, Key: "error.invalid",
 			Fields: map[string]string{"card_no": "family.too_many"}})
 	}
-	card, err := u.deps.Booking.Login(c.UserContext(), tenantOf(c), form.input(c))
+	card, err := u.deps.Booking.Login(c.UserContext(), web.TenantOf(c), form.input(c))
 	if err != nil {
 		return u.loginFailed(c, "citizen/family", form, true, err)
 	}
@@ -85,7 +86,7 @@ func (u *UI) citizenFamilyRemove(c *fiber.Ctx) error {
 	if err != nil {
 		return tenant.Errorf(tenant.Invalid, "error.bad_request")
 	}
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	sess.Family = slices.DeleteFunc(sess.Family, func(x uuid.UUID) bool { return x == id })
 	u.releaseSessionHold(c, sess)
 	if err := u.flash(c, sess, "family.removed"); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // ReservationPage is the data of citizen/done.html, reservation.html and cancel.html.
@@ -25,7 +26,7 @@ type ReservationPage struct {
 }
 
 func (u *UI) reservationPage(c *fiber.Ctx, v *booking.ReservationView) (*ReservationPage, error) {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	png, err := qrcode.Encode(v.Code, qrcode.Medium, 256)
 	if err != nil {
 		return nil, err
@@ -39,11 +40,11 @@ func (u *UI) reservationPage(c *fiber.Ctx, v *booking.ReservationView) (*Reserva
 
 // citizenDone shows the booking code first, its QR code, and what happens next.
 func (u *UI) citizenDone(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	if sess.DoneID == uuid.Nil {
 		return c.Redirect("/menu", fiber.StatusSeeOther)
 	}
-	v, err := u.deps.Booking.ReservationByID(c.UserContext(), tenantOf(c), sess.DoneID)
+	v, err := u.deps.Booking.ReservationByID(c.UserContext(), web.TenantOf(c), sess.DoneID)
 	if err != nil {
 		return err
 	}
@@ -56,8 +57,8 @@ func (u *UI) citizenDone(c *fiber.Ctx) error {
 
 // citizenReservation shows the current reservation with change and cancel actions.
 func (u *UI) citizenReservation(c *fiber.Ctx) error {
-	sess := sessionOf(c)
-	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), tenantOf(c), sess.CardID)
+	sess := citizenOf(c)
+	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), web.TenantOf(c), sess.CardID)
 	if tenant.ErrorCode(err) == tenant.NotFound {
 		return c.Redirect("/menu", fiber.StatusSeeOther)
 	}
@@ -80,8 +81,8 @@ func (u *UI) citizenReservation(c *fiber.Ctx) error {
 
 // citizenCancel cancels the current reservation after the check page.
 func (u *UI) citizenCancel(c *fiber.Ctx) error {
-	sess := sessionOf(c)
-	t := tenantOf(c)
+	sess := citizenOf(c)
+	t := web.TenantOf(c)
 	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), t, sess.CardID)
 	if err != nil {
 		return err
@@ -100,8 +101,8 @@ func (u *UI) citizenCancel(c *fiber.Ctx) error {
 
 // citizenChangeStart begins moving the current reservation: choose a new place and time.
 func (u *UI) citizenChangeStart(c *fiber.Ctx) error {
-	sess := sessionOf(c)
-	t := tenantOf(c)
+	sess := citizenOf(c)
+	t := web.TenantOf(c)
 	v, err := u.deps.Booking.CurrentReservation(c.UserContext(), t, sess.CardID)
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func (u *UI) citizenChangeStart(c *fiber.Ctx) error {
 			sess.Family = append(sess.Family, card.ID)
 		}
 	}
-	if err := u.sess.save(c, sess); err != nil {
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect("/locations", fiber.StatusSeeOther)
@@ -130,10 +131,10 @@ func (u *UI) citizenChangeStart(c *fiber.Ctx) error {
 
 // citizenChangeAbort leaves change mode.
 func (u *UI) citizenChangeAbort(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	u.releaseSessionHold(c, sess)
 	sess.Changing = uuid.Nil
-	if err := u.sess.save(c, sess); err != nil {
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect("/reservation", fiber.StatusSeeOther)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // TimesPage is the data of citizen/times.html.
@@ -20,7 +21,7 @@ type TimesPage struct {
 
 // citizenTimes lists a day's times with places left; full ones as text.
 func (u *UI) citizenTimes(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	loc, err := u.location(c, c.Query("location"))
 	if err != nil {
 		return err
@@ -29,7 +30,7 @@ func (u *UI) citizenTimes(c *fiber.Ctx) error {
 	if err != nil {
 		return tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	slots, err := u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), loc.ID, day, tenant.Citizen(""))
+	slots, err := u.deps.Booking.SlotsOn(c.UserContext(), web.TenantOf(c), loc.ID, day, tenant.Citizen(""))
 	if err != nil {
 		return err
 	}
@@ -47,14 +48,14 @@ func (u *UI) citizenTimes(c *fiber.Ctx) error {
 // citizenHold holds the chosen time for the party and moves on to the confirmation step. A time
 // that filled up meanwhile sends the citizen back to the day with a notice.
 func (u *UI) citizenHold(c *fiber.Ctx) error {
-	sess := sessionOf(c)
+	sess := citizenOf(c)
 	loc, day := c.FormValue("location"), c.FormValue("day")
 	back := "/times?location=" + uuidOrEmpty(loc) + "&day=" + dateOrEmpty(day)
 	slotID, err := uuid.Parse(c.FormValue("slot"))
 	if err != nil {
 		return c.Redirect(back+"&error=slot", fiber.StatusSeeOther)
 	}
-	h, err := u.deps.Booking.HoldSlot(c.UserContext(), tenantOf(c), slotID, len(sess.Cards()), sess.HoldID, tenant.Citizen(""))
+	h, err := u.deps.Booking.HoldSlot(c.UserContext(), web.TenantOf(c), slotID, len(sess.Cards()), sess.HoldID, tenant.Citizen(""))
 	if e := tenant.AsError(err); e != nil && (e.Key == "slot.full" || e.Key == "slot.closed") {
 		sess.HoldID, sess.HoldSlot = uuid.Nil, uuid.Nil
 		if err := u.flash(c, sess, "times.slot.taken"); err != nil {
@@ -66,7 +67,7 @@ func (u *UI) citizenHold(c *fiber.Ctx) error {
 		return err
 	}
 	sess.HoldID, sess.HoldSlot = h.ID, slotID
-	if err := u.sess.save(c, sess); err != nil {
+	if err := u.sess.Save(c, sess); err != nil {
 		return err
 	}
 	return c.Redirect("/confirm", fiber.StatusSeeOther)
@@ -74,12 +75,12 @@ func (u *UI) citizenHold(c *fiber.Ctx) error {
 
 // releaseSessionHold gives back the session's held places (best effort: an expired hold is
 // released by the sweeper anyway).
-func (u *UI) releaseSessionHold(c *fiber.Ctx, sess *Session) {
+func (u *UI) releaseSessionHold(c *fiber.Ctx, sess *CitizenSession) {
 	if sess.HoldID == uuid.Nil {
 		return
 	}
-	if err := u.deps.Booking.ReleaseHold(c.UserContext(), tenantOf(c), sess.HoldID); err != nil {
-		u.log.Warn("release hold", "request_id", requestIDOf(c), "err", err)
+	if err := u.deps.Booking.ReleaseHold(c.UserContext(), web.TenantOf(c), sess.HoldID); err != nil {
+		u.log.Warn("release hold", "request_id", web.RequestIDOf(c), "err", err)
 	}
 	sess.HoldID, sess.HoldSlot = uuid.Nil, uuid.Nil
 }

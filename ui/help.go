@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // HelpPage is the data of the in-app manuals (help/manual.html: 操作マニュアル for counter staff,
@@ -24,7 +25,7 @@ type HelpPage struct {
 }
 
 func (u *UI) helpPage(c *fiber.Ctx) *HelpPage {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	scheme := "https"
 	if !u.deps.SecureCookies {
 		scheme = "http"

@@ -13,8 +13,8 @@ import (
 )
 
 // The manuals' illustrations are screenshots the browser tests take (ui/e2e/lib.mjs helpImage)
-// and `make help-images` copies into ui/static/help. Every picture a manual names is served as a
-// PNG, and no picture sits in ui/static/help unused.
+// and `make help-images` copies into ui/web/static/help. Every picture a manual names is served as a
+// PNG, and no picture sits in ui/web/static/help unused.
 func TestHelpImages(t *testing.T) {
 	named := map[string]bool{}
 	ref := regexp.MustCompile(`\{\{asset "help/([a-z0-9-]+\.png)"\}\}`)
@@ -34,7 +34,7 @@ func TestHelpImages(t *testing.T) {
 	if len(named) < 8 {
 		t.Errorf("the manuals show %d screenshots, want at least 8", len(named))
 	}
-	files, err := os.ReadDir("static/help")
+	files, err := os.ReadDir("web/static/help")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +46,11 @@ func TestHelpImages(t *testing.T) {
 	}
 	sort.Strings(unused)
 	if len(unused) > 0 {
-		t.Errorf("ui/static/help has pictures no manual shows: %s", strings.Join(unused, ", "))
+		t.Errorf("ui/web/static/help has pictures no manual shows: %s", strings.Join(unused, ", "))
 	}
 	for name := range named {
-		if _, err := os.Stat(filepath.Join("static/help", name)); err != nil {
-			t.Errorf("a manual shows help/%s but ui/static/help has no such file (run `make help-images`)", name)
+		if _, err := os.Stat(filepath.Join("web/static/help", name)); err != nil {
+			t.Errorf("a manual shows help/%s but ui/web/static/help has no such file (run `make help-images`)", name)
 		}
 	}
 

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // withSession loads the session (creating and saving an anonymous one, so forms carry a CSRF token
@@ -14,7 +15,7 @@ func (u *UI) withSession(c *fiber.Ctx) error {
 		return err
 	}
 	if sess.ID == "" && c.Method() == fiber.MethodGet {
-		if err := u.sess.save(c, sess); err != nil {
+		if err := u.sess.Save(c, sess); err != nil {
 			return err
 		}
 	}
@@ -24,12 +25,8 @@ func (u *UI) withSession(c *fiber.Ctx) error {
 
 // requireCitizen lets only a logged-in card through; others go to the login page.
 func (u *UI) requireCitizen(c *fiber.Ctx) error {
-	sess, err := u.session(c)
-	if err != nil {
-		return err
-	}
-	if !sess.LoggedIn() {
-		if isAPI(c) {
+	if sess := citizenOf(c); sess == nil || !sess.LoggedIn() {
+		if web.IsAPI(c) {
 			return tenant.Errorf(tenant.Unauthorized, "error.unauthorized")
 		}
 		return c.Redirect("/login", fiber.StatusSeeOther)

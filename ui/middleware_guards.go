@@ -18,30 +18,30 @@ func limited(flood fiber.Handler, chain []fiber.Handler) []fiber.Handler {
 // visitor: a citizen page that needs no login. It has a session (anonymous until login, so its
 // forms carry a CSRF token bound to it) and CSRF on every form.
 func (u *UI) visitor(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.withSession, u.csrfProtect, h}
+	return []fiber.Handler{u.withSession, u.core.CSRF, h}
 }
 
 // citizen: a logged-in card (a visitor page that also needs the login); others go to /login.
 func (u *UI) citizen(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.withSession, u.csrfProtect, u.requireCitizen, h}
+	return []fiber.Handler{u.withSession, u.core.CSRF, u.requireCitizen, h}
 }
 
 // open: a staff page before (or without) a login: the login form, the TOTP code, logout. It has
 // the staff session and CSRF, but no account check.
 func (u *UI) open(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.staffSession, u.csrfProtect, h}
+	return []fiber.Handler{u.staffSession, u.core.CSRF, h}
 }
 
 // staff: any logged-in, enabled staff account, of either role (職員 or 市管理者). requireStaff
 // re-reads the account on every request, so a disabled or demoted account loses the page at
 // once, and sends it to the password or TOTP enrolment page first when that is due.
 func (u *UI) staff(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.staffSession, u.csrfProtect, u.requireStaff, h}
+	return []fiber.Handler{u.staffSession, u.core.CSRF, u.requireStaff, h}
 }
 
 // admin: the city's administrators (市管理者) only; a staff check first, then the role.
 func (u *UI) admin(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.staffSession, u.csrfProtect, u.requireStaff, u.requireAdmin, h}
+	return []fiber.Handler{u.staffSession, u.core.CSRF, u.requireStaff, u.requireAdmin, h}
 }
 
 // apiOpen: the JSON API without a token, behind a flood limiter. apiEdge shapes the errors for

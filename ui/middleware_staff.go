@@ -7,25 +7,26 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // staffSession loads the staff session (its own cookie) into the request, creating an anonymous
 // one for the login form.
 func (u *UI) staffSession(c *fiber.Ctx) error {
-	t := tenantOf(c)
-	s, err := u.staffSess.load(c, t)
+	scope := web.TenantOf(c).ID.String()
+	s, err := u.staffSess.Load(c, scope)
 	if err != nil {
 		return err
 	}
 	if s == nil {
-		s = &Session{TenantID: t.ID, CSRF: randomID(32)}
+		s = u.staffSess.New(scope)
 		if c.Method() == fiber.MethodGet {
-			if err := u.staffSess.save(c, s); err != nil {
+			if err := u.staffSess.Save(c, s); err != nil {
 				return err
 			}
 		}
 	}
-	c.Locals(localSession, s)
+	web.SetSession(c, s)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Next()
 }
@@ -34,13 +35,13 @@ func (u *UI) staffSession(c *fiber.Ctx) error {
 // its password is sent to the password page first, and only then, where the city requires TOTP,
 // to the enrolment page.
 func (u *UI) requireStaff(c *fiber.Ctx) error {
-	s, _ := c.Locals(localSession).(*Session)
+	s := staffOf(c)
 	if s == nil || s.StaffID == uuid.Nil {
 		return c.Redirect("/admin/login", fiber.StatusSeeOther)
 	}
-	acc, err := u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), s.StaffID)
+	acc, err := u.deps.Accounts.ByID(c.UserContext(), web.TenantOf(c), s.StaffID)
 	if tenant.ErrorCode(err) == tenant.NotFound || (err == nil && acc.Disabled) {
-		_ = u.staffSess.destroy(c, s) // a disabled account's sessions end at its next request
+		_ = u.staffSess.Destroy(c, s) // a disabled account's sessions end at its next request
 		return c.Redirect("/admin/login", fiber.StatusSeeOther)
 	}
 	if err != nil {
@@ -63,14 +64,14 @@ func (u *UI) requireStaff(c *fiber.Ctx) error {
 // mfaEnrolmentDue reports whether the city requires TOTP and acc has none yet, on a page other
 // than the enrolment page itself: requireStaff then sends the member there first.
 func (u *UI) mfaEnrolmentDue(c *fiber.Ctx, acc *tenant.Account) bool {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	return t != nil && t.Settings.TOTPRequired && !acc.TOTPEnabled && !strings.HasPrefix(c.Path(), "/admin/mfa")
 }
 
 // requireAdmin lets only the city's administrators (市管理者) through. It runs after requireStaff,
 // which has put the account's current role into the session.
 func (u *UI) requireAdmin(c *fiber.Ctx) error {
-	if s := sessionOf(c); s == nil || s.StaffRole != string(tenant.RoleAdmin) {
+	if s := staffOf(c); s == nil || s.StaffRole != string(tenant.RoleAdmin) {
 		return tenant.Errorf(tenant.Forbidden, "error.forbidden")
 	}
 	return c.Next()

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // resolveTenant puts the host's tenant in Locals. An unknown or disabled host, and the reserved
@@ -14,10 +15,8 @@ func (u *UI) resolveTenant(c *fiber.Ctx) error {
 		return err
 	}
 	if kind != tenant.HostCity {
-		return errUnknownHost
+		return web.ErrUnknownHost
 	}
-	c.Locals(localTenant, t)
+	web.SetTenant(c, t)
 	return c.Next()
 }
-
-var errUnknownHost = tenant.Errorf(tenant.NotFound, "error.unknown_host")

@@ -3,6 +3,8 @@ package ui
 import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // routes registers every route of every host. Each line names who may use it by its guard
@@ -20,17 +22,27 @@ import (
 // limited(flood, …) puts a per-client-IP flood limiter in front of a chain. Registration order
 // matters where two patterns match the same path: a literal segment ("new", "profile") is
 // registered before the ":id" that would also match it.
+// Flood limits per client IP and process (web.FloodLimiter). They are coarse, like any per-process
+// limiter behind several replicas; login guessing is stopped by the guard's counters in Redis, not
+// by these. They are set high enough for a mobile carrier's shared address (CGNAT) in a rush, and
+// are not applied to the staff login: a city's LGWAN egress is one address for every clerk. The
+// citizen login's limit is configuration (MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE, Deps.LoginPerMinute).
+const (
+	apiLoginPerMinute = 30  // POST /api/v1/session, whatever the result
+	apiReadPerMinute  = 300 // the public reads (locations, availability)
+)
+
 func (u *UI) routes(app *fiber.App) {
 	// Every request, any host: panic recovery, request id, security headers, access log and
 	// metrics, and the 1 MiB body limit (the card CSV upload excepted; ui/middleware_body.go).
-	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: u.logPanic}))
-	app.Use(u.requestID, u.securityHeaders, u.accessLog, u.bodyLimit)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: u.core.LogPanic}))
+	app.Use(web.RequestID, web.SecurityHeaders, u.core.AccessLog, u.bodyLimit)
 
 	// Probes and metrics: any host, no tenant. The ingress must not route /metrics publicly.
-	app.Get("/healthz", public(u.healthz)...)          // anyone
-	app.Get("/readyz", public(u.readyz)...)            // anyone
-	app.Get("/metrics", public(u.metricsHandler())...) // scraper (cluster network only)
-	app.Get("/static/:hash/+", public(u.static)...)    // anyone
+	app.Get("/healthz", public(u.healthz)...)                           // anyone
+	app.Get("/readyz", public(u.readyz)...)                             // anyone
+	app.Get("/metrics", public(web.MetricsHandler(u.deps.Gatherer))...) // scraper (cluster network only)
+	app.Get("/static/:hash/+", public(u.core.Assets.Serve)...)          // anyone
 	app.Get("/favicon.ico", public(func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })...)
 
 	// Consoles still to come, each on its own host with its own guard (tenant.Resolver already
@@ -40,7 +52,7 @@ func (u *UI) routes(app *fiber.App) {
 
 	// City hosts: {slug}.{BASE_DOMAIN} or a registered custom domain. Everything below has the
 	// host's tenant; any other host gets the 404 page.
-	city := app.Group("/", u.resolveTenant)
+	city := app.Group("/", u.resolveTenant, web.UseErrorPages(u))
 	u.citizenRoutes(city)
 	u.apiRoutes(city)
 	u.staffRoutes(city)
@@ -53,7 +65,7 @@ func (u *UI) citizenRoutes(city fiber.Router) {
 	// session (anonymous until login) and CSRF on every form, and all but login need a logged-in
 	// card. One flood limiter per client IP guards the two posts that verify a card (login,
 	// adding a family member).
-	login := floodLimiter(u.deps.LoginPerMinute)
+	login := web.FloodLimiter(u.deps.LoginPerMinute)
 	city.Get("/", public(u.citizenHome)...)                                    // citizen (no login)
 	city.Get("/lang", public(u.citizenLang)...)                                // citizen (no login)
 	city.Get("/login", u.visitor(u.citizenLoginShow)...)                       // citizen (no login)
@@ -85,7 +97,7 @@ func (u *UI) apiRoutes(city fiber.Router) {
 	// "Authorization: Bearer <token>" from POST /api/v1/session; the session cookie is ignored, so
 	// there is no ambient credential to forge requests with and no CSRF token to send. Errors are
 	// JSON from the one error handler.
-	apiLogin, apiRead := floodLimiter(apiLoginPerMinute), floodLimiter(apiReadPerMinute)
+	apiLogin, apiRead := web.FloodLimiter(apiLoginPerMinute), web.FloodLimiter(apiReadPerMinute)
 	v1 := city.Group("/api/v1")
 	v1.Get("/openapi.json", public(u.apiOpenAPI)...)                            // anyone
 	v1.Post("/session", u.apiOpen(apiLogin, u.apiSessionCreate)...)             // anyone (login: lockout counters + 30/min per IP)

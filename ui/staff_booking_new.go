@@ -10,6 +10,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // Booking on a citizen's behalf (channel "staff"), in steps that each have their own address so
@@ -84,7 +85,7 @@ func (u *UI) newBookingPage(c *fiber.Ctx, raw string) (*NewBookingPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	cards, err := u.deps.Booking.StaffBookingCards(c.UserContext(), tenantOf(c), ids)
+	cards, err := u.deps.Booking.BookingCards(c.UserContext(), web.TenantOf(c), ids)
 	if tenant.ErrorCode(err) == tenant.Invalid {
 		return nil, tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
@@ -121,7 +122,7 @@ func (u *UI) staffBookingNewCards(c *fiber.Ctx) error {
 		inputs[i] = strings.Clone(c.FormValue(fmt.Sprintf("card%d", i+1)))
 		p.Lines = append(p.Lines, NewBookingLine{N: i + 1, Value: inputs[i]})
 	}
-	lines, err := u.deps.Booking.StaffLookupCards(c.UserContext(), tenantOf(c), inputs, staffActorOf(c))
+	lines, err := u.deps.Booking.LookupCards(c.UserContext(), web.TenantOf(c), inputs, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 		p.Errors = e.Fields
 		if len(e.Fields) == 0 {

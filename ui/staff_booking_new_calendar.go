@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // staffBookingNewPlace asks where the citizen will collect the cards; with one place it is
@@ -18,7 +19,7 @@ func (u *UI) staffBookingNewPlace(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if p.Locations, err = u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, true); err != nil {
+	if p.Locations, err = u.deps.Booking.Locations(c.UserContext(), web.TenantOf(c).ID, true); err != nil {
 		return err
 	}
 	if len(p.Locations) == 1 {
@@ -37,7 +38,7 @@ func (u *UI) newBookingAt(c *fiber.Ctx, cards, location string) (*NewBookingPage
 	if p.Location, err = u.location(c, location); err != nil {
 		return nil, err
 	}
-	locs, err := u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, true)
+	locs, err := u.deps.Booking.Locations(c.UserContext(), web.TenantOf(c).ID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (u *UI) staffBookingNewCalendar(c *fiber.Ctx) error {
 		return err
 	}
 	first := booking.Date{Year: p.Today.Year, Month: p.Today.Month, Day: 1}
-	last := p.Today.AddDays(booking.HorizonDays(tenantOf(c)))
+	last := p.Today.AddDays(booking.HorizonDays(web.TenantOf(c)))
 	p.Month = first
 	if m, err := time.Parse("2006-01", c.Query("month")); err == nil {
 		p.Month = booking.Date{Year: m.Year(), Month: m.Month(), Day: 1}
@@ -62,7 +63,7 @@ func (u *UI) staffBookingNewCalendar(c *fiber.Ctx) error {
 		p.Month = first
 	}
 	end := booking.DateOf(p.Month.Time(12, 0).AddDate(0, 1, -1))
-	days, err := u.deps.Booking.Availability(c.UserContext(), tenantOf(c), p.Location.ID, p.Month, end, p.Party(), staffActorOf(c))
+	days, err := u.deps.Booking.Availability(c.UserContext(), web.TenantOf(c), p.Location.ID, p.Month, end, p.Party(), staffActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func (u *UI) staffBookingNewTimes(c *fiber.Ctx) error {
 		return tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
 	p.Day = d
-	if p.Slots, err = u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), p.Location.ID, d, staffActorOf(c)); err != nil {
+	if p.Slots, err = u.deps.Booking.SlotsOn(c.UserContext(), web.TenantOf(c), p.Location.ID, d, staffActorOf(c)); err != nil {
 		return err
 	}
 	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // newBookingHeld loads the cards and the hold of the confirm step. A hold that is not found
@@ -21,7 +22,7 @@ func (u *UI) newBookingHeld(c *fiber.Ctx, cards, hold string) (*NewBookingPage, 
 	if err != nil {
 		return nil, tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	p.Hold, err = u.deps.Booking.HoldByID(c.UserContext(), t, holdID)
 	if tenant.ErrorCode(err) == tenant.NotFound || (err == nil && p.Hold.Places != p.Party()) {
 		p.Hold = nil
@@ -106,15 +107,15 @@ func (u *UI) staffBookingNewReserve(c *fiber.Ctx) error {
 	for i, cd := range p.Cards {
 		ids[i] = cd.ID
 	}
-	r, err := u.deps.Booking.Reserve(c.UserContext(), tenantOf(c), booking.ReserveInput{SlotID: slotID, HoldID: holdID,
+	r, err := u.deps.Booking.Reserve(c.UserContext(), web.TenantOf(c), booking.ReserveInput{SlotID: slotID, HoldID: holdID,
 		CardIDs: ids, Email: p.Email, Lang: p.MailLang, Actor: staffActorOf(c)})
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Conflict || e.Key == "slot.closed" || e.Code == tenant.NotFound) {
 		if p.Hold != nil { // nothing was booked: give the held places back at once, not after ten minutes
-			if err := u.deps.Booking.ReleaseHold(c.UserContext(), tenantOf(c), p.Hold.ID); err != nil {
-				u.log.Warn("release hold", "request_id", requestIDOf(c), "err", err)
+			if err := u.deps.Booking.ReleaseHold(c.UserContext(), web.TenantOf(c), p.Hold.ID); err != nil {
+				u.log.Warn("release hold", "request_id", web.RequestIDOf(c), "err", err)
 			}
 		}
-		c.Status(statusByCode[e.Code])
+		c.Status(web.StatusOf(e.Code))
 		return u.newBookingGone(c, p, e.Key)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // staffBookingNewHold holds the chosen time for the party, as a citizen's choice is held, so
@@ -29,7 +30,7 @@ func (u *UI) staffBookingNewHold(c *fiber.Ctx) error {
 		return c.Redirect(back+"&error=slot", fiber.StatusSeeOther)
 	}
 	release, _ := uuid.Parse(c.FormValue("release"))
-	h, err := u.deps.Booking.HoldSlot(c.UserContext(), tenantOf(c), slotID, p.Party(), release, staffActorOf(c))
+	h, err := u.deps.Booking.HoldSlot(c.UserContext(), web.TenantOf(c), slotID, p.Party(), release, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && (e.Key == "slot.full" || e.Key == "slot.closed") {
 		return u.staffFlashRedirect(c, "behalf.slot.taken", back)
 	}
@@ -50,7 +51,7 @@ func (u *UI) staffBookingNewRelease(c *fiber.Ctx) error {
 	if err != nil {
 		return tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	back := "/admin/bookings/new/place?" + url.Values{"cards": {p.CardsParam}}.Encode()
 	if h, err := u.deps.Booking.HoldByID(c.UserContext(), t, holdID); err == nil {
 		if s, err := u.deps.Booking.SlotByID(c.UserContext(), t, h.SlotID); err == nil {

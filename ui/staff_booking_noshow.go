@@ -2,6 +2,8 @@ package ui
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // staffBookingNoShowShow is the check page before recording 「来庁なし」 for a booking whose time
@@ -23,7 +25,7 @@ func (u *UI) staffBookingNoShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.deps.Booking.StaffMarkNoShow(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
+	if err := u.deps.Booking.MarkNoShow(c.UserContext(), web.TenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.staffFlashRedirect(c, "behalf.noshow.done", "/admin/bookings/"+id.String())

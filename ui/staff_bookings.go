@@ -10,6 +10,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // BookingsQuery is the bookings filter form as typed, echoed back into the fields.
@@ -92,7 +93,7 @@ func (q BookingsQuery) values() url.Values {
 // staffBookings lists reservations by date and time with the filters of a GET form (bookmarkable,
 // Back works). The first visit, without any query, shows bookings from today on.
 func (u *UI) staffBookings(c *fiber.Ctx) error {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	q := BookingsQuery{From: strings.Clone(c.Query("from")), To: strings.Clone(c.Query("to")),
 		Location: strings.Clone(c.Query("location")), Time: strings.Clone(c.Query("time")),
 		Status: strings.Clone(c.Query("status")), Channel: strings.Clone(c.Query("channel")),
@@ -174,7 +175,7 @@ func (u *UI) loadBookingPage(c *fiber.Ctx) (*BookingDetailPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	rv, err := u.deps.Booking.ReservationForStaff(c.UserContext(), tenantOf(c), id, staffActorOf(c))
+	rv, err := u.deps.Booking.ReservationForStaff(c.UserContext(), web.TenantOf(c), id, staffActorOf(c))
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (u *UI) staffBookingCancel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.deps.Booking.Cancel(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
+	if err := u.deps.Booking.Cancel(c.UserContext(), web.TenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.staffFlashRedirect(c, "staff.bookings.cancelled", "/admin/bookings/"+id.String())
@@ -244,7 +245,7 @@ func (u *UI) renderChange(c *fiber.Ctx, p *BookingDetailPage, day, errKey string
 		p.Errors = map[string]string{"day": "staff.bookings.filter.date_invalid"}
 		c.Status(fiber.StatusUnprocessableEntity)
 	default:
-		slots, err := u.deps.Booking.SlotsOn(c.UserContext(), tenantOf(c), p.R.LocationID, d, staffActorOf(c))
+		slots, err := u.deps.Booking.SlotsOn(c.UserContext(), web.TenantOf(c), p.R.LocationID, d, staffActorOf(c))
 		if err != nil {
 			return err
 		}
@@ -290,7 +291,7 @@ func (u *UI) chosenSlot(c *fiber.Ctx, p *BookingDetailPage, raw string) (*bookin
 	if err != nil {
 		return nil, "staff.bookings.change.slot_required"
 	}
-	slot, err := u.deps.Booking.SlotByID(c.UserContext(), tenantOf(c), id)
+	slot, err := u.deps.Booking.SlotByID(c.UserContext(), web.TenantOf(c), id)
 	if err != nil || slot.LocationID != p.R.LocationID {
 		return nil, "staff.bookings.change.slot_required"
 	}
@@ -307,9 +308,9 @@ func (u *UI) staffBookingChange(c *fiber.Ctx) error {
 	if key != "" {
 		return u.renderChange(c, p, booking.DateOf(p.R.Slot.StartsAt).String(), key)
 	}
-	_, err = u.deps.Booking.Change(c.UserContext(), tenantOf(c), p.R.ID, slot.ID, uuid.Nil, staffActorOf(c))
+	_, err = u.deps.Booking.Change(c.UserContext(), web.TenantOf(c), p.R.ID, slot.ID, uuid.Nil, staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && (e.Key == "slot.full" || e.Key == "slot.closed" || e.Key == "reserve.same_slot") {
-		c.Status(statusByCode[e.Code])
+		c.Status(web.StatusOf(e.Code))
 		return u.renderChange(c, p, booking.DateFromDB(slot.Day).String(), e.Key)
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // StaffCardsPage is the data of staff/cards.html: counts per status, the search form, one page
@@ -90,7 +91,7 @@ func admPageNo(s string) int {
 // field errors with status 422.
 func (u *UI) cardsPage(c *fiber.Ctx, q, status string, page int) (*StaffCardsPage, error) {
 	p := &StaffCardsPage{BasePage: u.base(c), Query: q, Status: status, Statuses: booking.CardStatuses}
-	list, err := u.deps.Booking.SearchCards(c.UserContext(), tenantOf(c), booking.CardQuery{No: q, Status: booking.CardStatus(status), Page: page},
+	list, err := u.deps.Booking.SearchCards(c.UserContext(), web.TenantOf(c), booking.CardQuery{No: q, Status: booking.CardStatus(status), Page: page},
 		staffActorOf(c))
 	if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 		p.Errors = e.Fields
@@ -148,7 +149,7 @@ func (u *UI) staffCardsBulkStatus(c *fiber.Ctx) error {
 	}
 	to := strings.Clone(c.FormValue("to"))
 	q, status, page := strings.Clone(c.FormValue("q")), strings.Clone(c.FormValue("status")), admPageNo(c.FormValue("page"))
-	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), ids, booking.CardStatus(to), staffActorOf(c))
+	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), web.TenantOf(c), ids, booking.CardStatus(to), staffActorOf(c))
 	e := tenant.AsError(err)
 	if err == nil {
 		if err := u.staffSetFlash(c, "cards.bulk.done"); err != nil {
@@ -172,7 +173,7 @@ func (u *UI) staffCardsBulkStatus(c *fiber.Ctx) error {
 	} else {
 		p.Message = u.admMessage(p.Lang, e)
 	}
-	c.Status(statusByCode[e.Code])
+	c.Status(web.StatusOf(e.Code))
 	return u.render(c, "staff/cards", p)
 }
 
@@ -198,14 +199,14 @@ func admParamID(c *fiber.Ctx) (uuid.UUID, error) {
 
 // cardPage loads a card's record (audit-logged as card.view) and its lock state.
 func (u *UI) cardPage(c *fiber.Ctx, id uuid.UUID) (*StaffCardPage, error) {
-	rec, err := u.deps.Booking.CardRecord(c.UserContext(), tenantOf(c), id, staffActorOf(c))
+	rec, err := u.deps.Booking.CardRecord(c.UserContext(), web.TenantOf(c), id, staffActorOf(c))
 	if err != nil {
 		return nil, err
 	}
 	p := &StaffCardPage{BasePage: u.base(c), Rec: rec}
-	locked, err := u.deps.Booking.CardHardLocked(c.UserContext(), tenantOf(c), rec.Card.CardNo)
+	locked, err := u.deps.Booking.CardHardLocked(c.UserContext(), web.TenantOf(c), rec.Card.CardNo)
 	if err != nil {
-		u.log.Warn("card lock state unknown", "request_id", requestIDOf(c), "tenant", tenantSlug(c), "err", err)
+		u.log.Warn("card lock state unknown", "request_id", web.RequestIDOf(c), "tenant", web.TenantSlug(c), "err", err)
 		p.LockUnknown = true
 	}
 	p.Locked = locked
@@ -234,7 +235,7 @@ func (u *UI) staffCardStatus(c *fiber.Ctx) error {
 		return err
 	}
 	to := strings.Clone(c.FormValue("to"))
-	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), []uuid.UUID{id}, booking.CardStatus(to), staffActorOf(c))
+	err = u.deps.Booking.ChangeCardStatus(c.UserContext(), web.TenantOf(c), []uuid.UUID{id}, booking.CardStatus(to), staffActorOf(c))
 	e := tenant.AsError(err)
 	if err == nil {
 		if err := u.staffSetFlash(c, "cards.changed"); err != nil {
@@ -255,7 +256,7 @@ func (u *UI) staffCardStatus(c *fiber.Ctx) error {
 	} else {
 		p.Message = u.admMessage(p.Lang, e)
 	}
-	c.Status(statusByCode[e.Code])
+	c.Status(web.StatusOf(e.Code))
 	return u.render(c, "staff/cards_detail", p)
 }
 
@@ -275,7 +276,7 @@ func (u *UI) staffCardUnlock(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "staff/cards_detail", p)
 	}
-	if err := u.deps.Booking.UnlockCardByID(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
+	if err := u.deps.Booking.UnlockCardByID(c.UserContext(), web.TenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	if err := u.staffSetFlash(c, "cards.unlock.done"); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // CheckinPage is the data of staff/checkin.html: one autofocused field for a barcode reader.
@@ -28,7 +29,7 @@ func (u *UI) staffCheckinShow(c *fiber.Ctx) error {
 // refocused for the next scan. Re-scanning is harmless.
 func (u *UI) staffCheckinScan(c *fiber.Ctx) error {
 	code := strings.Clone(c.FormValue("code"))
-	v, already, err := u.deps.Booking.CheckIn(c.UserContext(), tenantOf(c), code,
+	v, already, err := u.deps.Booking.CheckIn(c.UserContext(), web.TenantOf(c), code,
 		staffActorOf(c))
 	p := &CheckinPage{BasePage: u.base(c), Result: v, Already: already}
 	if e := tenant.AsError(err); e != nil && e.Code != tenant.Internal && e.Code != tenant.Unavailable {
@@ -36,7 +37,7 @@ func (u *UI) staffCheckinScan(c *fiber.Ctx) error {
 		if e.Code == tenant.NotFound {
 			p.ResultKey = "checkin.not_found"
 		}
-		c.Status(statusByCode[e.Code])
+		c.Status(web.StatusOf(e.Code))
 		return u.render(c, "staff/checkin", p)
 	}
 	if err != nil {
@@ -56,12 +57,12 @@ func (u *UI) staffCheckinIssue(c *fiber.Ctx) error {
 		}
 		ids = append(ids, id)
 	}
-	err := u.deps.Booking.ChangeCardStatus(c.UserContext(), tenantOf(c), ids, booking.CardIssued, staffActorOf(c))
+	err := u.deps.Booking.ChangeCardStatus(c.UserContext(), web.TenantOf(c), ids, booking.CardIssued, staffActorOf(c))
 	p := &CheckinPage{BasePage: u.base(c), ResultKey: "staff.checkin.issued"}
 	if e := tenant.AsError(err); e != nil && e.Code != tenant.Internal && e.Code != tenant.Unavailable {
 		p.ResultKey = e.Key
 		p.ResultArgs = e.Args
-		c.Status(statusByCode[e.Code])
+		c.Status(web.StatusOf(e.Code))
 	} else if err != nil {
 		return err
 	}

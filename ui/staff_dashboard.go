@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // DashboardPage is the data of staff/dashboard.html: today's and tomorrow's bookings.
@@ -29,14 +30,14 @@ func (d DashboardDay) FillPercent() int {
 }
 
 func (u *UI) staffDashboard(c *fiber.Ctx) error {
-	s := sessionOf(c)
+	s := staffOf(c)
 	p := &DashboardPage{BasePage: u.base(c), StaffLogin: s.StaffLogin}
 	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
 	today := booking.DateOf(u.now())
 	for _, d := range []booking.Date{today, today.AddDays(1)} {
-		slots, err := u.deps.Booking.DaySummary(c.UserContext(), tenantOf(c), d)
+		slots, err := u.deps.Booking.DaySummary(c.UserContext(), web.TenantOf(c), d)
 		if err != nil {
 			return err
 		}

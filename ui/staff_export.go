@@ -13,6 +13,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // ExportPage is the data of staff/bookings_export.html: the CSV download form.
@@ -28,7 +29,7 @@ type ExportPage struct {
 const exportTimeout = 10 * time.Minute
 
 func (u *UI) exportPage(c *fiber.Ctx) (*ExportPage, error) {
-	locs, err := u.deps.Booking.Locations(c.UserContext(), tenantOf(c).ID, false)
+	locs, err := u.deps.Booking.Locations(c.UserContext(), web.TenantOf(c).ID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (u *UI) staffExportCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	f := booking.ExportFilter{Status: booking.ReservationStatus(p.Status)}
 	fields := map[string]string{}
 	var ok bool
@@ -107,7 +108,7 @@ func (u *UI) staffExportCSV(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset="+charset+"; header=present")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, name, url.PathEscape(name)))
-	svc, v, log, reqID, slug := u.deps.Booking, staffActorOf(c), u.log, requestIDOf(c), strings.Clone(t.Slug)
+	svc, v, log, reqID, slug := u.deps.Booking, staffActorOf(c), u.log, web.RequestIDOf(c), strings.Clone(t.Slug)
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()

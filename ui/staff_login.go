@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // StaffLoginPage is the data of staff/login.html and staff/password.html.
@@ -22,9 +23,9 @@ func (u *UI) staffLoginShow(c *fiber.Ctx) error {
 
 func (u *UI) staffLoginSubmit(c *fiber.Ctx) error {
 	login, pw := strings.Clone(c.FormValue("login_id")), strings.Clone(c.FormValue("password"))
-	acc, err := u.deps.Accounts.Authenticate(c.UserContext(), tenantOf(c), login, pw, c.IP())
+	acc, err := u.deps.Accounts.Authenticate(c.UserContext(), web.TenantOf(c), login, pw, c.IP())
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Unauthorized || e.Code == tenant.Throttled) {
-		c.Status(statusByCode[e.Code])
+		c.Status(web.StatusOf(e.Code))
 		return u.render(c, "staff/login", &StaffLoginPage{BasePage: u.base(c), LoginID: login, ErrorKey: e.Key})
 	}
 	if err != nil {
@@ -38,24 +39,23 @@ func (u *UI) staffLoginSubmit(c *fiber.Ctx) error {
 
 // staffLoggedIn starts the authenticated session under a new id and opens the dashboard.
 func (u *UI) staffLoggedIn(c *fiber.Ctx, acc *tenant.Account) error {
-	s := sessionOf(c)
-	oldID := s.ID
-	*s = Session{ID: oldID, TenantID: s.TenantID, StaffID: acc.ID, StaffLogin: acc.LoginID, StaffRole: string(acc.Role), AuthAt: u.now()}
-	if err := u.staffSess.renew(c, s); err != nil {
+	s := staffOf(c)
+	*s = StaffSession{Session: web.Session{ID: s.ID, Scope: s.Scope}, StaffID: acc.ID, StaffLogin: acc.LoginID, StaffRole: string(acc.Role), AuthAt: u.now()}
+	if err := u.staffSess.Renew(c, s); err != nil {
 		return err
 	}
 	return c.Redirect("/admin", fiber.StatusSeeOther)
 }
 
 func (u *UI) staffLogout(c *fiber.Ctx) error {
-	if err := u.staffSess.destroy(c, sessionOf(c)); err != nil {
+	if err := u.staffSess.Destroy(c, staffOf(c)); err != nil {
 		return err
 	}
 	return c.Redirect("/admin/login", fiber.StatusSeeOther)
 }
 
 func (u *UI) staffPasswordShow(c *fiber.Ctx) error {
-	acc, err := u.deps.Accounts.ByID(c.UserContext(), tenantOf(c), sessionOf(c).StaffID)
+	acc, err := u.deps.Accounts.ByID(c.UserContext(), web.TenantOf(c), staffOf(c).StaffID)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (u *UI) staffPasswordSubmit(c *fiber.Ctx) error {
 	if next != again {
 		err = &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"new_password2": "staff.password.mismatch"}}
 	} else {
-		err = u.deps.Accounts.ChangePassword(c.UserContext(), tenantOf(c), sessionOf(c).StaffID, cur, next)
+		err = u.deps.Accounts.ChangePassword(c.UserContext(), web.TenantOf(c), staffOf(c).StaffID, cur, next)
 	}
 	if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 		p := &StaffLoginPage{BasePage: u.base(c)}

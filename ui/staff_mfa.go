@@ -9,6 +9,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // StaffMFAPage is the data of staff/mfa.html: a member's own TOTP (認証アプリ) page.
@@ -23,7 +24,7 @@ type StaffMFAPage struct {
 // staffMFAPage builds the page; while not enrolled it makes (once per session) the secret to
 // enrol with, which is saved only when a code confirms it.
 func (u *UI) staffMFAPage(c *fiber.Ctx) (*StaffMFAPage, error) {
-	t, s := tenantOf(c), sessionOf(c)
+	t, s := web.TenantOf(c), staffOf(c)
 	acc, err := u.deps.Accounts.ByID(c.UserContext(), t, s.StaffID)
 	if err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func (u *UI) staffMFAPage(c *fiber.Ctx) (*StaffMFAPage, error) {
 		if s.MFASecret, err = tenant.NewTOTPSecret(t, acc.LoginID); err != nil {
 			return nil, err
 		}
-		if err := u.staffSess.save(c, s); err != nil {
+		if err := u.staffSess.Save(c, s); err != nil {
 			return nil, err
 		}
 	}
@@ -85,8 +86,8 @@ func (u *UI) staffMFAFormError(c *fiber.Ctx, err error) error {
 
 // staffMFAEnable saves the session's secret once a code from the member's app matches it.
 func (u *UI) staffMFAEnable(c *fiber.Ctx) error {
-	s := sessionOf(c)
-	err := u.deps.Accounts.EnableTOTP(c.UserContext(), tenantOf(c), s.StaffID, s.MFASecret, strings.Clone(c.FormValue("code")), c.IP())
+	s := staffOf(c)
+	err := u.deps.Accounts.EnableTOTP(c.UserContext(), web.TenantOf(c), s.StaffID, s.MFASecret, strings.Clone(c.FormValue("code")), c.IP())
 	if err != nil {
 		return u.staffMFAFormError(c, err)
 	}
@@ -96,7 +97,7 @@ func (u *UI) staffMFAEnable(c *fiber.Ctx) error {
 
 // staffMFADisable turns TOTP off after the password and a current code.
 func (u *UI) staffMFADisable(c *fiber.Ctx) error {
-	err := u.deps.Accounts.DisableTOTP(c.UserContext(), tenantOf(c), sessionOf(c).StaffID,
+	err := u.deps.Accounts.DisableTOTP(c.UserContext(), web.TenantOf(c), staffOf(c).StaffID,
 		strings.Clone(c.FormValue("password")), strings.Clone(c.FormValue("code")), c.IP())
 	if err != nil {
 		return u.staffMFAFormError(c, err)
@@ -110,7 +111,7 @@ func (u *UI) adminAccountMFAReset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := u.deps.Accounts.ResetTOTP(c.UserContext(), tenantOf(c), id, staffActorOf(c)); err != nil {
+	if _, err := u.deps.Accounts.ResetTOTP(c.UserContext(), web.TenantOf(c), id, staffActorOf(c)); err != nil {
 		return err
 	}
 	if err := u.adminEndSessions(c, id); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // Print views for A4 from the browser (UX rule 19, §5.2): plain server-rendered tables styled by
@@ -72,7 +73,7 @@ type PrintSummaryPage struct {
 // printPage reads the date (default today) and the optional location of a print view; bad
 // input sets p.Errors.
 func (u *UI) printPage(c *fiber.Ctx, titleKey string) (*PrintPage, error) {
-	t := tenantOf(c)
+	t := web.TenantOf(c)
 	p := &PrintPage{BasePage: u.base(c), Self: selfURL(c), Date: strings.Clone(c.Query("date")), Location: strings.Clone(c.Query("location")),
 		PrintedAt: u.now().In(booking.JST).Format("2006-01-02 15:04")}
 	locs, err := u.deps.Booking.Locations(c.UserContext(), t.ID, false)
@@ -135,7 +136,7 @@ func (u *UI) staffPrintDay(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "staff/print_day", p)
 	}
-	if p.Groups, err = u.deps.Booking.DayList(c.UserContext(), tenantOf(c), p.Day, p.locationID(), staffActorOf(c)); err != nil {
+	if p.Groups, err = u.deps.Booking.DayList(c.UserContext(), web.TenantOf(c), p.Day, p.locationID(), staffActorOf(c)); err != nil {
 		return err
 	}
 	return u.render(c, "staff/print_day", p)
@@ -154,7 +155,7 @@ func (u *UI) staffPrintPickList(c *fiber.Ctx) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return u.render(c, "staff/print_picklist", p)
 	}
-	items, err := u.deps.Booking.PickList(c.UserContext(), tenantOf(c), p.Day, p.locationID(), staffActorOf(c))
+	items, err := u.deps.Booking.PickList(c.UserContext(), web.TenantOf(c), p.Day, p.locationID(), staffActorOf(c))
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,7 @@ func (u *UI) staffPrintSummary(c *fiber.Ctx) error {
 	}
 	var err error
 	if len(fields) == 0 {
-		p.Summary, err = u.deps.Booking.Summary(c.UserContext(), tenantOf(c), from, to)
+		p.Summary, err = u.deps.Booking.Summary(c.UserContext(), web.TenantOf(c), from, to)
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			fields = e.Fields
 		} else if err != nil {
@@ -218,7 +219,7 @@ func (u *UI) staffPrintPageCSS(c *fiber.Ctx) error {
 	if utf8.RuneCountInString(title) > 200 {
 		title = string([]rune(title)[:200])
 	}
-	at := u.locales.T(langOf(c), "staff.print.printed_at", map[string]any{"at": u.now().In(booking.JST).Format("2006-01-02 15:04")})
+	at := u.locales.T(web.LangOf(c), "staff.print.printed_at", map[string]any{"at": u.now().In(booking.JST).Format("2006-01-02 15:04")})
 	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
 	return c.SendString(fmt.Sprintf("@page madoguchi-a4 {\n  @top-left { content: %s; }\n  @top-right { content: %s; }\n}\n",
 		cssString(title), cssString(at)))

@@ -179,7 +179,7 @@ export const HELP_IMAGES = join(SCREENSHOTS, 'help');
 /**
  * Saves what a 1280×800 screen shows (not the whole page) as ui/e2e/screenshots/help/<name>.png,
  * without a leading "help-". The in-app manuals show these pictures: `make help-images` runs the
- * browser tests and copies the ones the manuals name into ui/static/help/, so the illustrations
+ * browser tests and copies the ones the manuals name into ui/web/static/help/, so the illustrations
  * always come from a real test run of the current screens.
  */
 export async function helpImage(page, name) {

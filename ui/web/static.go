@@ -1,4 +1,4 @@
-package ui
+package web
 
 import (
 	"crypto/sha256"
@@ -14,9 +14,9 @@ import (
 //go:embed static
 var staticFS embed.FS
 
-// assets are the embedded static files, served at /static/{hash}/{name} with a year-long
+// Assets are the embedded static files, served at /static/{hash}/{name} with a year-long
 // immutable cache; the hash changes whenever the content does.
-type assets struct {
+type Assets struct {
 	byName map[string]asset // "app.css" → asset
 }
 
@@ -26,8 +26,9 @@ type asset struct {
 	mime string
 }
 
-func loadAssets() (*assets, error) {
-	a := &assets{byName: map[string]asset{}}
+// LoadAssets reads the embedded static files and hashes them.
+func LoadAssets() (*Assets, error) {
+	a := &Assets{byName: map[string]asset{}}
 	err := fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -48,9 +49,9 @@ func loadAssets() (*assets, error) {
 	return a, err
 }
 
-// url returns the hashed URL of a static file; an unknown name panics at template execution,
+// URL returns the hashed URL of a static file; an unknown name panics at template execution,
 // which the render test catches.
-func (a *assets) url(name string) string {
+func (a *Assets) URL(name string) string {
 	as, ok := a.byName[name]
 	if !ok {
 		panic("unknown asset " + name)
@@ -58,11 +59,12 @@ func (a *assets) url(name string) string {
 	return "/static/" + as.hash + "/" + name
 }
 
-// static serves an embedded file. Only exact names from the embedded set are served, so path
-// traversal has nothing to reach; a stale hash still gets the current file, uncached.
-func (u *UI) static(c *fiber.Ctx) error {
+// Serve serves an embedded file at /static/:hash/+. Only exact names from the embedded set are
+// served, so path traversal has nothing to reach; a stale hash still gets the current file,
+// uncached.
+func (a *Assets) Serve(c *fiber.Ctx) error {
 	name := c.Params("+")
-	as, ok := u.assets.byName[name]
+	as, ok := a.byName[name]
 	if !ok {
 		return fiber.ErrNotFound
 	}

@@ -35,15 +35,19 @@ var refusedStatus = map[CardStatus]string{
 	CardVoid:     "behalf.card.void",
 }
 
-// StaffLookupCards looks up the card numbers a clerk typed (one per line, blank lines skipped,
+// LookupCards looks up the card numbers a clerk typed (one per line, blank lines skipped,
 // full-width digits and hyphens allowed as at citizen login) and returns one CardLine per
 // non-blank line. When any line is refused — malformed, unknown in this tenant, typed twice,
 // in an active booking (Existing set), issued, returned, on hold or void — it also returns an
 // invalid error whose Fields map "card{Line}" to the line's key; with no line at all the error
 // has the field "card1". More than MaxParty lines is invalid "reserve.party.invalid". The lookup
-// is audit-logged ("card.lookup": the numbers and how many were found).
-func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v tenant.Actor) (_ []CardLine, err error) {
-	defer tenant.Wrap(&err, "booking.StaffLookupCards(%s)", t.ID)
+// is audit-logged ("card.lookup": the numbers and how many were found). It asks no birthday, so
+// it is for a clerk who has checked the person's identity: a citizen gets forbidden.
+func (s *Service) LookupCards(ctx context.Context, t *tenant.Tenant, inputs []string, v tenant.Actor) (_ []CardLine, err error) {
+	defer tenant.Wrap(&err, "booking.LookupCards(%s)", t.ID)
+	if v.Channel == tenant.ChannelWeb {
+		return nil, tenant.Errorf(tenant.Forbidden, "error.forbidden")
+	}
 	var lines []CardLine
 	for i, in := range inputs {
 		if NormalizeCardNo(in) != "" {
@@ -124,12 +128,12 @@ func (s *Service) StaffLookupCards(ctx context.Context, t *tenant.Tenant, inputs
 	return lines, nil
 }
 
-// StaffBookingCards returns the cards being booked on the later steps of the staff flow, in the
+// BookingCards returns the cards being booked on the later steps of the staff flow, in the
 // order given. It returns not_found when an id is not a card of this tenant and invalid
 // "reserve.party.invalid" for no card or more than MaxParty. Whether they are still bookable is
 // decided by Reserve.
-func (s *Service) StaffBookingCards(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID) (_ []Card, err error) {
-	defer tenant.Wrap(&err, "booking.StaffBookingCards(%s)", t.ID)
+func (s *Service) BookingCards(ctx context.Context, t *tenant.Tenant, ids []uuid.UUID) (_ []Card, err error) {
+	defer tenant.Wrap(&err, "booking.BookingCards(%s)", t.ID)
 	ids = uniqueIDs(ids)
 	if len(ids) == 0 || len(ids) > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")

@@ -1,4 +1,4 @@
-package ui
+package web
 
 import (
 	"strconv"
@@ -11,16 +11,8 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// Flood limits per client IP and process. They are coarse, like any per-process limiter behind
-// several replicas; login guessing is stopped by the guard's counters in Redis, not by these. They
-// are set high enough for a mobile carrier's shared address (CGNAT) in a rush, and are not applied
-// to the staff login: a city's LGWAN egress is one address for every clerk. The citizen login's
-// limit is configuration (MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE, ui.Deps.LoginPerMinute).
-const (
-	apiLoginPerMinute = 30  // POST /api/v1/session, whatever the result
-	apiReadPerMinute  = 300 // the public reads (locations, availability)
-	limiterKeys       = 100_000
-)
+// limiterKeys bounds the addresses one flood limiter counts in a window.
+const limiterKeys = 100_000
 
 // floodCounter counts requests per client IP in fixed one-minute windows. (Fiber's limiter
 // middleware would need another module; this is all it would do for us.)
@@ -51,10 +43,10 @@ func (l *floodCounter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// floodLimiter returns middleware allowing max requests a minute per client IP. Refusals go
+// FloodLimiter returns middleware allowing max requests a minute per client IP. Refusals go
 // through the error handler (429: a Japanese page, or JSON code "throttled" on the API) with
 // Retry-After.
-func floodLimiter(max int) fiber.Handler {
+func FloodLimiter(max int) fiber.Handler {
 	if max <= 0 {
 		return func(c *fiber.Ctx) error { return c.Next() }
 	}

@@ -1,4 +1,4 @@
-package ui
+package web
 
 import (
 	"errors"
@@ -39,9 +39,9 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	return m, nil
 }
 
-// accessLog logs one line per request with request id and tenant slug, and records metrics by
+// AccessLog logs one line per request with request id and tenant slug, and records metrics by
 // route pattern (never the raw path or host, so labels stay bounded).
-func (u *UI) accessLog(c *fiber.Ctx) error {
+func (w *Core) AccessLog(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
 	if err != nil {
@@ -52,7 +52,7 @@ func (u *UI) accessLog(c *fiber.Ctx) error {
 	status := c.Response().StatusCode()
 	route := c.Route().Path
 	var fe *fiber.Error
-	if errors.Is(err, errUnknownHost) || (errors.As(err, &fe) && fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot ")) {
+	if errors.Is(err, ErrUnknownHost) || (errors.As(err, &fe) && fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot ")) {
 		route = "unmatched" // no route matched: fold every stray path into one label
 	}
 	method := c.Method()
@@ -62,8 +62,8 @@ func (u *UI) accessLog(c *fiber.Ctx) error {
 		method = "OTHER"
 	}
 	elapsed := time.Since(start)
-	u.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	u.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
+	w.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	w.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		return nil
 	}
@@ -71,9 +71,9 @@ func (u *UI) accessLog(c *fiber.Ctx) error {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	u.log.LogAttrs(c.UserContext(), level, "http",
-		slog.String("request_id", requestIDOf(c)),
-		slog.String("tenant", tenantSlug(c)),
+	w.Log.LogAttrs(c.UserContext(), level, "http",
+		slog.String("request_id", RequestIDOf(c)),
+		slog.String("tenant", TenantSlug(c)),
 		slog.String("method", c.Method()),
 		slog.String("route", route),
 		slog.Int("status", status),
@@ -83,10 +83,12 @@ func (u *UI) accessLog(c *fiber.Ctx) error {
 	return nil
 }
 
-func (u *UI) logPanic(c *fiber.Ctx, e any) {
-	u.log.Error("panic", "request_id", requestIDOf(c), "tenant", tenantSlug(c), "panic", fmt.Sprint(e))
+// LogPanic logs a recovered panic with the request id and tenant (recover.Config).
+func (w *Core) LogPanic(c *fiber.Ctx, e any) {
+	w.Log.Error("panic", "request_id", RequestIDOf(c), "tenant", TenantSlug(c), "panic", fmt.Sprint(e))
 }
 
-func (u *UI) metricsHandler() fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(u.deps.Gatherer, promhttp.HandlerOpts{}))
+// MetricsHandler serves g in the Prometheus text format.
+func MetricsHandler(g prometheus.Gatherer) fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 }

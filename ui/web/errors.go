@@ -1,4 +1,4 @@
-package ui
+package web
 
 import (
 	"errors"
@@ -8,6 +8,13 @@ import (
 
 	"github.com/madoguchi/madoguchi/tenant"
 )
+
+// ErrUnknownHost answers a host that is no city and no console (a 404 naming no tenant).
+var ErrUnknownHost = tenant.Errorf(tenant.NotFound, "error.unknown_host")
+
+// StatusOf is the HTTP status of a domain error code (a form re-rendered with its errors answers
+// with the status the error handler would have used).
+func StatusOf(code tenant.Code) int { return statusByCode[code] }
 
 var statusByCode = map[tenant.Code]int{
 	tenant.Invalid:      fiber.StatusUnprocessableEntity,
@@ -29,10 +36,35 @@ type errorBody struct {
 	RequestID string            `json:"request_id"`
 }
 
-// errorHandler is the one error path. It maps domain codes and Fiber errors to a status, logs
-// internal errors with request id and tenant, and renders a Japanese page or JSON (by Accept or
-// /api/ path). The client never sees err.Error().
-func (u *UI) errorHandler(c *fiber.Ctx, err error) error {
+// ErrorPage is what a console's error page shows: the status, the message key with its
+// arguments, and the request id to quote when calling the help desk.
+type ErrorPage struct {
+	Status     int
+	MessageKey string
+	Args       map[string]any
+	RequestID  string
+}
+
+// ErrorPages renders a console's error page (in its own layout, with its own page data).
+type ErrorPages interface {
+	RenderError(c *fiber.Ctx, p ErrorPage) error
+}
+
+// UseErrorPages is middleware that makes the console's error pages answer the request's errors.
+func UseErrorPages(p ErrorPages) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Locals(localErrorPages, p)
+		return c.Next()
+	}
+}
+
+// SetErrorPages sets the error pages for requests no console claimed (unknown hosts, probes).
+func (w *Core) SetErrorPages(p ErrorPages) { w.errorPages = p }
+
+// ErrorHandler is the one error path (fiber.Config.ErrorHandler). It maps domain codes and Fiber
+// errors to a status, logs internal errors with request id and tenant, and renders the console's
+// error page or JSON (by Accept or /api/ path). The client never sees err.Error().
+func (w *Core) ErrorHandler(c *fiber.Ctx, err error) error {
 	status, key := fiber.StatusInternalServerError, "error.internal"
 	var fe *fiber.Error
 	var de *tenant.Error
@@ -47,7 +79,7 @@ func (u *UI) errorHandler(c *fiber.Ctx, err error) error {
 		key = fiberErrorKey(fe.Code)
 	}
 	if status >= 500 {
-		u.log.Error("request failed", "request_id", requestIDOf(c), "tenant", tenantSlug(c),
+		w.Log.Error("request failed", "request_id", RequestIDOf(c), "tenant", TenantSlug(c),
 			"route", c.Route().Path, "status", status, "err", err)
 		if status == fiber.StatusInternalServerError {
 			key = "error.internal"
@@ -62,31 +94,30 @@ func (u *UI) errorHandler(c *fiber.Ctx, err error) error {
 	if wantsJSON(c) {
 		body := errorBody{
 			Code:      errorCodeName(err, status),
-			MessageJA: u.locales.T("ja", key, argsOf(de)),
-			MessageEN: u.locales.T("en", key, argsOf(de)),
-			RequestID: requestIDOf(c),
+			MessageJA: w.Locales.T("ja", key, argsOf(de)),
+			MessageEN: w.Locales.T("en", key, argsOf(de)),
+			RequestID: RequestIDOf(c),
 		}
 		if de != nil {
 			body.Fields = de.Fields
 		}
 		return c.Status(status).JSON(body)
 	}
-	page := ErrorPage{BasePage: u.base(c), Status: status, MessageKey: key, Args: argsOf(de), RequestID: requestIDOf(c)}
-	if rerr := u.render(c.Status(status), "errors/error", &page); rerr != nil {
-		u.log.Error("render error page", "request_id", requestIDOf(c), "err", rerr)
+	pages, _ := c.Locals(localErrorPages).(ErrorPages)
+	if pages == nil {
+		pages = w.errorPages
+	}
+	page := ErrorPage{Status: status, MessageKey: key, Args: argsOf(de), RequestID: RequestIDOf(c)}
+	var rerr error = errors.New("no error pages")
+	if pages != nil {
+		rerr = pages.RenderError(c.Status(status), page)
+	}
+	if rerr != nil {
+		w.Log.Error("render error page", "request_id", RequestIDOf(c), "err", rerr)
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-		return c.Status(status).SendString("エラーが発生しました。 / An error occurred. (" + requestIDOf(c) + ")")
+		return c.Status(status).SendString("エラーが発生しました。 / An error occurred. (" + RequestIDOf(c) + ")")
 	}
 	return nil
-}
-
-// ErrorPage is the data of errors/error.html.
-type ErrorPage struct {
-	BasePage
-	Status     int
-	MessageKey string
-	Args       map[string]any
-	RequestID  string
 }
 
 func argsOf(e *tenant.Error) map[string]any {

@@ -1,4 +1,4 @@
-package ui
+package web
 
 import (
 	"embed"
@@ -14,17 +14,17 @@ import (
 //go:embed locale/*.json
 var localeFS embed.FS
 
-// Languages the UI speaks; Japanese is primary.
+// languages the UI speaks; Japanese is primary.
 var languages = []string{"ja", "en"}
 
-// locales maps language → flat dotted key → message. Messages may contain {name} placeholders.
-type locales map[string]map[string]string
+// Locales maps language → flat dotted key → message. Messages may contain {name} placeholders.
+type Locales map[string]map[string]string
 
-// loadLocales reads locale/{lang}.json and every locale/{area}.{lang}.json beside it (one pair
+// LoadLocales reads locale/{lang}.json and every locale/{area}.{lang}.json beside it (one pair
 // per area of the product, so features keep their copy together). A key defined twice, in any
 // two files of one language, is an error, as is a key missing or empty in another language.
-func loadLocales() (locales, error) {
-	l := locales{}
+func LoadLocales() (Locales, error) {
+	l := Locales{}
 	for _, lang := range languages {
 		files, err := fs.Glob(localeFS, "locale/*"+lang+".json")
 		if err != nil {
@@ -59,7 +59,7 @@ func loadLocales() (locales, error) {
 }
 
 // missing lists keys present in one language but missing or empty in another.
-func (l locales) missing() []string {
+func (l Locales) missing() []string {
 	all := map[string]bool{}
 	for _, m := range l {
 		for k := range m {
@@ -80,7 +80,7 @@ func (l locales) missing() []string {
 
 // T translates key into lang, filling {name} placeholders from args. An unknown key returns the
 // key itself so a gap is visible, and a test catches it.
-func (l locales) T(lang, key string, args map[string]any) string {
+func (l Locales) T(lang, key string, args map[string]any) string {
 	m, ok := l[lang]
 	if !ok {
 		m = l["ja"]

@@ -29,7 +29,7 @@ func toWide(s string) string {
 	return b.String()
 }
 
-func TestStaffLookupCards(t *testing.T) {
+func TestLookupCards(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	f := newFixture(t, d, 5)
 	ctx := context.Background()
@@ -47,19 +47,22 @@ func TestStaffLookupCards(t *testing.T) {
 	other := newFixture(t, d, 5)
 	foreign := bookingtest.MustCard(t, other.svc, other.t, "0505")
 
+	if _, err := f.svc.LookupCards(ctx, f.t, []string{ok1.CardNo}, tenant.Citizen("192.0.2.1")); tenant.ErrorCode(err) != tenant.Forbidden {
+		t.Fatalf("LookupCards by a citizen = %v, want forbidden", err)
+	}
 	wide := toWide(ok2.CardNo[:3] + "-" + ok2.CardNo[3:])
-	lines, err := f.svc.StaffLookupCards(ctx, f.t, []string{ok1.CardNo, "", wide}, deskClerk)
+	lines, err := f.svc.LookupCards(ctx, f.t, []string{ok1.CardNo, "", wide}, deskClerk)
 	if err != nil {
-		t.Fatalf("StaffLookupCards(ok) = %v", err)
+		t.Fatalf("LookupCards(ok) = %v", err)
 	}
 	if len(lines) != 2 || lines[0].Card.ID != ok1.ID || lines[1].Card.ID != ok2.ID || lines[1].Line != 3 {
 		t.Fatalf("lines = %+v", lines)
 	}
 
-	lines, err = f.svc.StaffLookupCards(ctx, f.t, []string{booked.CardNo, void.CardNo, foreign.CardNo, ok1.CardNo, ok1.CardNo, "123456789012"}, deskClerk)
+	lines, err = f.svc.LookupCards(ctx, f.t, []string{booked.CardNo, void.CardNo, foreign.CardNo, ok1.CardNo, ok1.CardNo, "123456789012"}, deskClerk)
 	e := tenant.AsError(err)
 	if e == nil || e.Code != tenant.Invalid {
-		t.Fatalf("StaffLookupCards(bad) = %v, want invalid", err)
+		t.Fatalf("LookupCards(bad) = %v, want invalid", err)
 	}
 	want := map[string]string{"card1": "behalf.card.booked", "card2": "behalf.card.void", "card3": "behalf.card.not_found",
 		"card5": "behalf.card.duplicate", "card6": "login.card_no.my_number"}
@@ -71,20 +74,20 @@ func TestStaffLookupCards(t *testing.T) {
 	if _, bad := e.Fields["card4"]; bad || lines[0].Existing == nil || lines[0].Existing.Code != r.Code {
 		t.Errorf("line 4 refused or line 1 lacks its booking: %+v", lines)
 	}
-	if _, err := f.svc.StaffLookupCards(ctx, f.t, []string{"12345"}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Fields["card1"] != "login.card_no.invalid" {
+	if _, err := f.svc.LookupCards(ctx, f.t, []string{"12345"}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Fields["card1"] != "login.card_no.invalid" {
 		t.Errorf("short number = %v", err)
 	}
-	if _, err := f.svc.StaffLookupCards(ctx, f.t, []string{"1", "2", "3", "4", "5", "6", "7"}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "reserve.party.invalid" {
+	if _, err := f.svc.LookupCards(ctx, f.t, []string{"1", "2", "3", "4", "5", "6", "7"}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "reserve.party.invalid" {
 		t.Errorf("seven lines = %v", err)
 	}
 	if lines[2].Card != nil {
 		t.Error("another tenant's card was found")
 	}
-	if _, err := f.svc.StaffLookupCards(ctx, f.t, []string{"", " "}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Fields["card1"] != "behalf.card.required" {
+	if _, err := f.svc.LookupCards(ctx, f.t, []string{"", " "}, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Fields["card1"] != "behalf.card.required" {
 		t.Errorf("no lines = %v", err)
 	}
-	if _, err := f.svc.StaffBookingCards(ctx, f.t, []uuid.UUID{ok1.ID, foreign.ID}); tenant.ErrorCode(err) != tenant.NotFound {
-		t.Errorf("StaffBookingCards(foreign) = %v, want not_found", err)
+	if _, err := f.svc.BookingCards(ctx, f.t, []uuid.UUID{ok1.ID, foreign.ID}); tenant.ErrorCode(err) != tenant.NotFound {
+		t.Errorf("BookingCards(foreign) = %v, want not_found", err)
 	}
 }
 
@@ -209,7 +212,7 @@ func freeSlot(t *testing.T, f *fixture) *booking.Slot {
 	return nil
 }
 
-func TestStaffMarkNoShow(t *testing.T) {
+func TestMarkNoShow(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	f := newFixture(t, d, 5)
 	ctx := context.Background()
@@ -219,24 +222,27 @@ func TestStaffMarkNoShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "behalf.noshow.too_early" {
-		t.Fatalf("StaffMarkNoShow before the time = %v, want too_early", err)
+	if err := f.svc.MarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "behalf.noshow.too_early" {
+		t.Fatalf("MarkNoShow before the time = %v, want too_early", err)
 	}
 	other := newFixture(t, d, 5)
-	if err := other.svc.StaffMarkNoShow(ctx, other.t, r.ID, deskClerk); tenant.ErrorCode(err) != tenant.NotFound {
-		t.Fatalf("StaffMarkNoShow from another tenant = %v, want not_found", err)
+	if err := other.svc.MarkNoShow(ctx, other.t, r.ID, deskClerk); tenant.ErrorCode(err) != tenant.NotFound {
+		t.Fatalf("MarkNoShow from another tenant = %v, want not_found", err)
 	}
 	later := bookingtest.Service(f.d.App, func() time.Time { return slot.EndsAt.Add(time.Hour) })
-	if err := later.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); err != nil {
-		t.Fatalf("StaffMarkNoShow: %v", err)
+	if err := later.MarkNoShow(ctx, f.t, r.ID, tenant.Citizen("192.0.2.1")); tenant.ErrorCode(err) != tenant.Forbidden {
+		t.Fatalf("MarkNoShow by a citizen = %v, want forbidden", err)
+	}
+	if err := later.MarkNoShow(ctx, f.t, r.ID, deskClerk); err != nil {
+		t.Fatalf("MarkNoShow: %v", err)
 	}
 	v, _ := f.svc.ReservationByID(ctx, f.t, r.ID)
 	c, _ := f.svc.CardByID(ctx, f.t.ID, card.ID)
 	if v.Status != booking.NoShow || c.Status != booking.CardNoticeSent {
 		t.Fatalf("after no-show: reservation %s, card %s", v.Status, c.Status)
 	}
-	if err := later.StaffMarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "reservation.not_active" {
-		t.Errorf("second StaffMarkNoShow = %v, want reservation.not_active", err)
+	if err := later.MarkNoShow(ctx, f.t, r.ID, deskClerk); tenant.AsError(err) == nil || tenant.AsError(err).Key != "reservation.not_active" {
+		t.Errorf("second MarkNoShow = %v, want reservation.not_active", err)
 	}
 	// The card can be booked again.
 	if _, err := f.svc.Reserve(ctx, f.t, booking.ReserveInput{SlotID: freeSlot(t, f).ID, CardIDs: []uuid.UUID{card.ID}, Actor: web}); err != nil {

@@ -1,0 +1,245 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// Session is what every console's session has. A console's session type embeds it and adds its
+// own fields (the citizen's cards and hold, the clerk's account, the operator's chosen city). The
+// cookie holds only a random 256-bit id; the value is kept in Redis.
+type Session struct {
+	ID string `json:"-"`
+	// Scope is what the session belongs to: a city's tenant id on a city host, the console's
+	// host name on a console. A cookie replayed under another scope is no session.
+	Scope   string    `json:"scope"`
+	CSRF    string    `json:"csrf"`
+	Created time.Time `json:"created"`
+	Flash   string    `json:"flash,omitempty"` // a one-time message key for the next page
+}
+
+// Base returns the shared part of a console's session.
+func (s *Session) Base() *Session { return s }
+
+// A session type: a struct embedding Session, used through its pointer.
+type state[T any] interface {
+	*T
+	Base() *Session
+}
+
+// Store keeps one kind of session in Redis under mdg:sess:{name}:{id}, with an idle timeout
+// that every save renews and an absolute lifetime checked on load.
+type Store[T any, P state[T]] struct {
+	rdb    redis.UniversalClient
+	name   string // cookie name without the __Host- prefix, also the Redis key prefix
+	secure bool
+	// Idle and Absolute are the session's lifetimes.
+	Idle, Absolute time.Duration
+	// Bearer: an "Authorization: Bearer" token is accepted as the id too (the JSON API).
+	Bearer bool
+	now    func() time.Time
+}
+
+// NewStore returns the store of one kind of session, with its own cookie name.
+func NewStore[T any, P state[T]](rdb redis.UniversalClient, name string, secure bool, idle, absolute time.Duration, now func() time.Time) *Store[T, P] {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store[T, P]{rdb: rdb, name: name, secure: secure, Idle: idle, Absolute: absolute, now: now}
+}
+
+// CookieName is the session cookie's name (with the __Host- prefix when cookies are secure).
+func (s *Store[T, P]) CookieName() string {
+	if s.secure {
+		return "__Host-" + s.name
+	}
+	return s.name
+}
+
+func (s *Store[T, P]) key(id string) string { return "mdg:sess:" + s.name + ":" + id }
+
+// Load returns the request's session, or nil when there is none, it expired, or it belongs to
+// another scope (a cookie replayed on another city's host). Redis errors are unavailable.
+func (s *Store[T, P]) Load(c *fiber.Ctx, scope string) (P, error) {
+	id := c.Cookies(s.CookieName())
+	if id == "" && s.Bearer {
+		id = Bearer(c)
+	}
+	if len(id) != 43 {
+		return nil, nil
+	}
+	b, err := s.rdb.Get(c.UserContext(), s.key(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+	}
+	sess := P(new(T))
+	if err := json.Unmarshal(b, sess); err != nil {
+		return nil, nil
+	}
+	base := sess.Base()
+	if scope == "" || base.Scope != scope || s.now().Sub(base.Created) > s.Absolute {
+		return nil, nil
+	}
+	base.ID = id
+	return sess, nil
+}
+
+// New returns an anonymous session of scope, not yet saved, with its CSRF token.
+func (s *Store[T, P]) New(scope string) P {
+	sess := P(new(T))
+	sess.Base().Scope, sess.Base().CSRF = scope, RandomID(32)
+	return sess
+}
+
+// Save writes the session and renews its idle timeout; a new session also gets its cookie
+// (unless the client authenticates by bearer token).
+func (s *Store[T, P]) Save(c *fiber.Ctx, sess P) error {
+	base := sess.Base()
+	isNew := base.ID == ""
+	if isNew {
+		base.ID = RandomID(32)
+		base.Created = s.now()
+		if base.CSRF == "" {
+			base.CSRF = RandomID(32)
+		}
+	}
+	b, err := json.Marshal(sess)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Set(c.UserContext(), s.key(base.ID), b, s.Idle).Err(); err != nil {
+		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+	}
+	if isNew && !(s.Bearer && Bearer(c) != "") {
+		c.Cookie(&fiber.Cookie{Name: s.CookieName(), Value: base.ID, Path: "/", HTTPOnly: true,
+			Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
+	}
+	return nil
+}
+
+// Renew replaces the session id (at login) so an id planted before login is worthless; the CSRF
+// token is renewed too.
+func (s *Store[T, P]) Renew(c *fiber.Ctx, sess P) error {
+	base := sess.Base()
+	if base.ID != "" {
+		if err := s.rdb.Del(c.UserContext(), s.key(base.ID)).Err(); err != nil {
+			return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+		}
+	}
+	base.ID, base.CSRF = "", ""
+	return s.Save(c, sess)
+}
+
+// Destroy deletes the session and its cookie.
+func (s *Store[T, P]) Destroy(c *fiber.Ctx, sess P) error {
+	if sess != nil && sess.Base().ID != "" {
+		if err := s.rdb.Del(context.WithoutCancel(c.UserContext()), s.key(sess.Base().ID)).Err(); err != nil {
+			return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+		}
+	}
+	c.Cookie(&fiber.Cookie{Name: s.CookieName(), Value: "", Path: "/", HTTPOnly: true, Secure: s.secure,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
+	return nil
+}
+
+// SetSession records the session the route's guard loaded; the handler reads it back with the
+// console's typed accessor, and Page and CSRF with SessionOf.
+func SetSession(c *fiber.Ctx, s interface{ Base() *Session }) { c.Locals(localSession, s) }
+
+// Loaded is the session the route's guard loaded, as its console's type; nil when there is none
+// or it is of another type.
+func Loaded[P any](c *fiber.Ctx) P {
+	s, _ := c.Locals(localSession).(P)
+	return s
+}
+
+// SessionOf is the shared part of the session the route's guard loaded, or nil.
+func SessionOf(c *fiber.Ctx) *Session {
+	if s, ok := c.Locals(localSession).(interface{ Base() *Session }); ok {
+		return s.Base()
+	}
+	return nil
+}
+
+// CSRF refuses every state-changing browser request whose token (form field _csrf or header
+// X-CSRF-Token) does not match the session's that the guard loaded before it (synchronizer
+// token). API requests with a bearer token carry no ambient credential and pass.
+func (w *Core) CSRF(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if Bearer(c) != "" && IsAPI(c) {
+		return c.Next()
+	}
+	sess := SessionOf(c)
+	token := c.FormValue("_csrf")
+	if token == "" {
+		token = c.Get("X-CSRF-Token")
+	}
+	if sess == nil || sess.ID == "" || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRF)) != 1 {
+		w.Log.Warn("csrf rejected", "request_id", RequestIDOf(c), "tenant", TenantSlug(c), "ip", c.IP())
+		return tenant.Errorf(tenant.Forbidden, "error.csrf")
+	}
+	return c.Next()
+}
+
+// EndWhere deletes every live session of this kind that match selects (all sessions of one
+// account, when it is disabled, demoted or its password reset) and reports how many it ended.
+//
+// The store keeps no per-account index, so this SCANs the store's keys and reads each session. A
+// city has tens to hundreds of staff and Redis holds only live sessions, so a scan is cheap at
+// this scale; SCAN does not block Redis. On a Redis Cluster every master is scanned.
+func (s *Store[T, P]) EndWhere(ctx context.Context, match func(P) bool) (int, error) {
+	pattern := s.key("*")
+	var ended atomic.Int64 // ForEachMaster scans the masters concurrently
+	scan := func(ctx context.Context, rdb redis.Cmdable) error {
+		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			key := iter.Val()
+			b, err := rdb.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				continue // expired meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			sess := P(new(T))
+			if json.Unmarshal(b, sess) != nil || !match(sess) {
+				continue
+			}
+			if err := rdb.Del(ctx, key).Err(); err != nil {
+				return err
+			}
+			ended.Add(1)
+		}
+		return iter.Err()
+	}
+	var err error
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	} else {
+		err = scan(ctx, s.rdb)
+	}
+	return int(ended.Load()), err
+}
+
+// Touch renews the session's idle timeout without rewriting it.
+func (s *Store[T, P]) Touch(c *fiber.Ctx, sess P) error {
+	if err := s.rdb.Expire(c.UserContext(), s.key(sess.Base().ID), s.Idle).Err(); err != nil {
+		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+	}
+	return nil
+}

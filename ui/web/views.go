@@ -1,0 +1,154 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/booking"
+)
+
+// Page is embedded in every page's data: what the layouts and the error page need of every
+// console (language, path, the session's CSRF token, the one-time message, the asset URLs).
+type Page struct {
+	Lang   string
+	Path   string
+	Errors map[string]string // field → message key, for the error summary
+	CSRF   string
+	Flash  string
+	CSS    string
+	JS     string
+}
+
+// Page fills the common page data from the request and the session its guard loaded.
+func (w *Core) Page(c *fiber.Ctx) Page {
+	p := Page{Lang: LangOf(c), CSS: w.Assets.URL("app.css"), JS: w.Assets.URL("app.js"), Path: c.Path()}
+	if s := SessionOf(c); s != nil {
+		p.CSRF = s.CSRF
+	}
+	return p
+}
+
+// Views holds one console's parsed template set per page: its layouts and partials plus the
+// page itself.
+type Views struct {
+	pages map[string]*template.Template
+}
+
+// LoadViews parses every page of a console's templates (fsys holds templates/layouts/*.html,
+// templates/partials/*.html and the pages) at start; a broken template fails the boot. Every
+// page defines "title" and "content"; "errors/error" is the console's error page.
+func LoadViews(fsys fs.FS, funcs template.FuncMap) (*Views, error) {
+	shared, err := template.New("").Funcs(funcs).ParseFS(fsys, "templates/layouts/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layouts: %w", err)
+	}
+	if matches, _ := fs.Glob(fsys, "templates/partials/*.html"); len(matches) > 0 {
+		if shared, err = shared.ParseFS(fsys, "templates/partials/*.html"); err != nil {
+			return nil, fmt.Errorf("parse partials: %w", err)
+		}
+	}
+	v := &Views{pages: map[string]*template.Template{}}
+	err = fs.WalkDir(fsys, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".html") {
+			return err
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "templates/"), ".html")
+		if strings.HasPrefix(name, "layouts/") || strings.HasPrefix(name, "partials/") {
+			return nil
+		}
+		t, err := shared.Clone()
+		if err != nil {
+			return err
+		}
+		if _, err := t.ParseFS(fsys, path); err != nil {
+			return fmt.Errorf("parse %s: %w", path, err)
+		}
+		if t.Lookup("content") == nil || t.Lookup("title") == nil {
+			return fmt.Errorf("%s must define \"title\" and \"content\"", path)
+		}
+		v.pages[name] = t
+		return nil
+	})
+	if err == nil && v.pages["errors/error"] == nil {
+		err = fmt.Errorf("templates/errors/error.html is missing")
+	}
+	return v, err
+}
+
+// Pages lists the names of every page (for tests that render them all).
+func (v *Views) Pages() []string {
+	out := make([]string, 0, len(v.pages))
+	for name := range v.pages {
+		out = append(out, name)
+	}
+	return out
+}
+
+// Render executes page into a buffer first, so a template error never sends half a page.
+func (v *Views) Render(c *fiber.Ctx, page string, data any) error {
+	return v.RenderBlock(c, page, "base", data)
+}
+
+// RenderBlock executes one named block of page (a fragment swapped in by the page's script).
+func (v *Views) RenderBlock(c *fiber.Ctx, page, block string, data any) error {
+	t, ok := v.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, block, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}
+
+// Funcs are the template functions every console's views have: translation, asset URLs, and
+// dates and times as a city office writes them.
+func (w *Core) Funcs() template.FuncMap {
+	return template.FuncMap{
+		"t": func(lang, key string, kv ...any) string {
+			args := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				args[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return w.Locales.T(lang, key, args)
+		},
+		"targs":     func(lang, key string, args map[string]any) string { return w.Locales.T(lang, key, args) },
+		"asset":     w.Assets.URL,
+		"date":      booking.FormatDate,
+		"datelong":  FormatDateLong,
+		"slottime":  FormatSlot,
+		"timerange": FormatTimeRange,
+		"code":      GroupCode,
+		"dateof":    booking.DateOf,
+		"dbdate":    booking.DateFromDB,
+		"clock":     func(t time.Time) string { return t.In(booking.JST).Format("15:04") },
+		"list":      func(xs ...string) []string { return xs },
+		"ym":        func(t time.Time) string { return t.Format("2006-01") },
+		"ymlabel": func(lang string, t time.Time) string {
+			if lang == "en" {
+				return t.Format("January 2006")
+			}
+			return fmt.Sprintf("%d年%d月", t.Year(), t.Month())
+		},
+		"weekdays": func(lang string) [][2]string {
+			out := make([][2]string, 7)
+			for i := range out {
+				if lang == "en" {
+					wd := time.Weekday(i).String()
+					out[i] = [2]string{wd[:3], wd}
+				} else {
+					out[i] = [2]string{booking.WeekdayJA(time.Weekday(i)), booking.WeekdayJA(time.Weekday(i)) + "曜日"}
+				}
+			}
+			return out
+		},
+	}
+}
