@@ -55,6 +55,7 @@ type UI struct {
 	views     *web.Views
 	sess      *citizenStore // citizen sessions (and API bearer tokens)
 	staffSess *staffStore   // staff sessions: their own cookie, so a citizen and a clerk never share one
+	consoles  map[tenant.HostKind]*web.Console
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }

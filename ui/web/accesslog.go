@@ -51,8 +51,10 @@ func (w *Core) AccessLog(c *fiber.Ctx) error {
 	}
 	status := c.Response().StatusCode()
 	route := c.Route().Path
-	var fe *fiber.Error
-	if errors.Is(err, ErrUnknownHost) || (errors.As(err, &fe) && fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot ")) {
+	if r, ok := c.Locals(localRoute).(string); ok {
+		route = r // a console's own app served it (Console)
+	}
+	if unmatched(err) {
 		route = "unmatched" // no route matched: fold every stray path into one label
 	}
 	method := c.Method()
@@ -81,6 +83,12 @@ func (w *Core) AccessLog(c *fiber.Ctx) error {
 		slog.String("ip", c.IP()),
 	)
 	return nil
+}
+
+// unmatched reports whether err says that no route matched (or the host is nobody's).
+func unmatched(err error) bool {
+	var fe *fiber.Error
+	return errors.Is(err, ErrUnknownHost) || (errors.As(err, &fe) && fe.Code == fiber.StatusNotFound && strings.HasPrefix(fe.Message, "Cannot "))
 }
 
 // LogPanic logs a recovered panic with the request id and tenant (recover.Config).

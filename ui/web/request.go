@@ -19,6 +19,7 @@ const (
 	localTenant     = "tenant"      // set by SetTenant
 	localSession    = "session"     // set by a console's session guard (SetSession)
 	localErrorPages = "error_pages" // set by UseErrorPages
+	localRoute      = "route"       // the route pattern a console's app matched (Console)
 )
 
 // RequestIDOf is the request's random id (X-Request-Id), shown in logs and error pages.

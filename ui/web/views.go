@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"embed"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -34,6 +35,12 @@ func (w *Core) Page(c *fiber.Ctx) Page {
 	return p
 }
 
+// sharedFS holds the partials every console's pages may use (error summary, flash message, CSRF
+// field, one labelled input).
+//
+//go:embed templates/partials
+var sharedFS embed.FS
+
 // Views holds one console's parsed template set per page: its layouts and partials plus the
 // page itself.
 type Views struct {
@@ -41,11 +48,15 @@ type Views struct {
 }
 
 // LoadViews parses every page of a console's templates (fsys holds templates/layouts/*.html,
-// templates/partials/*.html and the pages) at start; a broken template fails the boot. Every
-// page defines "title" and "content"; "errors/error" is the console's error page.
+// templates/partials/*.html and the pages) with the shared partials at start; a broken template
+// fails the boot. Every page defines "title" and "content"; "errors/error" is the console's
+// error page.
 func LoadViews(fsys fs.FS, funcs template.FuncMap) (*Views, error) {
-	shared, err := template.New("").Funcs(funcs).ParseFS(fsys, "templates/layouts/*.html")
+	shared, err := template.New("").Funcs(funcs).ParseFS(sharedFS, "templates/partials/*.html")
 	if err != nil {
+		return nil, fmt.Errorf("parse shared partials: %w", err)
+	}
+	if shared, err = shared.ParseFS(fsys, "templates/layouts/*.html"); err != nil {
 		return nil, fmt.Errorf("parse layouts: %w", err)
 	}
 	if matches, _ := fs.Glob(fsys, "templates/partials/*.html"); len(matches) > 0 {
