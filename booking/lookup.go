@@ -48,33 +48,9 @@ func (s *Service) LookupCards(ctx context.Context, t *tenant.Tenant, inputs []st
 	if v.Channel == tenant.ChannelWeb {
 		return nil, tenant.Errorf(tenant.Forbidden, "error.forbidden")
 	}
-	var lines []CardLine
-	for i, in := range inputs {
-		if NormalizeCardNo(in) != "" {
-			lines = append(lines, CardLine{Line: i + 1, Input: in})
-		}
-	}
-	if len(lines) == 0 {
-		return nil, fieldError("card1", "behalf.card.required")
-	}
-	if len(lines) > MaxParty {
-		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
-	}
-	fields := map[string]string{}
-	seen := map[string]bool{}
-	var nos []string
-	for i := range lines {
-		l := &lines[i]
-		no, err := ValidateCardNo(t, l.Input)
-		switch {
-		case err != nil:
-			l.ErrKey = tenant.AsError(err).Fields["card_no"]
-		case seen[no]:
-			l.No, l.ErrKey = no, "behalf.card.duplicate"
-		default:
-			l.No, seen[no] = no, true
-			nos = append(nos, no)
-		}
+	lines, nos, err := cardLines(t, inputs)
+	if err != nil {
+		return nil, err
 	}
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		byNo := map[string]*Card{}
@@ -117,6 +93,7 @@ func (s *Service) LookupCards(ctx context.Context, t *tenant.Tenant, inputs []st
 	if err != nil {
 		return nil, err
 	}
+	fields := map[string]string{}
 	for _, l := range lines {
 		if l.ErrKey != "" {
 			fields[fmt.Sprintf("card%d", l.Line)] = l.ErrKey
@@ -126,6 +103,39 @@ func (s *Service) LookupCards(ctx context.Context, t *tenant.Tenant, inputs []st
 		return lines, &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
 	}
 	return lines, nil
+}
+
+// cardLines numbers the non-blank typed lines and checks each number's form and that it is not
+// typed twice; it returns the lines and the distinct valid numbers to look up.
+func cardLines(t *tenant.Tenant, inputs []string) ([]CardLine, []string, error) {
+	var lines []CardLine
+	for i, in := range inputs {
+		if NormalizeCardNo(in) != "" {
+			lines = append(lines, CardLine{Line: i + 1, Input: in})
+		}
+	}
+	if len(lines) == 0 {
+		return nil, nil, fieldError("card1", "behalf.card.required")
+	}
+	if len(lines) > MaxParty {
+		return nil, nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
+	}
+	seen := map[string]bool{}
+	var nos []string
+	for i := range lines {
+		l := &lines[i]
+		no, err := ValidateCardNo(t, l.Input)
+		switch {
+		case err != nil:
+			l.ErrKey = tenant.AsError(err).Fields["card_no"]
+		case seen[no]:
+			l.No, l.ErrKey = no, "behalf.card.duplicate"
+		default:
+			l.No, seen[no] = no, true
+			nos = append(nos, no)
+		}
+	}
+	return lines, nos, nil
 }
 
 // BookingCards returns the cards being booked on the later steps of the staff flow, in the
