@@ -47,15 +47,19 @@ func TestCommands(t *testing.T) {
 	}{
 		{args: []string{"migrate"}, want: "up to date"},
 		{args: []string{"migrate"}, want: "up to date"},
-		{args: []string{"tenant", "create", "tsu", "津市"}, want: "created tsu (津市): http://tsu.localhost/"},
-		{args: []string{"tenant", "create", "tsu", "津市"}, err: "conflict"},
-		{args: []string{"tenant", "create", "ops", "運用"}, err: "tenant.slug.reserved"},
-		{args: []string{"tenant", "create", "Bad Slug!", "x"}, err: "tenant.slug.invalid"},
+		{args: []string{"tenant", "create", "tsu", "津市", "--code", "242012", "--admin", "tsu.admin"}, want: "created tsu (津市, 242012): http://tsu.localhost/"},
+		{args: []string{"tenant", "create", "tsu", "津市", "--code", "242012", "--admin", "tsu.admin"},
+			err: "conflict:\n  slug: この識別名はすでに使われています。 [tenant.slug.taken]\n  code: この全国地方公共団体コードの自治体はすでに登録されています。 [tenant.code.taken]"},
+		{args: []string{"tenant", "create", "tsu", "津市"}, err: "needs --code and --admin"},
+		{args: []string{"tenant", "create", "ops", "運用", "--code", "242047", "--admin", "x.admin"}, err: "slug: この識別名は予約されているため使用できません。 [tenant.slug.reserved]"},
+		{args: []string{"tenant", "create", "Bad Slug!", "x", "--code", "242047", "--admin", "x.admin"}, err: "tenant.slug.invalid"},
+		{args: []string{"tenant", "create", "matsusaka", "松阪市", "--code", "242048", "--admin", "m.admin"}, err: "検査数字（6桁目）が合いません"},
 		{args: []string{"tenant", "disable", "tsu"}, want: "tsu is now disabled"},
-		{args: []string{"tenant", "list"}, want: "津市"},
-		{args: []string{"tenant", "disable", "nosuch"}, err: "not_found"},
+		{args: []string{"tenant", "list"}, want: "242012"},
+		{args: []string{"tenant", "disable", "nosuch"}, err: "not_found: この識別名の自治体は登録されていません。 [tenant.not_found]"},
 		{args: []string{"tenant", "clear-allow-list", "tsu"}, want: "tsu had no /admin allow-list; nothing changed"},
 		{args: []string{"tenant", "clear-allow-list", "nosuch"}, err: "not_found"},
+		{args: []string{"tenant", "frobnicate", "tsu"}, err: "usage: madoguchi tenant"},
 	}
 	for _, s := range steps {
 		out.Reset()
