@@ -27,6 +27,7 @@ type platform struct {
 	clock *tenanttest.Clock
 	svc   *tenant.Service
 	accs  *tenant.Accounts
+	ops   *tenant.OpsAccounts
 }
 
 func newPlatform(t *testing.T) *platform {
@@ -34,7 +35,7 @@ func newPlatform(t *testing.T) *platform {
 	d := tenanttest.NewDB(t)
 	clock := tenanttest.NewClock()
 	return &platform{d: d, clock: clock, svc: tenant.NewService(d.App, tenant.WithClock(clock.Now), tenant.WithBaseDomain(testBase)),
-		accs: tenant.NewAccounts(d.App, clock.Now)}
+		accs: tenant.NewAccounts(d.App, clock.Now), ops: tenant.NewOpsAccounts(d.App, clock.Now)}
 }
 
 // onboard opens a city with a valid code and returns it with its admin's issued password.

@@ -33,6 +33,8 @@ commands:
                                  open a municipality and its first 市管理者 (prints the initial password)
   tenant list|show|disable|enable|admin-reset|domain|mail-domains|clear-allow-list
                                  the vendor's support actions (madoguchi tenant: details)
+  ops account|grant|revoke|grants|allow
+                                 the vendor's accounts, operators' grants, console allow-lists
   import --tenant SLUG FILE.csv  load cards (製造管理番号, 生年月日, …; UTF-8 or Shift_JIS)
   demo                           migrate, seed the demo city and run web + worker
 
@@ -44,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return runAt(ctx, args, getenv, stdout, stderr, time.Now)
 }
 
-// runAt is run with the vendor's commands (tenant) on the clock now, which tests fix.
+// runAt is run with the vendor's commands (tenant, ops) on the clock now, which tests fix.
 func runAt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
@@ -64,6 +66,8 @@ func runAt(ctx context.Context, args []string, getenv func(string) string, stdou
 		return cmdMigrate(ctx, cfg, args[1:], stdout)
 	case "tenant":
 		return cmdTenant(ctx, cfg, log, args[1:], stdout, now)
+	case "ops":
+		return cmdOps(ctx, cfg, log, args[1:], stdout, now)
 	case "import":
 		return cmdImport(ctx, cfg, log, args[1:], stdout, stderr)
 	case "demo":

@@ -60,6 +60,10 @@ func TestCommands(t *testing.T) {
 		{args: []string{"tenant", "clear-allow-list", "tsu"}, want: "tsu had no /admin allow-list; nothing changed"},
 		{args: []string{"tenant", "clear-allow-list", "nosuch"}, err: "not_found"},
 		{args: []string{"tenant", "frobnicate", "tsu"}, err: "usage: madoguchi tenant"},
+		{args: []string{"ops", "account", "create", "ops.sato", "--name", "佐藤"}, want: "initial password: "},
+		{args: []string{"ops", "account", "create", "ops.sato"}, err: "conflict:\n  login_id: このログインIDはすでに使われています。 [ops.login_id.taken]"},
+		{args: []string{"ops", "account", "create", "cc.ito", "--role", "root"}, err: "role: "},
+		{args: []string{"ops", "frobnicate"}, err: "usage: madoguchi ops"},
 	}
 	for _, s := range steps {
 		out.Reset()

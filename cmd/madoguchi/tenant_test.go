@@ -132,3 +132,44 @@ func TestOnboardFromTheCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestOpsAccountFromTheCommand: `ops account create` prints a one-time password that logs in at
+// the password step; grants and the allow-list work from the command too.
+func TestOpsAccountFromTheCommand(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	getenv := testEnv(t, d, ":0")
+	clock := tenanttest.NewClock()
+	out := cli(t, getenv, clock, "ops", "account", "create", "CC.Tanaka", "--name", "田中", "--role", "operator")
+	pw := password(t, out)
+	ops := tenant.NewOpsAccounts(d.App, clock.Now)
+	acc, err := ops.Authenticate(ctx, "cc.tanaka", pw, "203.0.113.5")
+	if err != nil || acc.Role != tenant.OpsRoleOperator || !acc.MustChange || acc.TOTPEnabled {
+		t.Fatalf("login with the printed password = %+v, %v", acc, err)
+	}
+	cli(t, getenv, clock, "tenant", "create", "tsu", "津市", "--code", "242012", "--admin", "tsu.admin")
+	cli(t, getenv, clock, "ops", "grant", "cc.tanaka", "tsu")
+	if out := cli(t, getenv, clock, "ops", "grants", "cc.tanaka"); !strings.Contains(out, "津市") {
+		t.Errorf("ops grants:\n%s", out)
+	}
+	cli(t, getenv, clock, "ops", "revoke", "cc.tanaka", "tsu")
+	if out := cli(t, getenv, clock, "ops", "grants", "cc.tanaka"); strings.Contains(out, "津市") {
+		t.Errorf("ops grants after revoke:\n%s", out)
+	}
+	if out := cli(t, getenv, clock, "ops", "allow", "add", "ops", "203.0.113.0/24", "--note", "本社"); !strings.Contains(out, "203.0.113.0/24 allowed") {
+		t.Errorf("ops allow add:\n%s", out)
+	}
+	if ok, err := ops.ConsoleAllowed(ctx, tenant.ConsoleOps, "203.0.113.5"); err != nil || !ok {
+		t.Errorf("ConsoleAllowed after ops allow add = %v, %v", ok, err)
+	}
+	if out := cli(t, getenv, clock, "ops", "allow", "list"); !strings.Contains(out, "nobody can reach it") || !strings.Contains(out, "本社") {
+		t.Errorf("ops allow list:\n%s", out)
+	}
+	out = cli(t, getenv, clock, "ops", "account", "reset", "cc.tanaka", "--totp")
+	if _, err := ops.Authenticate(ctx, "cc.tanaka", password(t, out), "203.0.113.5"); err != nil {
+		t.Errorf("login after ops account reset: %v", err)
+	}
+	if out := cli(t, getenv, clock, "ops", "account", "list"); !strings.Contains(out, "cc.tanaka") || !strings.Contains(out, "operator") {
+		t.Errorf("ops account list:\n%s", out)
+	}
+}

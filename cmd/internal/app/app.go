@@ -40,6 +40,9 @@ type App struct {
 	Redis    *redis.Client
 	Registry *prometheus.Registry
 	Tenants  *tenant.Service
+	// Ops are the vendor's accounts (ops team and call-center operators), their grants and the
+	// consoles' allow-lists.
+	Ops *tenant.OpsAccounts
 	// Directory is the process's one cache of the tenants table, shared by the web's host
 	// resolution and the worker's jobs.
 	Directory *tenant.Directory
@@ -68,6 +71,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Tenants = tenant.NewService(a.DB, tenant.WithClock(o.Now), tenant.WithBaseDomain(o.BaseDomain))
+	a.Ops = tenant.NewOpsAccounts(a.DB, o.Now)
 	a.Directory = tenant.NewDirectory(a.Tenants, 10*time.Second)
 	a.Accounts = tenant.NewAccounts(a.DB, o.Now)
 	a.Booking = booking.NewService(a.DB, booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g})
