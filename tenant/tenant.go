@@ -161,7 +161,7 @@ func NewService(db bun.IDB, opts ...ServiceOption) *Service {
 }
 
 // Create inserts a bare tenant: no code, no administrator, the default banner, nothing audited.
-// It is for tests, benchmarks and the demo's seed; a city is onboarded with Onboard. It returns
+// It is for tests and benchmarks; a city is onboarded with Onboard. It returns
 // invalid for a bad slug or name and conflict when the slug is taken.
 func (s *Service) Create(ctx context.Context, slug, name string) (*Tenant, error) {
 	t := &Tenant{Slug: strings.ToLower(strings.TrimSpace(slug)), Name: strings.TrimSpace(name), Status: Active,

@@ -173,3 +173,29 @@ func TestOpsAccountFromTheCommand(t *testing.T) {
 		t.Errorf("ops account list:\n%s", out)
 	}
 }
+
+// TestSeedDemo: the demo city is opened the vendor's way (code, kana, its admin from onboarding),
+// seeding twice changes nothing, and the demo admin logs in with the printed password without a
+// forced change.
+func TestSeedDemo(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	clock := tenanttest.NewClock()
+	a := openAppAt(t, testEnv(t, d, ":0"), clock.Now)
+	for range 2 {
+		if err := seedDemo(ctx, a); err != nil {
+			t.Fatalf("seedDemo: %v", err)
+		}
+	}
+	city, err := a.Tenants.BySlug(ctx, "matsusaka")
+	if err != nil || city.Code != "242047" || city.NameKana != "マツサカシ" {
+		t.Fatalf("matsusaka = %+v, %v", city, err)
+	}
+	acc, err := a.Accounts.Authenticate(ctx, city, demoAdminLogin, demoAdminPass, "127.0.0.1")
+	if err != nil || acc.MustChange || acc.Role != tenant.RoleAdmin {
+		t.Errorf("demo admin's login = %+v, %v", acc, err)
+	}
+	if locs, err := a.Booking.Locations(ctx, city.ID, false); err != nil || len(locs) != len(demoLocations) {
+		t.Errorf("demo locations = %d, %v", len(locs), err)
+	}
+}
