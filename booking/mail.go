@@ -196,9 +196,10 @@ func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessa
 	}, nil
 }
 
-// mailFrom is the city's sender address when it set a valid one, else the deployment's default.
+// mailFrom is the city's sender address when it set a valid one on a domain the vendor allowed
+// it (a domain removed since is not used), else the deployment's default.
 func mailFrom(t *tenant.Tenant, env MailEnv) (string, error) {
-	if a, err := ValidateEmail(t.Settings.MailFrom); err == nil && a != "" {
+	if a, err := ValidateEmail(t.Settings.MailFrom); err == nil && a != "" && t.SendsFrom(a) {
 		return a, nil
 	}
 	from := env.DefaultFrom

@@ -107,7 +107,9 @@ func checkCardPattern(pat string) string {
 // address the allow-list must keep), writes "settings.update" with the settings before and after
 // to the audit log and, when the booking horizon grew, makes the new days' slots at every
 // location, all in one transaction. It returns the city as saved, or ValidateSettings' invalid
-// error with nothing changed.
+// error with nothing changed, or an invalid error (field "mail_from":
+// "admin.settings.mail_from.domain") for a sender address on a domain the vendor has not allowed
+// the city (tenant.Tenant.SendsFrom).
 func (s *Service) UpdateSettings(ctx context.Context, cur *tenant.Tenant, st tenant.Settings, a tenant.Actor) (_ *tenant.Tenant, err error) {
 	defer tenant.Wrap(&err, "booking.UpdateSettings(%s)", cur.ID)
 	st, err = ValidateSettings(st, a.IP)
@@ -119,6 +121,9 @@ func (s *Service) UpdateSettings(ctx context.Context, cur *tenant.Tenant, st ten
 	err = tenant.InTx(ctx, s.db, cur.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&t).Where("id = ?", cur.ID).For("UPDATE").Scan(ctx); err != nil {
 			return tenant.DBError(err)
+		}
+		if st.MailFrom != "" && !t.SendsFrom(st.MailFrom) {
+			return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"mail_from": "admin.settings.mail_from.domain"}}
 		}
 		before, oldHorizon := settingsAudit(t.Settings), HorizonDays(&t)
 		if err := tenant.NewService(tx).UpdateSettings(ctx, t.ID, st); err != nil {

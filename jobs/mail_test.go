@@ -27,6 +27,8 @@ var web = tenant.Citizen("")
 func TestMailKinds(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
+	_, err := tenant.NewService(e.d.App).SetMailDomains(ctx, e.ten.Slug, []string{"city.example.lg.jp"}, tenant.System("test"))
+	must(t, err)
 	must(t, tenant.NewService(e.d.App).UpdateSettings(ctx, e.ten.ID, tenant.Settings{
 		CallCenterPhone: "0598-53-4003", MailFrom: "yoyaku@city.example.lg.jp"}))
 	e.startWorker(t, "w1")

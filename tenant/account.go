@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -113,6 +115,13 @@ func checkPassword(hash, pw string) bool {
 // CheckPasswordPolicy returns an invalid error when pw is too short or long, common, or contains
 // the login id or the city's slug.
 func CheckPasswordPolicy(pw, loginID string, t *Tenant) error {
+	return checkPasswordPolicy(pw, loginID, t.Slug)
+}
+
+// checkPasswordPolicy is the one password rule of every account, staff or vendor: 12 to 128
+// characters, none of the common passwords and none of the context words (login id, slug) of
+// four characters or more.
+func checkPasswordPolicy(pw string, context ...string) error {
 	n := utf8.RuneCountInString(pw)
 	low := strings.ToLower(pw)
 	switch {
@@ -121,13 +130,49 @@ func CheckPasswordPolicy(pw, loginID string, t *Tenant) error {
 	case n > maxPasswordRunes:
 		return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.too_long"}}
 	}
-	words := append([]string{loginID, t.Slug}, commonPasswords...)
-	for _, w := range words {
+	for _, w := range slices.Concat(context, commonPasswords) {
 		if len(w) >= 4 && strings.Contains(low, strings.ToLower(w)) {
 			return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.common"}}
 		}
 	}
 	return nil
+}
+
+// lockedAt reports whether an account with failed consecutive failures and lock until may not
+// log in at now: 15 minutes after every 10th failure, and from the 20th until it is unlocked.
+// Staff and vendor accounts share it.
+func lockedAt(failed int, until *time.Time, now time.Time) bool {
+	return failed >= staffHardLimit || (until != nil && until.After(now))
+}
+
+// failureLock is the lock the failed-th consecutive failure earns at now: 15 minutes at every
+// 10th, none otherwise (from the 20th on, lockedAt holds the account whatever the time).
+func failureLock(failed int, now time.Time) *time.Time {
+	if failed%staffSoftLimit != 0 {
+		return nil
+	}
+	t := now.Add(staffSoftLock)
+	return &t
+}
+
+// initialExpiredAt reports whether an issued password (mustChange) expired before now.
+func initialExpiredAt(mustChange bool, expires *time.Time, now time.Time) bool {
+	return mustChange && expires != nil && expires.Before(now)
+}
+
+var loginIDRE = regexp.MustCompile(`^[a-z0-9._-]{3,64}$`)
+
+// checkNewLogin returns the field errors of a new account's login id and display name, keyed
+// "login_id" and "display_name" (the rules of the staff_accounts and ops_accounts columns).
+func checkNewLogin(loginID, name string) map[string]string {
+	f := map[string]string{}
+	if !loginIDRE.MatchString(loginID) {
+		f["login_id"] = "staff.login_id.invalid"
+	}
+	if n := utf8.RuneCountInString(name); n == 0 || n > 100 {
+		f["display_name"] = "admin.accounts.name.invalid"
+	}
+	return f
 }
 
 // RandomPassword returns an initial password to hand to a new user (16 characters, 96 bits).
@@ -140,31 +185,49 @@ func RandomPassword() string {
 }
 
 // Create adds an account with an initial password that must be changed at first login and
-// expires after 72 hours. It returns invalid for a bad login id or name and conflict when the
-// login id is taken.
+// expires after 72 hours, audit-logged as actor. It returns invalid for a bad login id or name
+// (fields "login_id", "display_name", "role") and conflict when the login id is taken.
 func (a *Accounts) Create(ctx context.Context, t *Tenant, loginID, name string, role Role, initial string, actor string) (*Account, error) {
-	now := a.now()
+	var acc *Account
+	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		acc, err = insertAccount(ctx, tx, a.now(), t, loginID, name, role, initial, AuditEntry{Actor: actor})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
+// insertAccount validates and inserts a staff account of t with an issued password in tx (which
+// is in t's scope) and writes "account.create" with by's actor and address: the one way an
+// account is made, by a city's admin or at onboarding. Errors are those of Create.
+func insertAccount(ctx context.Context, tx bun.IDB, now time.Time, t *Tenant, loginID, name string, role Role, initial string, by AuditEntry) (*Account, error) {
 	exp := now.Add(initialPwLife)
 	acc := &Account{TenantID: t.ID, LoginID: strings.ToLower(strings.TrimSpace(loginID)), DisplayName: strings.TrimSpace(name),
 		Role: role, PasswordHash: hashPassword(initial), MustChange: true, PasswordExpiresAt: &exp}
+	fields := checkNewLogin(acc.LoginID, acc.DisplayName)
 	if role != RoleAdmin && role != RoleStaff {
-		return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"role": "staff.role.invalid"}}
+		fields["role"] = "staff.role.invalid"
 	}
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(acc).Returning("*").Exec(ctx); err != nil {
-			return err
+	if len(fields) > 0 {
+		return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: fields}
+	}
+	if _, err := tx.NewInsert().Model(acc).Returning("*").Exec(ctx); err != nil {
+		switch ErrorCode(DBError(err)) {
+		case Conflict:
+			return nil, &Error{Code: Conflict, Key: "staff.login_id.taken", Fields: map[string]string{"login_id": "staff.login_id.taken"}, Err: err}
+		case Invalid:
+			return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"login_id": "staff.login_id.invalid"}, Err: err}
 		}
-		return Audit(ctx, tx, t.ID, AuditEntry{Actor: actor, Action: "account.create", Target: acc.LoginID, After: map[string]any{"role": role}})
-	})
-	switch ErrorCode(err) {
-	case "":
-		return acc, nil
-	case Conflict:
-		return nil, &Error{Code: Conflict, Key: "staff.login_id.taken", Fields: map[string]string{"login_id": "staff.login_id.taken"}, Err: err}
-	case Invalid:
-		return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"login_id": "staff.login_id.invalid"}, Err: err}
+		return nil, err
 	}
-	return nil, err
+	by.Action, by.Target, by.After = "account.create", acc.LoginID, map[string]any{"role": role}
+	if err := Audit(ctx, tx, t.ID, by); err != nil {
+		return nil, err
+	}
+	return acc, nil
 }
 
 // SetPasswordNoChange is for the demo and tests: the account keeps pw without a forced change.
@@ -196,12 +259,12 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 		if err != nil {
 			return err
 		}
-		if acc.FailedCount >= staffHardLimit || (acc.LockedUntil != nil && acc.LockedUntil.After(now)) {
+		if lockedAt(acc.FailedCount, acc.LockedUntil, now) {
 			result = Errorf(Throttled, "staff.login.locked")
 			return nil
 		}
 		ok := checkPassword(acc.PasswordHash, pw)
-		expired := acc.MustChange && acc.PasswordExpiresAt != nil && acc.PasswordExpiresAt.Before(now)
+		expired := initialExpiredAt(acc.MustChange, acc.PasswordExpiresAt, now)
 		if !ok || acc.Disabled || expired {
 			if err := recordFailure(ctx, tx, &acc, now); err != nil {
 				return err
@@ -234,10 +297,16 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 // recordFailure counts one failed password or code: every 10th locks the account for 15
 // minutes, the 20th until an admin unlocks it (Locked).
 func recordFailure(ctx context.Context, tx bun.Tx, acc *Account, now time.Time) error {
-	acc.FailedCount++
-	q := tx.NewUpdate().Model(acc).Set("failed_count = ?", acc.FailedCount).WherePK()
-	if acc.FailedCount%staffSoftLimit == 0 {
-		q = q.Set("locked_until = ?", now.Add(staffSoftLock))
+	return countFailure(ctx, tx, acc, &acc.FailedCount, now)
+}
+
+// countFailure adds one to *failed, the failure count of model (a staff or vendor account
+// loaded in tx), and writes it with the lock it earns (failureLock).
+func countFailure(ctx context.Context, tx bun.IDB, model any, failed *int, now time.Time) error {
+	*failed++
+	q := tx.NewUpdate().Model(model).Set("failed_count = ?", *failed).WherePK()
+	if until := failureLock(*failed, now); until != nil {
+		q = q.Set("locked_until = ?", *until)
 	}
 	_, err := q.Exec(ctx)
 	return err

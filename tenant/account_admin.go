@@ -25,13 +25,13 @@ func (a *Accounts) List(ctx context.Context, t *Tenant) ([]Account, error) {
 // Locked reports whether acc may not log in now because of failed attempts: 15 minutes after
 // every 10th failure, and from the 20th until an admin unlocks it.
 func (a *Accounts) Locked(acc *Account) bool {
-	return acc.FailedCount >= staffHardLimit || (acc.LockedUntil != nil && acc.LockedUntil.After(a.now()))
+	return lockedAt(acc.FailedCount, acc.LockedUntil, a.now())
 }
 
 // InitialExpired reports whether acc still has its initial (or reset) password and that
 // password's 72 hours are over, so it can no longer log in until an admin resets it again.
 func (a *Accounts) InitialExpired(acc *Account) bool {
-	return acc.MustChange && acc.PasswordExpiresAt != nil && acc.PasswordExpiresAt.Before(a.now())
+	return initialExpiredAt(acc.MustChange, acc.PasswordExpiresAt, a.now())
 }
 
 // update locks one account of the tenant, lets change modify it and returns the columns to write;
@@ -65,13 +65,21 @@ func (a *Accounts) ResetPassword(ctx context.Context, t *Tenant, id uuid.UUID, i
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}
 	return a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
-		exp := a.now().Add(initialPwLife)
-		acc.PasswordHash, acc.MustChange, acc.PasswordExpiresAt = hashPassword(initial), true, &exp
-		acc.FailedCount, acc.LockedUntil = 0, nil
-		return []string{"password_hash", "must_change", "password_expires_at", "failed_count", "locked_until"},
-			Audit(ctx, tx, t.ID, AuditEntry{Actor: by.Login, Action: "account.reset_password", Target: acc.LoginID, IP: by.IP,
-				After: map[string]any{"must_change": true, "expires_at": exp.UTC().Format(time.RFC3339)}})
+		cols, after := resetPassword(acc, initial, a.now())
+		return cols, Audit(ctx, tx, t.ID, AuditEntry{Actor: by.Login, Action: "account.reset_password", Target: acc.LoginID, IP: by.IP,
+			After: after})
 	})
+}
+
+// resetPassword gives acc an issued password (must be changed at the next login, expires after
+// 72 hours) and clears its failures and lock. It returns the columns to write and the audit
+// log's "after" (never the password).
+func resetPassword(acc *Account, initial string, now time.Time) ([]string, map[string]any) {
+	exp := now.Add(initialPwLife)
+	acc.PasswordHash, acc.MustChange, acc.PasswordExpiresAt = hashPassword(initial), true, &exp
+	acc.FailedCount, acc.LockedUntil = 0, nil
+	return []string{"password_hash", "must_change", "password_expires_at", "failed_count", "locked_until"},
+		map[string]any{"must_change": true, "expires_at": exp.UTC().Format(time.RFC3339)}
 }
 
 // Unlock clears the account's failure counter and lock. It returns not_found for an unknown id.

@@ -35,29 +35,48 @@ var totpOpts = hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.Algorithm
 // NewTOTPSecret returns a fresh random secret (160 bits, base32). Nothing is stored: the caller
 // keeps it (in the member's session) until EnableTOTP confirms a code made from it.
 func NewTOTPSecret(t *Tenant, loginID string) (string, error) {
-	key, err := totp.Generate(totpGenerateOpts(t, loginID, nil))
+	return newTOTPSecret(t.Name+" 交付予約", loginID)
+}
+
+// TOTPURL is the otpauth:// address an authenticator app reads from the enrolment QR code; the
+// app lists the account as "{city} 交付予約 (login id)".
+func TOTPURL(t *Tenant, loginID, secret string) (string, error) {
+	return totpURL(t.Name+" 交付予約", loginID, secret)
+}
+
+// opsTOTPIssuer is how an authenticator app lists a vendor account.
+const opsTOTPIssuer = "madoguchi 事業者"
+
+// NewOpsTOTPSecret is NewTOTPSecret for a vendor account (ops or operator).
+func NewOpsTOTPSecret(loginID string) (string, error) { return newTOTPSecret(opsTOTPIssuer, loginID) }
+
+// OpsTOTPURL is TOTPURL for a vendor account: the app lists it as "madoguchi 事業者 (login id)".
+func OpsTOTPURL(loginID, secret string) (string, error) {
+	return totpURL(opsTOTPIssuer, loginID, secret)
+}
+
+func newTOTPSecret(issuer, loginID string) (string, error) {
+	key, err := totp.Generate(totpGenerateOpts(issuer, loginID, nil))
 	if err != nil {
 		return "", err
 	}
 	return key.Secret(), nil
 }
 
-// TOTPURL is the otpauth:// address an authenticator app reads from the enrolment QR code; the
-// app lists the account as "{city} 交付予約 (login id)".
-func TOTPURL(t *Tenant, loginID, secret string) (string, error) {
+func totpURL(issuer, loginID, secret string) (string, error) {
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
 	if err != nil {
 		return "", err
 	}
-	key, err := totp.Generate(totpGenerateOpts(t, loginID, raw))
+	key, err := totp.Generate(totpGenerateOpts(issuer, loginID, raw))
 	if err != nil {
 		return "", err
 	}
 	return key.URL(), nil
 }
 
-func totpGenerateOpts(t *Tenant, loginID string, secret []byte) totp.GenerateOpts {
-	return totp.GenerateOpts{Issuer: t.Name + " 交付予約", AccountName: loginID, Period: totpPeriod, Secret: secret,
+func totpGenerateOpts(issuer, loginID string, secret []byte) totp.GenerateOpts {
+	return totp.GenerateOpts{Issuer: issuer, AccountName: loginID, Period: totpPeriod, Secret: secret,
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 }
 

@@ -46,6 +46,42 @@ func Staff(id uuid.UUID, login, ip string) Actor {
 // named in the audit log.
 func System(name string) Actor { return Actor{Channel: ChannelSystem, Login: name} }
 
+// Vendor returns the actor for a member of the vendor's ops team: ops account id, login id and
+// client address. Its actions on a city are written to the city's audit log as "vendor:<login>".
+func Vendor(id uuid.UUID, login, ip string) Actor {
+	return Actor{Channel: ChannelOps, AccountID: id, Login: login, IP: ip}
+}
+
+// VendorCLI is the actor of the madoguchi command run by the vendor on a server: it has no
+// account (whoever holds the database credentials runs it) and is logged as "vendor:cli".
+func VendorCLI() Actor { return Actor{Channel: ChannelOps, Login: "cli"} }
+
+// Operator returns the actor for a call-center operator (a vendor account of role operator)
+// serving a city: account id, login id and client address. The city's audit log names it
+// "vendor:<login>".
+func Operator(id uuid.UUID, login, ip string) Actor {
+	return Actor{Channel: ChannelCallCenter, AccountID: id, Login: login, IP: ip}
+}
+
+// Name is the actor as the audit logs record it: the login id, prefixed "vendor:" for the
+// vendor's accounts, ops and operators (a staff login id cannot hold a colon, so a city reads at
+// a glance which entries its vendor wrote).
+func (a Actor) Name() string {
+	if a.Channel == ChannelOps || (a.Channel == ChannelCallCenter && a.Login != "") {
+		return "vendor:" + a.Login
+	}
+	return a.Login
+}
+
+// platformOnly refuses an actor that may not act on the platform itself (onboard a city, act on
+// its accounts from outside, manage vendor accounts): only the vendor's ops and the system may.
+func platformOnly(a Actor) error {
+	if a.Channel != ChannelOps && a.Channel != ChannelSystem {
+		return &Error{Code: Forbidden, Key: "error.forbidden", Err: fmt.Errorf("channel %q may not act on the platform", a.Channel)}
+	}
+	return nil
+}
+
 // Audited reports whether the actor's changes go to the audit log (everyone but a citizen).
 func (a Actor) Audited() bool { return a.Channel != ChannelWeb }
 
@@ -55,7 +91,7 @@ func (a Actor) Audit(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, action
 	if !a.Audited() {
 		return nil
 	}
-	e := AuditEntry{Actor: a.Login, Action: action, Target: target, Before: before, After: after, IP: a.IP}
+	e := AuditEntry{Actor: a.Name(), Action: action, Target: target, Before: before, After: after, IP: a.IP}
 	if err := Audit(ctx, tx, tenantID, e); err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}

@@ -24,7 +24,7 @@ func TestClearAdminAllowList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	removed, err := svc.ClearAdminAllowList(ctx, tn.Slug, "vendor")
+	removed, err := svc.ClearAdminAllowList(ctx, tn.Slug, tenant.VendorCLI())
 	if err != nil || len(removed) != 1 || removed[0] != "10.20.0.0/16" {
 		t.Fatalf("ClearAdminAllowList = %v, %v; want the one entry removed", removed, err)
 	}
@@ -39,13 +39,13 @@ func TestClearAdminAllowList(t *testing.T) {
 		t.Errorf("another city's allow-list changed: %v", o.Settings.AdminAllowList)
 	}
 	log := strings.Join(auditLog(t, d.App, tn), "\n")
-	if !strings.Contains(log, "vendor settings.allow_list_cleared") || !strings.Contains(log, "10.20.0.0/16") {
+	if !strings.Contains(log, "vendor:cli settings.allow_list_cleared") || !strings.Contains(log, "10.20.0.0/16") {
 		t.Errorf("audit log lacks the clearing with the removed list:\n%s", log)
 	}
-	if again, err := svc.ClearAdminAllowList(ctx, tn.Slug, "vendor"); err != nil || len(again) != 0 {
+	if again, err := svc.ClearAdminAllowList(ctx, tn.Slug, tenant.VendorCLI()); err != nil || len(again) != 0 {
 		t.Errorf("second clear = %v, %v; want nothing removed", again, err)
 	}
-	if _, err := svc.ClearAdminAllowList(ctx, "nosuch", "vendor"); tenant.ErrorCode(err) != tenant.NotFound {
+	if _, err := svc.ClearAdminAllowList(ctx, "nosuch", tenant.VendorCLI()); tenant.ErrorCode(err) != tenant.NotFound {
 		t.Errorf("unknown slug: %v, want not_found", err)
 	}
 }

@@ -61,7 +61,7 @@ func TestDirectoryResolves(t *testing.T) {
 	}
 
 	b := tenanttest.MustCreateTenant(t, d.App)
-	if err := svc.AddDomain(ctx, b.ID, "yoyaku.city.example.jp"); err != nil {
+	if _, err := svc.AddDomain(ctx, b.Slug, "yoyaku.city.example.jp", tenant.VendorCLI()); err != nil {
 		t.Fatal(err)
 	}
 	before := reads.n.Load()
@@ -93,7 +93,7 @@ func TestDirectoryResolves(t *testing.T) {
 		t.Errorf("misses over 5 s read the tenants table %d times, want about one per second", n)
 	}
 
-	if err := svc.SetStatus(ctx, a.Slug, tenant.Disabled); err != nil {
+	if err := svc.SetStatus(ctx, a.Slug, tenant.Disabled, tenant.VendorCLI()); err != nil {
 		t.Fatal(err)
 	}
 	now.Add(10 * time.Second)

@@ -6,6 +6,7 @@ package tenant
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,8 +24,10 @@ const (
 	Disabled Status = "disabled"
 )
 
-// ReservedSlugs are host names taken by the shared consoles; no city may use them.
-var ReservedSlugs = []string{"callcenter", "ops", "status", "www", "admin", "api", "static"}
+// ReservedSlugs are host names taken by the shared consoles and the vendor's own services; no
+// city may use them (migration 0009 holds the same list).
+var ReservedSlugs = []string{"callcenter", "ops", "status", "www", "admin", "api", "static", "mail", "smtp",
+	"auth", "login", "sso", "metrics", "grafana", "prometheus", "alertmanager", "help", "support", "docs"}
 
 var slugRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,30}[a-z0-9]$`)
 
@@ -55,23 +58,29 @@ type Settings struct {
 type Tenant struct {
 	bun.BaseModel `bun:"table:tenants"`
 
-	ID        uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
-	Slug      string    `bun:"slug,notnull"`
-	Name      string    `bun:"name,notnull"`
-	Status    Status    `bun:"status,notnull"`
-	Settings  Settings  `bun:"settings,type:jsonb,notnull"`
-	CreatedAt time.Time `bun:"created_at,notnull,default:current_timestamp"`
-	UpdatedAt time.Time `bun:"updated_at,notnull,default:current_timestamp"`
+	ID     uuid.UUID `bun:"id,pk,type:uuid,default:gen_random_uuid()"`
+	Slug   string    `bun:"slug,notnull"`
+	Name   string    `bun:"name,notnull"`
+	Status Status    `bun:"status,notnull"`
+	// Code is the 全国地方公共団体コード (ValidateMunicipalityCode); "" for a city created before
+	// onboarding recorded it, or a test's.
+	Code string `bun:"code,nullzero"`
+	// NameKana is the kana of Name in full-width katakana ("" when not given) and BannerColor
+	// the #rrggbb the call center shows the city's name on; both set at onboarding.
+	NameKana    string `bun:"name_kana,notnull"`
+	BannerColor string `bun:"banner_color,notnull"`
+	// MailDomains are the domains the vendor lets the city send mail From (SendsFrom).
+	MailDomains []string  `bun:"mail_domains,array,notnull"`
+	Settings    Settings  `bun:"settings,type:jsonb,notnull"`
+	CreatedAt   time.Time `bun:"created_at,notnull,default:current_timestamp"`
+	UpdatedAt   time.Time `bun:"updated_at,notnull,default:current_timestamp"`
 }
 
 // Validate checks a new tenant's slug and name. It returns an invalid error with per-field keys.
 func (t *Tenant) Validate() error {
 	fields := map[string]string{}
-	switch {
-	case !slugRE.MatchString(t.Slug):
-		fields["slug"] = "tenant.slug.invalid"
-	case isReserved(t.Slug):
-		fields["slug"] = "tenant.slug.reserved"
+	if key := slugError(t.Slug); key != "" {
+		fields["slug"] = key
 	}
 	if n := utf8.RuneCountInString(strings.TrimSpace(t.Name)); n == 0 || n > 100 {
 		fields["name"] = "tenant.name.invalid"
@@ -80,6 +89,29 @@ func (t *Tenant) Validate() error {
 		return &Error{Code: Invalid, Key: "error.invalid", Fields: fields}
 	}
 	return nil
+}
+
+// slugError returns the message key of a slug that cannot be a city's host label: not a DNS
+// label of 3–32 lower-case letters, digits and hyphens starting with a letter and not ending
+// with a hyphen, or one with "--" in its third and fourth places (tenant.slug.invalid), or a
+// reserved name (tenant.slug.reserved); "" for a good one.
+func slugError(slug string) string {
+	switch {
+	case !slugRE.MatchString(slug) || (len(slug) >= 4 && slug[2:4] == "--"):
+		// "xn--…" and the like would be read by browsers as an internationalised name.
+		return "tenant.slug.invalid"
+	case isReserved(slug):
+		return "tenant.slug.reserved"
+	}
+	return ""
+}
+
+// SendsFrom reports whether the city may send mail From addr: its domain is one the vendor
+// allowed (MailDomains). Any other sender address is not used; mail goes from the platform's
+// default sender instead.
+func (t *Tenant) SendsFrom(addr string) bool {
+	_, domain, ok := strings.Cut(addr, "@")
+	return ok && slices.Contains(t.MailDomains, strings.ToLower(domain))
 }
 
 func isReserved(slug string) bool {
@@ -92,18 +124,48 @@ func isReserved(slug string) bool {
 }
 
 // Service manages tenants. Tenants and their domains are global tables: they are read before a
-// request's tenant is known, so they are not tenant-scoped.
+// request's tenant is known, so they are not tenant-scoped. The vendor's actions on a city
+// (onboarding, support) are its methods too, each audited in the city's own log.
 type Service struct {
-	db bun.IDB
+	db         bun.IDB
+	now        func() time.Time
+	baseDomain string
+}
+
+// ServiceOption configures a Service.
+type ServiceOption func(*Service)
+
+// WithClock sets the clock the service reads (issued passwords expire 72 hours after it); nil
+// keeps the default, time.Now.
+func WithClock(now func() time.Time) ServiceOption {
+	return func(s *Service) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// WithBaseDomain names the domain cities are served under ({slug}.{base}), which no custom domain
+// may be or end with. Without it that check is skipped.
+func WithBaseDomain(base string) ServiceOption {
+	return func(s *Service) { s.baseDomain = strings.TrimSuffix(strings.ToLower(base), ".") }
 }
 
 // NewService returns a Service on db.
-func NewService(db bun.IDB) *Service { return &Service{db: db} }
+func NewService(db bun.IDB, opts ...ServiceOption) *Service {
+	s := &Service{db: db, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
-// Create inserts a tenant. It returns invalid for a bad slug or name and conflict when the slug
-// is taken.
+// Create inserts a bare tenant: no code, no administrator, the default banner, nothing audited.
+// It is for tests and benchmarks; a city is onboarded with Onboard. It returns
+// invalid for a bad slug or name and conflict when the slug is taken.
 func (s *Service) Create(ctx context.Context, slug, name string) (*Tenant, error) {
-	t := &Tenant{Slug: strings.ToLower(strings.TrimSpace(slug)), Name: strings.TrimSpace(name), Status: Active}
+	t := &Tenant{Slug: strings.ToLower(strings.TrimSpace(slug)), Name: strings.TrimSpace(name), Status: Active,
+		BannerColor: DefaultBannerColor, MailDomains: []string{}}
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
@@ -132,61 +194,10 @@ func (s *Service) BySlug(ctx context.Context, slug string) (*Tenant, error) {
 	return t, nil
 }
 
-// SetStatus enables or disables the tenant with slug. It returns not_found for an unknown slug.
-func (s *Service) SetStatus(ctx context.Context, slug string, st Status) error {
-	res, err := s.db.NewUpdate().Model((*Tenant)(nil)).
-		Set("status = ?", st).Set("updated_at = now()").
-		Where("slug = ?", slug).Exec(ctx)
-	if err != nil {
-		return DBError(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Errorf(NotFound, "error.not_found")
-	}
-	return nil
-}
-
 // UpdateSettings replaces the tenant's settings.
 func (s *Service) UpdateSettings(ctx context.Context, id uuid.UUID, st Settings) error {
 	_, err := s.db.NewUpdate().Model((*Tenant)(nil)).
 		Set("settings = ?", st).Set("updated_at = now()").
 		Where("id = ?", id).Exec(ctx)
-	return DBError(err)
-}
-
-// ClearAdminAllowList removes the /admin IP allow-list of the tenant with slug, for the vendor's
-// ops when a city has locked every administrator out (the admin settings page cannot be reached
-// from outside the list). The change and the list it removed are written to the city's audit log
-// as actor. It returns the removed entries (none when there was no list) and not_found for an
-// unknown slug.
-func (s *Service) ClearAdminAllowList(ctx context.Context, slug, actor string) ([]string, error) {
-	t, err := s.BySlug(ctx, slug)
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
-	err = InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		var cur Tenant
-		if err := tx.NewSelect().Model(&cur).Where("id = ?", t.ID).For("UPDATE").Scan(ctx); err != nil {
-			return DBError(err)
-		}
-		removed = cur.Settings.AdminAllowList
-		if len(removed) == 0 {
-			return nil
-		}
-		if _, err := tx.NewUpdate().Model((*Tenant)(nil)).Set("settings = settings - 'admin_allow_list'").
-			Set("updated_at = now()").Where("id = ?", t.ID).Exec(ctx); err != nil {
-			return DBError(err)
-		}
-		return Audit(ctx, tx, t.ID, AuditEntry{Actor: actor, Action: "settings.allow_list_cleared",
-			Before: map[string]any{"admin_allow_list": removed}, After: map[string]any{"admin_allow_list": []string{}}})
-	})
-	return removed, err
-}
-
-// AddDomain maps a custom host name (e.g. yoyaku.city.example.lg.jp) to the tenant.
-func (s *Service) AddDomain(ctx context.Context, id uuid.UUID, domain string) error {
-	domain = strings.ToLower(strings.TrimSpace(domain))
-	_, err := s.db.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant) VALUES (?, ?)", domain, id)
 	return DBError(err)
 }

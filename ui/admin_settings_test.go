@@ -141,7 +141,11 @@ func TestAdminSettingsForm(t *testing.T) {
 	b.post("/admin/settings", url.Values{"_csrf": {"forged"}, "booking_deadline_days": {"5"}, "horizon_days": {"90"}, "reminder_hour": {"9"}})
 	b.want(403)
 
-	// Full-width digits and dashes, as typed with the IME on, are accepted.
+	// Full-width digits and dashes, as typed with the IME on, are accepted (the sender's domain is
+	// one the vendor allowed the city).
+	if _, err := tenant.NewService(e.db.App).SetMailDomains(context.Background(), e.city.Slug, []string{"city.example.lg.jp"}, tenant.System("test")); err != nil {
+		t.Fatal(err)
+	}
 	b.get("/admin/settings")
 	b.post("/admin/settings", url.Values{"booking_deadline_days": {"２"}, "horizon_days": {"１２０"}, "reminder_hour": {"８"},
 		"call_center_phone": {"０５９８－５３－４０００"}, "mail_from": {"yoyaku@city.example.lg.jp"}, "card_number_pattern": {"^[0-9]{9}$"}})

@@ -168,7 +168,7 @@ func TestHTTP(t *testing.T) {
 	e := newEnv(t, nil)
 	other := tenanttest.MustCreateTenant(t, e.db.App)
 	disabled := tenanttest.MustCreateTenant(t, e.db.App)
-	if err := tenant.NewService(e.db.App).SetStatus(context.Background(), disabled.Slug, tenant.Disabled); err != nil {
+	if err := tenant.NewService(e.db.App).SetStatus(context.Background(), disabled.Slug, tenant.Disabled, tenant.System("test")); err != nil {
 		t.Fatal(err)
 	}
 	cityHost := e.city.Slug + ".localhost:8080"

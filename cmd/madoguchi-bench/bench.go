@@ -174,7 +174,7 @@ func benchBooking(ctx context.Context, a *services, o *benchOptions, stdout, std
 				fmt.Fprintf(stderr, "bench: tenant %s left enabled (-keep); its data stays in the database\n", sc.tenant.Slug)
 				return
 			}
-			if err := a.Tenants.SetStatus(context.WithoutCancel(ctx), sc.tenant.Slug, tenant.Disabled); err != nil {
+			if err := a.Tenants.SetStatus(context.WithoutCancel(ctx), sc.tenant.Slug, tenant.Disabled, tenant.System("madoguchi-bench")); err != nil {
 				fmt.Fprintf(stderr, "bench: disable tenant %s: %v\n", sc.tenant.Slug, err)
 				return
 			}

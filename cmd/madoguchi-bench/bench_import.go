@@ -87,7 +87,7 @@ func benchImportMain(ctx context.Context, a *services, o *benchOptions, stdout, 
 	var tenants []*tenant.Tenant
 	defer func() {
 		for _, t := range tenants {
-			_ = a.Tenants.SetStatus(context.WithoutCancel(ctx), t.Slug, tenant.Disabled)
+			_ = a.Tenants.SetStatus(context.WithoutCancel(ctx), t.Slug, tenant.Disabled, tenant.System("madoguchi-bench"))
 		}
 	}()
 	for r := 0; r < o.rounds && ctx.Err() == nil; r++ {

@@ -69,11 +69,14 @@ madoguchi demo is running.
 	return g.Wait()
 }
 
-// seedDemo creates the matsusaka tenant and its locations unless they exist.
+// seedDemo opens the matsusaka tenant as the vendor would (tenant.Service.Onboard, its first
+// admin being the demo's "admin", whose password seedDemoExtras then fixes) and adds its
+// locations, unless they exist.
 func seedDemo(ctx context.Context, a *App) error {
 	t, err := a.Tenants.BySlug(ctx, "matsusaka")
 	if tenant.ErrorCode(err) == tenant.NotFound {
-		t, err = a.Tenants.Create(ctx, "matsusaka", "松阪市")
+		t, _, err = a.Tenants.Onboard(ctx, tenant.OnboardInput{Slug: "matsusaka", Name: "松阪市", Code: "242047", NameKana: "まつさかし",
+			AdminLogin: demoAdminLogin, AdminName: "市管理者（デモ）"}, tenant.System("demo"))
 	}
 	if err != nil {
 		return err

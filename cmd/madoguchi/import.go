@@ -23,15 +23,9 @@ func cmdImport(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	slug := fs.String("tenant", "", "slug of the municipality to load the cards into")
-	var files []string
-	for rest := args; ; { // flags may come before or after the file
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%s: %w", importUsage, err)
-		}
-		if rest = fs.Args(); len(rest) == 0 {
-			break
-		}
-		files, rest = append(files, rest[0]), rest[1:]
+	files, err := parseArgs(fs, args) // flags may come before or after the file
+	if err != nil {
+		return fmt.Errorf("%s: %w", importUsage, err)
 	}
 	if *slug == "" || len(files) != 1 {
 		return errors.New(importUsage)

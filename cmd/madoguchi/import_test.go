@@ -18,7 +18,7 @@ func TestImportCommand(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
 	getenv := testEnv(t, d, ":0")
-	if err := run(ctx, []string{"tenant", "create", "tsu", "津市"}, getenv, io.Discard, io.Discard); err != nil {
+	if err := run(ctx, []string{"tenant", "create", "tsu", "津市", "--code", "242012", "--admin", "tsu.admin"}, getenv, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -28,9 +29,12 @@ commands:
   serve                          run the web server
   worker                         run the background job worker
   migrate [down]                 apply (or revert one) database migration as the owner role
-  tenant create SLUG NAME        create a municipality
-  tenant list                    list municipalities
-  tenant disable|enable SLUG     take a municipality offline / back online
+  tenant create SLUG NAME --code CODE --admin LOGIN
+                                 open a municipality and its first 市管理者 (prints the initial password)
+  tenant list|show|disable|enable|admin-reset|domain|mail-domains|clear-allow-list
+                                 the vendor's support actions (madoguchi tenant: details)
+  ops account|grant|revoke|grants|allow
+                                 the vendor's accounts, operators' grants, console allow-lists
   import --tenant SLUG FILE.csv  load cards (製造管理番号, 生年月日, …; UTF-8 or Shift_JIS)
   demo                           migrate, seed the demo city and run web + worker
 
@@ -39,6 +43,11 @@ Configuration comes from MADOGUCHI_* environment variables; see README.md.
 
 // run dispatches a subcommand. It returns when the command finishes or ctx is cancelled (SIGTERM).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runAt(ctx, args, getenv, stdout, stderr, time.Now)
+}
+
+// runAt is run with the vendor's commands (tenant, ops) on the clock now, which tests fix.
+func runAt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, now func() time.Time) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -56,7 +65,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return cmdMigrate(ctx, cfg, args[1:], stdout)
 	case "tenant":
-		return cmdTenant(ctx, cfg, log, args[1:], stdout)
+		return cmdTenant(ctx, cfg, log, args[1:], stdout, now)
+	case "ops":
+		return cmdOps(ctx, cfg, log, args[1:], stdout, now)
 	case "import":
 		return cmdImport(ctx, cfg, log, args[1:], stdout, stderr)
 	case "demo":

@@ -30,6 +30,8 @@ type Options struct {
 	// Registry collects the login guard's metrics and, through Web, the web app's.
 	Registry *prometheus.Registry
 	Now      func() time.Time // the clock every service reads (time.Now; tests pass a fixed one)
+	// BaseDomain is the domain cities are served under; no custom domain may be it or under it.
+	BaseDomain string
 }
 
 // App owns the connections and the domain services.
@@ -38,6 +40,9 @@ type App struct {
 	Redis    *redis.Client
 	Registry *prometheus.Registry
 	Tenants  *tenant.Service
+	// Ops are the vendor's accounts (ops team and call-center operators), their grants and the
+	// consoles' allow-lists.
+	Ops *tenant.OpsAccounts
 	// Directory is the process's one cache of the tenants table, shared by the web's host
 	// resolution and the worker's jobs.
 	Directory *tenant.Directory
@@ -65,7 +70,8 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	a.Tenants = tenant.NewService(a.DB)
+	a.Tenants = tenant.NewService(a.DB, tenant.WithClock(o.Now), tenant.WithBaseDomain(o.BaseDomain))
+	a.Ops = tenant.NewOpsAccounts(a.DB, o.Now)
 	a.Directory = tenant.NewDirectory(a.Tenants, 10*time.Second)
 	a.Accounts = tenant.NewAccounts(a.DB, o.Now)
 	a.Booking = booking.NewService(a.DB, booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g})
