@@ -25,13 +25,13 @@ var actionLit = regexp.MustCompile(`(?i)action\s*(?::|:=|=)\s*"[^"]*"`)
 var cityActionLit = regexp.MustCompile(`"(vendor\.[a-z_]+\.[a-z_]+)"`)
 
 // TestMessageKeysTranslated: every message key the tenant package returns, and the label of every
-// vendor action a city's audit viewer shows, is in both ui/locale languages (the screens and the
+// vendor action a city's audit viewer shows, is in both ui/web/locale languages (the screens and the
 // madoguchi command translate from there).
 func TestMessageKeysTranslated(t *testing.T) {
 	t.Parallel()
 	langs := map[string]map[string]string{}
 	for _, lang := range []string{"ja", "en"} {
-		files, err := filepath.Glob(filepath.Join("..", "ui", "locale", "*"+lang+".json"))
+		files, err := filepath.Glob(filepath.Join("..", "ui", "web", "locale", "*"+lang+".json"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("locale files for %s: %v", lang, err)
 		}

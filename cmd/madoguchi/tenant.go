@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/madoguchi/madoguchi/tenant"
-	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 const tenantUsage = `usage: madoguchi tenant <command>
@@ -202,8 +202,8 @@ func describe(err error) error {
 		return err
 	}
 	msg := func(key string) string { return key }
-	if tr, terr := ui.Translator(); terr == nil {
-		msg = func(key string) string { return tr("ja", key, e.Args) + " [" + key + "]" }
+	if loc, lerr := web.LoadLocales(); lerr == nil {
+		msg = func(key string) string { return loc.T("ja", key, e.Args) + " [" + key + "]" }
 	}
 	if len(e.Fields) == 0 {
 		return fmt.Errorf("%s: %s", e.Code, msg(e.Key))

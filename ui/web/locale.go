@@ -78,16 +78,6 @@ func (l Locales) missing() []string {
 	return out
 }
 
-// Translator returns the screens' translation of message keys (see T), for the madoguchi
-// command, which prints the domain's refusals as the screens word them.
-func Translator() (func(lang, key string, args map[string]any) string, error) {
-	l, err := loadLocales()
-	if err != nil {
-		return nil, err
-	}
-	return l.T, nil
-}
-
 // T translates key into lang, filling {name} placeholders from args. An unknown key returns the
 // key itself so a gap is visible, and a test catches it.
 func (l Locales) T(lang, key string, args map[string]any) string {
