@@ -187,9 +187,10 @@ func RandomPassword() string {
 // Create adds an account with an initial password that must be changed at first login and
 // expires after 72 hours, audit-logged as actor. It returns invalid for a bad login id or name
 // (fields "login_id", "display_name", "role") and conflict when the login id is taken.
-func (a *Accounts) Create(ctx context.Context, t *Tenant, loginID, name string, role Role, initial string, actor string) (*Account, error) {
+func (a *Accounts) Create(ctx context.Context, t *Tenant, loginID, name string, role Role, initial string, actor string) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.Create(%s)", t.ID)
 	var acc *Account
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		acc, err = insertAccount(ctx, tx, a.now(), t, loginID, name, role, initial, AuditEntry{Actor: actor})
 		return err
@@ -231,7 +232,8 @@ func insertAccount(ctx context.Context, tx bun.IDB, now time.Time, t *Tenant, lo
 }
 
 // SetPasswordNoChange is for the demo and tests: the account keeps pw without a forced change.
-func (a *Accounts) SetPasswordNoChange(ctx context.Context, t *Tenant, loginID, pw string) error {
+func (a *Accounts) SetPasswordNoChange(ctx context.Context, t *Tenant, loginID, pw string) (err error) {
+	defer Wrap(&err, "tenant.Accounts.SetPasswordNoChange(%s)", t.ID)
 	return InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewUpdate().Model((*Account)(nil)).Set("password_hash = ?", hashPassword(pw)).
 			Set("must_change = false").Set("password_expires_at = NULL").Where("login_id = ?", loginID).Exec(ctx)
@@ -244,12 +246,13 @@ func (a *Accounts) SetPasswordNoChange(ctx context.Context, t *Tenant, loginID, 
 // 20 → until an admin unlocks), and records failures and successes in the audit log. For an
 // account with TOTPEnabled a correct password is only the first step: the caller must then
 // call VerifyLoginCode, and the failure count is not cleared until the code is right.
-func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip string) (*Account, error) {
+func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip string) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.Authenticate(%s)", t.ID)
 	now := a.now()
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
 	var acc Account
 	var result error
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		err := tx.NewSelect().Model(&acc).Where("login_id = ?", loginID).For("UPDATE").Scan(ctx)
 		if ErrorCode(DBError(err)) == NotFound {
 			checkPassword(dummyHash, pw)
@@ -313,7 +316,8 @@ func countFailure(ctx context.Context, tx bun.IDB, model any, failed *int, now t
 }
 
 // ChangePassword replaces the password after checking the current one and the policy.
-func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, current, next string) error {
+func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, current, next string) (err error) {
+	defer Wrap(&err, "tenant.Accounts.ChangePassword(%s, %s)", t.ID, id)
 	var acc Account
 	return InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&acc).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
@@ -337,9 +341,10 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, 
 }
 
 // ByID returns an account of the tenant, or not_found.
-func (a *Accounts) ByID(ctx context.Context, t *Tenant, id uuid.UUID) (*Account, error) {
+func (a *Accounts) ByID(ctx context.Context, t *Tenant, id uuid.UUID) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.ByID(%s, %s)", t.ID, id)
 	var acc Account
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return DBError(tx.NewSelect().Model(&acc).Where("id = ?", id).Scan(ctx))
 	})
 	if err != nil {

@@ -14,9 +14,10 @@ import (
 // initial or not, are never written to the log.
 
 // List returns the tenant's staff accounts ordered by login id.
-func (a *Accounts) List(ctx context.Context, t *Tenant) ([]Account, error) {
+func (a *Accounts) List(ctx context.Context, t *Tenant) (_ []Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.List(%s)", t.ID)
 	var out []Account
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&out).Order("login_id").Scan(ctx)
 	})
 	return out, err
@@ -60,7 +61,8 @@ func (a *Accounts) update(ctx context.Context, t *Tenant, id uuid.UUID, change f
 // must be changed at the next login and expires after 72 hours. The failure counter and any
 // lock are cleared. It returns forbidden ("admin.accounts.self") when by targets their own
 // account (they change their password with ChangePassword) and not_found for an unknown id.
-func (a *Accounts) ResetPassword(ctx context.Context, t *Tenant, id uuid.UUID, initial string, by Actor) (*Account, error) {
+func (a *Accounts) ResetPassword(ctx context.Context, t *Tenant, id uuid.UUID, initial string, by Actor) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.ResetPassword(%s, %s)", t.ID, id)
 	if id == by.AccountID {
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}
@@ -83,7 +85,8 @@ func resetPassword(acc *Account, initial string, now time.Time) ([]string, map[s
 }
 
 // Unlock clears the account's failure counter and lock. It returns not_found for an unknown id.
-func (a *Accounts) Unlock(ctx context.Context, t *Tenant, id uuid.UUID, by Actor) (*Account, error) {
+func (a *Accounts) Unlock(ctx context.Context, t *Tenant, id uuid.UUID, by Actor) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.Unlock(%s, %s)", t.ID, id)
 	return a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
 		before := map[string]any{"failed_count": acc.FailedCount, "locked": a.Locked(acc)}
 		acc.FailedCount, acc.LockedUntil = 0, nil
@@ -97,7 +100,8 @@ func (a *Accounts) Unlock(ctx context.Context, t *Tenant, id uuid.UUID, by Actor
 // sessions end (the caller deletes them; requireStaff also refuses them at their next request).
 // It returns forbidden ("admin.accounts.self") when by targets their own account, and not_found
 // for an unknown id. Setting the current value changes nothing and logs nothing.
-func (a *Accounts) SetDisabled(ctx context.Context, t *Tenant, id uuid.UUID, disabled bool, by Actor) (*Account, error) {
+func (a *Accounts) SetDisabled(ctx context.Context, t *Tenant, id uuid.UUID, disabled bool, by Actor) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.SetDisabled(%s, %s)", t.ID, id)
 	if id == by.AccountID {
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}
@@ -119,7 +123,8 @@ func (a *Accounts) SetDisabled(ctx context.Context, t *Tenant, id uuid.UUID, dis
 // SetRole changes an account's role. It returns invalid (field "role") for an unknown role,
 // forbidden ("admin.accounts.self") when by targets their own account (so a city always keeps
 // the admin who is acting), and not_found for an unknown id.
-func (a *Accounts) SetRole(ctx context.Context, t *Tenant, id uuid.UUID, role Role, by Actor) (*Account, error) {
+func (a *Accounts) SetRole(ctx context.Context, t *Tenant, id uuid.UUID, role Role, by Actor) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.SetRole(%s, %s)", t.ID, id)
 	if role != RoleAdmin && role != RoleStaff {
 		return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"role": "staff.role.invalid"}}
 	}
@@ -139,7 +144,8 @@ func (a *Accounts) SetRole(ctx context.Context, t *Tenant, id uuid.UUID, role Ro
 
 // RecordAudit writes one audit entry in its own transaction, for actions that change nothing
 // else (an export, for instance).
-func (a *Accounts) RecordAudit(ctx context.Context, t *Tenant, e AuditEntry) error {
+func (a *Accounts) RecordAudit(ctx context.Context, t *Tenant, e AuditEntry) (err error) {
+	defer Wrap(&err, "tenant.Accounts.RecordAudit(%s)", t.ID)
 	return InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error { return Audit(ctx, tx, t.ID, e) })
 }
 
@@ -191,6 +197,7 @@ func auditSelect(tx bun.IDB) *bun.SelectQuery {
 // AuditLog returns one page of the tenant's audit entries matching q, newest first, the number
 // of matching entries and the page actually shown.
 func (a *Accounts) AuditLog(ctx context.Context, t *Tenant, q AuditQuery) (recs []AuditRecord, total, page int, err error) {
+	defer Wrap(&err, "tenant.Accounts.AuditLog(%s)", t.ID)
 	if q.PerPage <= 0 {
 		q.PerPage = 50
 	}
@@ -210,9 +217,10 @@ func (a *Accounts) AuditLog(ctx context.Context, t *Tenant, q AuditQuery) (recs 
 
 // AuditExport returns every entry matching q (at most MaxAuditExport), oldest first. It returns
 // invalid ("audit.export.too_many") when more match; the caller narrows the range.
-func (a *Accounts) AuditExport(ctx context.Context, t *Tenant, q AuditQuery) ([]AuditRecord, error) {
+func (a *Accounts) AuditExport(ctx context.Context, t *Tenant, q AuditQuery) (_ []AuditRecord, err error) {
+	defer Wrap(&err, "tenant.Accounts.AuditExport(%s)", t.ID)
 	var recs []AuditRecord
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := q.where(auditSelect(tx)).Order("at", "id").Limit(MaxAuditExport+1).Scan(ctx, &recs); err != nil {
 			return err
 		}
@@ -225,9 +233,10 @@ func (a *Accounts) AuditExport(ctx context.Context, t *Tenant, q AuditQuery) ([]
 }
 
 // AuditActions lists the distinct actions in the tenant's audit log, for the filter.
-func (a *Accounts) AuditActions(ctx context.Context, t *Tenant) ([]string, error) {
+func (a *Accounts) AuditActions(ctx context.Context, t *Tenant) (_ []string, err error) {
+	defer Wrap(&err, "tenant.Accounts.AuditActions(%s)", t.ID)
 	var out []string
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw("SELECT DISTINCT action FROM audit_log ORDER BY action").Scan(ctx, &out)
 	})
 	return out, err

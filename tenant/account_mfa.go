@@ -120,12 +120,13 @@ func codeError(key string) error {
 // EnableTOTP saves secret for the account once code, made from it by the member's app, checks
 // out. It returns invalid (field "code") for a wrong code, conflict when TOTP is already on and
 // not_found for an unknown id. Audit: "mfa.enable".
-func (a *Accounts) EnableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, secret, code, ip string) error {
+func (a *Accounts) EnableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, secret, code, ip string) (err error) {
+	defer Wrap(&err, "tenant.Accounts.EnableTOTP(%s, %s)", t.ID, id)
 	step := matchStep(secret, code, a.now())
 	if secret == "" || step == 0 {
 		return codeError("mfa.code.wrong")
 	}
-	_, err := a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
+	_, err = a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
 		if acc.TOTPEnabled {
 			return nil, Errorf(Conflict, "mfa.enable.already")
 		}
@@ -140,12 +141,13 @@ func (a *Accounts) EnableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, secr
 // DisableTOTP turns the member's TOTP off after checking their password and a current code.
 // It returns invalid with fields "password" / "code", forbidden ("mfa.disable.required") while
 // the city requires TOTP, and not_found for an unknown id. Audit: "mfa.disable".
-func (a *Accounts) DisableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, password, code, ip string) error {
+func (a *Accounts) DisableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, password, code, ip string) (err error) {
+	defer Wrap(&err, "tenant.Accounts.DisableTOTP(%s, %s)", t.ID, id)
 	if t.Settings.TOTPRequired {
 		return Errorf(Forbidden, "mfa.disable.required")
 	}
 	now := a.now()
-	_, err := a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
+	_, err = a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
 		if !acc.TOTPEnabled {
 			return nil, nil
 		}
@@ -173,11 +175,12 @@ func (a *Accounts) DisableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, pas
 // throttled ("staff.login.locked") while the account is locked, and unauthorized
 // ("staff.login.failed") when the account was disabled or lost its TOTP meanwhile. On success
 // the failure count is cleared and "login" is audit-logged with mfa=true.
-func (a *Accounts) VerifyLoginCode(ctx context.Context, t *Tenant, id uuid.UUID, code, ip string) (*Account, error) {
+func (a *Accounts) VerifyLoginCode(ctx context.Context, t *Tenant, id uuid.UUID, code, ip string) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.VerifyLoginCode(%s, %s)", t.ID, id)
 	now := a.now()
 	var acc Account
 	var result error
-	err := InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&acc).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
 			return DBError(err)
 		}
@@ -220,7 +223,8 @@ func (a *Accounts) VerifyLoginCode(ctx context.Context, t *Tenant, id uuid.UUID,
 // next login (at once when the city requires TOTP). It returns forbidden ("admin.accounts.self")
 // for the admin's own account (they use their own TOTP page) and not_found for an unknown id.
 // Audit: "account.reset_mfa". The caller ends the account's sessions.
-func (a *Accounts) ResetTOTP(ctx context.Context, t *Tenant, id uuid.UUID, by Actor) (*Account, error) {
+func (a *Accounts) ResetTOTP(ctx context.Context, t *Tenant, id uuid.UUID, by Actor) (_ *Account, err error) {
+	defer Wrap(&err, "tenant.Accounts.ResetTOTP(%s, %s)", t.ID, id)
 	if id == by.AccountID {
 		return nil, Errorf(Forbidden, "admin.accounts.self")
 	}

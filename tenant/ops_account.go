@@ -111,7 +111,8 @@ func (o *OpsAccounts) Create(ctx context.Context, loginID, name string, role Ops
 }
 
 // ByID returns a vendor account, or not_found.
-func (o *OpsAccounts) ByID(ctx context.Context, id uuid.UUID) (*OpsAccount, error) {
+func (o *OpsAccounts) ByID(ctx context.Context, id uuid.UUID) (_ *OpsAccount, err error) {
+	defer Wrap(&err, "tenant.OpsAccounts.ByID(%s)", id)
 	var acc OpsAccount
 	if err := o.db.NewSelect().Model(&acc).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, DBError(err)
@@ -120,9 +121,10 @@ func (o *OpsAccounts) ByID(ctx context.Context, id uuid.UUID) (*OpsAccount, erro
 }
 
 // ByLogin returns the vendor account with loginID, or not_found ("ops.account.not_found").
-func (o *OpsAccounts) ByLogin(ctx context.Context, loginID string) (*OpsAccount, error) {
+func (o *OpsAccounts) ByLogin(ctx context.Context, loginID string) (_ *OpsAccount, err error) {
+	defer Wrap(&err, "tenant.OpsAccounts.ByLogin()")
 	var acc OpsAccount
-	err := o.db.NewSelect().Model(&acc).Where("login_id = ?", strings.ToLower(strings.TrimSpace(loginID))).Scan(ctx)
+	err = o.db.NewSelect().Model(&acc).Where("login_id = ?", strings.ToLower(strings.TrimSpace(loginID))).Scan(ctx)
 	if ErrorCode(DBError(err)) == NotFound {
 		return nil, &Error{Code: NotFound, Key: "ops.account.not_found", Err: err}
 	}
@@ -133,9 +135,10 @@ func (o *OpsAccounts) ByLogin(ctx context.Context, loginID string) (*OpsAccount,
 }
 
 // List returns every vendor account ordered by login id.
-func (o *OpsAccounts) List(ctx context.Context) ([]OpsAccount, error) {
+func (o *OpsAccounts) List(ctx context.Context) (_ []OpsAccount, err error) {
+	defer Wrap(&err, "tenant.OpsAccounts.List()")
 	var out []OpsAccount
-	err := o.db.NewSelect().Model(&out).Order("login_id").Scan(ctx)
+	err = o.db.NewSelect().Model(&out).Order("login_id").Scan(ctx)
 	return out, DBError(err)
 }
 

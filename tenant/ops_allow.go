@@ -36,12 +36,13 @@ func checkConsole(c Console) error {
 }
 
 // AllowList returns the networks allowed to reach console, ordered by address.
-func (o *OpsAccounts) AllowList(ctx context.Context, console Console) ([]AllowEntry, error) {
+func (o *OpsAccounts) AllowList(ctx context.Context, console Console) (_ []AllowEntry, err error) {
+	defer Wrap(&err, "tenant.OpsAccounts.AllowList()")
 	if err := checkConsole(console); err != nil {
 		return nil, err
 	}
 	var out []AllowEntry
-	err := o.db.NewSelect().Table("ops_ip_allow").ColumnExpr("console, cidr::text AS cidr, note, added_by, added_at").
+	err = o.db.NewSelect().Table("ops_ip_allow").ColumnExpr("console, cidr::text AS cidr, note, added_by, added_at").
 		Where("console = ?", console).Order("cidr").Scan(ctx, &out)
 	return out, DBError(err)
 }
@@ -49,7 +50,8 @@ func (o *OpsAccounts) AllowList(ctx context.Context, console Console) ([]AllowEn
 // ConsoleAllowed reports whether a request from ip may reach console: only from inside an entry
 // of its allow-list. An empty list lets nobody in (the consoles are reachable from the internet;
 // the first entry comes from `madoguchi ops allow add`).
-func (o *OpsAccounts) ConsoleAllowed(ctx context.Context, console Console, ip string) (bool, error) {
+func (o *OpsAccounts) ConsoleAllowed(ctx context.Context, console Console, ip string) (_ bool, err error) {
+	defer Wrap(&err, "tenant.OpsAccounts.ConsoleAllowed()")
 	list, err := o.AllowList(ctx, console)
 	if err != nil {
 		return false, err

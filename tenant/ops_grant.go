@@ -100,9 +100,10 @@ func (o *OpsAccounts) Revoke(ctx context.Context, operatorID uuid.UUID, slug str
 
 // Grants returns the cities operator may serve, ordered by slug (a disabled city included, with
 // its status: the console leaves it out).
-func (o *OpsAccounts) Grants(ctx context.Context, operatorID uuid.UUID) ([]Grant, error) {
+func (o *OpsAccounts) Grants(ctx context.Context, operatorID uuid.UUID) (_ []Grant, err error) {
+	defer Wrap(&err, "tenant.OpsAccounts.Grants()")
 	var out []Grant
-	err := o.db.NewSelect().TableExpr("operator_grants AS g").Join("JOIN tenants AS t ON t.id = g.tenant").
+	err = o.db.NewSelect().TableExpr("operator_grants AS g").Join("JOIN tenants AS t ON t.id = g.tenant").
 		ColumnExpr("t.id AS tenant_id, t.slug, t.name, t.name_kana, t.status, g.granted_by, g.granted_at").
 		Where("g.operator = ?", operatorID).OrderExpr("t.slug").Scan(ctx, &out)
 	return out, DBError(err)

@@ -114,7 +114,8 @@ func (s *Service) AdminReset(ctx context.Context, slug, loginID string, by Actor
 
 // Domains returns the custom host names of the city with slug, sorted. It returns not_found
 // ("tenant.not_found") for an unknown slug.
-func (s *Service) Domains(ctx context.Context, slug string) ([]string, error) {
+func (s *Service) Domains(ctx context.Context, slug string) (_ []string, err error) {
+	defer Wrap(&err, "tenant.Domains(%q)", slug)
 	t, err := s.BySlug(ctx, strings.ToLower(strings.TrimSpace(slug)))
 	if ErrorCode(err) == NotFound {
 		return nil, &Error{Code: NotFound, Key: "tenant.not_found", Err: err}

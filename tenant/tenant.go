@@ -163,7 +163,8 @@ func NewService(db bun.IDB, opts ...ServiceOption) *Service {
 // Create inserts a bare tenant: no code, no administrator, the default banner, nothing audited.
 // It is for tests and benchmarks; a city is onboarded with Onboard. It returns
 // invalid for a bad slug or name and conflict when the slug is taken.
-func (s *Service) Create(ctx context.Context, slug, name string) (*Tenant, error) {
+func (s *Service) Create(ctx context.Context, slug, name string) (_ *Tenant, err error) {
+	defer Wrap(&err, "tenant.Create(%q)", slug)
 	t := &Tenant{Slug: strings.ToLower(strings.TrimSpace(slug)), Name: strings.TrimSpace(name), Status: Active,
 		BannerColor: DefaultBannerColor, MailDomains: []string{}}
 	if err := t.Validate(); err != nil {
@@ -179,14 +180,16 @@ func (s *Service) Create(ctx context.Context, slug, name string) (*Tenant, error
 }
 
 // List returns every tenant ordered by slug.
-func (s *Service) List(ctx context.Context) ([]Tenant, error) {
+func (s *Service) List(ctx context.Context) (_ []Tenant, err error) {
+	defer Wrap(&err, "tenant.List()")
 	var ts []Tenant
-	err := s.db.NewSelect().Model(&ts).Order("slug").Scan(ctx)
+	err = s.db.NewSelect().Model(&ts).Order("slug").Scan(ctx)
 	return ts, DBError(err)
 }
 
 // BySlug returns the tenant with slug, or a not_found error.
-func (s *Service) BySlug(ctx context.Context, slug string) (*Tenant, error) {
+func (s *Service) BySlug(ctx context.Context, slug string) (_ *Tenant, err error) {
+	defer Wrap(&err, "tenant.BySlug(%q)", slug)
 	t := new(Tenant)
 	if err := s.db.NewSelect().Model(t).Where("slug = ?", slug).Scan(ctx); err != nil {
 		return nil, DBError(err)
@@ -195,8 +198,9 @@ func (s *Service) BySlug(ctx context.Context, slug string) (*Tenant, error) {
 }
 
 // UpdateSettings replaces the tenant's settings.
-func (s *Service) UpdateSettings(ctx context.Context, id uuid.UUID, st Settings) error {
-	_, err := s.db.NewUpdate().Model((*Tenant)(nil)).
+func (s *Service) UpdateSettings(ctx context.Context, id uuid.UUID, st Settings) (err error) {
+	defer Wrap(&err, "tenant.UpdateSettings(%s)", id)
+	_, err = s.db.NewUpdate().Model((*Tenant)(nil)).
 		Set("settings = ?", st).Set("updated_at = now()").
 		Where("id = ?", id).Exec(ctx)
 	return DBError(err)
