@@ -2,8 +2,6 @@ package booking
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -87,7 +85,7 @@ func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UU
 				return err
 			}
 		}
-		if err := takePlaces(ctx, tx, t, slotID, party, uuid.Nil, a, now, "held"); err != nil {
+		if _, err := takePlaces(ctx, tx, t, slotID, party, uuid.Nil, a, now, "held"); err != nil {
 			return err
 		}
 		_, err := tx.NewInsert().Model(h).Returning("*").Exec(ctx)
@@ -182,43 +180,71 @@ func releaseHold(ctx context.Context, tx bun.IDB, holdID uuid.UUID) error {
 	return err
 }
 
+// takenSlot is what takePlaces read of the slot it took places in.
+type takenSlot struct {
+	LocationID uuid.UUID
+	Day        Date
+	StartsAt   time.Time
+}
+
+// takePlacesSQL takes $4 places of slot $1 at $2 in one statement: it returns the slot's expired
+// holds ("gone"), deletes the caller's own live hold $3 ("own", whose places are converted instead
+// of taken anew) and, in the same conditional UPDATE, takes the places when they fit. The %s is
+// the SET clause of the column the places go to. It returns the slot as the statement found it
+// (to tell a closed slot from a full one), whether the UPDATE took the places, and the own hold's
+// places; no row for an unknown slot. On any refusal the caller's transaction rolls back, holds
+// deleted here included.
+const takePlacesSQL = `WITH s AS (
+		SELECT location_id, day, starts_at, open FROM slots WHERE id = $1
+	), gone AS (
+		DELETE FROM slot_holds WHERE slot_id = $1 AND expires_at <= $2 RETURNING places
+	), own AS (
+		DELETE FROM slot_holds WHERE id = $3 AND slot_id = $1 AND expires_at > $2 RETURNING places
+	), took AS (
+		UPDATE slots SET %s, updated_at = $2
+		WHERE id = $1 AND open
+			AND booked + GREATEST(held - coalesce((SELECT sum(places) FROM gone), 0), 0)
+				- coalesce((SELECT sum(places) FROM own), 0) + $4 <= capacity
+		RETURNING 1
+	)
+	SELECT s.location_id, s.day, s.starts_at, s.open, (SELECT count(*) FROM took), coalesce((SELECT sum(places) FROM own), 0)
+	FROM s`
+
+var takePlacesInto = map[string]string{
+	"booked": fmt.Sprintf(takePlacesSQL, "held = GREATEST(held - coalesce((SELECT sum(places) FROM gone), 0), 0) - coalesce((SELECT sum(places) FROM own), 0), booked = booked + $4"),
+	"held":   fmt.Sprintf(takePlacesSQL, "held = GREATEST(held - coalesce((SELECT sum(places) FROM gone), 0), 0) - coalesce((SELECT sum(places) FROM own), 0) + $4"),
+}
+
 // takePlaces atomically takes n places of slotID into column ("held" or "booked"), first
 // returning the slot's expired holds. ownHold (may be Nil) is a hold of the same caller whose
 // places are converted instead of taken anew. The capacity check and the increment are one
-// conditional UPDATE, so concurrent callers can never overbook.
-func takePlaces(ctx context.Context, tx bun.IDB, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a tenant.Actor, now time.Time, column string) error {
-	var slot Slot
-	if err := tx.NewSelect().Model(&slot).Where("id = ?", slotID).Scan(ctx); err != nil {
-		return tenant.DBError(err)
-	}
-	if !slot.Open || !slot.StartsAt.After(now) || (!overridesDeadline(a) && DateFromDB(slot.Day).Before(bookableFrom(t, now))) {
-		return tenant.Errorf(tenant.Invalid, "slot.closed")
-	}
-	if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM slot_holds WHERE slot_id = ? AND expires_at <= ? RETURNING places)
-		UPDATE slots SET held = GREATEST(held - (SELECT sum(places) FROM gone), 0) WHERE id = ? AND EXISTS (SELECT 1 FROM gone)`,
-		slotID, now, slotID); err != nil {
-		return fmt.Errorf("release expired holds: %w", err)
-	}
-	own := 0
-	if ownHold != uuid.Nil {
-		err := tx.NewRaw("DELETE FROM slot_holds WHERE id = ? AND slot_id = ? AND expires_at > ? RETURNING places", ownHold, slotID, now).Scan(ctx, &own)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("take own hold: %w", err)
-		}
-	}
-	q := "UPDATE slots SET held = held - ?, booked = booked + ?, updated_at = ? WHERE id = ? AND open AND booked + held - ? + ? <= capacity"
-	if column == "held" {
-		q = "UPDATE slots SET held = held - ? + ?, updated_at = ? WHERE id = ? AND open AND booked + held - ? + ? <= capacity"
-	}
-	res, err := tx.ExecContext(ctx, q, own, n, now, slotID, own, n)
+// conditional UPDATE, so concurrent callers can never overbook; the whole step is one statement
+// (one round trip). It returns not_found for an unknown slot, invalid "slot.closed" for a slot
+// that is closed, has started or, for a citizen, lies before the booking deadline, conflict
+// "hold.expired" when the caller's hold ran out and the places no longer fit, and conflict
+// "slot.full"; the caller's transaction must then roll back.
+func takePlaces(ctx context.Context, tx bun.Tx, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a tenant.Actor, now time.Time, column string) (*takenSlot, error) {
+	var (
+		slot     takenSlot
+		day      time.Time
+		open     bool
+		took     int
+		ownTaken int
+	)
+	err := tx.Tx.QueryRowContext(ctx, takePlacesInto[column], slotID, now, ownHold, n).
+		Scan(&slot.LocationID, &day, &slot.StartsAt, &open, &took, &ownTaken)
 	if err != nil {
-		return fmt.Errorf("take places: %w", err)
+		return nil, tenant.DBError(err)
 	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		if ownHold != uuid.Nil && own == 0 {
-			return tenant.Errorf(tenant.Conflict, "hold.expired")
+	slot.Day = DateFromDB(day)
+	if !open || !slot.StartsAt.After(now) || (!overridesDeadline(a) && slot.Day.Before(bookableFrom(t, now))) {
+		return nil, tenant.Errorf(tenant.Invalid, "slot.closed")
+	}
+	if took == 0 {
+		if ownHold != uuid.Nil && ownTaken == 0 {
+			return nil, tenant.Errorf(tenant.Conflict, "hold.expired")
 		}
-		return tenant.Errorf(tenant.Conflict, "slot.full")
+		return nil, tenant.Errorf(tenant.Conflict, "slot.full")
 	}
-	return nil
+	return &slot, nil
 }
