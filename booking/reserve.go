@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
+	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -103,6 +104,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 	if key := in.requestKey(cards); key != "" {
 		r.RequestKey = &key
 	}
+	var slot *takenSlot
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		locked, err := lockCards(ctx, tx, cards)
 		if err != nil {
@@ -117,8 +119,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 				return tenant.Errorf(tenant.Conflict, "card.already_booked")
 			}
 		}
-		slot, err := takePlaces(ctx, tx, t, in.SlotID, len(cards), in.HoldID, in.Actor, now, "booked")
-		if err != nil {
+		if slot, err = takePlaces(ctx, tx, t, in.SlotID, len(cards), in.HoldID, in.Actor, now, "booked"); err != nil {
 			return err
 		}
 		r.LocationID, r.StartsAt = slot.LocationID, slot.StartsAt
@@ -129,6 +130,9 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 	})
 	if err != nil {
 		return nil, err
+	}
+	if slot != nil { // nil: a replay, which changed nothing
+		s.slotsChanged(ctx, t.ID, slot.span())
 	}
 	return r, nil
 }
@@ -145,6 +149,7 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 	defer tenant.Wrap(&err, "booking.Change(%s, %s, %s)", t.ID, reservationID, newSlot)
 	now := s.now()
 	var r Reservation
+	var spans []slotfeed.Span
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		old, err := lockActiveReservation(ctx, tx, t, reservationID, a, now)
 		if err != nil {
@@ -162,6 +167,7 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 		}
 		r = *old
 		r.SlotID, r.LocationID, r.StartsAt, r.UpdatedAt = newSlot, slot.LocationID, slot.StartsAt, now
+		spans = []slotfeed.Span{old.span(), slot.span()}
 		if _, err := tx.NewUpdate().Model(&r).Column("slot_id", "location_id", "starts_at", "updated_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("move reservation: %w", err)
 		}
@@ -175,6 +181,7 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 	if err != nil {
 		return nil, err
 	}
+	s.slotsChanged(ctx, t.ID, spans...)
 	return &r, nil
 }
 
@@ -184,11 +191,13 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.Cancel(%s, %s)", t.ID, reservationID)
 	now := s.now()
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	var span slotfeed.Span
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		r, err := lockActiveReservation(ctx, tx, t, reservationID, a, now)
 		if err != nil {
 			return err
 		}
+		span = r.span()
 		if _, err := tx.ExecContext(ctx, "UPDATE slots SET booked = GREATEST(booked - ?, 0), updated_at = ? WHERE id = ?", r.PartySize, now, r.SlotID); err != nil {
 			return fmt.Errorf("return places: %w", err)
 		}
@@ -211,6 +220,10 @@ func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uu
 		}
 		return insertOutbox(ctx, tx, r, KindCancelled, nil, now)
 	})
+	if err == nil {
+		s.slotsChanged(ctx, t.ID, span)
+	}
+	return err
 }
 
 // lockActiveReservation locks a reservation, checks it is booked and, for citizens, that its day
@@ -314,7 +327,7 @@ type ReserveStatements struct {
 // ReserveSQL returns the statements of Reserve.
 func ReserveSQL() ReserveStatements {
 	return ReserveStatements{LockCards: lockCardsSQL, FindRequest: findRequestSQL,
-		TakePlaces: takePlacesInto["booked"], InsertBooking: insertBookingSQL}
+		TakePlaces: takePlacesBookedSQL, InsertBooking: insertBookingSQL}
 }
 
 // insertBookingSQL writes a booking in one statement: the reservation, its cards' links, the
