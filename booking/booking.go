@@ -122,14 +122,25 @@ func (d Date) Time(hh, mm int) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, hh, mm, 0, 0, JST)
 }
 
-// AddDays returns d moved by n days.
-func (d Date) AddDays(n int) Date { return DateOf(d.Time(12, 0).AddDate(0, 0, n)) }
+// AddDays returns d moved by n days (civil days: time.Date normalises the day of the month).
+func (d Date) AddDays(n int) Date {
+	t := time.Date(d.Year, d.Month, d.Day+n, 0, 0, 0, 0, time.UTC)
+	return Date{t.Year(), t.Month(), t.Day()}
+}
 
 // Weekday returns d's day of the week.
 func (d Date) Weekday() time.Weekday { return d.Time(12, 0).Weekday() }
 
 // Before reports whether d is before e.
-func (d Date) Before(e Date) bool { return d.String() < e.String() }
+func (d Date) Before(e Date) bool {
+	if d.Year != e.Year {
+		return d.Year < e.Year
+	}
+	if d.Month != e.Month {
+		return d.Month < e.Month
+	}
+	return d.Day < e.Day
+}
 
 // String formats d as YYYY-MM-DD.
 func (d Date) String() string { return d.Time(0, 0).Format("2006-01-02") }
