@@ -18,7 +18,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
 
-// minimalBookingSQL is the minimal booking transaction of the performance notes (RLS scope,
+// minimalBookingSQL is the minimal booking transaction (RLS scope,
 // conditional UPDATE of the slot, reservation, card, outbox; one prepared statement per round
 // trip), the reference Reserve is measured against.
 var minimalBookingSQL = []string{
