@@ -5,11 +5,14 @@
 package booking
 
 import (
+	"context"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/booking/slotfeed"
 )
 
 // Config are the Service's dependencies.
@@ -22,6 +25,15 @@ type Config struct {
 	Guard *guard.Guard
 	// HoldTTL is how long a chosen time is held while the citizen confirms (default 10 min).
 	HoldTTL time.Duration
+	// Cache keeps the slots of recently read days for Availability, SlotsOn and BookableSlots
+	// (NewSlotCache, live once it follows the slot change feed); nil: every read goes to
+	// PostgreSQL.
+	Cache *SlotCache
+	// Announce is told, after each commit that changed places or slots, which days of which
+	// locations changed (slotfeed.Publisher.Announce: the other processes drop those days from
+	// their caches, the call center's screens refresh). The Cache, if any, has already dropped
+	// them. nil: nobody else is told.
+	Announce func(ctx context.Context, c slotfeed.Change)
 }
 
 // Service is the booking domain. Exported methods open the tenant transaction; unexported helpers
@@ -43,6 +55,36 @@ func NewService(db *bun.DB, cfg Config) *Service {
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now() }
+
+// daySpan is the change of the days [from, to] at a location.
+func daySpan(locationID uuid.UUID, from, to Date) slotfeed.Span {
+	return slotfeed.Span{Location: locationID, From: from.String(), To: to.String()}
+}
+
+// slotsChanged drops changed days from the cache and announces them to the other processes. It is
+// called after the change committed, never inside its transaction: a process that read the days
+// again before the commit would cache the old places. Identical spans are sent once; no span, no
+// message.
+func (s *Service) slotsChanged(ctx context.Context, tenantID uuid.UUID, spans ...slotfeed.Span) {
+	var ch slotfeed.Change
+	seen := map[slotfeed.Span]bool{}
+	for _, sp := range spans {
+		if !seen[sp] {
+			seen[sp] = true
+			ch.Days = append(ch.Days, sp)
+		}
+	}
+	if len(ch.Days) == 0 {
+		return
+	}
+	ch.V, ch.Tenant = slotfeed.Version, tenantID
+	if s.cfg.Cache != nil {
+		s.cfg.Cache.Invalidate(ch)
+	}
+	if s.cfg.Announce != nil {
+		s.cfg.Announce(ctx, ch)
+	}
+}
 
 // weekdaysJA are the one-character Japanese weekday names in time.Weekday order (日 is Sunday).
 var weekdaysJA = [7]string{"日", "月", "火", "水", "木", "金", "土"}
@@ -80,14 +122,25 @@ func (d Date) Time(hh, mm int) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, hh, mm, 0, 0, JST)
 }
 
-// AddDays returns d moved by n days.
-func (d Date) AddDays(n int) Date { return DateOf(d.Time(12, 0).AddDate(0, 0, n)) }
+// AddDays returns d moved by n days (civil days: time.Date normalises the day of the month).
+func (d Date) AddDays(n int) Date {
+	t := time.Date(d.Year, d.Month, d.Day+n, 0, 0, 0, 0, time.UTC)
+	return Date{t.Year(), t.Month(), t.Day()}
+}
 
 // Weekday returns d's day of the week.
 func (d Date) Weekday() time.Weekday { return d.Time(12, 0).Weekday() }
 
 // Before reports whether d is before e.
-func (d Date) Before(e Date) bool { return d.String() < e.String() }
+func (d Date) Before(e Date) bool {
+	if d.Year != e.Year {
+		return d.Year < e.Year
+	}
+	if d.Month != e.Month {
+		return d.Month < e.Month
+	}
+	return d.Day < e.Day
+}
 
 // String formats d as YYYY-MM-DD.
 func (d Date) String() string { return d.Time(0, 0).Format("2006-01-02") }

@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -171,14 +172,15 @@ func (s *Service) BookingCards(ctx context.Context, t *tenant.Tenant, ids []uuid
 
 // auditCreate writes "reservation.create" for r (the booking code, slot and card numbers; never
 // the e-mail address) unless a is a citizen.
-func auditCreate(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, r *Reservation, cards []uuid.UUID, a tenant.Actor) error {
+func auditCreate(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, r *Reservation, cards []lockedCard, a tenant.Actor) error {
 	if !a.Audited() {
 		return nil
 	}
-	var nos []string
-	if err := tx.NewRaw("SELECT card_no FROM cards WHERE id IN (?) ORDER BY card_no", bun.List(cards)).Scan(ctx, &nos); err != nil {
-		return err
+	nos := make([]string, len(cards))
+	for i, c := range cards {
+		nos[i] = c.No
 	}
+	slices.Sort(nos)
 	return a.Audit(ctx, tx, tenantID, "reservation.create", r.Code, nil, map[string]any{
 		"status": r.Status, "slot_id": r.SlotID.String(), "location_id": r.LocationID.String(),
 		"starts_at": r.StartsAt.UTC().Format("2006-01-02T15:04:05Z07:00"), "card_nos": nos,

@@ -37,7 +37,10 @@ type recordWorld struct {
 
 var recorder = tenant.Staff(uuid.Nil, "record.clerk", "192.0.2.44")
 
-func newRecordWorld(t *testing.T) *recordWorld {
+func newRecordWorld(t *testing.T) *recordWorld { return newRecordWorldWith(t, nil) }
+
+// newRecordWorldWith is newRecordWorld with the service's configuration changed by configure.
+func newRecordWorldWith(t *testing.T, configure func(*booking.Config)) *recordWorld {
 	t.Helper()
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
@@ -73,8 +76,11 @@ func newRecordWorld(t *testing.T) *recordWorld {
 		t.Fatal(err)
 	}
 	clock := tenanttest.NewClock()
-	w := &recordWorld{d: d, clock: clock, t: tenanttest.MustCreateTenant(t, d.App),
-		svc: booking.NewService(d.App, booking.Config{Now: clock.Now, SecretKey: bookingtest.Key, Guard: g})}
+	cfg := booking.Config{Now: clock.Now, SecretKey: bookingtest.Key, Guard: g}
+	if configure != nil {
+		configure(&cfg)
+	}
+	w := &recordWorld{d: d, clock: clock, t: tenanttest.MustCreateTenant(t, d.App), svc: booking.NewService(d.App, cfg)}
 	w.loc = bookingtest.MustLocation(t, w.svc, w.t, "本庁", 5)
 	w.slot = bookingtest.FirstSlot(t, w.svc, w.t, w.loc, clock.Now())
 	slots, err := w.svc.SlotsBetween(ctx, w.t, w.loc.ID, booking.DateFromDB(w.slot.Day), booking.DateFromDB(w.slot.Day).AddDays(10))
@@ -358,7 +364,7 @@ var recordCases = map[string]recordCase{
 // that are not logged, the mail outbox and its ledger, holds (a citizen's own), slot generation,
 // reminders, the import's preview and progress, and the clock.
 var unrecorded = []string{
-	"Availability", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
+	"Availability", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
 	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
 	"Login", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",

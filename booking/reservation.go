@@ -2,14 +2,12 @@ package booking
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -81,21 +79,27 @@ func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UU
 	}
 	now := s.now()
 	h := &Hold{TenantID: t.ID, SlotID: slotID, Places: party, ExpiresAt: now.Add(s.cfg.HoldTTL), CreatedAt: now}
+	var spans []slotfeed.Span
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if release != uuid.Nil {
-			if err := releaseHold(ctx, tx, release); err != nil {
+			released, err := releaseHold(ctx, tx, release)
+			if err != nil {
 				return err
 			}
+			spans = append(spans, released...)
 		}
-		if err := takePlaces(ctx, tx, t, slotID, party, uuid.Nil, a, now, "held"); err != nil {
+		slot, err := takePlaces(ctx, tx, t, slotID, party, uuid.Nil, a, now, "held")
+		if err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(h).Returning("*").Exec(ctx)
+		spans = append(spans, slot.span())
+		_, err = tx.NewInsert().Model(h).Returning("*").Exec(ctx)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.slotsChanged(ctx, t.ID, spans...)
 	return h, nil
 }
 
@@ -103,9 +107,16 @@ func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UU
 // or was used is ignored.
 func (s *Service) ReleaseHold(ctx context.Context, t *tenant.Tenant, holdID uuid.UUID) (err error) {
 	defer tenant.Wrap(&err, "booking.ReleaseHold(%s, %s)", t.ID, holdID)
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return releaseHold(ctx, tx, holdID)
+	var spans []slotfeed.Span
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		spans, err = releaseHold(ctx, tx, holdID)
+		return err
 	})
+	if err == nil {
+		s.slotsChanged(ctx, t.ID, spans...)
+	}
+	return err
 }
 
 // HoldByID returns a hold, or not_found when it expired (swept or not yet) or never existed.
@@ -166,59 +177,129 @@ func (s *Service) ExtendHold(ctx context.Context, t *tenant.Tenant, holdID uuid.
 // every minute (holds are also released lazily whenever their slot is touched).
 func (s *Service) ReleaseExpiredHolds(ctx context.Context, t *tenant.Tenant) (_ int, err error) {
 	defer tenant.Wrap(&err, "booking.ReleaseExpiredHolds(%s)", t.ID)
-	var n int
+	var rows []heldDay
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`WITH gone AS (DELETE FROM slot_holds WHERE expires_at <= ? RETURNING slot_id, places),
 			agg AS (SELECT slot_id, sum(places) AS p FROM gone GROUP BY slot_id),
-			upd AS (UPDATE slots SET held = GREATEST(held - agg.p, 0) FROM agg WHERE slots.id = agg.slot_id RETURNING 1)
-			SELECT count(*) FROM gone`, s.now()).Scan(ctx, &n)
+			upd AS (UPDATE slots SET held = GREATEST(held - agg.p, 0) FROM agg WHERE slots.id = agg.slot_id
+				RETURNING slots.location_id, slots.day)
+			SELECT DISTINCT location_id, day, (SELECT count(*) FROM gone) AS holds FROM upd`, s.now()).Scan(ctx, &rows)
 	})
-	return n, err
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	s.slotsChanged(ctx, t.ID, heldSpans(rows)...)
+	return rows[0].Holds, nil
 }
 
-func releaseHold(ctx context.Context, tx bun.IDB, holdID uuid.UUID) error {
-	_, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM slot_holds WHERE id = ? RETURNING slot_id, places)
-		UPDATE slots SET held = GREATEST(held - gone.places, 0) FROM gone WHERE slots.id = gone.slot_id`, holdID)
-	return err
+// heldDay is a location and day whose held places a release returned.
+type heldDay struct {
+	LocationID uuid.UUID `bun:"location_id"`
+	Day        time.Time `bun:"day"`
+	Holds      int       `bun:"holds"`
 }
+
+func heldSpans(rows []heldDay) []slotfeed.Span {
+	out := make([]slotfeed.Span, len(rows))
+	for i, r := range rows {
+		d := DateFromDB(r.Day)
+		out[i] = daySpan(r.LocationID, d, d)
+	}
+	return out
+}
+
+// releaseHold gives a hold's places back and returns the day it held (none when the hold was
+// gone already).
+func releaseHold(ctx context.Context, tx bun.IDB, holdID uuid.UUID) ([]slotfeed.Span, error) {
+	var rows []heldDay
+	err := tx.NewRaw(`WITH gone AS (DELETE FROM slot_holds WHERE id = ? RETURNING slot_id, places)
+		UPDATE slots SET held = GREATEST(held - gone.places, 0) FROM gone WHERE slots.id = gone.slot_id
+		RETURNING slots.location_id, slots.day`, holdID).Scan(ctx, &rows)
+	if err != nil {
+		return nil, err
+	}
+	return heldSpans(rows), nil
+}
+
+// takenSlot is what takePlaces read of the slot it took places in.
+type takenSlot struct {
+	LocationID uuid.UUID
+	Day        Date
+	StartsAt   time.Time
+}
+
+// span is the day whose places changed.
+func (sl *takenSlot) span() slotfeed.Span { return daySpan(sl.LocationID, sl.Day, sl.Day) }
+
+// span is the day of the reservation's slot.
+func (r *Reservation) span() slotfeed.Span {
+	d := DateOf(r.StartsAt)
+	return daySpan(r.LocationID, d, d)
+}
+
+// takePlacesSQL takes $4 places of slot $1 at $2 in one statement: it returns the slot's expired
+// holds ("gone"), deletes the caller's own live hold $3 ("own", whose places are converted instead
+// of taken anew) and, in the same conditional UPDATE, takes the places when they fit, into booked
+// (takePlacesBookedSQL) or held (takePlacesHeldSQL). It returns the slot as the statement found
+// it (to tell a closed slot from a full one), whether the UPDATE took the places, and the own
+// hold's places; no row for an unknown slot. On any refusal the caller's transaction rolls back,
+// holds deleted here included.
+const (
+	takePlacesHead = `WITH s AS (
+		SELECT location_id, day, starts_at, open FROM slots WHERE id = $1
+	), gone AS (
+		DELETE FROM slot_holds WHERE slot_id = $1 AND expires_at <= $2 RETURNING places
+	), own AS (
+		DELETE FROM slot_holds WHERE id = $3 AND slot_id = $1 AND expires_at > $2 RETURNING places
+	), took AS (
+		UPDATE slots SET updated_at = $2,
+			held = GREATEST(held - coalesce((SELECT sum(places) FROM gone), 0), 0) - coalesce((SELECT sum(places) FROM own), 0)`
+	takePlacesTail = `
+		WHERE id = $1 AND open
+			AND booked + GREATEST(held - coalesce((SELECT sum(places) FROM gone), 0), 0)
+				- coalesce((SELECT sum(places) FROM own), 0) + $4 <= capacity
+		RETURNING 1
+	)
+	SELECT s.location_id, s.day, s.starts_at, s.open, (SELECT count(*) FROM took), coalesce((SELECT sum(places) FROM own), 0)
+	FROM s`
+	takePlacesBookedSQL = takePlacesHead + `, booked = booked + $4` + takePlacesTail
+	takePlacesHeldSQL   = takePlacesHead + ` + $4` + takePlacesTail
+)
 
 // takePlaces atomically takes n places of slotID into column ("held" or "booked"), first
 // returning the slot's expired holds. ownHold (may be Nil) is a hold of the same caller whose
 // places are converted instead of taken anew. The capacity check and the increment are one
-// conditional UPDATE, so concurrent callers can never overbook.
-func takePlaces(ctx context.Context, tx bun.IDB, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a tenant.Actor, now time.Time, column string) error {
-	var slot Slot
-	if err := tx.NewSelect().Model(&slot).Where("id = ?", slotID).Scan(ctx); err != nil {
-		return tenant.DBError(err)
-	}
-	if !slot.Open || !slot.StartsAt.After(now) || (!overridesDeadline(a) && DateFromDB(slot.Day).Before(bookableFrom(t, now))) {
-		return tenant.Errorf(tenant.Invalid, "slot.closed")
-	}
-	if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM slot_holds WHERE slot_id = ? AND expires_at <= ? RETURNING places)
-		UPDATE slots SET held = GREATEST(held - (SELECT sum(places) FROM gone), 0) WHERE id = ? AND EXISTS (SELECT 1 FROM gone)`,
-		slotID, now, slotID); err != nil {
-		return fmt.Errorf("release expired holds: %w", err)
-	}
-	own := 0
-	if ownHold != uuid.Nil {
-		err := tx.NewRaw("DELETE FROM slot_holds WHERE id = ? AND slot_id = ? AND expires_at > ? RETURNING places", ownHold, slotID, now).Scan(ctx, &own)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("take own hold: %w", err)
-		}
-	}
-	q := "UPDATE slots SET held = held - ?, booked = booked + ?, updated_at = ? WHERE id = ? AND open AND booked + held - ? + ? <= capacity"
+// conditional UPDATE, so concurrent callers can never overbook; the whole step is one statement
+// (one round trip). It returns not_found for an unknown slot, invalid "slot.closed" for a slot
+// that is closed, has started or, for a citizen, lies before the booking deadline, conflict
+// "hold.expired" when the caller's hold ran out and the places no longer fit, and conflict
+// "slot.full"; the caller's transaction must then roll back.
+func takePlaces(ctx context.Context, tx bun.Tx, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a tenant.Actor, now time.Time, column string) (*takenSlot, error) {
+	var (
+		slot     takenSlot
+		day      time.Time
+		open     bool
+		took     int
+		ownTaken int
+	)
+	q := takePlacesBookedSQL
 	if column == "held" {
-		q = "UPDATE slots SET held = held - ? + ?, updated_at = ? WHERE id = ? AND open AND booked + held - ? + ? <= capacity"
+		q = takePlacesHeldSQL
 	}
-	res, err := tx.ExecContext(ctx, q, own, n, now, slotID, own, n)
+	err := tx.Tx.QueryRowContext(ctx, q, slotID, now, ownHold, n).
+		Scan(&slot.LocationID, &day, &slot.StartsAt, &open, &took, &ownTaken)
 	if err != nil {
-		return fmt.Errorf("take places: %w", err)
+		return nil, tenant.DBError(err)
 	}
-	if k, _ := res.RowsAffected(); k == 0 {
-		if ownHold != uuid.Nil && own == 0 {
-			return tenant.Errorf(tenant.Conflict, "hold.expired")
+	slot.Day = DateFromDB(day)
+	if !open || !slot.StartsAt.After(now) || (!overridesDeadline(a) && slot.Day.Before(bookableFrom(t, now))) {
+		return nil, tenant.Errorf(tenant.Invalid, "slot.closed")
+	}
+	if took == 0 {
+		if ownHold != uuid.Nil && ownTaken == 0 {
+			return nil, tenant.Errorf(tenant.Conflict, "hold.expired")
 		}
-		return tenant.Errorf(tenant.Conflict, "slot.full")
+		return nil, tenant.Errorf(tenant.Conflict, "slot.full")
 	}
-	return nil
+	return &slot, nil
 }

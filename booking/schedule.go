@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -123,7 +124,8 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"start": "schedule.window.overlaps"}}
 	}
 	now := s.now()
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	from, to := DateOf(now), DateOf(now).AddDays(HorizonDays(t))
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := lockLocation(ctx, tx, locationID); err != nil {
 			return err
 		}
@@ -141,13 +143,21 @@ func (s *Service) SetWeeklySchedule(ctx context.Context, t *tenant.Tenant, locat
 				return err
 			}
 		}
-		from := DateOf(now)
-		if err := generateSlots(ctx, tx, t.ID, locationID, from, from.AddDays(HorizonDays(t)), now); err != nil {
+		if err := generateSlots(ctx, tx, t.ID, locationID, from, to, now); err != nil {
 			return err
 		}
 		return a.Audit(ctx, tx, t.ID, "schedule.weekly", locationID.String(),
 			map[string]any{"windows": windowStrings(before)}, map[string]any{"windows": windowStrings(ws)})
 	})
+	if err == nil {
+		s.slotsChanged(ctx, t.ID, generatedSpan(locationID, from, to))
+	}
+	return err
+}
+
+// generatedSpan is the change generateSlots(from, to) made: the days [from, to).
+func generatedSpan(locationID uuid.UUID, from, to Date) slotfeed.Span {
+	return daySpan(locationID, from, to.AddDays(-1))
 }
 
 // AddOverride records a dated exception, regenerates that day's slots and, for every actor but a
@@ -179,7 +189,7 @@ func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID 
 		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"kind": "schedule.kind.invalid"}}
 	}
 	now := s.now()
-	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := lockLocation(ctx, tx, locationID); err != nil {
 			return err
 		}
@@ -206,6 +216,10 @@ func (s *Service) AddOverride(ctx context.Context, t *tenant.Tenant, locationID 
 		}
 		return a.Audit(ctx, tx, t.ID, "schedule.override.add", locationID.String(), nil, after)
 	})
+	if err == nil {
+		s.slotsChanged(ctx, t.ID, daySpan(locationID, day, day))
+	}
+	return err
 }
 
 // GenerateSlots materialises every location's slots from today over the tenant's horizon. It is
@@ -228,6 +242,7 @@ func (s *Service) GenerateSlots(ctx context.Context, t *tenant.Tenant) (err erro
 		if err != nil {
 			return fmt.Errorf("generate slots for %s: %w", l.ID, err)
 		}
+		s.slotsChanged(ctx, t.ID, generatedSpan(l.ID, from, from.AddDays(HorizonDays(t))))
 	}
 	return nil
 }

@@ -171,6 +171,8 @@ func (s *Service) DeleteOverride(ctx context.Context, t *tenant.Tenant, location
 	if err != nil {
 		return nil, err
 	}
+	day := DateFromDB(o.Day)
+	s.slotsChanged(ctx, t.ID, daySpan(locationID, day, day))
 	return o, nil
 }
 

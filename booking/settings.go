@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -118,6 +119,7 @@ func (s *Service) UpdateSettings(ctx context.Context, cur *tenant.Tenant, st ten
 	}
 	now := s.now()
 	var t tenant.Tenant
+	var generated []slotfeed.Span
 	err = tenant.InTx(ctx, s.db, cur.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&t).Where("id = ?", cur.ID).For("UPDATE").Scan(ctx); err != nil {
 			return tenant.DBError(err)
@@ -148,12 +150,14 @@ func (s *Service) UpdateSettings(ctx context.Context, cur *tenant.Tenant, st ten
 			if err := generateSlots(ctx, tx, t.ID, l.ID, from, from.AddDays(HorizonDays(&t)), now); err != nil {
 				return err
 			}
+			generated = append(generated, generatedSpan(l.ID, from, from.AddDays(HorizonDays(&t))))
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.slotsChanged(ctx, t.ID, generated...)
 	return &t, nil
 }
 

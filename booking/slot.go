@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -202,47 +203,52 @@ func (s *Service) availability(ctx context.Context, t *tenant.Tenant, locationID
 	if party < 1 {
 		party = 1
 	}
-	type row struct {
-		Day       time.Time `bun:"day"`
-		Fit       int       `bun:"fit"`
-		FitSlots  int       `bun:"fit_slots"`
-		Remaining int       `bun:"remaining"`
-		Capacity  int       `bun:"capacity"`
-	}
-	var rows []row
-	err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewRaw(`SELECT day,
-				coalesce(sum(capacity - booked - held) FILTER (WHERE capacity - booked - held >= ?), 0) AS fit,
-				count(*) FILTER (WHERE capacity - booked - held >= ?) AS fit_slots,
-				coalesce(sum(GREATEST(capacity - booked - held, 0)), 0) AS remaining,
-				sum(capacity) AS capacity
-			FROM slots
-			WHERE location_id = ? AND day BETWEEN ? AND ? AND open AND starts_at > ? AND capacity > 0
-			GROUP BY day`, party, party, locationID, from.StdTime(), to.StdTime(), now).Scan(ctx, &rows)
-	})
+	byDay, err := s.openSlots(ctx, t, locationID, laterOf(from, first), to)
 	if err != nil {
 		return nil, err
 	}
-	byDay := map[Date]row{}
-	for _, r := range rows {
-		byDay[DateFromDB(r.Day)] = r
-	}
 	var out []DayAvailability
 	for d := from; !to.Before(d); d = d.AddDays(1) {
-		r, ok := byDay[d]
 		a := DayAvailability{Day: d, Mark: MarkClosed}
+		if d.Before(first) {
+			out = append(out, a)
+			continue
+		}
+		// The places of the slots that have not started: fit counts those that can take the
+		// whole party.
+		open, fit, fitSlots, capacity := false, 0, 0, 0
+		for i := range byDay[d] {
+			sl := &byDay[d][i]
+			if !sl.StartsAt.After(now) {
+				continue
+			}
+			open = true
+			capacity += sl.Capacity
+			if r := sl.Capacity - sl.Booked - sl.Held; r >= party {
+				fit += r
+				fitSlots++
+			}
+		}
 		switch {
-		case !ok || d.Before(first):
-		case r.FitSlots == 0:
+		case !open:
+		case fitSlots == 0:
 			a.Mark = MarkFull
-		case r.Fit*5 <= r.Capacity || r.Fit <= 2*party:
-			a.Mark, a.Remaining = MarkFew, r.Fit
+		case fit*5 <= capacity || fit <= 2*party:
+			a.Mark, a.Remaining = MarkFew, fit
 		default:
-			a.Mark, a.Remaining = MarkOpen, r.Fit
+			a.Mark, a.Remaining = MarkOpen, fit
 		}
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// laterOf returns the later of two days.
+func laterOf(a, b Date) Date {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // SlotsOn returns a location's open slots on day that the actor could still book (see
@@ -250,17 +256,102 @@ func (s *Service) availability(ctx context.Context, t *tenant.Tenant, locationID
 // not yet started, in time order. Days before the actor's first day return none.
 func (s *Service) SlotsOn(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, day Date, a tenant.Actor) (_ []Slot, err error) {
 	defer tenant.Wrap(&err, "booking.SlotsOn(%s, %s)", t.ID, locationID)
+	return s.bookableSlots(ctx, t, locationID, day, day, a)
+}
+
+// BookableSlots is SlotsOn for the days [from, to], in one read: the slots of every day, in time
+// order (Slot.Day tells the days apart).
+func (s *Service) BookableSlots(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, a tenant.Actor) (_ []Slot, err error) {
+	defer tenant.Wrap(&err, "booking.BookableSlots(%s, %s)", t.ID, locationID)
+	return s.bookableSlots(ctx, t, locationID, from, to, a)
+}
+
+func (s *Service) bookableSlots(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date, a tenant.Actor) ([]Slot, error) {
 	now := s.now()
-	if day.Before(firstDay(t, now, a)) {
+	from = laterOf(from, firstDay(t, now, a))
+	if to.Before(from) {
 		return nil, nil
 	}
-	var slots []Slot
-	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&slots).
-			Where("location_id = ? AND day = ? AND open AND starts_at > ? AND capacity > 0", locationID, day.StdTime(), now).
-			Order("starts_at").Scan(ctx)
+	byDay, err := s.openSlots(ctx, t, locationID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []Slot
+	for d := from; !to.Before(d); d = d.AddDays(1) {
+		for _, sl := range byDay[d] {
+			if sl.StartsAt.After(now) {
+				out = append(out, sl)
+			}
+		}
+	}
+	return out, nil
+}
+
+// openSlotsSQL reads the slots a calendar shows: open, with capacity, of some days of one
+// location, in time order.
+const openSlotsSQL = `SELECT tenant_id, id, location_id, day, starts_at, ends_at, capacity, booked, held, open, flagged, updated_at
+	FROM slots WHERE location_id = $1 AND day BETWEEN $2 AND $3 AND open AND capacity > 0 ORDER BY starts_at`
+
+// openSlots returns the open slots with capacity of a location on the days [from, to], by day, in
+// time order: from the cache where it has them, the missing days in one query shared with
+// concurrent readers of the same days. The slices are shared: callers must not change them.
+func (s *Service) openSlots(ctx context.Context, t *tenant.Tenant, locationID uuid.UUID, from, to Date) (map[Date][]Slot, error) {
+	if to.Before(from) {
+		return nil, nil
+	}
+	c := s.cfg.Cache
+	if c == nil {
+		return s.readOpenSlots(ctx, t.ID, locationID, from, to)
+	}
+	have, missing, start, ok := c.lookup(t.ID, locationID, from, to)
+	if !ok {
+		return s.readOpenSlots(ctx, t.ID, locationID, from, to)
+	}
+	if len(missing) == 0 {
+		return have, nil
+	}
+	lo, hi := missing[0], missing[len(missing)-1]
+	// start is part of the key: a reader that comes after a change never joins a read that
+	// began before it.
+	key := fmt.Sprintf("%s/%s/%s/%s/%d", t.ID, locationID, lo, hi, start)
+	v, err, _ := c.group.Do(key, func() (any, error) {
+		got, err := s.readOpenSlots(context.WithoutCancel(ctx), t.ID, locationID, lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		c.put(t.ID, locationID, lo, hi, got, start)
+		return got, nil
 	})
-	return slots, err
+	if err != nil {
+		return nil, err
+	}
+	for d, sl := range v.(map[Date][]Slot) {
+		have[d] = sl
+	}
+	return have, nil
+}
+
+// readOpenSlots reads openSlotsSQL from PostgreSQL.
+func (s *Service) readOpenSlots(ctx context.Context, tenantID, locationID uuid.UUID, from, to Date) (map[Date][]Slot, error) {
+	out := map[Date][]Slot{}
+	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+		rows, err := tx.Tx.QueryContext(ctx, openSlotsSQL, locationID, from.StdTime(), to.StdTime())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sl Slot
+			if err := rows.Scan(&sl.TenantID, &sl.ID, &sl.LocationID, &sl.Day, &sl.StartsAt, &sl.EndsAt,
+				&sl.Capacity, &sl.Booked, &sl.Held, &sl.Open, &sl.Flagged, &sl.UpdatedAt); err != nil {
+				return err
+			}
+			d := DateFromDB(sl.Day)
+			out[d] = append(out[d], sl)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // SlotsBetween returns every slot of a location in [from, to] (staff view: closed and flagged too).

@@ -2,6 +2,8 @@ package tenant
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"time"
 
@@ -13,12 +15,30 @@ import (
 
 // OpenDB opens a bun pool on the pgx driver, so multi-host DSNs with
 // target_session_attrs=read-write follow a failover, and pings it. maxConns bounds the pool.
+//
+// bun writes the values into the SQL text and sends no arguments, so every query it reads rows
+// from is a text seen once. pgx's default mode would prepare each such text as a named statement
+// (one round trip), then execute it (a second) and keep it in a per-connection cache it can never
+// hit again; the pool sends those in one round trip, unprepared, instead (see oneTripConn).
+// Statements with $n arguments, whose text repeats, stay prepared once per connection and
+// cached. A default_query_exec_mode in the DSN that does not prepare (exec, simple_protocol) is
+// left alone.
 func OpenDB(ctx context.Context, dsn string, maxConns int) (*bun.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	sqldb := stdlib.OpenDB(*cfg)
+	return OpenDBConfig(ctx, cfg, maxConns)
+}
+
+// OpenDBConfig is OpenDB for a parsed configuration (tests set a tracer on it).
+func OpenDBConfig(ctx context.Context, cfg *pgx.ConnConfig, maxConns int) (*bun.DB, error) {
+	var connector driver.Connector = stdlib.GetConnector(*cfg)
+	switch cfg.DefaultQueryExecMode {
+	case pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeDescribeExec:
+		connector = oneTripConnector{connector}
+	}
+	sqldb := sql.OpenDB(connector)
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -31,6 +51,47 @@ func OpenDB(ctx context.Context, dsn string, maxConns int) (*bun.DB, error) {
 		return nil, fmt.Errorf("connect to database %s@%s: %w", cfg.User, cfg.Host, err)
 	}
 	return db, nil
+}
+
+// oneTripConnector hands out oneTripConns.
+type oneTripConnector struct{ driver.Connector }
+
+func (c oneTripConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		dc.Close()
+		return nil, fmt.Errorf("pgx connector returned %T", dc)
+	}
+	return &oneTripConn{sc}, nil
+}
+
+// oneTripConn is a pgx connection whose queries without arguments (bun's, values already in the
+// text) run in pgx's exec mode: parse, bind and execute in one round trip, nothing kept on the
+// server. pgx already runs Exec without arguments that way; database/sql's Query is the case it
+// does not cover. Everything else is the pgx connection's own.
+type oneTripConn struct{ *stdlib.Conn }
+
+func (c *oneTripConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if len(args) == 0 {
+		args = []driver.NamedValue{{Ordinal: 1, Value: pgx.QueryExecModeExec}}
+	}
+	return c.Conn.QueryContext(ctx, query, args)
+}
+
+// PgxConn returns the pgx connection under a pooled driver connection (database/sql's
+// Conn.Raw), for work such as CopyFrom that needs pgx itself.
+func PgxConn(dc any) (*pgx.Conn, error) {
+	switch c := dc.(type) {
+	case *stdlib.Conn:
+		return c.Conn(), nil
+	case *oneTripConn:
+		return c.Conn.Conn(), nil
+	}
+	return nil, fmt.Errorf("driver connection is %T, not pgx", dc)
 }
 
 // DSNUser returns the role name in a DSN (the runtime role that migrate grants to).

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -45,11 +44,11 @@ func InPgxTx(ctx context.Context, db *bun.DB, tenantID uuid.UUID, fn func(ctx co
 	}
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("InPgxTx: driver connection is %T, not pgx", dc)
+		pc, err := PgxConn(dc)
+		if err != nil {
+			return fmt.Errorf("InPgxTx: %w", err)
 		}
-		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
+		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String()); err != nil {
 				return fmt.Errorf("set tenant scope: %w", err)
 			}

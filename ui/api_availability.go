@@ -13,7 +13,7 @@ import (
 )
 
 // Bounds of one availability request, so a public read stays cheap: the calendar over at most
-// apiMaxDays days, and slot lists (one query per open day) over at most apiMaxSlotDays.
+// apiMaxDays days, and slot lists over at most apiMaxSlotDays.
 const (
 	apiMaxDays     = 92
 	apiMaxSlotDays = 31
@@ -114,19 +114,24 @@ func (u *UI) apiAvailability(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	byDay := map[booking.Date][]apiSlot{}
+	if q.slots { // every day's times in one read
+		slots, err := u.deps.Booking.BookableSlots(c.UserContext(), t, loc.ID, q.from, q.to, tenant.Citizen(""))
+		if err != nil {
+			return err
+		}
+		for i := range slots {
+			d := booking.DateFromDB(slots[i].Day)
+			byDay[d] = append(byDay[d], toAPISlot(&slots[i]))
+		}
+	}
 	out := apiAvailabilityResponse{LocationID: loc.ID, From: q.from.String(), To: q.to.String(), Party: q.party, Days: make([]apiDay, 0, len(days))}
 	for _, d := range days {
 		day := apiDay{Date: d.Day.String(), Mark: string(d.Mark), Remaining: d.Remaining}
 		if q.slots {
 			list := []apiSlot{}
-			if d.Mark != booking.MarkClosed { // a closed day has no bookable slot: skip the query
-				slots, err := u.deps.Booking.SlotsOn(c.UserContext(), t, loc.ID, d.Day, tenant.Citizen(""))
-				if err != nil {
-					return err
-				}
-				for i := range slots {
-					list = append(list, toAPISlot(&slots[i]))
-				}
+			if d.Mark != booking.MarkClosed { // a closed day lists no time
+				list = append(list, byDay[d.Day]...)
 			}
 			day.Slots = &list
 		}

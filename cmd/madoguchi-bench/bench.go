@@ -649,10 +649,12 @@ func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // benchPGScript is booking.Reserve for one card with a hold, statement by statement, as pgbench
 // SQL: the same round trips in the same transaction, under the same RLS scope, as the same role.
-// Differences, all in the reference's favour or neutral: the card is found by its number (the
-// app locks it by id after the login found the id), the slot id comes out of the set_config round
-// trip (pgbench variables cannot hold a uuid otherwise), there is no hold to convert (the
-// own-hold DELETE finds nothing), times are now() and the booking code is drawn by the server.
+// The statements are booking.ReserveSQL's own texts (pgbenchScript fills in their arguments), so
+// the reference follows the app. Differences, all in the reference's favour or neutral: the card
+// is locked by its number (the app locks it by id after the login found the id), the slot id and
+// the request key come out of the set_config round trip (pgbench variables cannot hold a uuid
+// otherwise), there is no hold to convert (the own-hold DELETE finds nothing), times are now() and
+// the booking code is drawn by the server.
 const benchPGScript = `\set i :n * :nclients + :client_id
 \set n :n + 1
 \set no :base + :i
@@ -666,26 +668,64 @@ const benchPGScript = `\set i :n * :nclients + :client_id
 \set a7 random(1, 32)
 \set a8 random(1, 32)
 BEGIN;
-SELECT set_config('app.tenant_id', '{{tenant}}', true), ('{{slots}}'::uuid[])[:k::int] AS sid \gset
-SELECT id AS cid, status AS cstatus FROM cards WHERE card_no = :no::text ORDER BY id FOR UPDATE \gset
-SELECT tenant_id, id, location_id, day, starts_at, ends_at, capacity, booked, held, open, flagged, updated_at FROM slots WHERE id = :sid \gset s_
-WITH gone AS (DELETE FROM slot_holds WHERE slot_id = :sid AND expires_at <= now() RETURNING places)
-  UPDATE slots SET held = GREATEST(held - (SELECT sum(places) FROM gone), 0) WHERE id = :sid AND EXISTS (SELECT 1 FROM gone);
-DELETE FROM slot_holds WHERE id = '00000000-0000-0000-0000-000000000000' AND slot_id = :sid AND expires_at > now() RETURNING places;
-UPDATE slots SET held = held - 0, booked = booked + 1, updated_at = now() WHERE id = :sid AND open AND booked + held - 0 + 1 <= capacity;
-SELECT tenant_id, id, location_id, day, starts_at, ends_at, capacity, booked, held, open, flagged, updated_at FROM slots WHERE id = :sid;
-INSERT INTO reservations (tenant_id, id, code, slot_id, location_id, starts_at, status, channel, email, lang, party_size, mail_error, created_at, updated_at, cancelled_at)
-  VALUES ('{{tenant}}', DEFAULT, {{code}}, :sid, :s_location_id, :s_starts_at, 'booked', 'web', '{{email}}', 'ja', 1, '', now(), now(), NULL)
-  ON CONFLICT (tenant_id, code) DO NOTHING RETURNING id AS rid \gset
-INSERT INTO reservation_cards (tenant_id, reservation_id, card_id) VALUES ('{{tenant}}', :rid, :cid);
-UPDATE cards SET status = 'reserved', status_changed_at = now(), updated_at = now() WHERE id = :cid;
-INSERT INTO card_status_history (tenant_id, card_id, from_status, to_status, channel, actor, changed_at) VALUES ('{{tenant}}', :cid, :cstatus, 'reserved', 'web', '', now());
-INSERT INTO outbox (tenant_id, kind, reservation_id, data) VALUES ('{{tenant}}', 'reservation_created', :rid, '{}');
+SELECT set_config('app.tenant_id', '{{tenant}}', true), ('{{slots}}'::uuid[])[:k::int] AS sid,
+  md5(random()::text) || md5(random()::text) AS rkey \gset
+{{lock}} \gset c_
+{{find}};
+{{take}} \gset s_
+{{insert}};
 COMMIT;
 `
 
+// benchArgs are the pgbench expressions of the $n arguments of each statement of Reserve.
+var benchArgs = struct{ find, take, insert map[int]string }{
+	find: map[int]string{1: ":rkey"},
+	take: map[int]string{1: ":sid", 2: "now()", 3: "'00000000-0000-0000-0000-000000000000'::uuid", 4: "1"},
+	insert: map[int]string{1: "'{{tenant}}'::uuid", 2: "{{code}}", 3: ":sid", 4: ":s_location_id", 5: ":s_starts_at",
+		6: "'booked'", 7: "'web'", 8: "'{{email}}'", 9: "'ja'", 10: "1", 11: "now()", 12: ":rkey",
+		13: "('{' || :c_id || '}')", 14: "('{' || :c_status || '}')", 15: "''", 16: "'reservation_created'"},
+}
+
+var placeholder = regexp.MustCompile(`\$([0-9]+)`)
+
+// fillArgs replaces every $n of a statement with its pgbench expression; a $n without one is an
+// error (the booking statement changed: benchArgs must follow).
+func fillArgs(name, sql string, args map[int]string) (string, error) {
+	var missing []string
+	out := placeholder.ReplaceAllStringFunc(sql, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		if e, ok := args[n]; ok {
+			return e
+		}
+		missing = append(missing, p)
+		return p
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("pgbench script: no argument for %v of booking.ReserveSQL().%s", missing, name)
+	}
+	return out, nil
+}
+
 // pgbenchScript fills in benchPGScript for the scratch tenant.
-func pgbenchScript(sc *benchScratch) string {
+func pgbenchScript(sc *benchScratch) (string, error) {
+	st := booking.ReserveSQL()
+	const byID = "id = ANY($1::uuid[])"
+	if !strings.Contains(st.LockCards, byID) {
+		return "", fmt.Errorf("pgbench script: booking.ReserveSQL().LockCards no longer selects %q", byID)
+	}
+	lock := strings.Replace(st.LockCards, byID, "card_no = :no::text", 1)
+	find, err := fillArgs("FindRequest", st.FindRequest, benchArgs.find)
+	if err != nil {
+		return "", err
+	}
+	take, err := fillArgs("TakePlaces", st.TakePlaces, benchArgs.take)
+	if err != nil {
+		return "", err
+	}
+	insert, err := fillArgs("InsertBooking", st.InsertBooking, benchArgs.insert)
+	if err != nil {
+		return "", err
+	}
 	ids := make([]string, len(sc.slots))
 	for i, s := range sc.slots {
 		ids[i] = s.String()
@@ -694,13 +734,14 @@ func pgbenchScript(sc *benchScratch) string {
 	for i := 1; i <= 8; i++ {
 		code = append(code, fmt.Sprintf("substr('%s', :a%d::int, 1)", "23456789ABCDEFGHJKLMNPQRSTUVWXYZ", i))
 	}
+	script := strings.NewReplacer("{{lock}}", lock, "{{find}}", find, "{{take}}", take, "{{insert}}", insert).Replace(benchPGScript)
 	return strings.NewReplacer(
 		"{{tenant}}", sc.tenant.ID.String(),
 		"{{nslots}}", strconv.Itoa(len(sc.slots)),
 		"{{slots}}", "{"+strings.Join(ids, ",")+"}",
-		"{{code}}", strings.Join(code, " || "),
+		"{{code}}", "("+strings.Join(code, " || ")+")",
 		"{{email}}", benchEmail,
-	).Replace(benchPGScript)
+	).Replace(script), nil
 }
 
 // pgEnv turns the runtime role's URL into libpq variables, so the password is not on pgbench's
@@ -751,7 +792,12 @@ func runPGBench(ctx context.Context, path, dsn string, o *benchOptions, sc *benc
 	}
 	defer os.RemoveAll(dir)
 	script := filepath.Join(dir, "reserve.sql")
-	if err := os.WriteFile(script, []byte(pgbenchScript(sc)), 0o600); err != nil {
+	sql, err := pgbenchScript(sc)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if err := os.WriteFile(script, []byte(sql), 0o600); err != nil {
 		res.Error = err.Error()
 		return res
 	}

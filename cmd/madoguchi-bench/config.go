@@ -80,7 +80,8 @@ type services struct {
 // The registry holds the guard's and the web app's metrics, gathered by nobody.
 func openServices(ctx context.Context, cfg *config) (*services, error) {
 	a, err := app.Open(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL, DBMaxConns: cfg.DBMaxConns,
-		SecretKey: cfg.SecretKey, Registry: prometheus.NewRegistry(), Now: time.Now, BaseDomain: benchBaseDomain})
+		SecretKey: cfg.SecretKey, Registry: prometheus.NewRegistry(), Now: time.Now, BaseDomain: benchBaseDomain,
+		AvailabilityCacheTTL: app.DefaultAvailabilityCacheTTL})
 	if err != nil {
 		return nil, err
 	}

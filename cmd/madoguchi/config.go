@@ -29,6 +29,8 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	SecureCookies    bool
 	LoginPerMinute   int // citizen login posts per client IP and minute; 0: no limit
+	// AvailabilityCacheTTL is the availability cache's backstop lifetime; 0: no cache.
+	AvailabilityCacheTTL time.Duration
 }
 
 type envVar struct {
@@ -119,6 +121,15 @@ var envVars = []envVar{
 		set: func(c *Config, v string) (err error) { c.DBMaxConns, err = intBetween(v, 1, 500); return err }},
 	{name: "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", def: "60", doc: "Citizen login attempts (web form and add-a-family-member) one client IP may post per minute and web process before a 429 page; 0 turns the flood limit off (the login guard's lockouts stay). Set it with MADOGUCHI_TRUSTED_PROXIES, or every citizen shares the ingress's address.",
 		set: func(c *Config, v string) (err error) { c.LoginPerMinute, err = intBetween(v, 0, 100000); return err }},
+	{name: "MADOGUCHI_AVAILABILITY_CACHE_TTL", def: "1s", doc: "How long a web process keeps a day of availability in memory when no change of it was announced. Every booking, change, cancellation, hold and schedule change drops the days it touched in every web process at once (through Redis); while Redis is unreachable the cache is not used. This is only the bound for a change whose message was lost. 0 turns the cache off.",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > time.Hour {
+				return fmt.Errorf("want a duration from 0 to 1h, such as 1s")
+			}
+			c.AvailabilityCacheTTL = d
+			return nil
+		}},
 	{name: "MADOGUCHI_SHUTDOWN_TIMEOUT", def: "25s", doc: "How long SIGTERM waits for in-flight requests and tasks.",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

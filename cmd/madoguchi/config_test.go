@@ -21,6 +21,7 @@ func TestLoadConfig(t *testing.T) {
 		"MADOGUCHI_LOG_FORMAT":               "json",
 		"MADOGUCHI_DB_MAX_CONNS":             "40",
 		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "120",
+		"MADOGUCHI_AVAILABILITY_CACHE_TTL":   "2s",
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
 		"MADOGUCHI_SECURE_COOKIES":           "auto",
 	}
@@ -29,19 +30,20 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		DatabaseURL:      env["MADOGUCHI_DATABASE_URL"],
-		OwnerDatabaseURL: env["MADOGUCHI_OWNER_DATABASE_URL"],
-		RedisURL:         "redis://redis:6379/2",
-		BaseDomain:       "example.lg.jp",
-		Listen:           "127.0.0.1:9000",
-		SMTPURL:          "smtps://u:p@mail:465",
-		SecretKey:        []byte(strings.Repeat("\xab", 32)),
-		TrustedProxies:   []string{"10.0.0.0/8", "192.168.1.1"},
-		LogFormat:        "json",
-		DBMaxConns:       40,
-		LoginPerMinute:   120,
-		ShutdownTimeout:  10 * time.Second,
-		SecureCookies:    true,
+		DatabaseURL:          env["MADOGUCHI_DATABASE_URL"],
+		OwnerDatabaseURL:     env["MADOGUCHI_OWNER_DATABASE_URL"],
+		RedisURL:             "redis://redis:6379/2",
+		BaseDomain:           "example.lg.jp",
+		Listen:               "127.0.0.1:9000",
+		SMTPURL:              "smtps://u:p@mail:465",
+		SecretKey:            []byte(strings.Repeat("\xab", 32)),
+		TrustedProxies:       []string{"10.0.0.0/8", "192.168.1.1"},
+		LogFormat:            "json",
+		DBMaxConns:           40,
+		LoginPerMinute:       120,
+		ShutdownTimeout:      10 * time.Second,
+		SecureCookies:        true,
+		AvailabilityCacheTTL: 2 * time.Second,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig = %+v\nwant %+v", got, want)
@@ -73,7 +75,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BaseDomain != "localhost" || c.Listen != ":8080" || c.SecureCookies {
+	if c.BaseDomain != "localhost" || c.Listen != ":8080" || c.SecureCookies || c.AvailabilityCacheTTL != time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 }

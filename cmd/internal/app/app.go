@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/jobs"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui"
@@ -32,7 +34,17 @@ type Options struct {
 	Now      func() time.Time // the clock every service reads (time.Now; tests pass a fixed one)
 	// BaseDomain is the domain cities are served under; no custom domain may be it or under it.
 	BaseDomain string
+	// AvailabilityCacheTTL is how long the web's availability cache keeps a day no change was
+	// announced for (the backstop; see booking.SlotCache); 0: no cache. Production uses
+	// DefaultAvailabilityCacheTTL.
+	AvailabilityCacheTTL time.Duration
+	// Log receives the slot change feed's warnings (default: discard).
+	Log *slog.Logger
 }
+
+// DefaultAvailabilityCacheTTL is the availability cache's backstop lifetime: a change whose
+// message was lost shows at most this late.
+const DefaultAvailabilityCacheTTL = time.Second
 
 // App owns the connections and the domain services.
 type App struct {
@@ -49,12 +61,26 @@ type App struct {
 	Booking   *booking.Service
 	Accounts  *tenant.Accounts
 	Now       func() time.Time
+	// SlotFeed publishes this process's changes of places and slots after commit (every
+	// process: the worker's slot generation and hold releases too).
+	SlotFeed *slotfeed.Publisher
+	// SlotCache is the availability cache (nil when AvailabilityCacheTTL is 0). It is used once
+	// Web started following the feed; a process that never serves (the worker) reads PostgreSQL.
+	SlotCache *booking.SlotCache
+
+	log        *slog.Logger
+	follow     sync.Once
+	stopFollow context.CancelFunc
+	followDone chan struct{}
 }
 
 // Open connects to PostgreSQL and Redis and builds the services. Errors name the variable
 // (MADOGUCHI_DATABASE_URL, MADOGUCHI_REDIS_URL) whose value did not work.
 func Open(ctx context.Context, o Options) (*App, error) {
-	a := &App{Registry: o.Registry, Now: o.Now}
+	a := &App{Registry: o.Registry, Now: o.Now, log: o.Log}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
 	var err error
 	if a.DB, err = tenant.OpenDB(ctx, o.DatabaseURL, o.DBMaxConns); err != nil {
 		return nil, fmt.Errorf("MADOGUCHI_DATABASE_URL: %w", err)
@@ -74,8 +100,36 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.Ops = tenant.NewOpsAccounts(a.DB, o.Now)
 	a.Directory = tenant.NewDirectory(a.Tenants, 10*time.Second)
 	a.Accounts = tenant.NewAccounts(a.DB, o.Now)
-	a.Booking = booking.NewService(a.DB, booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g})
+	if a.SlotFeed, err = slotfeed.NewPublisher(slotfeed.PublisherConfig{Redis: a.Redis, Log: a.log, Metrics: a.Registry}); err != nil {
+		a.Close()
+		return nil, err
+	}
+	bcfg := booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g, Announce: a.SlotFeed.Announce}
+	if o.AvailabilityCacheTTL > 0 {
+		if a.SlotCache, err = booking.NewSlotCache(booking.SlotCacheConfig{TTL: o.AvailabilityCacheTTL, Metrics: a.Registry}); err != nil {
+			a.Close()
+			return nil, err
+		}
+		bcfg.Cache = a.SlotCache
+	}
+	a.Booking = booking.NewService(a.DB, bcfg)
 	return a, nil
+}
+
+// followSlots starts, once, keeping the availability cache in step with every process's changes
+// (booking.SlotCache.Follow) until Close.
+func (a *App) followSlots() {
+	if a.SlotCache == nil {
+		return
+	}
+	a.follow.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopFollow, a.followDone = cancel, make(chan struct{})
+		go func() {
+			defer close(a.followDone)
+			_ = a.SlotCache.Follow(ctx, a.Redis, a.SlotFeed.Origin(), a.log)
+		}()
+	})
 }
 
 // WebOptions are the web app's settings beyond the services.
@@ -87,8 +141,9 @@ type WebOptions struct {
 	LoginPerMinute int // per client IP; 0: no flood limit on citizen logins
 }
 
-// Web builds the Fiber app on the App's services.
+// Web builds the Fiber app on the App's services and starts the availability cache.
 func (a *App) Web(o WebOptions) (*fiber.App, error) {
+	a.followSlots()
 	return ui.New(ui.Deps{
 		DB:             a.DB,
 		Redis:          a.Redis,
@@ -107,8 +162,12 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 	})
 }
 
-// Close releases the connections.
+// Close stops following the slot change feed and releases the connections.
 func (a *App) Close() {
+	if a.stopFollow != nil {
+		a.stopFollow()
+		<-a.followDone
+	}
 	if a.Redis != nil {
 		a.Redis.Close()
 	}

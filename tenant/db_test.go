@@ -1,0 +1,100 @@
+package tenant_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/tenant/tenanttest"
+)
+
+// TestOpenDBPreparesOnlyArguments: bun's queries (values in the text, no arguments) leave no
+// prepared statement on the connection, while a statement with $n arguments is prepared once
+// and reused for other values.
+func TestOpenDBPreparesOnlyArguments(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	conn, err := d.App.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	prepared := func() int {
+		t.Helper()
+		var n int
+		if err := conn.NewRaw("SELECT count(*) FROM pg_prepared_statements").Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := prepared()
+	for i := range 5 {
+		var got int
+		if err := conn.NewRaw("SELECT ?::int + 1", i).Scan(ctx, &got); err != nil || got != i+1 {
+			t.Fatalf("bun scan = %d, %v; want %d", got, err, i+1)
+		}
+	}
+	if n := prepared(); n != before {
+		t.Errorf("prepared statements after five bun queries = %d, want %d (none prepared)", n, before)
+	}
+	for i := range 5 {
+		var got int
+		if err := conn.Conn.QueryRowContext(ctx, "SELECT $1::int + 1", i).Scan(&got); err != nil || got != i+1 {
+			t.Fatalf("query with an argument = %d, %v; want %d", got, err, i+1)
+		}
+	}
+	if n := prepared(); n != before+1 {
+		t.Errorf("prepared statements after one $1 query run five times = %d, want %d", n, before+1)
+	}
+}
+
+// TestOpenDBScansAsPrepared: a row read through OpenDB's pool scans into the same Go values as
+// through a plain pgx pool, whose queries are prepared (binary results).
+func TestOpenDBScansAsPrepared(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(d.AppDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := bun.NewDB(stdlib.OpenDB(*cfg), pgdialect.New())
+	defer plain.Close()
+	type row struct {
+		ID    string         `bun:"id"`
+		At    time.Time      `bun:"at"`
+		Day   time.Time      `bun:"day"`
+		Doc   map[string]any `bun:"doc,type:jsonb"`
+		Bytes []byte         `bun:"bytes"`
+		Nums  []int64        `bun:"nums,array"`
+		Texts []string       `bun:"texts,array"`
+		Num   float64        `bun:"num"`
+		Null  *string        `bun:"nul"`
+		OK    bool           `bun:"ok"`
+	}
+	const q = `SELECT gen_random_uuid()::text AS id, '2026-12-01 09:00:00+09'::timestamptz AS at, '2026-12-01'::date AS day,
+		'{"a": [1, "二"]}'::jsonb AS doc, '\x00ff'::bytea AS bytes, ARRAY[1, 2]::bigint[] AS nums,
+		ARRAY['窓口', 'b']::text[] AS texts, 1.5::numeric AS num, NULL::text AS nul, true AS ok`
+	var viaOpen, viaPlain row
+	if err := d.App.NewRaw(q).Scan(ctx, &viaOpen); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.NewRaw(q).Scan(ctx, &viaPlain); err != nil {
+		t.Fatal(err)
+	}
+	viaOpen.ID, viaPlain.ID = "", ""
+	if !reflect.DeepEqual(viaOpen, viaPlain) {
+		t.Errorf("scanned through OpenDB = %#v\nthrough a plain pgx pool = %#v", viaOpen, viaPlain)
+	}
+	if err := tenant.InPgxTx(ctx, d.App, tenanttest.MustCreateTenant(t, d.App).ID, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT 1").Scan(new(int))
+	}); err != nil {
+		t.Errorf("InPgxTx on OpenDB's pool: %v", err)
+	}
+}
