@@ -5,11 +5,15 @@
 package booking
 
 import (
+	"context"
+	"errors"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // Config are the Service's dependencies.
@@ -22,6 +26,9 @@ type Config struct {
 	Guard *guard.Guard
 	// HoldTTL is how long a chosen time is held while the citizen confirms (default 10 min).
 	HoldTTL time.Duration
+	// Events counts refused bookings and citizens' login locks per city for the vendor's fleet
+	// overview, in memory, written to event_counts in batches (nil: not counted).
+	Events *tenant.Events
 }
 
 // Service is the booking domain. Exported methods open the tenant transaction; unexported helpers
@@ -97,3 +104,20 @@ func (d Date) StdTime() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 
 
 // DateFromDB converts a DATE column value (midnight, any zone) to a Date.
 func DateFromDB(t time.Time) Date { return Date{t.Year(), t.Month(), t.Day()} }
+
+// countRefusal counts a refused hold, booking, change or cancellation for the fleet overview
+// (Config.Events), by the refusal's message key; errors that are not domain errors count as
+// "internal". A caller that went away (context cancelled) is not a refusal. Deferred by the
+// methods that book, it adds no database work: the refused transaction has rolled back, and the
+// count is written later in a batch.
+func (s *Service) countRefusal(tenantID uuid.UUID, errp *error) {
+	err := *errp
+	if err == nil || s.cfg.Events == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	reason := "internal"
+	if e := tenant.AsError(err); e != nil {
+		reason = e.Key
+	}
+	s.cfg.Events.Add(tenantID, tenant.EventBookingError, reason, s.now())
+}

@@ -26,7 +26,7 @@ func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	core, err := app.Open(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL, DBMaxConns: cfg.DBMaxConns,
-		SecretKey: cfg.SecretKey, Registry: reg, Now: now, BaseDomain: cfg.BaseDomain})
+		SecretKey: cfg.SecretKey, Registry: reg, Now: now, BaseDomain: cfg.BaseDomain, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ type Options struct {
 	Now      func() time.Time // the clock every service reads (time.Now; tests pass a fixed one)
 	// BaseDomain is the domain cities are served under; no custom domain may be it or under it.
 	BaseDomain string
+	Log        *slog.Logger // where failed writes of event counts are reported (nil: discarded)
 }
 
 // App owns the connections and the domain services.
@@ -48,13 +49,27 @@ type App struct {
 	Directory *tenant.Directory
 	Booking   *booking.Service
 	Accounts  *tenant.Accounts
-	Now       func() time.Time
+	// Events counts refused bookings and citizens' login locks per city (the fleet overview);
+	// a goroutine started by Open writes them every EventsFlushInterval, Close writes the rest.
+	Events *tenant.Events
+	Now    func() time.Time
+
+	log        *slog.Logger
+	stopEvents context.CancelFunc
+	eventsDone chan struct{}
 }
+
+// EventsFlushInterval is how often the counted events are written to PostgreSQL: a process
+// killed without Close loses at most this much of them.
+const EventsFlushInterval = 10 * time.Second
 
 // Open connects to PostgreSQL and Redis and builds the services. Errors name the variable
 // (MADOGUCHI_DATABASE_URL, MADOGUCHI_REDIS_URL) whose value did not work.
 func Open(ctx context.Context, o Options) (*App, error) {
-	a := &App{Registry: o.Registry, Now: o.Now}
+	a := &App{Registry: o.Registry, Now: o.Now, log: o.Log}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
 	var err error
 	if a.DB, err = tenant.OpenDB(ctx, o.DatabaseURL, o.DBMaxConns); err != nil {
 		return nil, fmt.Errorf("MADOGUCHI_DATABASE_URL: %w", err)
@@ -74,7 +89,14 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.Ops = tenant.NewOpsAccounts(a.DB, o.Now)
 	a.Directory = tenant.NewDirectory(a.Tenants, 10*time.Second)
 	a.Accounts = tenant.NewAccounts(a.DB, o.Now)
-	a.Booking = booking.NewService(a.DB, booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g})
+	a.Events = tenant.NewEvents(a.DB)
+	a.Booking = booking.NewService(a.DB, booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g, Events: a.Events})
+	ctx, a.stopEvents = context.WithCancel(context.WithoutCancel(ctx))
+	a.eventsDone = make(chan struct{})
+	go func() {
+		defer close(a.eventsDone)
+		a.Events.Run(ctx, EventsFlushInterval, func(err error) { a.log.Warn("event counts not written yet", "err", err) })
+	}()
 	return a, nil
 }
 
@@ -107,8 +129,12 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 	})
 }
 
-// Close releases the connections.
+// Close writes the events counted so far and releases the connections.
 func (a *App) Close() {
+	if a.stopEvents != nil {
+		a.stopEvents()
+		<-a.eventsDone
+	}
 	if a.Redis != nil {
 		a.Redis.Close()
 	}
