@@ -356,16 +356,17 @@ var recordCases = map[string]recordCase{
 
 // unrecorded are the exported methods that write neither an audit row nor a card's history: reads
 // that are not logged, the mail outbox and its ledger, holds (a citizen's own), slot generation,
-// reminders, the import's preview and progress, and the clock.
+// reminders, the import's preview and progress, the fleet overview's counts (counts only, no
+// citizen's record), and the clock.
 var unrecorded = []string{
 	"Availability", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
-	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "GenerateSlots",
+	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "FleetDaily", "FleetOverview", "GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
 	"Login", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
 	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",
-	"BookingCards", "StartMail", "Summary", "WeeklyWindows",
+	"BookingCards", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }
 
 // progressOnly are tables an operation may touch outside its change: a commit's progress is
