@@ -345,6 +345,18 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
+	// A handover export reads everything: no byte is written unless its start is in the log.
+	"ExportHandover": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		w.booking(t, w.slot)
+		return func(ctx context.Context) error {
+			var buf strings.Builder
+			_, err := w.svc.ExportHandover(ctx, w.t, &buf, recorder)
+			if err != nil && buf.Len() > 0 {
+				t.Errorf("ExportHandover with its record refused wrote %d bytes", buf.Len())
+			}
+			return err
+		}
+	},
 	"LookupCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		c := w.card(t)
 		return func(ctx context.Context) error {
