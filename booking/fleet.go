@@ -11,14 +11,14 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
-// The fleet at a glance: the vendor's overview of every city. The figures are counted inside each
-// city's own scope by a periodic job (UpdateFleetFigures) and written to fleet_days, a global
-// table of counts, one row per city and JST day; the overview (FleetOverview, FleetDaily) reads
-// only that table. So the vendor sees 1,741 cities in one query, and no role reads tenant tables
-// across cities. fleet_days holds no name, e-mail address, card number, birthday or free text —
-// only counts, dates and message keys — which is why the runtime role may read it unscoped: what
-// it discloses is each city's volume, which the vendor's console shows anyway, and no city's
-// pages query it.
+// The fleet at a glance: the vendor's overview of every city. The figures are counted inside
+// each city's own scope by a periodic job (UpdateFleetFigures; jobs: fleet:figures) and written
+// to fleet_days, a global table of counts, one row per city and JST day; the overview
+// (FleetOverview, FleetDaily) reads only that table. So the vendor sees 1,741 cities in one
+// query, and no role reads tenant tables across cities. fleet_days holds no name, e-mail address,
+// card number, birthday or free text — only counts, dates and message keys — which is why the
+// runtime role may read it unscoped: what it discloses is each city's volume, which the vendor's
+// console shows anyway, and no city's pages query it.
 
 // Fleet figures' horizons.
 const (
@@ -229,7 +229,8 @@ func (c *CityFigures) FillRate() float64 {
 }
 
 // FleetOverview returns every city, active or disabled, ordered by slug, with its figures as
-// the fleet job last counted them (see UpdateFleetFigures): today's counts and the latest state.
+// the fleet job last counted them (see UpdateFleetFigures; the job runs every five minutes for
+// every active city): today's counts and the latest state.
 // It reads the global tables tenants and fleet_days only, in one query, opening no city's scope.
 func (s *Service) FleetOverview(ctx context.Context) (_ []CityFigures, err error) {
 	defer tenant.Wrap(&err, "booking.FleetOverview")
