@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,6 +132,36 @@ func TestCountEventInTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, want := fmt.Sprint(eventCounts(t, d.App, tn.ID)), "[10:00 login_lock staff_soft 2]"; got != want {
+		t.Errorf("counts = %s, want %s", got, want)
+	}
+}
+
+// TestEventsConcurrent: events added from many goroutines while Run flushes are all written once.
+func TestEventsConcurrent(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	tn := tenanttest.MustCreateTenant(t, d.App)
+	at := time.Date(2026, 6, 2, 10, 3, 0, 0, time.UTC)
+	ev := tenant.NewEvents(d.App)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ev.Run(ctx, 5*time.Millisecond, func(err error) { t.Errorf("flush: %v", err) })
+	}()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				ev.Add(tn.ID, tenant.EventBookingError, "slot.full", at)
+			}
+		}()
+	}
+	wg.Wait()
+	cancel()
+	<-done // Run's last flush writes what is left
+	if got, want := fmt.Sprint(eventCounts(t, d.App, tn.ID)), "[10:00 booking_error slot.full 4000]"; got != want {
 		t.Errorf("counts = %s, want %s", got, want)
 	}
 }
