@@ -191,14 +191,15 @@ var (
 )
 
 // ExportHandover writes the city's complete data to w as the handover archive (a zip of CSV
-// files and manifest.json, see the package comment above handoverTables) and returns the
-// manifest. The archive is written while it is read, in one READ ONLY REPEATABLE READ
-// transaction in the city's scope. Two rows go to the city's audit log as actor, action
-// "handover.export" with the export's id as target: "started" before anything is read (when it
-// cannot be written, nothing is exported), then "complete" with the rows, size and SHA-256 of
-// the archive — or "incomplete" when writing to w failed (that error is returned) or "failed"
-// when reading did. An error means the archive is not whole: the caller discards what was
-// written. It returns forbidden for a citizen (only staff and the vendor hand a city over).
+// files and manifest.json, described at the top of this file) and returns the manifest. The
+// archive is written while it is read, in one READ ONLY REPEATABLE READ transaction in the
+// city's scope. Two rows go to the city's audit log as actor, action "handover.export" with the
+// export's id as target: "started" before anything is read (when it cannot be written, nothing
+// is exported), then "complete" with the rows, size and SHA-256 of the archive — or "incomplete"
+// when writing to w failed (that error is returned) or "failed" when reading did. For the
+// vendor's ops both rows also go to the vendor's own log. An error means the archive is not
+// whole: the caller discards what was written. It returns forbidden for a citizen (only staff
+// and the vendor hand a city over).
 func (s *Service) ExportHandover(ctx context.Context, t *tenant.Tenant, w io.Writer, a tenant.Actor) (_ *Manifest, err error) {
 	defer tenant.Wrap(&err, "booking.ExportHandover(%s)", t.ID)
 	if !a.Audited() {
@@ -210,7 +211,7 @@ func (s *Service) ExportHandover(ctx context.Context, t *tenant.Tenant, w io.Wri
 		CSV: handoverCSV, Omitted: handoverOmitted}
 	target := "handover:" + m.ExportID.String()
 	if err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return a.Audit(ctx, tx, t.ID, "handover.export", target, nil, map[string]any{"result": "started", "format_version": HandoverFormatVersion})
+		return a.AuditCity(ctx, tx, t.ID, "handover.export", target, nil, map[string]any{"result": "started", "format_version": HandoverFormatVersion})
 	}); err != nil {
 		return nil, err
 	}
@@ -244,7 +245,7 @@ func (s *Service) ExportHandover(ctx context.Context, t *tenant.Tenant, w io.Wri
 		rows += f.Rows
 	}
 	if aerr := tenant.InTx(context.WithoutCancel(ctx), s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return a.Audit(ctx, tx, t.ID, "handover.export", target, nil, map[string]any{"result": result, "files": len(m.Files),
+		return a.AuditCity(ctx, tx, t.ID, "handover.export", target, nil, map[string]any{"result": result, "files": len(m.Files),
 			"rows": rows, "bytes": out.n, "sha256": hex.EncodeToString(out.h.Sum(nil))})
 	}); aerr != nil {
 		err = errors.Join(err, aerr)

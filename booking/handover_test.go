@@ -286,6 +286,14 @@ func TestExportHandover(t *testing.T) {
 	if started != 1 {
 		t.Errorf("audit_log.csv has %d rows of this export's start, want 1", started)
 	}
+	var ops []string
+	if err := d.App.NewRaw("SELECT actor || ' ' || action || ' ' || (after ->> 'result') FROM ops_audit_log WHERE tenant = ? AND target = ? ORDER BY seq",
+		a.ID, target).Scan(ctx, &ops); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ops, "; "); got != "vendor:ops.handover handover.export started; vendor:ops.handover handover.export complete" {
+		t.Errorf("the vendor's log of the export = %q", got)
+	}
 	recs := handoverAudit(t, d, a, target)
 	sum := sha256.Sum256(buf.Bytes())
 	if len(recs) != 2 || !strings.Contains(recs[0], `"started"`) || !strings.Contains(recs[1], `"complete"`) ||
