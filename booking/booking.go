@@ -6,6 +6,7 @@ package booking
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking/guard"
 	"github.com/madoguchi/madoguchi/booking/slotfeed"
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // Config are the Service's dependencies.
@@ -34,6 +36,9 @@ type Config struct {
 	// their caches, the call center's screens refresh). The Cache, if any, has already dropped
 	// them. nil: nobody else is told.
 	Announce func(ctx context.Context, c slotfeed.Change)
+	// Events counts refused bookings and citizens' login locks per city for the vendor's fleet
+	// overview, in memory, written to event_counts in batches (nil: not counted).
+	Events *tenant.Events
 }
 
 // Service is the booking domain. Exported methods open the tenant transaction; unexported helpers
@@ -150,3 +155,20 @@ func (d Date) StdTime() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 
 
 // DateFromDB converts a DATE column value (midnight, any zone) to a Date.
 func DateFromDB(t time.Time) Date { return Date{t.Year(), t.Month(), t.Day()} }
+
+// countRefusal counts a refused hold, booking, change or cancellation for the fleet overview
+// (Config.Events), by the refusal's message key; errors that are not domain errors count as
+// "internal". A caller that went away (context cancelled) is not a refusal. Deferred by the
+// methods that book, it adds no database work: the refused transaction has rolled back, and the
+// count is written later in a batch.
+func (s *Service) countRefusal(tenantID uuid.UUID, errp *error) {
+	err := *errp
+	if err == nil || s.cfg.Events == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	reason := "internal"
+	if e := tenant.AsError(err); e != nil {
+		reason = e.Key
+	}
+	s.cfg.Events.Add(tenantID, tenant.EventBookingError, reason, s.now())
+}

@@ -188,6 +188,9 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 		if err != nil {
 			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
 		}
+		for _, level := range d.Imposed {
+			s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+level, s.now())
+		}
 		if !d.Allowed {
 			return nil, s.lockedError(d)
 		}

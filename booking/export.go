@@ -176,19 +176,20 @@ func (r *exportRow) fields() []string {
 }
 
 // CSVWriter writes CSV rows for Excel: CRLF, every field quoted, quotes
-// doubled, CR/LF inside a field replaced by a space, a ' before a field starting with = + - @,
+// doubled, CR/LF inside a field replaced by a space (unless PreserveLineBreaks), a ' before a field starting with = + - @,
 // tab, CR or NUL (ASVS 5.0 1.2.10), and the chosen encoding (a BOM first for UTF-8). For CP932 it
 // first maps the characters CP932 lacks to their usual look-alikes (〜→～, −→－, —→―, ‖→∥, ¥→￥,
 // ‾→￣, ¢→￠, £→￡, ¬→￢) and then writes '?' for what is left, counting it.
 type CSVWriter struct {
-	w        io.Writer
-	h        hash.Hash
-	sjis     *encoding.Encoder
-	n        int64
-	replaced int
-	started  bool
-	enc      Encoding
-	buf      []byte
+	w          io.Writer
+	h          hash.Hash
+	sjis       *encoding.Encoder
+	n          int64
+	replaced   int
+	started    bool
+	enc        Encoding
+	buf        []byte
+	keepBreaks bool
 }
 
 // NewCSVWriter returns a writer in enc ("" means UTF-8); invalid for an unknown encoding.
@@ -217,19 +218,48 @@ var cp932LookAlikes = strings.NewReplacer(
 	"\u00ac", "\uffe2", // ¬ → ￢
 )
 
+// PreserveLineBreaks makes the writer keep CR and LF inside fields (quoted, as RFC 4180 allows)
+// instead of replacing them with a space: for files a program reads back whole, such as the
+// handover archive, where a mail template's lines must survive.
+func (cw *CSVWriter) PreserveLineBreaks() { cw.keepBreaks = true }
+
 // Write writes one row.
 func (cw *CSVWriter) Write(fields []string) error {
-	b := cw.buf[:0]
-	if !cw.started && cw.enc == EncodingUTF8 {
-		b = append(b, 0xEF, 0xBB, 0xBF)
-	}
-	cw.started = true
+	b := cw.start()
 	for i, f := range fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = cw.appendField(b, f)
 	}
+	return cw.end(b)
+}
+
+// WriteNullable writes one row in which a nil field is NULL: an empty field without quotes,
+// which PostgreSQL's COPY … CSV reads as NULL, while an empty string is written quoted ("").
+func (cw *CSVWriter) WriteNullable(fields []*string) error {
+	b := cw.start()
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if f != nil {
+			b = cw.appendField(b, *f)
+		}
+	}
+	return cw.end(b)
+}
+
+func (cw *CSVWriter) start() []byte {
+	b := cw.buf[:0]
+	if !cw.started && cw.enc == EncodingUTF8 {
+		b = append(b, 0xEF, 0xBB, 0xBF)
+	}
+	cw.started = true
+	return b
+}
+
+func (cw *CSVWriter) end(b []byte) error {
 	b = append(b, '\r', '\n')
 	cw.buf = b
 	n, err := cw.w.Write(b)
@@ -240,7 +270,9 @@ func (cw *CSVWriter) Write(fields []string) error {
 
 func (cw *CSVWriter) appendField(b []byte, f string) []byte {
 	f = EscapeFormula(f)
-	f = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(f)
+	if !cw.keepBreaks {
+		f = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(f)
+	}
 	f = strings.ReplaceAll(f, `"`, `""`)
 	b = append(b, '"')
 	if cw.sjis != nil {

@@ -72,6 +72,35 @@ func TestCSVWriterUTF8(t *testing.T) {
 	}
 }
 
+// TestCSVWriterNullableAndLineBreaks: for files a program reads back (the handover archive), a
+// NULL is an unquoted empty field and an empty string a quoted one (as PostgreSQL's COPY … CSV
+// reads them), and line breaks inside a field are kept; formula escaping stays.
+func TestCSVWriterNullableAndLineBreaks(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := booking.NewCSVWriter(&buf, booking.EncodingUTF8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.PreserveLineBreaks()
+	s := func(v string) *string { return &v }
+	if err := w.WriteNullable([]*string{s("id"), s("body"), s("note")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteNullable([]*string{s("1"), s("line1\nline2"), nil}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteNullable([]*string{nil, s(""), s("=cmd")}); err != nil {
+		t.Fatal(err)
+	}
+	want := "\xEF\xBB\xBF\"id\",\"body\",\"note\"\r\n\"1\",\"line1\nline2\",\r\n,\"\",\"'=cmd\"\r\n"
+	if got := buf.String(); got != want {
+		t.Errorf("written %q, want %q", got, want)
+	}
+	if res := w.Result(); res.Bytes != int64(buf.Len()) {
+		t.Errorf("Result().Bytes = %d, want %d", res.Bytes, buf.Len())
+	}
+}
+
 func TestCSVWriterSJIS(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := booking.NewCSVWriter(&buf, booking.EncodingSJIS)

@@ -351,6 +351,18 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
+	// A handover export reads everything: no byte is written unless its start is in the log.
+	"ExportHandover": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		w.booking(t, w.slot)
+		return func(ctx context.Context) error {
+			var buf strings.Builder
+			_, err := w.svc.ExportHandover(ctx, w.t, &buf, recorder)
+			if err != nil && buf.Len() > 0 {
+				t.Errorf("ExportHandover with its record refused wrote %d bytes", buf.Len())
+			}
+			return err
+		}
+	},
 	"LookupCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		c := w.card(t)
 		return func(ctx context.Context) error {
@@ -362,16 +374,18 @@ var recordCases = map[string]recordCase{
 
 // unrecorded are the exported methods that write neither an audit row nor a card's history: reads
 // that are not logged, the mail outbox and its ledger, holds (a citizen's own), slot generation,
-// reminders, the import's preview and progress, and the clock.
+// reminders, the import's preview and progress, the fleet overview's counts (counts only, no
+// citizen's record), and the clock.
 var unrecorded = []string{
 	"Availability", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
-	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "GenerateSlots",
+	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "FleetDaily", "FleetOverview",
+	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
 	"Login", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
 	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",
-	"BookingCards", "StartMail", "Summary", "WeeklyWindows",
+	"BookingCards", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }
 
 // progressOnly are tables an operation may touch outside its change: a commit's progress is

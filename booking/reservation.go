@@ -74,6 +74,7 @@ const MaxParty = 6
 // beyond the citizen's booking deadline.
 func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UUID, party int, release uuid.UUID, a tenant.Actor) (_ *Hold, err error) {
 	defer tenant.Wrap(&err, "booking.HoldSlot(%s, %s)", t.ID, slotID)
+	defer s.countRefusal(t.ID, &err)
 	if party < 1 || party > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
 	}

@@ -84,6 +84,7 @@ var bookable = map[CardStatus]bool{CardImported: true, CardNoticeSent: true, Car
 // slot is invalid "request.key_reused".
 func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (_ *Reservation, err error) {
 	defer tenant.Wrap(&err, "booking.Reserve(%s, %s)", t.ID, in.SlotID)
+	defer s.countRefusal(t.ID, &err)
 	email, err := ValidateEmail(in.Email)
 	if err != nil {
 		return nil, err
@@ -147,6 +148,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 // the same transaction for every actor but a citizen.
 func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, newSlot, holdID uuid.UUID, a tenant.Actor) (_ *Reservation, err error) {
 	defer tenant.Wrap(&err, "booking.Change(%s, %s, %s)", t.ID, reservationID, newSlot)
+	defer s.countRefusal(t.ID, &err)
 	now := s.now()
 	var r Reservation
 	var spans []slotfeed.Span
@@ -190,6 +192,7 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 // the audit log, all in one transaction. Errors and the deadline as Change.
 func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.Cancel(%s, %s)", t.ID, reservationID)
+	defer s.countRefusal(t.ID, &err)
 	now := s.now()
 	var span slotfeed.Span
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {

@@ -240,11 +240,11 @@ var changesSlots = map[string]bool{
 // case: reads, mail, imports (cards only), login, the clock.
 var slotReads = []string{
 	"Availability", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
-	"CommitImport", "CurrentReservation", "DaySummary", "FlaggedSlots", "HoldByID", "ImportJob", "ImportJobs",
+	"CommitImport", "CurrentReservation", "DaySummary", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
 	"ImportProfile", "LocationByID", "Locations", "Login", "MailFailed", "MailSent", "MailTemplateList",
 	"MailTemplateOf", "MarkOutboxEnqueued", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",
 	"PreviewImport", "PreviewMail", "QueueReminders", "ReleaseOutbox", "ReservationByID", "RunImportValidate",
-	"BookingCards", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "Summary", "WeeklyWindows",
+	"BookingCards", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }
 
 // TestSlotChangesReachEveryProcess: every operation of booking.Service that changes places or

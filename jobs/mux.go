@@ -36,6 +36,7 @@ func NewServeMux(h *Handlers) *asynq.ServeMux {
 	mux.HandleFunc(TypeSlotsGenerate, h.HandleSlotsGenerate)
 	mux.HandleFunc(TypeOutboxCleanup, h.HandleOutboxCleanup)
 	mux.HandleFunc(TypeRetentionApply, h.HandleRetentionApply)
+	mux.HandleFunc(TypeFleetFigures, h.HandleFleetFigures)
 	mux.HandleFunc(TypeImportValidate, h.HandleImportValidate)
 	mux.HandleFunc(TypeImportCommit, h.HandleImportCommit)
 	return mux
@@ -151,4 +152,14 @@ func (h *Handlers) HandleRetentionApply(ctx context.Context, t *asynq.Task) erro
 	h.Log.Info("retention applied", "tenant", tn.Slug, "no_show_reservations", ns.Reservations, "no_show_cards", ns.Cards,
 		"names", rc.Names, "emails", rc.Emails, "mail_errors", rc.MailErrors, "cards", rc.Pseudonyms, "imports", rc.Imports, "stuck_imports", rc.StuckImports)
 	return nil
+}
+
+// HandleFleetFigures counts the tenant's figures for the vendor's fleet overview inside the
+// tenant's scope and writes them to the global fleet_days table (counts only).
+func (h *Handlers) HandleFleetFigures(ctx context.Context, t *asynq.Task) error {
+	tn, err := h.tenantOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	return h.Booking.UpdateFleetFigures(ctx, tn)
 }

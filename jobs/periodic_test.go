@@ -61,11 +61,15 @@ func TestPeriodicJobs(t *testing.T) {
 	waitFor(t, 5*time.Second, "every job claimed and enqueued", func() bool {
 		names = nil
 		must(t, e.d.App.NewRaw("SELECT name FROM periodic_runs WHERE enqueued_at IS NOT NULL ORDER BY name").Scan(ctx, &names))
-		return len(names) == 6
+		return len(names) == 7
 	})
-	if want := "[holds outbox-cleanup reminders retention slots slots.start]"; len(names) != 6 || fmt.Sprint(names) != want {
+	if want := "[fleet holds outbox-cleanup reminders retention slots slots.start]"; len(names) != 7 || fmt.Sprint(names) != want {
 		t.Errorf("periodic_runs = %v, want %s", names, want)
 	}
+	waitFor(t, 15*time.Second, "the city's fleet figures", func() bool {
+		list, err := e.svc.FleetOverview(ctx)
+		return err == nil && len(list) == 1 && list[0].TenantID == e.ten.ID && !list[0].SnapshotAt.IsZero()
+	})
 }
 
 // TestPeriodicClaimRetriedAfterRedisDown: a tick claimed while Redis is down is enqueued later by

@@ -298,9 +298,21 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 }
 
 // recordFailure counts one failed password or code: every 10th locks the account for 15
-// minutes, the 20th until an admin unlocks it (Locked).
+// minutes, the 20th until an admin unlocks it (Locked). A lock is also counted for the vendor's
+// fleet overview (event_counts), in the same transaction: one more statement, only on the attempt
+// that locks.
 func recordFailure(ctx context.Context, tx bun.Tx, acc *Account, now time.Time) error {
-	return countFailure(ctx, tx, acc, &acc.FailedCount, now)
+	if err := countFailure(ctx, tx, acc, &acc.FailedCount, now); err != nil {
+		return err
+	}
+	if failureLock(acc.FailedCount, now) == nil {
+		return nil
+	}
+	level := "staff_soft"
+	if acc.FailedCount >= staffHardLimit {
+		level = "staff_hard"
+	}
+	return CountEvent(ctx, tx, acc.TenantID, EventLoginLock, level, now)
 }
 
 // countFailure adds one to *failed, the failure count of model (a staff or vendor account

@@ -97,3 +97,16 @@ func (a Actor) Audit(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, action
 	}
 	return nil
 }
+
+// AuditCity is Audit for an operation the vendor's ops team may do to a city from outside it (a
+// handover export): for the vendor the row also goes to the vendor's own log (ops_audit_log), as
+// every support action does; for anyone else it is Audit.
+func (a Actor) AuditCity(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, action, target string, before, after map[string]any) error {
+	if a.Channel != ChannelOps {
+		return a.Audit(ctx, tx, tenantID, action, target, before, after)
+	}
+	if err := auditVendor(ctx, tx, tenantID, a, action, target, before, after); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}

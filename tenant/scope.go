@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -16,10 +17,22 @@ import (
 //
 // Database errors are translated by DBError.
 func InTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return inTx(ctx, db, tenantID, nil, fn)
+}
+
+// InSnapshot is InTx for long reads that must see one consistent moment, such as a city's
+// handover export: a READ ONLY transaction at REPEATABLE READ, so every query in fn sees the
+// data as of its first query and nothing can be written. Keep it for exports: a long snapshot
+// holds back the clean-up of old row versions while it lasts.
+func InSnapshot(ctx context.Context, db bun.IDB, tenantID uuid.UUID, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return inTx(ctx, db, tenantID, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
+}
+
+func inTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, opts *sql.TxOptions, fn func(ctx context.Context, tx bun.Tx) error) error {
 	if tenantID == uuid.Nil {
 		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
 	}
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
 			return fmt.Errorf("set tenant scope: %w", err)
 		}

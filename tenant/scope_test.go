@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
@@ -80,5 +81,52 @@ func TestInPgxTx(t *testing.T) {
 		if v != "" {
 			t.Fatalf("app.tenant_id = %q outside the transaction, want empty", v)
 		}
+	}
+}
+
+// TestInSnapshot: the snapshot scope sees only its tenant, one moment for all its queries (a row
+// committed meanwhile stays invisible), and refuses writes.
+func TestInSnapshot(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	a := tenanttest.MustCreateTenant(t, d.App)
+	b := tenanttest.MustCreateTenant(t, d.App)
+	audit := func(id uuid.UUID) {
+		t.Helper()
+		if err := tenant.InTx(ctx, d.App, id, func(ctx context.Context, tx bun.Tx) error {
+			return tenant.Audit(ctx, tx, id, tenant.AuditEntry{Actor: "seed", Action: "test.seed"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit(a.ID)
+	audit(b.ID)
+	count := func(ctx context.Context, tx bun.Tx) int {
+		t.Helper()
+		var n int
+		if err := tx.NewRaw("SELECT count(*) FROM audit_log").Scan(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := tenant.InSnapshot(ctx, d.App, a.ID, func(ctx context.Context, tx bun.Tx) error {
+		if n := count(ctx, tx); n != 1 {
+			t.Errorf("first read sees %d rows, want A's 1", n)
+		}
+		audit(a.ID) // committed by another transaction meanwhile
+		if n := count(ctx, tx); n != 1 {
+			t.Errorf("second read sees %d rows, want 1 (the snapshot)", n)
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO audit_log (tenant_id, actor, action) VALUES (?, 'x', 'test.write')", a.ID)
+		if err == nil {
+			t.Error("insert in the snapshot succeeded, want a read-only refusal")
+		}
+		return nil
+	})
+	if err == nil {
+		t.Error("InSnapshot after a refused write = nil, want the aborted transaction's error")
+	}
+	if err := tenant.InSnapshot(ctx, d.App, uuid.Nil, func(context.Context, bun.Tx) error { return nil }); tenant.ErrorCode(err) != tenant.Internal {
+		t.Errorf("InSnapshot(nil tenant) = %v, want internal", err)
 	}
 }

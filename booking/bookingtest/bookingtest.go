@@ -115,6 +115,7 @@ func SeedAll(tb testing.TB, db *bun.DB, t *tenant.Tenant) {
 	}
 	seedMail(tb, svc, t)
 	seedImport(tb, svc, t)
+	seedEvents(tb, db, t, card.ID, slot.ID)
 	// Creating an account also writes the audit log.
 	if _, err := tenant.NewAccounts(db, nil).Create(ctx, t, "seed.admin", "管理者", tenant.RoleAdmin, "initial-password-1", "seed"); err != nil {
 		tb.Fatalf("SeedAll: account: %v", err)
@@ -156,5 +157,20 @@ func seedImport(tb testing.TB, svc *booking.Service, t *tenant.Tenant) {
 	}
 	if _, err := svc.CreateImportJob(ctx, t.ID, a, "seed.csv", []byte("交付番号,生年月日\n100000009,1990-03-12\n")); err != nil {
 		tb.Fatalf("SeedAll: CreateImportJob: %v", err)
+	}
+}
+
+// seedEvents has a booking refused (the card is booked already) and writes its count to
+// event_counts, as the web process does.
+func seedEvents(tb testing.TB, db *bun.DB, t *tenant.Tenant, cardID, slotID uuid.UUID) {
+	tb.Helper()
+	ctx := context.Background()
+	ev := tenant.NewEvents(db)
+	svc := booking.NewService(db, booking.Config{Now: tenanttest.NewClock().Now, SecretKey: Key, Events: ev})
+	if _, err := svc.Reserve(ctx, t, booking.ReserveInput{SlotID: slotID, CardIDs: []uuid.UUID{cardID}, Actor: tenant.Citizen("")}); tenant.ErrorCode(err) != tenant.Conflict {
+		tb.Fatalf("SeedAll: a second booking of the card = %v, want a conflict", err)
+	}
+	if err := ev.Flush(ctx); err != nil {
+		tb.Fatalf("SeedAll: flush event counts: %v", err)
 	}
 }

@@ -64,7 +64,18 @@ type Decision struct {
 	// StepUp reports that the client IP has failed often enough that the UI should demand
 	// extra proof (proof-of-work) before the next attempt. It does not refuse by itself.
 	StepUp bool
+	// Imposed lists the locks this attempt imposed (LockSoft, LockHard, LockIPSpray), so the
+	// caller can count them; only Fail sets it, and only on the failure that reaches a threshold.
+	Imposed []string
 }
+
+// Levels of the locks a failure can impose (Decision.Imposed, and the label values of
+// madoguchi_login_locks_total{level}).
+const (
+	LockSoft    = "soft"     // the card's soft lock
+	LockHard    = "hard"     // the card's hard lock, until Unlock
+	LockIPSpray = "ip_spray" // the client IP's 24-hour block for failing on several cards
+)
 
 // Guard counts login failures in Redis and decides whether an attempt may proceed. It is safe
 // for concurrent use.
@@ -151,14 +162,14 @@ func (g *Guard) Fail(ctx context.Context, tenantID, cardNo, ip string) (Decision
 	if err != nil {
 		return Decision{}, fmt.Errorf("record failed login: %w", err)
 	}
-	if r.firedSoft {
-		g.metrics.locks.WithLabelValues(levelSoft).Inc()
-	}
-	if r.firedHard {
-		g.metrics.locks.WithLabelValues(levelHard).Inc()
-	}
-	if r.firedSpray {
-		g.metrics.locks.WithLabelValues(levelIPSpray).Inc()
+	for _, l := range []struct {
+		fired bool
+		level string
+	}{{r.firedSoft, LockSoft}, {r.firedHard, LockHard}, {r.firedSpray, LockIPSpray}} {
+		if l.fired {
+			g.metrics.locks.WithLabelValues(l.level).Inc()
+			r.decision.Imposed = append(r.decision.Imposed, l.level)
+		}
 	}
 	return r.decision, nil
 }

@@ -234,9 +234,15 @@ func TestSoftLockRefusesEvenTheRightMMDDAndLifts(t *testing.T) {
 			t.Fatalf("failure %d logged in", i)
 		}
 		wantAllowed(t, fmt.Sprintf("Fail #%d", i), d)
+		if len(d.Imposed) != 0 {
+			t.Errorf("Fail #%d Imposed = %v, want none", i, d.Imposed)
+		}
 	}
 	d, _ := f.login(card, ip, false)
 	wantRefused(t, "Fail #5", d, ReasonCardLocked)
+	if fmt.Sprint(d.Imposed) != "[soft]" {
+		t.Errorf("Fail #5 Imposed = %v, want [soft]", d.Imposed)
+	}
 	if d.RetryAfter <= 0 || d.RetryAfter > time.Second {
 		t.Fatalf("Fail #5 RetryAfter = %v, want in (0, 1s]", d.RetryAfter)
 	}
@@ -261,7 +267,7 @@ func TestSoftLockRefusesEvenTheRightMMDDAndLifts(t *testing.T) {
 		t.Errorf("failures after a success = %d, want 0", got)
 	}
 
-	if got := f.counter("madoguchi_login_locks_total", "level", levelSoft); got != 1 {
+	if got := f.counter("madoguchi_login_locks_total", "level", LockSoft); got != 1 {
 		t.Errorf("locks_total{level=soft} = %v, want 1", got)
 	}
 	if got := f.counter("madoguchi_login_failures_total", "reason", failureBadCredentials); got != 5 {
@@ -368,10 +374,10 @@ func TestHardLockNeedsUnlock(t *testing.T) {
 		t.Fatalf("login after Unlock = %+v, want success", d)
 	}
 
-	if got := f.counter("madoguchi_login_locks_total", "level", levelHard); got != 1 {
+	if got := f.counter("madoguchi_login_locks_total", "level", LockHard); got != 1 {
 		t.Errorf("locks_total{level=hard} = %v, want 1", got)
 	}
-	if got := f.counter("madoguchi_login_locks_total", "level", levelSoft); got != 1 {
+	if got := f.counter("madoguchi_login_locks_total", "level", LockSoft); got != 1 {
 		t.Errorf("locks_total{level=soft} = %v, want 1 (the 10th failure locks hard, not soft)", got)
 	}
 }
@@ -417,6 +423,9 @@ func TestIPSprayBlocksTheIP(t *testing.T) {
 	wantAllowed(t, "Check on distinct card #5", f.check(f.tenant, cards[4], ip))
 	d := f.fail(f.tenant, cards[4], ip)
 	wantRefused(t, "Fail on distinct card #5", d, ReasonIPBlocked)
+	if fmt.Sprint(d.Imposed) != "[ip_spray]" {
+		t.Errorf("Fail on distinct card #5 Imposed = %v, want [ip_spray]", d.Imposed)
+	}
 	if d.RetryAfter < 23*time.Hour || d.RetryAfter > 24*time.Hour {
 		t.Errorf("Fail on distinct card #5 RetryAfter = %v, want about 24h", d.RetryAfter)
 	}
@@ -433,7 +442,7 @@ func TestIPSprayBlocksTheIP(t *testing.T) {
 	wantAllowed(t, "Check on a fresh card from another IP", f.check(f.tenant, cards[5], other))
 	wantAllowed(t, "Check on a sprayed card from another IP", f.check(f.tenant, cards[0], other))
 
-	if got := f.counter("madoguchi_login_locks_total", "level", levelIPSpray); got != 1 {
+	if got := f.counter("madoguchi_login_locks_total", "level", LockIPSpray); got != 1 {
 		t.Errorf("locks_total{level=ip_spray} = %v, want 1", got)
 	}
 }
@@ -540,7 +549,7 @@ func TestConcurrentFailuresAreCountedExactly(t *testing.T) {
 	if !f.hardLocked(f.tenant, card) {
 		t.Error("HardLocked = false, want true")
 	}
-	for level, w := range map[string]float64{levelSoft: 1, levelHard: 1, levelIPSpray: 0} {
+	for level, w := range map[string]float64{LockSoft: 1, LockHard: 1, LockIPSpray: 0} {
 		if got := f.counter("madoguchi_login_locks_total", "level", level); got != w {
 			t.Errorf("locks_total{level=%s} = %v, want %v", level, got, w)
 		}

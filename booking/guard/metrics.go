@@ -13,13 +13,6 @@ const (
 	failureUnavailable    = "unavailable"     // Check could not reach Redis: the login got a 503
 )
 
-// Label values of madoguchi_login_locks_total{level}.
-const (
-	levelSoft    = "soft"
-	levelHard    = "hard"
-	levelIPSpray = "ip_spray"
-)
-
 // metrics holds the guard's counters. Labels are bounded enums: no tenant, card or IP, whose
 // values are unbounded (and, for cards and IPs, personal data).
 type metrics struct {
@@ -43,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		ReasonCardHardLocked, ReasonCardThrottled, ReasonIPBlocked} {
 		m.failures.WithLabelValues(r)
 	}
-	for _, l := range []string{levelSoft, levelHard, levelIPSpray} {
+	for _, l := range []string{LockSoft, LockHard, LockIPSpray} {
 		m.locks.WithLabelValues(l)
 	}
 	if reg == nil {

@@ -31,7 +31,7 @@ commands:
   migrate [down]                 apply (or revert one) database migration as the owner role
   tenant create SLUG NAME --code CODE --admin LOGIN
                                  open a municipality and its first 市管理者 (prints the initial password)
-  tenant list|show|disable|enable|admin-reset|domain|mail-domains|clear-allow-list
+  tenant list|show|disable|enable|admin-reset|domain|mail-domains|clear-allow-list|export
                                  the vendor's support actions (madoguchi tenant: details)
   ops account|grant|revoke|grants|allow
                                  the vendor's accounts, operators' grants, console allow-lists

@@ -29,6 +29,8 @@ const tenantUsage = `usage: madoguchi tenant <command>
   mail-domains SLUG DOMAIN... | --none
                                    the domains the municipality may send mail From
   clear-allow-list SLUG            remove the /admin IP allow-list when its admins are locked out
+  export SLUG FILE                 write the municipality's handover archive (zip of CSV files and
+                                   manifest.json) to FILE, a new file
 
 Every change is written to the municipality's audit log as the vendor ("vendor:cli")`
 
@@ -57,7 +59,7 @@ func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 		cmd, pos = "domain "+pos[0], pos[1:]
 	}
 	want := map[string]int{"create": 2, "list": 0, "show": 1, "disable": 1, "enable": 1, "admin-reset": 2,
-		"domain add": 2, "domain remove": 2, "clear-allow-list": 1}
+		"domain add": 2, "domain remove": 2, "clear-allow-list": 1, "export": 2}
 	if n, ok := want[cmd]; (ok && n != len(pos)) || (!ok && cmd != "mail-domains") || (cmd == "mail-domains" && len(pos) == 0) {
 		return errors.New(tenantUsage)
 	}
@@ -150,6 +152,8 @@ func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 			return describe(err)
 		}
 		fmt.Fprintf(stdout, "%s may send mail From: %s\n", pos[0], orDash(strings.Join(list, ", ")))
+	case "export":
+		return exportTenant(ctx, a, pos[0], pos[1], by, stdout)
 	case "clear-allow-list":
 		removed, err := a.Tenants.ClearAdminAllowList(ctx, pos[0], by)
 		if err != nil {

@@ -38,7 +38,8 @@ type Options struct {
 	// announced for (the backstop; see booking.SlotCache); 0: no cache. Production uses
 	// DefaultAvailabilityCacheTTL.
 	AvailabilityCacheTTL time.Duration
-	// Log receives the slot change feed's warnings (default: discard).
+	// Log receives the slot change feed's warnings and failed writes of event counts (default:
+	// discard).
 	Log *slog.Logger
 }
 
@@ -67,12 +68,21 @@ type App struct {
 	// SlotCache is the availability cache (nil when AvailabilityCacheTTL is 0). It is used once
 	// Web started following the feed; a process that never serves (the worker) reads PostgreSQL.
 	SlotCache *booking.SlotCache
+	// Events counts refused bookings and citizens' login locks per city (the fleet overview);
+	// a goroutine started by Open writes them every EventsFlushInterval, Close writes the rest.
+	Events *tenant.Events
 
 	log        *slog.Logger
 	follow     sync.Once
 	stopFollow context.CancelFunc
 	followDone chan struct{}
+	stopEvents context.CancelFunc
+	eventsDone chan struct{}
 }
+
+// EventsFlushInterval is how often the counted events are written to PostgreSQL: a process
+// killed without Close loses at most this much of them.
+const EventsFlushInterval = 10 * time.Second
 
 // Open connects to PostgreSQL and Redis and builds the services. Errors name the variable
 // (MADOGUCHI_DATABASE_URL, MADOGUCHI_REDIS_URL) whose value did not work.
@@ -104,7 +114,8 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	bcfg := booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g, Announce: a.SlotFeed.Announce}
+	a.Events = tenant.NewEvents(a.DB)
+	bcfg := booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g, Announce: a.SlotFeed.Announce, Events: a.Events}
 	if o.AvailabilityCacheTTL > 0 {
 		if a.SlotCache, err = booking.NewSlotCache(booking.SlotCacheConfig{TTL: o.AvailabilityCacheTTL, Metrics: a.Registry}); err != nil {
 			a.Close()
@@ -113,6 +124,12 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		bcfg.Cache = a.SlotCache
 	}
 	a.Booking = booking.NewService(a.DB, bcfg)
+	ctx, a.stopEvents = context.WithCancel(context.WithoutCancel(ctx))
+	a.eventsDone = make(chan struct{})
+	go func() {
+		defer close(a.eventsDone)
+		a.Events.Run(ctx, EventsFlushInterval, func(err error) { a.log.Warn("event counts not written yet", "err", err) })
+	}()
 	return a, nil
 }
 
@@ -162,11 +179,16 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 	})
 }
 
-// Close stops following the slot change feed and releases the connections.
+// Close stops following the slot change feed, writes the events counted so far and releases the
+// connections.
 func (a *App) Close() {
 	if a.stopFollow != nil {
 		a.stopFollow()
 		<-a.followDone
+	}
+	if a.stopEvents != nil {
+		a.stopEvents()
+		<-a.eventsDone
 	}
 	if a.Redis != nil {
 		a.Redis.Close()
