@@ -245,6 +245,19 @@ func TestOpsLoginCodeHTTP(t *testing.T) {
 	opsAllow(t, e, "127.0.0.1")
 	addr := serve(t, e)
 	acc, initial := opsAccount(t, e, "ops.yamada", tenant.OpsRoleOps)
+	// The session cookie: its own name, host-only, not readable by scripts, gone with the browser.
+	resp, _ := rawGet(t, addr, opsHost, "/login", nil)
+	cookie := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"mdg_ops=", "HttpOnly", "SameSite=Lax", "path=/"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("Set-Cookie %q lacks %s", cookie, want)
+		}
+	}
+	for _, bad := range []string{"domain=", "max-age=", "expires="} {
+		if strings.Contains(strings.ToLower(cookie), bad) {
+			t.Errorf("Set-Cookie %q has %s", cookie, bad)
+		}
+	}
 	b := newBrowser(t, addr, opsHost)
 	secret := opsFirstLogin(t, e, b, "ops.yamada", initial, opsPassword)
 	b.post("/logout", url.Values{})

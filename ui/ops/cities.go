@@ -41,8 +41,8 @@ func (u *UI) cityURL(c *fiber.Ctx, slug, path string) string {
 		scheme = "http"
 	}
 	host := slug + "." + u.deps.BaseDomain
-	if _, port, ok := strings.Cut(string(c.Request().Host()), ":"); ok {
-		host += ":" + port
+	if _, port, ok := strings.Cut(string(c.Request().Host()), ":"); ok && port != "" && strings.Trim(port, "0123456789") == "" {
+		host += ":" + port // the Host header's: only digits are taken from it
 	}
 	return scheme + "://" + host + path
 }
