@@ -2,8 +2,9 @@
 // one, the authenticator app (the script plays the phone, totp.mjs) — then logout and a login with
 // the password and a code; onboarding a city with a wrong municipality code first (422: the title
 // says エラー, focus on the summary, the field says why and keeps the value), then right (the
-// initial password shown once); the city's page, the list of cities and the manual. Every page
-// passes axe (WCAG 2.1 A/AA) and fits 360 px without sideways scrolling.
+// initial password shown once); the city's page and three of its check pages, the list of cities,
+// the vendor accounts, the allow-lists and the manual. Every page passes axe (WCAG 2.1 A/AA) and
+// fits 360 px without sideways scrolling.
 //
 // Data from ui/e2e_ops_test.go (TestE2EOpsConsole):
 //   { accounts: { phone|desktop: { login, password } }, newPassword,
@@ -112,6 +113,28 @@ scenario('ops console', async ({ page, viewport, step, shot: rawShot }) => {
     assert.equal(await page.locator('#initial-password').count(), 0, 'the password is not shown again');
   });
   await check('city');
+  for (const [link, path, title] of [
+    ['市管理者のパスワード再発行', `/cities/${city.slug}/admin-reset`, `${city.name}の市管理者のパスワードを再発行します`],
+    ['独自ドメイン', `/cities/${city.slug}/domains`, `${city.name}の独自ドメイン`],
+    ['利用の停止', `/cities/${city.slug}/status`, `${city.name}の利用を停止しますか`],
+  ]) {
+    await step(`the support action "${link}": its check page`, async () => {
+      await visit(page, `/cities/${city.slug}`);
+      await go(page, page.getByRole('link', { name: new RegExp(`^${link}`) }), { path });
+      await h1(page, title);
+    });
+    await check(`city-${path.split('/').pop()}`);
+  }
+  for (const [link, path, title] of [
+    ['事業者アカウント', '/accounts', '事業者アカウント'],
+    ['接続元IPアドレス', '/allow-list', '接続元IPアドレス'],
+  ]) {
+    await step(`the menu's "${link}"`, async () => {
+      await go(page, menu().getByRole('link', { name: link }), { path });
+      await h1(page, title);
+    });
+    await check(path.slice(1));
+  }
   await step('the list of cities, searched by kana', async () => {
     await go(page, menu().getByRole('link', { name: '自治体の一覧' }), { path: '/cities' });
     await page.getByLabel('自治体を探す').fill(city.kana);
