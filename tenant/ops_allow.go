@@ -112,7 +112,11 @@ func (o *OpsAccounts) Allow(ctx context.Context, console Console, cidr, note str
 
 // Disallow removes a network from console's allow-list. It returns not_found
 // ("ops.allow.not_found") when it is not on the list and forbidden for an actor who is not the
-// vendor (or the system). Audit: "platform.allow.remove".
+// vendor (or the system). On the ops console's own list it refuses (invalid, field "cidr":
+// "ops.allow.self") to remove the last entry covering the address the actor acts from (by.IP),
+// so that no one locks themselves, and perhaps the whole vendor, out of the console from the
+// console; the madoguchi command, which acts from no address, is the way back in and may.
+// Audit: "platform.allow.remove".
 func (o *OpsAccounts) Disallow(ctx context.Context, console Console, cidr string, by Actor) (err error) {
 	defer Wrap(&err, "tenant.OpsAccounts.Disallow(%s)", console)
 	if err := platformOnly(by); err != nil {
@@ -127,6 +131,11 @@ func (o *OpsAccounts) Disallow(ctx context.Context, console Console, cidr string
 	}
 	entry := p.String()
 	err = o.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if console == ConsoleOps && by.IP != "" {
+			if err := keepsOwnAddress(ctx, tx, entry, by.IP); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM ops_ip_allow WHERE console = ? AND cidr = ?::cidr", console, entry)
 		if err != nil {
 			return err
@@ -138,4 +147,30 @@ func (o *OpsAccounts) Disallow(ctx context.Context, console Console, cidr string
 			Before: map[string]any{"cidr": entry}})
 	})
 	return DBError(err)
+}
+
+// keepsOwnAddress returns the "ops.allow.self" refusal when entry is on the ops console's list,
+// covers ip, and no other entry does. It takes the list's writer lock (Allow's), so two removals
+// cannot each leave the other's entry as the last one.
+func keepsOwnAddress(ctx context.Context, tx bun.Tx, entry, ip string) error {
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('ops_ip_allow:' || ?))", string(ConsoleOps)); err != nil {
+		return err
+	}
+	var list []string
+	if err := tx.NewSelect().Table("ops_ip_allow").ColumnExpr("cidr::text").Where("console = ?", ConsoleOps).Scan(ctx, &list); err != nil {
+		return err
+	}
+	var rest []string
+	found := false
+	for _, e := range list {
+		if p, ok := parseAllowEntry(e); ok && p.String() == entry {
+			found = true
+			continue
+		}
+		rest = append(rest, e)
+	}
+	if found && AllowListContains([]string{entry}, ip) && !AllowListContains(rest, ip) {
+		return &Error{Code: Invalid, Key: "ops.allow.self", Fields: map[string]string{"cidr": "ops.allow.self"}}
+	}
+	return nil
 }

@@ -1,7 +1,8 @@
-// Package ui is the web front end: one Fiber app serving every host (cities, and later the call
-// center, ops and status consoles), its middleware, the one error handler, html/template views
-// and embedded, content-hashed static assets. Handlers parse input, call one domain method and
-// render; the rules live in tenant/ and booking/.
+// Package ui is the web front end: one Fiber app serving every host — the cities' pages here, the
+// vendor's ops console (package ui/ops) on its own host, and later the call-center and status
+// consoles — its middleware, the one error handler, html/template views and embedded,
+// content-hashed static assets. Handlers parse input, call one domain method and render; the rules
+// live in tenant/ and booking/.
 package ui
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/ops"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -36,6 +38,11 @@ type Deps struct {
 	SecureCookies  bool
 	LoginPerMinute int              // citizen login posts per client IP and minute; 0: no limit
 	Now            func() time.Time // clock; time.Now when nil
+	// Ops and Cities are the vendor's accounts and the tenants table with the vendor's actions
+	// (onboarding, support) for the ops console at ops.{BaseDomain}. Without them the ops host
+	// answers 404 like an unknown host.
+	Ops    *tenant.OpsAccounts
+	Cities *tenant.Service
 }
 
 // ImportQueue hands card CSV import jobs to the worker (jobs.ImportQueue). The job itself, its
@@ -96,6 +103,14 @@ func New(d Deps) (*fiber.App, error) {
 		ErrorHandler:          core.ErrorHandler,
 		DisableStartupMessage: true,
 	})
+	if d.Ops != nil && d.Cities != nil {
+		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
+			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions})
+		if err != nil {
+			return nil, err
+		}
+		u.consoles = map[tenant.HostKind]*web.Console{tenant.HostOps: k}
+	}
 	u.routes(app) // ui/routes.go: every route of every host
 	return app, nil
 }

@@ -36,6 +36,8 @@ type env struct {
 	app      *fiber.App
 	db       *tenanttest.DB
 	city     *tenant.Tenant
+	ops      *tenant.OpsAccounts // the vendor's accounts, grants and console allow-lists
+	cities   *tenant.Service     // tenants with the vendor's actions, on the env's clock
 	// clock is what every service of the env and the app itself take the time from: it stands
 	// at tenanttest.Now() (MADOGUCHI_TEST_NOW) until a test moves it, so dates a test computes
 	// from clock.Now() are the app's dates. Nil in a browser env (newBrowserEnv).
@@ -91,13 +93,14 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
 		t.Fatal(err)
 	}
 	accounts := tenant.NewAccounts(d.App, now)
+	ops, cities := tenant.NewOpsAccounts(d.App, now), tenant.NewService(d.App, tenant.WithClock(now), tenant.WithBaseDomain("localhost"))
 	app, err := ui.New(ui.Deps{
 		DB: d.App, Redis: rdb, Booking: bs, Accounts: accounts, Registry: reg, Gatherer: reg,
 		ImportQueue: jobs.NewImportQueue(rdb),
 		Tenants:     tenant.NewResolver(tenant.NewDirectory(tenant.NewService(d.App), 0), "localhost"),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain:  "localhost", LoginPerMinute: 60,
-		Now: now,
+		Now: now, Ops: ops, Cities: cities,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +110,7 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
 		_, err := d.App.ExecContext(c.UserContext(), "SELECT * FROM no_such_table")
 		return err
 	})
-	return &env{app: app, db: d, city: city, svc: bs, accounts: accounts, now: now}
+	return &env{app: app, db: d, city: city, svc: bs, accounts: accounts, ops: ops, cities: cities, now: now}
 }
 
 // TestClockCanary checks that the env's clock is the one its services and the app itself run on:

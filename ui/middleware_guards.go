@@ -57,5 +57,5 @@ func (u *UI) apiCitizen(h fiber.Handler) []fiber.Handler {
 	return []fiber.Handler{u.apiEdge, u.apiAuth, h}
 }
 
-// The operator (callcenter.{BASE_DOMAIN}) and ops (ops.{BASE_DOMAIN}) guards come with their
-// consoles: see the comment on their hosts in routes.go.
+// The ops console's guards (ops.{BASE_DOMAIN}) are in ui/ops/guards.go; the operator guard
+// (callcenter.{BASE_DOMAIN}) comes with its console: see the comment on the hosts in routes.go.

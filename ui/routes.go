@@ -45,10 +45,11 @@ func (u *UI) routes(app *fiber.App) {
 	app.Get("/static/:hash/+", public(u.core.Assets.Serve)...)          // anyone
 	app.Get("/favicon.ico", public(func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })...)
 
-	// Consoles still to come, each on its own host with its own guard (tenant.Resolver already
-	// tells these hosts apart; until then resolveTenant below answers 404 on them):
+	// Console hosts are answered by their own apps, which resolveTenant below hands the request
+	// to (each lists its routes with their guards in its own routes.go):
+	//   ops.{BASE_DOMAIN}:        the vendor's ops team (ui/ops/routes.go), guards open/enrol/ops
+	// Consoles still to come (until then resolveTenant answers 404 on their hosts):
 	//   callcenter.{BASE_DOMAIN}: the call center, guard operator()
-	//   ops.{BASE_DOMAIN}:        the platform's operators, guard ops()
 
 	// City hosts: {slug}.{BASE_DOMAIN} or a registered custom domain. Everything below has the
 	// host's tenant; any other host gets the 404 page.

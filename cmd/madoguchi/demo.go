@@ -25,8 +25,8 @@ var demoLocations = []booking.Location{
 	{Name: "飯高地域振興局", Address: "三重県松阪市飯高町宮前180番地", Guidance: "地域住民課の窓口へお越しください。交付通知書と本人確認書類をお持ちください。"},
 }
 
-// cmdDemo migrates, seeds the demo city matsusaka (idempotently) and runs web + worker in one
-// process until SIGTERM.
+// cmdDemo migrates, seeds the demo city matsusaka and the ops console's account and allow-list
+// (idempotently) and runs web + worker in one process until SIGTERM.
 func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) error {
 	if err := cmdMigrate(ctx, cfg, nil, stdout); err != nil {
 		return err
@@ -38,6 +38,10 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Write
 	defer a.Close()
 	if err := seedDemo(ctx, a); err != nil {
 		return fmt.Errorf("seed demo: %w", err)
+	}
+	opsInitial, err := seedDemoOps(ctx, a)
+	if err != nil {
+		return fmt.Errorf("seed demo ops console: %w", err)
 	}
 	sink := startDemoMailSink(cfg, log)
 	if sink != nil {
@@ -62,6 +66,7 @@ madoguchi demo is running.
 		fmt.Fprintf(stdout, "  demo mail:             written to %s/ (SMTP sink on %s)\n", demoMailDir, sink.Addr())
 	}
 	printDemoCredentials(stdout, fmt.Sprintf("http://matsusaka.%s:%s", cfg.BaseDomain, port))
+	printDemoOps(stdout, fmt.Sprintf("http://ops.%s:%s", cfg.BaseDomain, port), opsInitial)
 	fmt.Fprintln(stdout, "Press Ctrl+C to stop.")
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveUntil(ctx, web, ln, cfg, log) })

@@ -19,6 +19,7 @@ const (
 	demoCardFirst  = 100000001
 	demoCards      = 20
 	demoBirth      = "0401" // every demo card's birthday: April 1
+	demoOpsLogin   = "ops.demo"
 )
 
 // seedDemoExtras gives the demo city its opening hours (weekdays 8:30–17:15 in 30-minute slots of
@@ -67,4 +68,42 @@ func printDemoCredentials(w io.Writer, base string) {
   staff (counter):       %[1]s/admin  login %[4]s / %[5]s
   citizen cards:         製造管理番号 %09[6]d … %09[7]d, birthday (MMDD) %[8]s
 `, base, demoAdminLogin, demoAdminPass, demoStaffLogin, demoStaffPass, demoCardFirst, demoCardFirst+demoCards-1, demoBirth)
+}
+
+// seedDemoOps makes the vendor's ops console usable on this machine: 127.0.0.1 and ::1 (browsers
+// reach ops.localhost over either) go on the console's allow-list, and the demo's ops account is
+// created. It returns the account's issued password to print, which the console asks to change at
+// the first login before the authenticator app is set up. An account that has not finished that
+// first login gets a new password on each run (the one printed before is gone with the terminal);
+// one that has is left alone and "" is returned.
+func seedDemoOps(ctx context.Context, a *App) (initial string, err error) {
+	by := tenant.System("demo")
+	for _, cidr := range []string{"127.0.0.1", "::1"} {
+		if _, err := a.Ops.Allow(ctx, tenant.ConsoleOps, cidr, "demo: this machine", by); err != nil {
+			return "", err
+		}
+	}
+	acc, err := a.Ops.ByLogin(ctx, demoOpsLogin)
+	switch {
+	case tenant.ErrorCode(err) == tenant.NotFound:
+		_, initial, err = a.Ops.Create(ctx, demoOpsLogin, "運用担当（デモ）", tenant.OpsRoleOps, by)
+		return initial, err
+	case err != nil:
+		return "", err
+	case acc.MustChange || !acc.TOTPEnabled:
+		_, initial, err = a.Ops.Reset(ctx, acc.ID, true, by)
+		return initial, err
+	}
+	return "", nil
+}
+
+// printDemoOps prints where the ops console is and how to log in to it.
+func printDemoOps(w io.Writer, base, initial string) {
+	if initial == "" {
+		fmt.Fprintf(w, "  ops console (vendor):  %s/  login %s with the password you chose and your authenticator app\n"+
+			"                         (forgotten: madoguchi ops account reset %s --totp)\n", base, demoOpsLogin, demoOpsLogin)
+		return
+	}
+	fmt.Fprintf(w, "  ops console (vendor):  %s/  login %s, initial password: %s\n"+
+		"                         (change it at the first login, then set up an authenticator app)\n", base, demoOpsLogin, initial)
 }

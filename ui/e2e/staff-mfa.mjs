@@ -1,36 +1,13 @@
 // A clerk sets up two-step verification (認証アプリ): opens 二段階認証 from the staff menu, sees
 // the QR code and the setup key, types a wrong code first (422, the summary has focus), then the
 // code the app would show, logs out, logs in with the password and a code on the second page.
-// The script plays the phone: it computes RFC 6238 codes from the key shown on the page with
-// node:crypto. Every page passes axe (WCAG 2.1 A/AA) and fits 360 px.
+// The script plays the phone: it computes RFC 6238 codes from the key shown on the page
+// (totp.mjs). Every page passes axe (WCAG 2.1 A/AA) and fits 360 px.
 //
 // Data from ui/e2e_staff_mfa_test.go (TestE2EStaffMFA): { logins: { phone, desktop }, password }
-import { createHmac } from 'node:crypto';
 import { assert, data, scenario, visit } from './lib.mjs';
 import { checkPage, go, h1 } from './citizen-common.mjs';
-
-/** The six-digit TOTP code (SHA-1, 30-second steps) of a base32 key at time ms. */
-function totp(key, ms = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bytes = [];
-  let bits = 0;
-  let value = 0;
-  for (const ch of key.replace(/[\s=]/g, '').toUpperCase()) {
-    const i = alphabet.indexOf(ch);
-    assert.ok(i >= 0, `not base32: ${ch}`);
-    value = ((value << 5) | i) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 1000 / 30)));
-  const h = createHmac('sha1', Buffer.from(bytes)).update(counter).digest();
-  const o = h[h.length - 1] & 15;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
+import { totp } from './totp.mjs';
 
 scenario('staff two-step verification', async ({ page, viewport, step, shot: rawShot }) => {
   const shot = (name) => rawShot(`mfa-${name}`);

@@ -176,6 +176,8 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 		SecureCookies:  o.SecureCookies,
 		LoginPerMinute: o.LoginPerMinute,
 		Now:            a.Now,
+		Ops:            a.Ops,
+		Cities:         a.Tenants,
 	})
 }
 

@@ -1,0 +1,68 @@
+// Package ops is the vendor's console at ops.{BASE_DOMAIN}: its ops team logs in (password, then
+// a TOTP code; at the first login a new password and the TOTP enrolment), onboards cities, acts on
+// a city when its admins cannot (reset a locked-out 市管理者, disable, custom domains, the /admin
+// allow-list, mail sender domains), manages the vendor's accounts and the call-center operators'
+// grants, and the consoles' IP allow-lists. It is a Fiber app of its own (web.Console) on the
+// shared web core; package ui builds it and hands it the requests of the ops host. Handlers parse
+// a form, call one method of tenant.OpsAccounts or tenant.Service and render: the rules, the
+// transactions and the audit logs are the domain's.
+package ops
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
+)
+
+// Deps is what the ops console needs, handed over by package ui.
+type Deps struct {
+	Ops    *tenant.OpsAccounts // the vendor's accounts, operators' grants, consoles' allow-lists
+	Cities *tenant.Service     // the tenants table: onboarding and the support actions
+	Redis  redis.UniversalClient
+	Logger *slog.Logger
+	// BaseDomain is the domain the cities and the consoles are served under; the console's host
+	// is ops.{BaseDomain} and its sessions are bound to that name.
+	BaseDomain    string
+	SecureCookies bool
+	Now           func() time.Time // the business clock; time.Now when nil
+	// EndStaffSessions ends every live session of one staff account of a city (after the vendor
+	// reset that city's administrator) and reports how many it ended. The city console, which
+	// owns those sessions, provides it; nil ends none.
+	EndStaffSessions func(ctx context.Context, tenantID, accountID uuid.UUID) (int, error)
+}
+
+// UI is the ops console.
+type UI struct {
+	deps  Deps
+	log   *slog.Logger
+	core  *web.Core
+	views *web.Views
+	sess  *store
+	scope string // the sessions' scope: the console's host name
+}
+
+// New builds the ops console as an app of its own with the outer app's settings (trusted proxies,
+// limits, timeouts) and registers every route (routes.go). It fails when a template is broken.
+func New(core *web.Core, outer *fiber.App, d Deps) (*web.Console, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	u := &UI{deps: d, log: d.Logger, core: core, scope: "ops." + d.BaseDomain,
+		sess: web.NewStore[Session](d.Redis, cookieName, d.SecureCookies, sessionIdle, sessionAbsolute, nil)}
+	var err error
+	if u.views, err = web.LoadViews(templatesFS, core.Funcs()); err != nil {
+		return nil, err
+	}
+	k := core.NewConsole(outer, "ops", u)
+	u.routes(k.App)
+	return k, nil
+}
+
+func (u *UI) now() time.Time { return u.deps.Now() }

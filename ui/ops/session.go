@@ -1,0 +1,96 @@
+package ops
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
+)
+
+// Session is a vendor member's session on the ops host: its own cookie (cookieName) and scope
+// (the host name), so neither a city's citizen or staff cookie nor a call-center one is ever read
+// here, and this one is never read on a city's host.
+type Session struct {
+	web.Session
+	// Logged in: the password and the TOTP code (or, at the first login, the enrolment code) were
+	// accepted in this session.
+	AccountID uuid.UUID `json:"account_id,omitzero"`
+	Login     string    `json:"login,omitempty"`
+	AuthAt    time.Time `json:"auth_at,omitzero"`
+
+	// Between a correct password and the end of the login — the code, or at a first login the new
+	// password and the TOTP enrolment — the session is not logged in; Pending names the account.
+	Pending   uuid.UUID `json:"pending,omitzero"`
+	PendingAt time.Time `json:"pending_at,omitzero"`
+	// MFASecret is the secret shown on the enrolment page until a code confirms it.
+	MFASecret string `json:"mfa_secret,omitempty"`
+}
+
+// LoggedIn reports whether a vendor account finished its login in this session.
+func (s *Session) LoggedIn() bool { return s.AccountID != uuid.Nil }
+
+// account is the account the session acts for: the logged-in one, or the one finishing its login.
+func (s *Session) account() uuid.UUID {
+	if s.LoggedIn() {
+		return s.AccountID
+	}
+	return s.Pending
+}
+
+type store = web.Store[Session, *Session]
+
+// The session cookie and its lifetimes: 30 minutes idle, one working day in all.
+const (
+	cookieName      = "mdg_ops"
+	sessionIdle     = 30 * time.Minute
+	sessionAbsolute = 10 * time.Hour
+	// codeLife is how long the code page waits after a correct password; enrolLife how long a
+	// first login may take for the new password and the TOTP enrolment (the phone app included),
+	// counted again from the new password.
+	codeLife  = 5 * time.Minute
+	enrolLife = 15 * time.Minute
+)
+
+// sessionOf is the session the route's guard loaded.
+func sessionOf(c *fiber.Ctx) *Session { return web.Loaded[*Session](c) }
+
+// setFlash stores a one-time message for the member's next page.
+func (u *UI) setFlash(c *fiber.Ctx, key string) error {
+	s := sessionOf(c)
+	s.Flash = key
+	return u.sess.Save(c, s)
+}
+
+// flashRedirect stores a one-time message and redirects (POST/redirect/GET).
+func (u *UI) flashRedirect(c *fiber.Ctx, key, to string) error {
+	if err := u.setFlash(c, key); err != nil {
+		return err
+	}
+	return c.Redirect(to, fiber.StatusSeeOther)
+}
+
+// takeFlash moves the session's one-time message into the page.
+func (u *UI) takeFlash(c *fiber.Ctx, p *Page) error {
+	s := sessionOf(c)
+	if s == nil || s.Flash == "" {
+		return nil
+	}
+	p.Flash, s.Flash = s.Flash, ""
+	return u.sess.Save(c, s)
+}
+
+// endSessions ends every ops-console session of a vendor account (reset, disabled) but the
+// acting member's own, which the domain never lets them reset or disable.
+func (u *UI) endSessions(c *fiber.Ctx, id uuid.UUID) error {
+	n, err := u.sess.EndWhere(c.UserContext(), func(s *Session) bool { return s.Scope == u.scope && s.account() == id })
+	if err != nil {
+		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+	}
+	if n > 0 {
+		u.log.Info("ops sessions ended", "request_id", web.RequestIDOf(c), "account", id, "sessions", n)
+	}
+	return nil
+}
