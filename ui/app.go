@@ -104,7 +104,7 @@ func New(d Deps) (*fiber.App, error) {
 		DisableStartupMessage: true,
 	})
 	if d.Ops != nil && d.Cities != nil {
-		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
+		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Fleet: d.Booking, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
 			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions})
 		if err != nil {
 			return nil, err

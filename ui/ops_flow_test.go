@@ -156,6 +156,24 @@ func TestOpsOnboardFlowHTTP(t *testing.T) {
 	if r, err := e.svc.CurrentReservation(ctx, tsu, card.ID); err != nil || r.PartySize != 1 {
 		t.Errorf("the citizen's reservation = %+v, %v", r, err)
 	}
+
+	// The fleet at a glance: once the worker's fleet job has counted the city, the top page shows
+	// its booking (counts only: never the citizen's e-mail or card number), sortable by a column,
+	// and the fleet's bookings per day as a chart with its figures in a table.
+	if err := e.svc.UpdateFleetFigures(ctx, tsu); err != nil {
+		t.Fatal(err)
+	}
+	b.get("/?sort=bookings")
+	b.want(200, `id="fleet-overview"`, `<a href="/cities/tsu">津市</a>`, `aria-sort="descending"`, "<svg role=\"img\"", "グラフの数値を表で見る")
+	row := firstMatch(t, `(?s)<a href="/cities/tsu">津市</a></th>\s*<td class="num">(\d+)</td>`, b.last)
+	if row != "1" {
+		t.Errorf("津市's bookings today on the fleet overview = %s, want 1", row)
+	}
+	if strings.Contains(b.last, "taro@example.jp") || strings.Contains(b.last, card.CardNo) {
+		t.Error("the fleet overview shows a citizen's e-mail or card number")
+	}
+	b.get("/?sort=nonsense")
+	b.want(200, `id="fleet-overview"`)
 	_ = acc
 }
 

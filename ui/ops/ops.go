@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
@@ -25,6 +26,7 @@ import (
 type Deps struct {
 	Ops    *tenant.OpsAccounts // the vendor's accounts, operators' grants, consoles' allow-lists
 	Cities *tenant.Service     // the tenants table: onboarding and the support actions
+	Fleet  Fleet               // the per-city figures of the fleet overview (booking.Service)
 	Redis  redis.UniversalClient
 	Logger *slog.Logger
 	// BaseDomain is the domain the cities and the consoles are served under; the console's host
@@ -36,6 +38,12 @@ type Deps struct {
 	// reset that city's administrator) and reports how many it ended. The city console, which
 	// owns those sessions, provides it; nil ends none.
 	EndStaffSessions func(ctx context.Context, tenantID, accountID uuid.UUID) (int, error)
+}
+
+// Fleet reads the figures the worker's fleet job writes (counts only; booking.Service).
+type Fleet interface {
+	FleetOverview(ctx context.Context) ([]booking.CityFigures, error)
+	FleetDaily(ctx context.Context, days int, tenantID *uuid.UUID) ([]booking.DayFigures, error)
 }
 
 // UI is the ops console.

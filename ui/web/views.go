@@ -142,6 +142,7 @@ func (w *Core) Funcs() template.FuncMap {
 		"dbdate":    booking.DateFromDB,
 		"clock":     func(t time.Time) string { return t.In(booking.JST).Format("15:04") },
 		"list":      func(xs ...string) []string { return xs },
+		"percent":   func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"ym":        func(t time.Time) string { return t.Format("2006-01") },
 		"ymlabel": func(lang string, t time.Time) string {
 			if lang == "en" {
