@@ -284,7 +284,13 @@ func TestMetricsBoundedLabels(t *testing.T) {
 	for _, p := range []string{"/", "/a1", "/a2", "/a3"} {
 		e.do(t, "GET", e.city.Slug+".localhost", p, nil)
 	}
-	_, body := e.do(t, "GET", "localhost", "/metrics", nil)
+	// A method label must not change under a later request (Fiber reuses the request's buffers).
+	e.do(t, "POST", e.city.Slug+".localhost", "/logout", nil)
+	e.do(t, "GET", e.city.Slug+".localhost", "/lang", nil)
+	resp, body := e.do(t, "GET", "localhost", "/metrics", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `madoguchi_http_requests_total{method="POST",route="/logout"`) {
+		t.Errorf("metrics = %d, want 200 with the POST counted:\n%s", resp.StatusCode, grep(body, "madoguchi_http"))
+	}
 	if !strings.Contains(body, `madoguchi_http_requests_total{method="GET",route="/",status="200"} 1`) {
 		t.Errorf("metrics lack the top-page counter:\n%s", grep(body, "madoguchi_http"))
 	}
