@@ -51,10 +51,10 @@ func redisURL() string {
 }
 
 // newEnv builds a city, its app and services on a clock standing at tenanttest.Now().
-func newEnv(t *testing.T, rdb *redis.Client) *env {
+func newEnv(t *testing.T, rdb *redis.Client, opts ...func(*ui.Deps)) *env {
 	t.Helper()
 	clock := tenanttest.NewClock()
-	e := buildEnv(t, rdb, clock.Now)
+	e := buildEnv(t, rdb, clock.Now, opts...)
 	e.clock = clock
 	return e
 }
@@ -67,7 +67,8 @@ func newBrowserEnv(t *testing.T, rdb *redis.Client) *env {
 	return buildEnv(t, rdb, time.Now)
 }
 
-func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
+// buildEnv builds the env; opts change the app's dependencies before it is built.
+func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time, opts ...func(*ui.Deps)) *env {
 	t.Helper()
 	d := tenanttest.NewDB(t)
 	if rdb == nil {
@@ -91,14 +92,18 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
 		t.Fatal(err)
 	}
 	accounts := tenant.NewAccounts(d.App, now)
-	app, err := ui.New(ui.Deps{
+	deps := ui.Deps{
 		DB: d.App, Redis: rdb, Booking: bs, Accounts: accounts, Registry: reg, Gatherer: reg,
 		ImportQueue: jobs.NewImportQueue(rdb),
 		Tenants:     tenant.NewResolver(tenant.NewDirectory(tenant.NewService(d.App), 0), "localhost"),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain:  "localhost", LoginPerMinute: 60,
 		Now: now,
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	app, err := ui.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,6 +139,11 @@ type WebOptions struct {
 	TrustedProxies []string
 	SecureCookies  bool
 	LoginPerMinute int // per client IP; 0: no flood limit on citizen logins
+	// CitizenConcurrency is the citizens' booking requests per city in flight in this process
+	// before the waiting room queues arrivals; 0: no waiting room.
+	CitizenConcurrency int
+	// WaitingKey signs the waiting room's tickets and passes; nil: a key of this process only.
+	WaitingKey []byte
 }
 
 // Web builds the Fiber app on the App's services and starts the availability cache.
@@ -159,6 +164,9 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 		SecureCookies:  o.SecureCookies,
 		LoginPerMinute: o.LoginPerMinute,
 		Now:            a.Now,
+
+		CitizenConcurrency: o.CitizenConcurrency,
+		WaitingKey:         o.WaitingKey,
 	})
 }
 
