@@ -61,6 +61,8 @@ const (
 	claimSlack = 5 * time.Second
 	// defaultService is the assumed time of one request until one has been measured.
 	defaultService = 200 * time.Millisecond
+	// rateSamples is how many of the line's latest moves measure its rate.
+	rateSamples = 64
 )
 
 // line is one city's state.
@@ -73,6 +75,7 @@ type line struct {
 	pending map[uint64]pendingTicket
 	window  map[uint64]windowTicket // let in, not yet claimed
 	service time.Duration           // moving average of a request's time in the room
+	moved   []time.Time             // when the window moved on, oldest first (the latest rateSamples)
 }
 
 type pendingTicket struct {
@@ -318,6 +321,10 @@ func (w *WaitingRoom) advance(l *line, now time.Time) {
 			continue
 		}
 		delete(l.pending, l.serving)
+		if len(l.moved) == rateSamples {
+			l.moved = append(l.moved[:0], l.moved[1:]...)
+		}
+		l.moved = append(l.moved, now)
 		// The holder asks again at p.due at the latest (the refresh its page was given): keep
 		// the place until a little after.
 		until := p.due.Add(claimSlack)
@@ -332,11 +339,7 @@ func (w *WaitingRoom) advance(l *line, now time.Time) {
 // queued says where ticket n stands, and records when its holder will ask again. w.mu is held.
 func (w *WaitingRoom) queued(l *line, n uint64, now time.Time) *Queued {
 	pos := int(n - l.serving)
-	service := l.service
-	if service <= 0 {
-		service = defaultService
-	}
-	wait := time.Duration(pos) * service / time.Duration(w.limit)
+	wait := l.expectedWait(pos, w.limit, now)
 	refresh := refreshMin + int(wait.Seconds()/2)
 	refresh = min(refresh, refreshMax)
 	refresh += jitter(refresh / 4)
@@ -345,6 +348,24 @@ func (w *WaitingRoom) queued(l *line, n uint64, now time.Time) *Queued {
 		l.pending[n] = p
 	}
 	return &Queued{Position: pos, Wait: wait, Refresh: refresh}
+}
+
+// expectedWait is how long the holder of position pos should expect to wait: from the rate at
+// which the line has been moving (tickets let in per second, over its latest moves, counting the
+// time since the last one), or, before it has moved often enough to tell, from the measured time
+// of a request and the number of places.
+func (l *line) expectedWait(pos, limit int, now time.Time) time.Duration {
+	if k := len(l.moved); k >= 8 {
+		span := now.Sub(l.moved[0])
+		if span > 0 {
+			return time.Duration(pos) * span / time.Duration(k)
+		}
+	}
+	service := l.service
+	if service <= 0 {
+		service = defaultService
+	}
+	return time.Duration(pos) * service / time.Duration(limit)
 }
 
 // jitter returns a random whole number in [0, n].

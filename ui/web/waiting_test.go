@@ -166,3 +166,23 @@ func TestWaitingRoomRefreshGrows(t *testing.T) {
 		t.Errorf("expected wait at 2,001 = %s, want ≥ %s", q.Wait, 2000*defaultService)
 	}
 }
+
+// TestWaitingRoomWaitFromRate: the expected wait comes from the rate the line has been moving.
+func TestWaitingRoomWaitFromRate(t *testing.T) {
+	w, clock := newTestRoom(t, 1)
+	cur := admit(t, w, "c", "", "")
+	var tickets []string
+	for i := 0; i < 12; i++ {
+		tickets = append(tickets, queue(t, w, "c", "", "", i+1).Ticket)
+	}
+	for i := 0; i < 10; i++ { // one ticket let in a second
+		clock.Add(time.Second)
+		cur.Release()
+		cur = admit(t, w, "c", "", tickets[i])
+	}
+	defer cur.Release()
+	q := queue(t, w, "c", "", tickets[11], 2)
+	if q.Wait < 1500*time.Millisecond || q.Wait > 2500*time.Millisecond {
+		t.Errorf("expected wait at position 2 after a ticket a second = %s, want about 2 s", q.Wait)
+	}
+}
