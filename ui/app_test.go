@@ -62,9 +62,9 @@ func newEnv(t *testing.T, rdb *redis.Client, opts ...func(*ui.Deps)) *env {
 // newBrowserEnv is newEnv for a browser test (TestE2E*): its services run on the wall clock,
 // because the browser scripts read it too (Date.now() for the hold countdown, the TOTP codes the
 // "phone" computes). MADOGUCHI_TEST_NOW does not reach a browser; `make test-dates` leaves them out.
-func newBrowserEnv(t *testing.T, rdb *redis.Client) *env {
+func newBrowserEnv(t *testing.T, rdb *redis.Client, opts ...func(*ui.Deps)) *env {
 	t.Helper()
-	return buildEnv(t, rdb, time.Now)
+	return buildEnv(t, rdb, time.Now, opts...)
 }
 
 // buildEnv builds the env; opts change the app's dependencies before it is built.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/ui"
@@ -24,12 +25,16 @@ type roomGate struct {
 	open    chan struct{}
 }
 
-// newWaitingEnv builds an env whose city lets limit requests in at once, and the gate that holds
-// them there.
-func newWaitingEnv(t *testing.T, limit int) (*env, *roomGate) {
+// newWaitingEnv builds an env (with newEnv, or build when given) whose city lets limit requests
+// in at once, and the gate that holds them there.
+func newWaitingEnv(t *testing.T, limit int, build ...func(*testing.T, *redis.Client, ...func(*ui.Deps)) *env) (*env, *roomGate) {
 	t.Helper()
+	mk := newEnv
+	if len(build) > 0 {
+		mk = build[0]
+	}
 	g := &roomGate{entered: make(chan struct{}, 8), open: make(chan struct{})}
-	e := newEnv(t, nil, func(d *ui.Deps) {
+	e := mk(t, nil, func(d *ui.Deps) {
 		d.CitizenConcurrency = limit
 		ui.SetAdmitted(d, func(c *fiber.Ctx) {
 			if c.Get("X-Test-Hold") != "" {
