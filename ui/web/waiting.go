@@ -61,6 +61,8 @@ const (
 	claimSlack = 5 * time.Second
 	// defaultService is the assumed time of one request until one has been measured.
 	defaultService = 200 * time.Millisecond
+	// maxPending bounds the tickets one city's line records (about 100 bytes each).
+	maxPending = 200_000
 	// rateSamples is how many of the line's latest moves measure its rate.
 	rateSamples = 64
 )
@@ -215,7 +217,7 @@ func (w *WaitingRoom) Enter(city, pass, ticket string, queueable bool) (*Admitte
 	}
 	l.last++
 	n := l.last
-	l.pending[n] = pendingTicket{issued: now}
+	l.issue(n, now)
 	q := w.queued(l, n, now)
 	q.Ticket = w.sign(city, "t", w.epoch+"."+strconv.FormatUint(n, 10))
 	w.metrics.length.WithLabelValues(l.slug).Set(float64(l.last - l.serving))
@@ -255,7 +257,7 @@ func (w *WaitingRoom) hold(city string, l *line, result string) (*Admitted, *Que
 	l.last++
 	n := l.last
 	now := w.now()
-	l.pending[n] = pendingTicket{issued: now}
+	l.issue(n, now)
 	q := w.queued(l, n, now)
 	q.Ticket = w.sign(city, "t", w.epoch+"."+strconv.FormatUint(n, 10))
 	w.metrics.length.WithLabelValues(l.slug).Set(float64(l.last - l.serving))
@@ -298,6 +300,15 @@ func (w *WaitingRoom) line(city string) *line {
 		w.cities[city] = l
 	}
 	return l
+}
+
+// issue records ticket n, given at now. Past maxPending tickets waiting in one city's line the
+// ticket is not recorded, so that a flood of requests without cookies cannot grow memory without
+// bound: it is still let in in its turn, but without a place kept for it or its wait measured.
+func (l *line) issue(n uint64, now time.Time) {
+	if len(l.pending) < maxPending {
+		l.pending[n] = pendingTicket{issued: now}
+	}
 }
 
 // spare is the number of places nobody holds or is owed.
