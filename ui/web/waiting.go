@@ -43,6 +43,7 @@ type WaitingRoom struct {
 	epoch   string // tells this process's tickets from another's
 	now     func() time.Time
 	metrics *waitingMetrics
+	held    time.Duration // HeldWait; shorter in tests
 
 	mu     sync.Mutex
 	cities map[string]*line
@@ -143,7 +144,7 @@ func NewWaitingRoom(limit int, key []byte, now func() time.Time, reg prometheus.
 	if err != nil {
 		return nil, err
 	}
-	return &WaitingRoom{limit: limit, key: key, epoch: RandomID(6), now: now, metrics: m, cities: map[string]*line{}}, nil
+	return &WaitingRoom{limit: limit, key: key, epoch: RandomID(6), now: now, metrics: m, held: HeldWait, cities: map[string]*line{}}, nil
 }
 
 // Limit is the number of requests per city the room lets in at once; 0: no room.
@@ -239,7 +240,7 @@ func (w *WaitingRoom) hold(city string, l *line, result string) (*Admitted, *Que
 	hw := &heldWaiter{ch: make(chan struct{})}
 	e := l.held.PushBack(hw)
 	w.mu.Unlock()
-	timer := time.NewTimer(HeldWait)
+	timer := time.NewTimer(w.held)
 	defer timer.Stop()
 	select {
 	case <-hw.ch:

@@ -186,3 +186,17 @@ func TestWaitingRoomWaitFromRate(t *testing.T) {
 		t.Errorf("expected wait at position 2 after a ticket a second = %s, want about 2 s", q.Wait)
 	}
 }
+
+// TestWaitingRoomHeldTimeout: a pass holder who waited HeldWait without a place is queued with
+// a ticket (and their pass still lets them in once the room moves).
+func TestWaitingRoomHeldTimeout(t *testing.T) {
+	w, _ := newTestRoom(t, 1)
+	w.held = 10 * time.Millisecond
+	a := admit(t, w, "c", "", "")
+	q := queue(t, w, "c", a.Pass, "", 1)
+	if q.Ticket == "" {
+		t.Fatal("no ticket after the wait")
+	}
+	a.Release()
+	admit(t, w, "c", a.Pass, "").Release()
+}
