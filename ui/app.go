@@ -43,6 +43,14 @@ type Deps struct {
 	// answers 404 like an unknown host.
 	Ops    *tenant.OpsAccounts
 	Cities *tenant.Service
+	// CitizenConcurrency is the number of requests per city this process lets into the citizens'
+	// booking paths at once; the others wait in the waiting room (web.WaitingRoom). 0: no room.
+	CitizenConcurrency int
+	// WaitingKey signs the waiting room's tickets and passes (32 bytes); nil: a random key, so a
+	// pass is good only in this process.
+	WaitingKey []byte
+
+	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }
 
 // ImportQueue hands card CSV import jobs to the worker (jobs.ImportQueue). The job itself, its
@@ -63,6 +71,7 @@ type UI struct {
 	sess      *citizenStore // citizen sessions (and API bearer tokens)
 	staffSess *staffStore   // staff sessions: their own cookie, so a citizen and a clerk never share one
 	consoles  map[tenant.HostKind]*web.Console
+	room      *web.WaitingRoom // the citizens' booking paths, per city (middleware_waiting.go)
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
@@ -83,6 +92,10 @@ func New(d Deps) (*fiber.App, error) {
 		sess:      web.NewStore[CitizenSession](d.Redis, "mdg_sid", d.SecureCookies, sessionIdle, sessionAbsolute, nil),
 		staffSess: web.NewStore[StaffSession](d.Redis, "mdg_staff", d.SecureCookies, staffIdle, staffAbsolute, nil)}
 	u.sess.Bearer = true
+	// The room's timing runs on the wall clock (durations, like the sessions'), not the app's.
+	if u.room, err = web.NewWaitingRoom(d.CitizenConcurrency, d.WaitingKey, nil, d.Registry); err != nil {
+		return nil, err
+	}
 	if u.views, err = web.LoadViews(templatesFS, core.Funcs()); err != nil {
 		return nil, err
 	}

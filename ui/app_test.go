@@ -53,10 +53,10 @@ func redisURL() string {
 }
 
 // newEnv builds a city, its app and services on a clock standing at tenanttest.Now().
-func newEnv(t *testing.T, rdb *redis.Client) *env {
+func newEnv(t *testing.T, rdb *redis.Client, opts ...func(*ui.Deps)) *env {
 	t.Helper()
 	clock := tenanttest.NewClock()
-	e := buildEnv(t, rdb, clock.Now)
+	e := buildEnv(t, rdb, clock.Now, opts...)
 	e.clock = clock
 	return e
 }
@@ -64,12 +64,13 @@ func newEnv(t *testing.T, rdb *redis.Client) *env {
 // newBrowserEnv is newEnv for a browser test (TestE2E*): its services run on the wall clock,
 // because the browser scripts read it too (Date.now() for the hold countdown, the TOTP codes the
 // "phone" computes). MADOGUCHI_TEST_NOW does not reach a browser; `make test-dates` leaves them out.
-func newBrowserEnv(t *testing.T, rdb *redis.Client) *env {
+func newBrowserEnv(t *testing.T, rdb *redis.Client, opts ...func(*ui.Deps)) *env {
 	t.Helper()
-	return buildEnv(t, rdb, time.Now)
+	return buildEnv(t, rdb, time.Now, opts...)
 }
 
-func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
+// buildEnv builds the env; opts change the app's dependencies before it is built.
+func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time, opts ...func(*ui.Deps)) *env {
 	t.Helper()
 	d := tenanttest.NewDB(t)
 	if rdb == nil {
@@ -94,14 +95,18 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time) *env {
 	}
 	accounts := tenant.NewAccounts(d.App, now)
 	ops, cities := tenant.NewOpsAccounts(d.App, now), tenant.NewService(d.App, tenant.WithClock(now), tenant.WithBaseDomain("localhost"))
-	app, err := ui.New(ui.Deps{
+	deps := ui.Deps{
 		DB: d.App, Redis: rdb, Booking: bs, Accounts: accounts, Registry: reg, Gatherer: reg,
 		ImportQueue: jobs.NewImportQueue(rdb),
 		Tenants:     tenant.NewResolver(tenant.NewDirectory(tenant.NewService(d.App), 0), "localhost"),
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain:  "localhost", LoginPerMinute: 60,
 		Now: now, Ops: ops, Cities: cities,
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	app, err := ui.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +292,13 @@ func TestMetricsBoundedLabels(t *testing.T) {
 	for _, p := range []string{"/", "/a1", "/a2", "/a3"} {
 		e.do(t, "GET", e.city.Slug+".localhost", p, nil)
 	}
-	_, body := e.do(t, "GET", "localhost", "/metrics", nil)
+	// A method label must not change under a later request (Fiber reuses the request's buffers).
+	e.do(t, "POST", e.city.Slug+".localhost", "/logout", nil)
+	e.do(t, "GET", e.city.Slug+".localhost", "/lang", nil)
+	resp, body := e.do(t, "GET", "localhost", "/metrics", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `madoguchi_http_requests_total{method="POST",route="/logout"`) {
+		t.Errorf("metrics = %d, want 200 with the POST counted:\n%s", resp.StatusCode, grep(body, "madoguchi_http"))
+	}
 	if !strings.Contains(body, `madoguchi_http_requests_total{method="GET",route="/",status="200"} 1`) {
 		t.Errorf("metrics lack the top-page counter:\n%s", grep(body, "madoguchi_http"))
 	}

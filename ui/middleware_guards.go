@@ -44,17 +44,18 @@ func (u *UI) admin(h fiber.Handler) []fiber.Handler {
 	return []fiber.Handler{u.staffSession, u.core.CSRF, u.requireStaff, u.requireAdmin, h}
 }
 
-// apiOpen: the JSON API without a token, behind a flood limiter. apiEdge shapes the errors for
-// API clients. There is no session and no CSRF: the API honours no cookie.
+// apiOpen: the JSON API without a token, behind a flood limiter and the city's waiting room
+// (429 with Retry-After when it is full). apiEdge shapes the errors for API clients. There is no
+// session and no CSRF: the API honours no cookie.
 func (u *UI) apiOpen(flood, h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.apiEdge, flood, h}
+	return []fiber.Handler{u.apiEdge, flood, u.waitingRoom, h}
 }
 
 // apiCitizen: the JSON API for a logged-in card, by "Authorization: Bearer <token>" only (the
 // session cookie is ignored, so there is no ambient credential to forge requests with and no
-// CSRF token to send).
+// CSRF token to send). The city's waiting room comes before the token is looked up.
 func (u *UI) apiCitizen(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.apiEdge, u.apiAuth, h}
+	return []fiber.Handler{u.apiEdge, u.waitingRoom, u.apiAuth, h}
 }
 
 // The ops console's guards (ops.{BASE_DOMAIN}) are in ui/ops/guards.go; the operator guard

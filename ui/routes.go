@@ -19,7 +19,8 @@ import (
 //	apiOpen     the JSON API without a token, behind a flood limiter
 //	apiCitizen  the JSON API with a citizen's bearer token
 //
-// limited(flood, …) puts a per-client-IP flood limiter in front of a chain. Registration order
+// limited(flood, …) puts a per-client-IP flood limiter in front of a chain, and queued(…) the
+// city's waiting room (ui/middleware_waiting.go; the API guards include it). Registration order
 // matters where two patterns match the same path: a literal segment ("new", "profile") is
 // registered before the ":id" that would also match it.
 // Flood limits per client IP and process (web.FloodLimiter). They are coarse, like any per-process
@@ -65,31 +66,33 @@ func (u *UI) citizenRoutes(city fiber.Router) {
 	// Citizens (web): the home page and language switch need no session; the booking pages have a
 	// session (anonymous until login) and CSRF on every form, and all but login need a logged-in
 	// card. One flood limiter per client IP guards the two posts that verify a card (login,
-	// adding a family member).
+	// adding a family member). In a rush the booking pages, the login form (the door to them)
+	// included, pass the city's waiting room; the home page, the language switch and logout
+	// never queue.
 	login := web.FloodLimiter(u.deps.LoginPerMinute)
-	city.Get("/", public(u.citizenHome)...)                                    // citizen (no login)
-	city.Get("/lang", public(u.citizenLang)...)                                // citizen (no login)
-	city.Get("/login", u.visitor(u.citizenLoginShow)...)                       // citizen (no login)
-	city.Post("/login", limited(login, u.visitor(u.citizenLoginSubmit))...)    // citizen (no login)
-	city.Post("/logout", u.visitor(u.citizenLogout)...)                        // citizen
-	city.Get("/menu", u.citizen(u.citizenMenu)...)                             // citizen
-	city.Get("/family", u.citizen(u.citizenFamilyShow)...)                     // citizen
-	city.Post("/family", limited(login, u.citizen(u.citizenFamilyAdd))...)     // citizen (same lockout as login)
-	city.Post("/family/remove", u.citizen(u.citizenFamilyRemove)...)           // citizen
-	city.Get("/locations", u.citizen(u.citizenLocations)...)                   // citizen
-	city.Get("/calendar", u.citizen(u.citizenCalendar)...)                     // citizen
-	city.Get("/times", u.citizen(u.citizenTimes)...)                           // citizen
-	city.Post("/hold", u.citizen(u.citizenHold)...)                            // citizen
-	city.Post("/hold/release", u.citizen(u.citizenHoldRelease)...)             // citizen
-	city.Post("/hold/extend", u.citizen(u.citizenHoldExtend)...)               // citizen (WCAG 2.2.1: keep the time longer)
-	city.Get("/confirm", u.citizen(u.citizenConfirmShow)...)                   // citizen
-	city.Post("/reserve", u.citizen(u.citizenReserve)...)                      // citizen
-	city.Get("/done", u.citizen(u.citizenDone)...)                             // citizen
-	city.Get("/reservation", u.citizen(u.citizenReservation)...)               // citizen
-	city.Get("/reservation/cancel", u.citizen(u.citizenReservation)...)        // citizen (check page)
-	city.Post("/reservation/cancel", u.citizen(u.citizenCancel)...)            // citizen
-	city.Post("/reservation/change", u.citizen(u.citizenChangeStart)...)       // citizen
-	city.Post("/reservation/change/abort", u.citizen(u.citizenChangeAbort)...) // citizen
+	city.Get("/", public(u.citizenHome)...)                                              // citizen (no login)
+	city.Get("/lang", public(u.citizenLang)...)                                          // citizen (no login)
+	city.Get("/login", u.queued(u.visitor(u.citizenLoginShow))...)                       // citizen (no login)
+	city.Post("/login", limited(login, u.queued(u.visitor(u.citizenLoginSubmit)))...)    // citizen (no login)
+	city.Post("/logout", u.visitor(u.citizenLogout)...)                                  // citizen
+	city.Get("/menu", u.queued(u.citizen(u.citizenMenu))...)                             // citizen
+	city.Get("/family", u.queued(u.citizen(u.citizenFamilyShow))...)                     // citizen
+	city.Post("/family", limited(login, u.queued(u.citizen(u.citizenFamilyAdd)))...)     // citizen (same lockout as login)
+	city.Post("/family/remove", u.queued(u.citizen(u.citizenFamilyRemove))...)           // citizen
+	city.Get("/locations", u.queued(u.citizen(u.citizenLocations))...)                   // citizen
+	city.Get("/calendar", u.queued(u.citizen(u.citizenCalendar))...)                     // citizen
+	city.Get("/times", u.queued(u.citizen(u.citizenTimes))...)                           // citizen
+	city.Post("/hold", u.queued(u.citizen(u.citizenHold))...)                            // citizen
+	city.Post("/hold/release", u.queued(u.citizen(u.citizenHoldRelease))...)             // citizen
+	city.Post("/hold/extend", u.queued(u.citizen(u.citizenHoldExtend))...)               // citizen (WCAG 2.2.1: keep the time longer)
+	city.Get("/confirm", u.queued(u.citizen(u.citizenConfirmShow))...)                   // citizen
+	city.Post("/reserve", u.queued(u.citizen(u.citizenReserve))...)                      // citizen
+	city.Get("/done", u.queued(u.citizen(u.citizenDone))...)                             // citizen
+	city.Get("/reservation", u.queued(u.citizen(u.citizenReservation))...)               // citizen
+	city.Get("/reservation/cancel", u.queued(u.citizen(u.citizenReservation))...)        // citizen (check page)
+	city.Post("/reservation/cancel", u.queued(u.citizen(u.citizenCancel))...)            // citizen
+	city.Post("/reservation/change", u.queued(u.citizen(u.citizenChangeStart))...)       // citizen
+	city.Post("/reservation/change/abort", u.queued(u.citizen(u.citizenChangeAbort))...) // citizen
 }
 
 // apiRoutes registers the citizens' JSON API of a city host.
@@ -97,7 +100,8 @@ func (u *UI) apiRoutes(city fiber.Router) {
 	// Citizens (JSON API) under /api/v1, described in openapi.json. Authentication is only by
 	// "Authorization: Bearer <token>" from POST /api/v1/session; the session cookie is ignored, so
 	// there is no ambient credential to forge requests with and no CSRF token to send. Errors are
-	// JSON from the one error handler.
+	// JSON from the one error handler. Every operation but the description passes the city's
+	// waiting room (in the apiOpen and apiCitizen guards): when it is full, 429 with Retry-After.
 	apiLogin, apiRead := web.FloodLimiter(apiLoginPerMinute), web.FloodLimiter(apiReadPerMinute)
 	v1 := city.Group("/api/v1")
 	v1.Get("/openapi.json", public(u.apiOpenAPI)...)                            // anyone

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"log/slog"
 	"time"
 
@@ -37,5 +39,13 @@ func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time
 // Web builds the Fiber app.
 func (a *App) Web() (*fiber.App, error) {
 	return a.App.Web(app.WebOptions{Log: a.Log, BaseDomain: a.Config.BaseDomain, TrustedProxies: a.Config.TrustedProxies,
-		SecureCookies: a.Config.SecureCookies, LoginPerMinute: a.Config.LoginPerMinute})
+		SecureCookies: a.Config.SecureCookies, LoginPerMinute: a.Config.LoginPerMinute,
+		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room")})
+}
+
+// subkey derives the key of one purpose from the secret key, so that no two uses share a key.
+func subkey(secret []byte, purpose string) []byte {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte(purpose))
+	return h.Sum(nil)
 }

@@ -29,6 +29,9 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	SecureCookies    bool
 	LoginPerMinute   int // citizen login posts per client IP and minute; 0: no limit
+	// CitizenConcurrency is the citizens' booking requests one city may have in flight in one
+	// web process before the waiting room queues arrivals; 0: no waiting room.
+	CitizenConcurrency int
 	// AvailabilityCacheTTL is the availability cache's backstop lifetime; 0: no cache.
 	AvailabilityCacheTTL time.Duration
 }
@@ -121,6 +124,8 @@ var envVars = []envVar{
 		set: func(c *Config, v string) (err error) { c.DBMaxConns, err = intBetween(v, 1, 500); return err }},
 	{name: "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", def: "60", doc: "Citizen login attempts (web form and add-a-family-member) one client IP may post per minute and web process before a 429 page; 0 turns the flood limit off (the login guard's lockouts stay). Set it with MADOGUCHI_TRUSTED_PROXIES, or every citizen shares the ingress's address.",
 		set: func(c *Config, v string) (err error) { c.LoginPerMinute, err = intBetween(v, 0, 100000); return err }},
+	{name: "MADOGUCHI_CITIZEN_CONCURRENCY", def: "16", doc: "Citizen booking requests (web pages from the login form on, and the JSON API) one city may have in flight in one web process; later arrivals wait in the waiting room: a queue page in order of arrival that refreshes itself (the API answers 429 with Retry-After). Staff pages, the home page, static files and probes never queue. Per process: each web replica admits its own, so a city's total is this times the replicas. The default keeps one city's rush within the default 20 database connections with room for staff and the other cities. 0 turns the waiting room off.",
+		set: func(c *Config, v string) (err error) { c.CitizenConcurrency, err = intBetween(v, 0, 10000); return err }},
 	{name: "MADOGUCHI_AVAILABILITY_CACHE_TTL", def: "1s", doc: "How long a web process keeps a day of availability in memory when no change of it was announced. Every booking, change, cancellation, hold and schedule change drops the days it touched in every web process at once (through Redis); while Redis is unreachable the cache is not used. This is only the bound for a change whose message was lost. 0 turns the cache off.",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

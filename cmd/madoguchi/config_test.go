@@ -21,6 +21,7 @@ func TestLoadConfig(t *testing.T) {
 		"MADOGUCHI_LOG_FORMAT":               "json",
 		"MADOGUCHI_DB_MAX_CONNS":             "40",
 		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "120",
+		"MADOGUCHI_CITIZEN_CONCURRENCY":      "8",
 		"MADOGUCHI_AVAILABILITY_CACHE_TTL":   "2s",
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
 		"MADOGUCHI_SECURE_COOKIES":           "auto",
@@ -41,6 +42,7 @@ func TestLoadConfig(t *testing.T) {
 		LogFormat:            "json",
 		DBMaxConns:           40,
 		LoginPerMinute:       120,
+		CitizenConcurrency:   8,
 		ShutdownTimeout:      10 * time.Second,
 		SecureCookies:        true,
 		AvailabilityCacheTTL: 2 * time.Second,
@@ -56,13 +58,14 @@ func TestLoadConfigReportsEveryBadVariable(t *testing.T) {
 		"MADOGUCHI_LISTEN":                   "8080",
 		"MADOGUCHI_DB_MAX_CONNS":             "lots",
 		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "-1",
+		"MADOGUCHI_CITIZEN_CONCURRENCY":      "many",
 		"MADOGUCHI_SECRET_KEY":               "short",
 	}
 	_, err := LoadConfig(func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("LoadConfig accepted bad values")
 	}
-	for _, name := range []string{"MADOGUCHI_DATABASE_URL: required", "MADOGUCHI_REDIS_URL", "MADOGUCHI_LISTEN", "MADOGUCHI_DB_MAX_CONNS", "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", "MADOGUCHI_SECRET_KEY"} {
+	for _, name := range []string{"MADOGUCHI_DATABASE_URL: required", "MADOGUCHI_REDIS_URL", "MADOGUCHI_LISTEN", "MADOGUCHI_DB_MAX_CONNS", "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", "MADOGUCHI_CITIZEN_CONCURRENCY", "MADOGUCHI_SECRET_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
 		}
@@ -75,7 +78,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BaseDomain != "localhost" || c.Listen != ":8080" || c.SecureCookies || c.AvailabilityCacheTTL != time.Second {
+	if c.BaseDomain != "localhost" || c.Listen != ":8080" || c.SecureCookies || c.AvailabilityCacheTTL != time.Second || c.CitizenConcurrency != 16 {
 		t.Errorf("defaults: %+v", c)
 	}
 }

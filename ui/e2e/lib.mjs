@@ -136,19 +136,24 @@ let axeSource;
  * every violation (rule id, impact, help, the offending nodes). axe is evaluated through the
  * DevTools protocol, so the page's Content-Security-Policy stays in force.
  */
-export async function checkA11y(page, label = page.url(), { tags = A11Y_TAGS, exclude = [] } = {}) {
-  // tags: axe rule tags (default A11Y_TAGS); exclude: CSS selectors of parts not to check.
+export async function checkA11y(page, label = page.url(), { tags = A11Y_TAGS, exclude = [], disable = [] } = {}) {
+  // tags: axe rule tags (default A11Y_TAGS); exclude: CSS selectors of parts not to check;
+  // disable: ids of rules not to run, each with a reason at the call.
   axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
     await page.evaluate(axeSource);
   }
   const result = await page.evaluate(
-    ({ tags, exclude }) =>
+    ({ tags, exclude, disable }) =>
       window.axe.run(
         exclude.length ? { exclude: exclude.map((s) => [s]) } : document,
-        { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] },
+        {
+          runOnly: { type: 'tag', values: tags },
+          resultTypes: ['violations'],
+          rules: Object.fromEntries(disable.map((id) => [id, { enabled: false }])),
+        },
       ),
-    { tags, exclude },
+    { tags, exclude, disable },
   );
   const v = result.violations;
   if (v.length === 0) return;

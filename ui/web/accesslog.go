@@ -57,11 +57,13 @@ func (w *Core) AccessLog(c *fiber.Ctx) error {
 	if unmatched(err) {
 		route = "unmatched" // no route matched: fold every stray path into one label
 	}
-	method := c.Method()
-	switch method {
-	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE":
-	default:
-		method = "OTHER"
+	// A label value outlives the request: take it from a constant, never from c.Method(), whose
+	// string points into a buffer Fiber reuses for the next request.
+	method := "OTHER"
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		if c.Method() == m {
+			method = m
+		}
 	}
 	elapsed := time.Since(start)
 	w.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()

@@ -156,28 +156,35 @@ type WebOptions struct {
 	TrustedProxies []string
 	SecureCookies  bool
 	LoginPerMinute int // per client IP; 0: no flood limit on citizen logins
+	// CitizenConcurrency is the citizens' booking requests per city in flight in this process
+	// before the waiting room queues arrivals; 0: no waiting room.
+	CitizenConcurrency int
+	// WaitingKey signs the waiting room's tickets and passes; nil: a key of this process only.
+	WaitingKey []byte
 }
 
 // Web builds the Fiber app on the App's services and starts the availability cache.
 func (a *App) Web(o WebOptions) (*fiber.App, error) {
 	a.followSlots()
 	return ui.New(ui.Deps{
-		DB:             a.DB,
-		Redis:          a.Redis,
-		Tenants:        tenant.NewResolver(a.Directory, o.BaseDomain),
-		Booking:        a.Booking,
-		Accounts:       a.Accounts,
-		ImportQueue:    jobs.NewImportQueue(a.Redis),
-		Registry:       a.Registry,
-		Gatherer:       a.Registry,
-		Logger:         o.Log,
-		BaseDomain:     o.BaseDomain,
-		TrustedProxies: o.TrustedProxies,
-		SecureCookies:  o.SecureCookies,
-		LoginPerMinute: o.LoginPerMinute,
-		Now:            a.Now,
-		Ops:            a.Ops,
-		Cities:         a.Tenants,
+		DB:                 a.DB,
+		Redis:              a.Redis,
+		Tenants:            tenant.NewResolver(a.Directory, o.BaseDomain),
+		Booking:            a.Booking,
+		Accounts:           a.Accounts,
+		ImportQueue:        jobs.NewImportQueue(a.Redis),
+		Registry:           a.Registry,
+		Gatherer:           a.Registry,
+		Logger:             o.Log,
+		BaseDomain:         o.BaseDomain,
+		TrustedProxies:     o.TrustedProxies,
+		SecureCookies:      o.SecureCookies,
+		LoginPerMinute:     o.LoginPerMinute,
+		Now:                a.Now,
+		Ops:                a.Ops,
+		Cities:             a.Tenants,
+		CitizenConcurrency: o.CitizenConcurrency,
+		WaitingKey:         o.WaitingKey,
 	})
 }
 
