@@ -198,6 +198,8 @@ func (u *UI) adminRoutes(city fiber.Router) {
 	city.Post("/admin/accounts/:id/mfa/reset", u.admin(u.adminAccountMFAReset)...) // admin (not oneself): ends sessions
 	city.Get("/admin/audit", u.admin(u.adminAudit)...)                             // admin: filtered, paginated
 	city.Post("/admin/audit/export", u.admin(u.adminAuditExport)...)               // admin: CSV, itself audit-logged
+	city.Get("/admin/handover", u.admin(u.adminHandoverShow)...)                   // admin: what the handover archive holds
+	city.Post("/admin/handover", u.admin(u.adminHandoverExport)...)                // admin: the archive (zip), audit-logged
 
 	// Admin: the city's settings, 交付場所 and their schedules.
 	city.Get("/admin/settings", u.admin(u.adminSettingsShow)...)                                       // admin
