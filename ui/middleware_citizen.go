@@ -23,13 +23,18 @@ func (u *UI) withSession(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// requireCitizen lets only a logged-in card through; others go to the login page.
+// requireCitizen lets only a logged-in card through (others go to the login page) and renews the
+// session's idle timeout: 30 minutes from the citizen's last request, not from the last change.
 func (u *UI) requireCitizen(c *fiber.Ctx) error {
-	if sess := citizenOf(c); sess == nil || !sess.LoggedIn() {
+	sess := citizenOf(c)
+	if sess == nil || !sess.LoggedIn() {
 		if web.IsAPI(c) {
 			return tenant.Errorf(tenant.Unauthorized, "error.unauthorized")
 		}
 		return c.Redirect("/login", fiber.StatusSeeOther)
+	}
+	if err := u.sess.Touch(c, sess); err != nil {
+		return err
 	}
 	return c.Next()
 }

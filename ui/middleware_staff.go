@@ -47,6 +47,9 @@ func (u *UI) requireStaff(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := u.staffSess.Touch(c, s); err != nil { // idle: 30 minutes from the last request
+		return err
+	}
 	s.StaffRole = string(acc.Role) // the account's current role, not the one at login
 	// The password first; a required TOTP enrolment follows it.
 	if acc.MustChange {

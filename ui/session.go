@@ -53,7 +53,7 @@ func (s *StaffSession) LoggedIn() bool { return s.StaffID != uuid.Nil }
 const (
 	sessionIdle     = 30 * time.Minute
 	sessionAbsolute = 2 * time.Hour
-	staffIdle       = 60 * time.Minute
+	staffIdle       = 30 * time.Minute
 	staffAbsolute   = 10 * time.Hour
 )
 
