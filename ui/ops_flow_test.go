@@ -164,7 +164,7 @@ func TestOpsOnboardFlowHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.get("/?sort=bookings")
-	b.want(200, `id="fleet-overview"`, `http-equiv="refresh" content="300;url=/?sort=bookings"`, `<a href="/cities/tsu">津市</a>`, `aria-sort="descending"`, "<svg role=\"img\"", "グラフの数値を表で見る")
+	b.want(200, `id="fleet-overview"`, `data-reload="300" checked`, `<a href="/cities/tsu">津市</a>`, `aria-sort="descending"`, "<svg role=\"img\"", "グラフの数値を表で見る")
 	row := firstMatch(t, `(?s)<a href="/cities/tsu">津市</a></th>\s*<td class="num">(\d+)</td>`, b.last)
 	if row != "1" {
 		t.Errorf("津市's bookings today on the fleet overview = %s, want 1", row)

@@ -2,7 +2,9 @@ package ui_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +54,43 @@ func TestSessionIdleRenewedByActivity(t *testing.T) {
 	citizen.post("/login", url.Values{"card_no": {card.CardNo}, "month": {"3"}, "day": {"12"}})
 	citizen.want(200, "受け取る人")
 	renewed(citizen, "mdg_sid", "/menu")
+}
+
+// TestCrossOriginPostRefused: a form posted from another site is refused (403) even with the
+// session's CSRF token, by its Origin or, without one, its Referer; the same post from the
+// city's own pages goes through.
+func TestCrossOriginPostRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	admAccount(t, e, e.city, "tanaka", tenant.RoleStaff, "counter password one")
+	addr := serve(t, e)
+	host := e.city.Slug + ".localhost"
+	b := newBrowser(t, addr, host)
+	admLogin(t, b, "tanaka", "counter password one")
+	csrf := csrfOf(b.last)
+	post := func(header, value string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, b.base+"/admin/logout", strings.NewReader(url.Values{"_csrf": {csrf}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if header != "" {
+			req.Header.Set(header, value)
+		}
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, h := range [][2]string{{"Origin", "https://evil.example"}, {"Origin", "null"}, {"Referer", "https://evil.example/page"},
+		{"Origin", "http://other." + host}} {
+		if got := post(h[0], h[1]); got != http.StatusForbidden {
+			t.Errorf("logout posted with %s: %s = %d, want 403", h[0], h[1], got)
+		}
+	}
+	if got := post("Origin", "http://"+host); got != http.StatusOK {
+		t.Errorf("logout posted from the city's own page = %d, want 200 (the login page after the redirect)", got)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -173,7 +175,8 @@ func SessionOf(c *fiber.Ctx) *Session {
 	return nil
 }
 
-// CSRF refuses every state-changing browser request whose token (form field _csrf or header
+// CSRF refuses every state-changing browser request that another site sent (its Origin, or
+// without one its Referer, names another host) or whose token (form field _csrf or header
 // X-CSRF-Token) does not match the session's that the guard loaded before it (synchronizer
 // token). API requests with a bearer token carry no ambient credential and pass.
 func (w *Core) CSRF(c *fiber.Ctx) error {
@@ -183,6 +186,10 @@ func (w *Core) CSRF(c *fiber.Ctx) error {
 	}
 	if Bearer(c) != "" && IsAPI(c) {
 		return c.Next()
+	}
+	if !sameOrigin(c) {
+		w.Log.Warn("cross-origin post refused", "request_id", RequestIDOf(c), "tenant", TenantSlug(c), "ip", c.IP())
+		return tenant.Errorf(tenant.Forbidden, "error.csrf")
 	}
 	sess := SessionOf(c)
 	token := c.FormValue("_csrf")
@@ -242,4 +249,24 @@ func (s *Store[T, P]) Touch(c *fiber.Ctx, sess P) error {
 		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
 	}
 	return nil
+}
+
+// sameOrigin reports whether a state-changing request comes from a page of its own host: the
+// Origin header when the browser sent one (every current browser does on a POST), else the
+// Referer (kept on same-origin posts by the Referrer-Policy); a request with neither (an old
+// browser, a privacy setting) is left to the token. "null" (a sandboxed or privacy-stripped
+// origin) is refused.
+func sameOrigin(c *fiber.Ctx) bool {
+	from := c.Get(fiber.HeaderOrigin)
+	if from == "" {
+		from = c.Get(fiber.HeaderReferer)
+		if from == "" {
+			return true
+		}
+	}
+	u, err := url.Parse(from)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, string(c.Request().Host()))
 }

@@ -105,7 +105,23 @@
     setTimeout(tick, 300);
   }
 
+  // A page that follows figures counted elsewhere (the ops console's fleet overview) offers a
+  // checkbox, shown only with script, that reloads it every data-reload seconds while ticked.
+  function autoReload(box) {
+    var timer = null;
+    function arm() {
+      clearTimeout(timer);
+      if (box.checked) timer = setTimeout(function () { window.location.reload(); }, parseInt(box.getAttribute("data-reload"), 10) * 1000);
+    }
+    var wrap = box.closest("[hidden]");
+    if (wrap) wrap.hidden = false;
+    box.addEventListener("change", arm);
+    arm();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var reload = document.querySelector("input[data-reload]");
+    if (reload) autoReload(reload);
     var imp = document.querySelector("[data-import-status]");
     if (imp && window.fetch) pollImport(imp);
     var cal = document.querySelector("[data-calendar]");
