@@ -174,6 +174,8 @@ func TestOpsOnboardFlowHTTP(t *testing.T) {
 	}
 	b.get("/?sort=nonsense")
 	b.want(200, `id="fleet-overview"`)
+	b.get("/cities/tsu")
+	b.want(200, "津市の1日ごとの予約数（直近30日）", "<svg role=\"img\"")
 	_ = acc
 }
 

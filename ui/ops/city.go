@@ -12,10 +12,11 @@ import (
 // its addresses, and what each action's form was given.
 type CityPage struct {
 	Page
-	City     *tenant.City
-	URL      string // the citizens' site
-	AdminURL string // the staff pages
-	Value    string // the action's field as typed (a login id, a host name, the mail domains)
+	City          *tenant.City
+	URL           string // the citizens' site
+	AdminURL      string // the staff pages
+	Value         string // the action's field as typed (a login id, a host name, the mail domains)
+	bookingsChart        // the city page: its bookings per day
 }
 
 // slugOf is the city named in the URL.
@@ -58,7 +59,21 @@ func (u *UI) doneCity(c *fiber.Ctx, flash, sub string) error {
 	return u.flashRedirect(c, flash, "/cities/"+strings.ToLower(strings.TrimSpace(slugOf(c)))+sub)
 }
 
-func (u *UI) city(c *fiber.Ctx) error { return u.showCity(c, "city") }
+// city is the city's page: its addresses and settings, its bookings per day, and the support
+// actions.
+func (u *UI) city(c *fiber.Ctx) error {
+	p, err := u.cityPage(c)
+	if err != nil {
+		return err
+	}
+	if p.bookingsChart, err = u.bookingsChart(c, &p.City.ID, p.City.Name); err != nil {
+		return err
+	}
+	if err := u.takeFlash(c, &p.Page); err != nil {
+		return err
+	}
+	return u.render(c, "city", p)
+}
 
 // cityStatusShow is the check page before disabling (or enabling again) a city.
 func (u *UI) cityStatusShow(c *fiber.Ctx) error { return u.showCity(c, "city_status") }

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/madoguchi/madoguchi/booking"
 )
@@ -17,12 +18,11 @@ const fleetChartDays = 30
 // figures the worker's fleet job writes every five minutes), and the fleet's bookings per day.
 type HomePage struct {
 	Page
-	Cities []booking.CityFigures
-	Sort   string     // the column the table is sorted by (fleetSorts)
-	Sorts  []string   // every sortable column, in the table's order
-	Chart  fleetChart // the fleet's bookings per day
-	Days   []booking.DayFigures
-	Totals booking.DayFigures // today's sums over the cities listed
+	Cities        []booking.CityFigures
+	Sort          string             // the column the table is sorted by (fleetSorts)
+	Sorts         []string           // every sortable column, in the table's order
+	Totals        booking.DayFigures // today's sums over the cities listed
+	bookingsChart                    // the fleet's bookings per day
 }
 
 // fleetSorts orders the cities by one figure, the largest first (name: in the order of the slug).
@@ -59,12 +59,29 @@ func (u *UI) home(c *fiber.Ctx) error {
 		p.Totals.BookingErrors += f.BookingErrors
 		p.Totals.MailFailed += f.MailFailed
 	}
-	if p.Days, err = u.deps.Fleet.FleetDaily(c.UserContext(), fleetChartDays, nil); err != nil {
+	if p.bookingsChart, err = u.bookingsChart(c, nil, ""); err != nil {
 		return err
 	}
-	p.Chart = newFleetChart(p.Days)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return u.render(c, "home", p)
+}
+
+// bookingsChart is the data of the "bookings-chart" partial: the days and their chart, for the
+// fleet or for one city (ChartCity names it).
+type bookingsChart struct {
+	Days      []booking.DayFigures
+	Chart     fleetChart
+	ChartCity string
+}
+
+// bookingsChart reads the bookings per day of the last fleetChartDays days, of the fleet (city
+// nil) or of one city.
+func (u *UI) bookingsChart(c *fiber.Ctx, city *uuid.UUID, name string) (bookingsChart, error) {
+	days, err := u.deps.Fleet.FleetDaily(c.UserContext(), fleetChartDays, city)
+	if err != nil {
+		return bookingsChart{}, err
+	}
+	return bookingsChart{Days: days, Chart: newFleetChart(days), ChartCity: name}, nil
 }
 
 // fleetChart is the fleet's bookings per day as an SVG bar chart drawn on the server (no script,
