@@ -20,7 +20,7 @@ type HomePage struct {
 	Page
 	Cities        []booking.CityFigures
 	Sort          string             // the column the table is sorted by (fleetSorts)
-	Sorts         []string           // every sortable column, in the table's order
+	Sorts         []fleetColumn      // every sortable column, in the table's order
 	Totals        booking.DayFigures // today's sums over the cities listed
 	bookingsChart                    // the fleet's bookings per day
 }
@@ -37,7 +37,12 @@ var fleetSorts = map[string]func(a, b *booking.CityFigures) bool{
 	"locks":    func(a, b *booking.CityFigures) bool { return a.LoginLocks1h > b.LoginLocks1h },
 }
 
-var fleetSortOrder = []string{"name", "bookings", "visits", "fill", "errors", "mail", "imports", "locks"}
+// fleetColumn is a sortable column of the table: its sort name and its heading's message key.
+type fleetColumn struct{ ID, Key string }
+
+var fleetSortOrder = []fleetColumn{{"name", "ops.fleet.name"}, {"bookings", "ops.fleet.bookings"}, {"visits", "ops.fleet.visits"},
+	{"fill", "ops.fleet.fill"}, {"errors", "ops.fleet.errors"}, {"mail", "ops.fleet.mail"}, {"imports", "ops.fleet.imports"},
+	{"locks", "ops.fleet.locks"}}
 
 func (u *UI) home(c *fiber.Ctx) error {
 	p := &HomePage{Page: u.page(c), Sort: c.Query("sort", "bookings"), Sorts: fleetSortOrder}
