@@ -2,6 +2,8 @@ package ops
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/ui/vendor"
 )
 
 // AccountPage is the data of account.html: one vendor account and its confirm forms.
@@ -21,11 +23,11 @@ func (u *UI) account(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := &AccountPage{Page: u.page(c), Acc: u.row(acc), Self: acc.ID == accountOf(c).ID}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	p := &AccountPage{Page: u.Page(c), Acc: u.row(acc), Self: acc.ID == vendor.AccountOf(c).ID}
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
-	return u.render(c, "account", p)
+	return u.Render(c, "account", p)
 }
 
 // accountReset gives the account a new issued password, unlocked, and with "totp" its TOTP
@@ -41,14 +43,14 @@ func (u *UI) accountReset(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := &AccountIssuedPage{Page: u.page(c), Acc: u.row(acc), Password: initial, TOTP: totp}
-	if err := u.endSessions(c, acc.ID); err != nil {
+	p := &AccountIssuedPage{Page: u.Page(c), Acc: u.row(acc), Password: initial, TOTP: totp}
+	if err := u.EndSessions(c, acc.ID); err != nil {
 		// The password is reset: show it. Sessions Redis could not end fail at their next request,
 		// which re-reads the account and finds its password must be changed.
-		u.log.Warn("ops sessions not ended after a reset", "account", acc.ID, "err", err)
+		u.Log.Warn("ops sessions not ended after a reset", "account", acc.ID, "err", err)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return u.render(c, "account_issued", p)
+	return u.Render(c, "account_issued", p)
 }
 
 func (u *UI) accountDisable(c *fiber.Ctx) error { return u.setDisabled(c, true) }
@@ -67,10 +69,10 @@ func (u *UI) setDisabled(c *fiber.Ctx, disabled bool) error {
 	flash := "ops.accounts.enabled"
 	if disabled {
 		flash = "ops.accounts.disabled"
-		if err := u.endSessions(c, id); err != nil {
+		if err := u.EndSessions(c, id); err != nil {
 			// Disabled already; its sessions end at their next request (requireOps re-reads it).
-			u.log.Warn("ops sessions not ended after a disable", "account", id, "err", err)
+			u.Log.Warn("ops sessions not ended after a disable", "account", id, "err", err)
 		}
 	}
-	return u.flashRedirect(c, flash, "/accounts/"+id.String())
+	return u.FlashRedirect(c, flash, "/accounts/"+id.String())
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 )
 
 // AccountNewPage is the data of account_new.html.
@@ -15,7 +16,7 @@ type AccountNewPage struct {
 }
 
 func (u *UI) accountNew(c *fiber.Ctx) error {
-	return u.render(c, "account_new", &AccountNewPage{Page: u.page(c), Role: string(tenant.OpsRoleOperator)})
+	return u.Render(c, "account_new", &AccountNewPage{Page: u.Page(c), Role: string(tenant.OpsRoleOperator)})
 }
 
 // AccountIssuedPage is the data of account_issued.html: an issued password, shown this once.
@@ -30,16 +31,16 @@ type AccountIssuedPage struct {
 // accountCreate adds a vendor account (tenant.OpsAccounts.Create) and shows its issued password
 // once.
 func (u *UI) accountCreate(c *fiber.Ctx) error {
-	p := &AccountNewPage{Page: u.page(c), LoginID: strings.Clone(c.FormValue("login_id")),
+	p := &AccountNewPage{Page: u.Page(c), LoginID: strings.Clone(c.FormValue("login_id")),
 		Name: strings.Clone(c.FormValue("display_name")), Role: strings.Clone(c.FormValue("role"))}
 	acc, initial, err := u.deps.Ops.Create(c.UserContext(), p.LoginID, p.Name, tenant.OpsRole(p.Role), actorOf(c))
-	if f := formError(err); f != nil {
-		p.fail(f, "login_id", "display_name", "role")
-		return u.renderForm(c, "account_new", p)
+	if f := vendor.FormError(err); f != nil {
+		p.Fail(f, "login_id", "display_name", "role")
+		return u.RenderForm(c, "account_new", p)
 	}
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return u.render(c, "account_issued", &AccountIssuedPage{Page: u.page(c), Acc: u.row(acc), Password: initial, Created: true})
+	return u.Render(c, "account_issued", &AccountIssuedPage{Page: u.Page(c), Acc: u.row(acc), Password: initial, Created: true})
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 )
 
 // GrantsPage is the data of account_grants.html: the cities an operator may serve.
@@ -23,7 +24,7 @@ func (u *UI) grantsPage(c *fiber.Ctx, id uuid.UUID) (*GrantsPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &GrantsPage{Page: u.page(c), Acc: u.row(acc)}
+	p := &GrantsPage{Page: u.Page(c), Acc: u.row(acc)}
 	if acc.Role == tenant.OpsRoleOperator {
 		if p.Grants, err = u.deps.Ops.Grants(c.UserContext(), id); err != nil {
 			return nil, err
@@ -41,10 +42,10 @@ func (u *UI) accountGrants(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
-	return u.render(c, "account_grants", p)
+	return u.Render(c, "account_grants", p)
 }
 
 // accountGrant lets the operator serve a city (tenant.OpsAccounts.Grant), written to the city's
@@ -61,7 +62,7 @@ func (u *UI) accountGrant(c *fiber.Ctx) error {
 	var f map[string]string
 	if e := tenant.AsError(err); e != nil && e.Key == "tenant.not_found" {
 		f = map[string]string{"slug": "ops.grants.no_city"}
-	} else if fields := formError(err); fields != nil {
+	} else if fields := vendor.FormError(err); fields != nil {
 		f = map[string]string{"slug": tenant.AsError(err).Key}
 	}
 	if f != nil {
@@ -70,13 +71,13 @@ func (u *UI) accountGrant(c *fiber.Ctx) error {
 			return perr
 		}
 		p.Slug = slug
-		p.fail(f, "slug")
-		return u.renderForm(c, "account_grants", p)
+		p.Fail(f, "slug")
+		return u.RenderForm(c, "account_grants", p)
 	}
 	if err != nil {
 		return err
 	}
-	return u.flashRedirect(c, "ops.grants.granted", "/accounts/"+id.String()+"/grants")
+	return u.FlashRedirect(c, "ops.grants.granted", "/accounts/"+id.String()+"/grants")
 }
 
 // accountRevoke ends the operator's grant of a city (tenant.OpsAccounts.Revoke); one that is not
@@ -89,5 +90,5 @@ func (u *UI) accountRevoke(c *fiber.Ctx) error {
 	if err := u.deps.Ops.Revoke(c.UserContext(), id, strings.Clone(c.FormValue("slug")), actorOf(c)); err != nil {
 		return err
 	}
-	return u.flashRedirect(c, "ops.grants.revoked", "/accounts/"+id.String()+"/grants")
+	return u.FlashRedirect(c, "ops.grants.revoked", "/accounts/"+id.String()+"/grants")
 }

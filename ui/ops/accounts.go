@@ -50,14 +50,14 @@ func (u *UI) accounts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := &AccountsPage{Page: u.page(c)}
+	p := &AccountsPage{Page: u.Page(c)}
 	for i := range list {
 		p.Accounts = append(p.Accounts, u.row(&list[i]))
 	}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
-	return u.render(c, "accounts", p)
+	return u.Render(c, "accounts", p)
 }
 
 // idOf is the account named in the URL; a malformed id is 404.

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 )
 
 // consoles are the vendor's consoles whose allow-lists this page keeps, in the page's order.
@@ -38,7 +39,7 @@ type AllowPage struct {
 }
 
 func (u *UI) allowPageData(c *fiber.Ctx) (*AllowPage, error) {
-	p := &AllowPage{Page: u.page(c), ClientIP: c.IP(), Console: string(tenant.ConsoleOps)}
+	p := &AllowPage{Page: u.Page(c), ClientIP: c.IP(), Console: string(tenant.ConsoleOps)}
 	for _, k := range consoles {
 		list, err := u.deps.Ops.AllowList(c.UserContext(), k)
 		if err != nil {
@@ -55,29 +56,29 @@ func (u *UI) allowPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
-	return u.render(c, "allow_list", p)
+	return u.Render(c, "allow_list", p)
 }
 
 // allowAdd adds a network to a console's list (tenant.OpsAccounts.Allow).
 func (u *UI) allowAdd(c *fiber.Ctx) error {
 	k, cidr, note := strings.Clone(c.FormValue("console")), strings.Clone(c.FormValue("cidr")), strings.Clone(c.FormValue("note"))
 	_, err := u.deps.Ops.Allow(c.UserContext(), tenant.Console(k), cidr, note, actorOf(c))
-	if f := formError(err); f != nil {
+	if f := vendor.FormError(err); f != nil {
 		p, perr := u.allowPageData(c)
 		if perr != nil {
 			return perr
 		}
 		p.Console, p.CIDR, p.Note = k, cidr, note
-		p.fail(f, "console", "cidr", "note")
-		return u.renderForm(c, "allow_list", p)
+		p.Fail(f, "console", "cidr", "note")
+		return u.RenderForm(c, "allow_list", p)
 	}
 	if err != nil {
 		return err
 	}
-	return u.flashRedirect(c, "ops.allow.added", "/allow-list")
+	return u.FlashRedirect(c, "ops.allow.added", "/allow-list")
 }
 
 // allowRemovePage is the check page's data: the entry must be on the console's list (else 404).
@@ -92,7 +93,7 @@ func (u *UI) allowRemovePage(c *fiber.Ctx, console, cidr string) (*AllowPage, er
 	}
 	for _, e := range list {
 		if e.CIDR == cidr {
-			return &AllowPage{Page: u.page(c), ClientIP: c.IP(), Console: string(k), CIDR: e.CIDR, Note: e.Note,
+			return &AllowPage{Page: u.Page(c), ClientIP: c.IP(), Console: string(k), CIDR: e.CIDR, Note: e.Note,
 				Covers: tenant.AllowListContains([]string{e.CIDR}, c.IP())}, nil
 		}
 	}
@@ -104,7 +105,7 @@ func (u *UI) allowRemoveShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return u.render(c, "allow_remove", p)
+	return u.Render(c, "allow_remove", p)
 }
 
 // allowRemove removes the entry (tenant.OpsAccounts.Disallow), which refuses to remove the last
@@ -116,16 +117,16 @@ func (u *UI) allowRemove(c *fiber.Ctx) error {
 		return err
 	}
 	err = u.deps.Ops.Disallow(c.UserContext(), k, cidr, actorOf(c))
-	if f := formError(err); f != nil {
+	if f := vendor.FormError(err); f != nil {
 		p, perr := u.allowRemovePage(c, console, cidr)
 		if perr != nil {
 			return perr
 		}
-		p.fail(f, "cidr")
-		return u.renderForm(c, "allow_remove", p)
+		p.Fail(f, "cidr")
+		return u.RenderForm(c, "allow_remove", p)
 	}
 	if err != nil {
 		return err
 	}
-	return u.flashRedirect(c, "ops.allow.removed", "/allow-list")
+	return u.FlashRedirect(c, "ops.allow.removed", "/allow-list")
 }

@@ -26,11 +26,11 @@ func (u *UI) cities(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := &CitiesPage{Page: u.page(c), Q: q, Cities: list, Total: total}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	p := &CitiesPage{Page: u.Page(c), Q: q, Cities: list, Total: total}
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
-	return u.render(c, "cities", p)
+	return u.Render(c, "cities", p)
 }
 
 // cityURL is the address of path on a city's own host, as the member's browser reaches this

@@ -28,7 +28,7 @@ func (u *UI) cityPage(c *fiber.Ctx) (*CityPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CityPage{Page: u.page(c), City: city, URL: u.cityURL(c, city.Slug, "/"), AdminURL: u.cityURL(c, city.Slug, "/admin")}, nil
+	return &CityPage{Page: u.Page(c), City: city, URL: u.cityURL(c, city.Slug, "/"), AdminURL: u.cityURL(c, city.Slug, "/admin")}, nil
 }
 
 // showCity renders one of the city's pages, with the session's one-time message.
@@ -37,10 +37,10 @@ func (u *UI) showCity(c *fiber.Ctx, page string) error {
 	if err != nil {
 		return err
 	}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
-	return u.render(c, page, p)
+	return u.Render(c, page, p)
 }
 
 // refuseCity re-renders one of the city's forms with a domain refusal beside its field (422).
@@ -50,13 +50,13 @@ func (u *UI) refuseCity(c *fiber.Ctx, page, value string, fields map[string]stri
 		return err
 	}
 	p.Value = value
-	p.fail(fields)
-	return u.renderForm(c, page, p)
+	p.Fail(fields)
+	return u.RenderForm(c, page, p)
 }
 
 // doneCity stores a one-time message and returns to one of the city's pages.
 func (u *UI) doneCity(c *fiber.Ctx, flash, sub string) error {
-	return u.flashRedirect(c, flash, "/cities/"+strings.ToLower(strings.TrimSpace(slugOf(c)))+sub)
+	return u.FlashRedirect(c, flash, "/cities/"+strings.ToLower(strings.TrimSpace(slugOf(c)))+sub)
 }
 
 // city is the city's page: its addresses and settings, its bookings per day, and the support
@@ -69,10 +69,10 @@ func (u *UI) city(c *fiber.Ctx) error {
 	if p.bookingsChart, err = u.bookingsChart(c, &p.City.ID, p.City.Name); err != nil {
 		return err
 	}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
-	return u.render(c, "city", p)
+	return u.Render(c, "city", p)
 }
 
 // cityStatusShow is the check page before disabling (or enabling again) a city.

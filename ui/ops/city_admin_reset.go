@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -31,10 +32,10 @@ func (u *UI) cityAdminReset(c *fiber.Ctx) error {
 	}
 	login := strings.Clone(c.FormValue("login_id"))
 	acc, initial, err := u.deps.Cities.AdminReset(c.UserContext(), cp.City.Slug, login, actorOf(c))
-	if f := formError(err); f != nil {
+	if f := vendor.FormError(err); f != nil {
 		cp.Value = login
-		cp.fail(f)
-		return u.renderForm(c, "city_admin_reset", cp)
+		cp.Fail(f)
+		return u.RenderForm(c, "city_admin_reset", cp)
 	}
 	if err != nil {
 		return err
@@ -44,10 +45,10 @@ func (u *UI) cityAdminReset(c *fiber.Ctx) error {
 		// The password is reset already; sessions Redis could not end now expire by themselves.
 		n, err := u.deps.EndStaffSessions(c.UserContext(), acc.TenantID, acc.ID)
 		if err != nil {
-			u.log.Warn("staff sessions not ended after an admin reset", "request_id", web.RequestIDOf(c), "account", acc.ID, "err", err)
+			u.Log.Warn("staff sessions not ended after an admin reset", "request_id", web.RequestIDOf(c), "account", acc.ID, "err", err)
 		}
 		p.Ended, p.EndError = n, err != nil
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return u.render(c, "city_admin_issued", p)
+	return u.Render(c, "city_admin_issued", p)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 )
 
 // cityDomains lists the city's custom domains with the add form and, for each, a link to the
@@ -18,7 +19,7 @@ func (u *UI) cityDomains(c *fiber.Ctx) error { return u.showCity(c, "city_domain
 func (u *UI) cityDomainAdd(c *fiber.Ctx) error {
 	host := strings.Clone(c.FormValue("domain"))
 	if _, err := u.deps.Cities.AddDomain(c.UserContext(), slugOf(c), host, actorOf(c)); err != nil {
-		if f := formError(err); f != nil {
+		if f := vendor.FormError(err); f != nil {
 			return u.refuseCity(c, "city_domains", host, f)
 		}
 		return err
@@ -37,7 +38,7 @@ func (u *UI) cityDomainRemoveShow(c *fiber.Ctx) error {
 	if !slices.Contains(p.City.Domains, p.Value) {
 		return tenant.Errorf(tenant.NotFound, "tenant.domain.not_found")
 	}
-	return u.render(c, "city_domain_remove", p)
+	return u.Render(c, "city_domain_remove", p)
 }
 
 // cityDomainRemove unmaps it (tenant.Service.RemoveDomain); one already gone is 404.

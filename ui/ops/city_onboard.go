@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 )
 
 // CityNewPage is the data of city_new.html: the onboarding form.
@@ -19,9 +20,9 @@ type CityNewPage struct {
 var onboardOrder = []string{"slug", "name", "code", "name_kana", "banner_color", "domain", "admin_login", "admin_name"}
 
 func (u *UI) cityNewPage(c *fiber.Ctx, in tenant.OnboardInput, errs map[string]string) *CityNewPage {
-	p := &CityNewPage{Page: u.page(c)}
+	p := &CityNewPage{Page: u.Page(c)}
 	if errs != nil {
-		p.fail(errs, onboardOrder...)
+		p.Fail(errs, onboardOrder...)
 	}
 	f := func(name, value string, optional bool, inputMode, class string) Field {
 		return Field{Lang: p.Lang, Name: name, Label: "ops.onboard." + name, Hint: "ops.onboard." + name + ".hint", Value: value,
@@ -43,7 +44,7 @@ func (u *UI) cityNewPage(c *fiber.Ctx, in tenant.OnboardInput, errs map[string]s
 }
 
 func (u *UI) cityNew(c *fiber.Ctx) error {
-	return u.render(c, "city_new", u.cityNewPage(c, tenant.OnboardInput{}, nil))
+	return u.Render(c, "city_new", u.cityNewPage(c, tenant.OnboardInput{}, nil))
 }
 
 // CityCreatedPage is the data of city_created.html: the new city, its addresses, and its first
@@ -65,14 +66,14 @@ func (u *UI) cityCreate(c *fiber.Ctx) error {
 	in := tenant.OnboardInput{Slug: v("slug"), Name: v("name"), Code: v("code"), NameKana: v("name_kana"), BannerColor: v("banner_color"),
 		Domain: v("domain"), AdminLogin: v("admin_login"), AdminName: v("admin_name")}
 	t, initial, err := u.deps.Cities.Onboard(c.UserContext(), in, actorOf(c))
-	if f := formError(err); f != nil {
-		return u.renderForm(c, "city_new", u.cityNewPage(c, in, f))
+	if f := vendor.FormError(err); f != nil {
+		return u.RenderForm(c, "city_new", u.cityNewPage(c, in, f))
 	}
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return u.render(c, "city_created", &CityCreatedPage{Page: u.page(c), City: t, URL: u.cityURL(c, t.Slug, "/"),
+	return u.Render(c, "city_created", &CityCreatedPage{Page: u.Page(c), City: t, URL: u.cityURL(c, t.Slug, "/"),
 		AdminURL: u.cityURL(c, t.Slug, "/admin"), AdminLogin: strings.ToLower(strings.TrimSpace(in.AdminLogin)), Password: initial,
 		Domain: strings.TrimSuffix(strings.ToLower(strings.TrimSpace(in.Domain)), ".")})
 }

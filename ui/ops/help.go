@@ -12,5 +12,5 @@ type HelpPage struct {
 }
 
 func (u *UI) help(c *fiber.Ctx) error {
-	return u.render(c, "help", &HelpPage{Page: u.page(c), BaseDomain: u.deps.BaseDomain})
+	return u.Render(c, "help", &HelpPage{Page: u.Page(c), BaseDomain: u.deps.BaseDomain})
 }

@@ -45,8 +45,8 @@ var fleetSortOrder = []fleetColumn{{"name", "ops.fleet.name"}, {"bookings", "ops
 	{"locks", "ops.fleet.locks"}}
 
 func (u *UI) home(c *fiber.Ctx) error {
-	p := &HomePage{Page: u.page(c), Sort: c.Query("sort", "bookings"), Sorts: fleetSortOrder}
-	if err := u.takeFlash(c, &p.Page); err != nil {
+	p := &HomePage{Page: u.Page(c), Sort: c.Query("sort", "bookings"), Sorts: fleetSortOrder}
+	if err := u.TakeFlash(c, &p.Page); err != nil {
 		return err
 	}
 	less, ok := fleetSorts[p.Sort]
@@ -68,7 +68,7 @@ func (u *UI) home(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return u.render(c, "home", p)
+	return u.Render(c, "home", p)
 }
 
 // bookingsChart is the data of the "bookings-chart" partial: the days and their chart, for the

@@ -10,6 +10,7 @@ package ops
 
 import (
 	"context"
+	"embed"
 	"log/slog"
 	"time"
 
@@ -19,8 +20,12 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
+
+//go:embed templates
+var templatesFS embed.FS
 
 // Deps is what the ops console needs, handed over by package ui.
 type Deps struct {
@@ -46,15 +51,22 @@ type Fleet interface {
 	FleetDaily(ctx context.Context, days int, tenantID *uuid.UUID) ([]booking.DayFigures, error)
 }
 
-// UI is the ops console.
+// UI is the ops console: the vendor consoles' shared part (sign-in, session, allow-list, page
+// data) and the ops team's pages.
 type UI struct {
-	deps  Deps
-	log   *slog.Logger
-	core  *web.Core
-	views *web.Views
-	sess  *store
-	scope string // the sessions' scope: the console's host name
+	*vendor.Base
+	deps Deps
 }
+
+// Page, FieldError and Field are the vendor consoles' page data, form errors and inputs.
+type (
+	Page       = vendor.Page
+	FieldError = vendor.FieldError
+	Field      = vendor.Field
+)
+
+// cookieName is the ops console's session cookie.
+const cookieName = "mdg_ops"
 
 // New builds the ops console as an app of its own with the outer app's settings (trusted proxies,
 // limits, timeouts) and registers every route (routes.go). It fails when a template is broken.
@@ -62,15 +74,22 @@ func New(core *web.Core, outer *fiber.App, d Deps) (*web.Console, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	u := &UI{deps: d, log: d.Logger, core: core, scope: "ops." + d.BaseDomain,
-		sess: web.NewStore[Session](d.Redis, cookieName, d.SecureCookies, sessionIdle, sessionAbsolute, nil)}
-	var err error
-	if u.views, err = web.LoadViews(templatesFS, core.Funcs()); err != nil {
+	base, err := vendor.New(core, d.Ops, d.Redis, d.Logger, d.Now, templatesFS, vendor.Config{
+		Console: tenant.ConsoleOps, Roles: []tenant.OpsRole{tenant.OpsRoleOps}, Refused: "ops.console.operator",
+		Cookie: cookieName, Host: "ops." + d.BaseDomain, Secure: d.SecureCookies})
+	if err != nil {
 		return nil, err
 	}
+	u := &UI{Base: base, deps: d}
 	k := core.NewConsole(outer, "ops", u)
 	u.routes(k.App)
 	return k, nil
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
+
+// actorOf is the logged-in member as the domain's audit logs name them.
+func actorOf(c *fiber.Ctx) tenant.Actor {
+	a := vendor.AccountOf(c)
+	return tenant.Vendor(a.ID, a.LoginID, c.IP())
+}

@@ -50,8 +50,9 @@ type Views struct {
 // LoadViews parses every page of a console's templates (fsys holds templates/layouts/*.html,
 // templates/partials/*.html and the pages) with the shared partials at start; a broken template
 // fails the boot. Every page defines "title" and "content"; "errors/error" is the console's
-// error page.
-func LoadViews(fsys fs.FS, funcs template.FuncMap) (*Views, error) {
+// error page. more are pages shared by several consoles (templates/partials/*.html and pages,
+// no layouts), parsed into this console's set so they wear its layout.
+func LoadViews(fsys fs.FS, funcs template.FuncMap, more ...fs.FS) (*Views, error) {
 	shared, err := template.New("").Funcs(funcs).ParseFS(sharedFS, "templates/partials/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse shared partials: %w", err)
@@ -64,8 +65,29 @@ func LoadViews(fsys fs.FS, funcs template.FuncMap) (*Views, error) {
 			return nil, fmt.Errorf("parse partials: %w", err)
 		}
 	}
+	for _, m := range more {
+		if matches, _ := fs.Glob(m, "templates/partials/*.html"); len(matches) > 0 {
+			if shared, err = shared.ParseFS(m, "templates/partials/*.html"); err != nil {
+				return nil, fmt.Errorf("parse shared pages' partials: %w", err)
+			}
+		}
+	}
 	v := &Views{pages: map[string]*template.Template{}}
-	err = fs.WalkDir(fsys, "templates", func(path string, d fs.DirEntry, err error) error {
+	for _, m := range append([]fs.FS{fsys}, more...) {
+		if err := v.parsePages(shared, m); err != nil {
+			return nil, err
+		}
+	}
+	if v.pages["errors/error"] == nil {
+		return nil, fmt.Errorf("templates/errors/error.html is missing")
+	}
+	return v, nil
+}
+
+// parsePages adds every page of fsys (templates/**.html but layouts and partials), each parsed
+// into a copy of shared.
+func (v *Views) parsePages(shared *template.Template, fsys fs.FS) error {
+	return fs.WalkDir(fsys, "templates", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".html") {
 			return err
 		}
@@ -83,13 +105,12 @@ func LoadViews(fsys fs.FS, funcs template.FuncMap) (*Views, error) {
 		if t.Lookup("content") == nil || t.Lookup("title") == nil {
 			return fmt.Errorf("%s must define \"title\" and \"content\"", path)
 		}
+		if _, dup := v.pages[name]; dup {
+			return fmt.Errorf("page %s is defined twice", path)
+		}
 		v.pages[name] = t
 		return nil
 	})
-	if err == nil && v.pages["errors/error"] == nil {
-		err = fmt.Errorf("templates/errors/error.html is missing")
-	}
-	return v, err
 }
 
 // Pages lists the names of every page (for tests that render them all).

@@ -1,4 +1,4 @@
-package ops
+package vendor
 
 import (
 	"time"
@@ -10,9 +10,9 @@ import (
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
-// Session is a vendor member's session on the ops host: its own cookie (cookieName) and scope
-// (the host name), so neither a city's citizen or staff cookie nor a call-center one is ever read
-// here, and this one is never read on a city's host.
+// Session is a vendor member's session on one console's host: the console's own cookie and scope
+// (the host name), so neither a city's citizen or staff cookie nor the other console's is ever
+// read there, and this one is never read on a city's host.
 type Session struct {
 	web.Session
 	// Logged in: the password and the TOTP code (or, at the first login, the enrolment code) were
@@ -40,11 +40,11 @@ func (s *Session) account() uuid.UUID {
 	return s.Pending
 }
 
-type store = web.Store[Session, *Session]
+// Store keeps a console's sessions in Redis.
+type Store = web.Store[Session, *Session]
 
 // The session cookie and its lifetimes: 30 minutes idle, one working day in all.
 const (
-	cookieName      = "mdg_ops"
 	sessionIdle     = 30 * time.Minute
 	sessionAbsolute = 10 * time.Hour
 	// codeLife is how long the code page waits after a correct password; enrolLife how long a
@@ -54,43 +54,43 @@ const (
 	enrolLife = 15 * time.Minute
 )
 
-// sessionOf is the session the route's guard loaded.
-func sessionOf(c *fiber.Ctx) *Session { return web.Loaded[*Session](c) }
+// SessionOf is the session the route's guard loaded.
+func SessionOf(c *fiber.Ctx) *Session { return web.Loaded[*Session](c) }
 
-// setFlash stores a one-time message for the member's next page.
-func (u *UI) setFlash(c *fiber.Ctx, key string) error {
-	s := sessionOf(c)
+// SetFlash stores a one-time message for the member's next page.
+func (u *Base) SetFlash(c *fiber.Ctx, key string) error {
+	s := SessionOf(c)
 	s.Flash = key
-	return u.sess.Save(c, s)
+	return u.Sess.Save(c, s)
 }
 
-// flashRedirect stores a one-time message and redirects (POST/redirect/GET).
-func (u *UI) flashRedirect(c *fiber.Ctx, key, to string) error {
-	if err := u.setFlash(c, key); err != nil {
+// FlashRedirect stores a one-time message and redirects (POST/redirect/GET).
+func (u *Base) FlashRedirect(c *fiber.Ctx, key, to string) error {
+	if err := u.SetFlash(c, key); err != nil {
 		return err
 	}
 	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
-// takeFlash moves the session's one-time message into the page.
-func (u *UI) takeFlash(c *fiber.Ctx, p *Page) error {
-	s := sessionOf(c)
+// TakeFlash moves the session's one-time message into the page.
+func (u *Base) TakeFlash(c *fiber.Ctx, p *Page) error {
+	s := SessionOf(c)
 	if s == nil || s.Flash == "" {
 		return nil
 	}
 	p.Flash, s.Flash = s.Flash, ""
-	return u.sess.Save(c, s)
+	return u.Sess.Save(c, s)
 }
 
-// endSessions ends every ops-console session of a vendor account (reset, disabled) but the
+// EndSessions ends every session on this console of a vendor account (reset, disabled) but the
 // acting member's own, which the domain never lets them reset or disable.
-func (u *UI) endSessions(c *fiber.Ctx, id uuid.UUID) error {
-	n, err := u.sess.EndWhere(c.UserContext(), func(s *Session) bool { return s.Scope == u.scope && s.account() == id })
+func (u *Base) EndSessions(c *fiber.Ctx, id uuid.UUID) error {
+	n, err := u.Sess.EndWhere(c.UserContext(), func(s *Session) bool { return s.Scope == u.cfg.Host && s.account() == id })
 	if err != nil {
 		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
 	}
 	if n > 0 {
-		u.log.Info("ops sessions ended", "request_id", web.RequestIDOf(c), "account", id, "sessions", n)
+		u.Log.Info("vendor sessions ended", "console", u.cfg.Console, "request_id", web.RequestIDOf(c), "account", id, "sessions", n)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
-package ops
+package vendor
 
 import (
-	"embed"
 	"slices"
 	"sort"
 	"strings"
@@ -13,15 +12,19 @@ import (
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
-//go:embed templates
-var templatesFS embed.FS
-
-// Page is embedded in every page's data of the ops console: the shared page data, who is logged
-// in, and the error summary in the form's order.
+// Page is embedded in every page's data of a vendor console: the shared page data, who is logged
+// in, the error summary in the form's order and, on the call center's, the city served.
 type Page struct {
 	web.Page
-	Login   string       // the logged-in member's login id; "" before the login and for an operator
+	Login   string       // the logged-in member's login id; "" before the login and for another role
 	Summary []FieldError // the fields in error, in the order of the form
+	City    *Banner      // the city the page acts for (the call center's banner); nil elsewhere
+}
+
+// Banner is the city a call-center page acts for, as its banner shows it on every page.
+type Banner struct {
+	Slug, Name, Kana string
+	Colour           string // the city's banner colour (#rrggbb)
 }
 
 // FieldError is one line of the error summary: the field (its control's id is "f-"+Field) and
@@ -30,19 +33,22 @@ type FieldError struct {
 	Field, Key string
 }
 
-// page fills the common page data from the request.
-func (u *UI) page(c *fiber.Ctx) Page {
-	p := Page{Page: u.core.Page(c)}
-	// The menu is for the ops team: not before the login ends, nor for an operator refused here.
-	if s, a := sessionOf(c), accountOf(c); s != nil && s.LoggedIn() && a != nil && a.Role == tenant.OpsRoleOps {
+// Page fills the common page data from the request (and the console's Decorate).
+func (u *Base) Page(c *fiber.Ctx) Page {
+	p := Page{Page: u.Core.Page(c)}
+	// The menu is for the console's members: not before the login ends, nor for another role.
+	if s, a := SessionOf(c), AccountOf(c); s != nil && s.LoggedIn() && a != nil && u.member(a) {
 		p.Login = s.Login
+	}
+	if u.Decorate != nil {
+		u.Decorate(c, &p)
 	}
 	return p
 }
 
 // fail puts a form's field errors into the page: each beside its field, and in the summary in
 // order (the fields of the form, first to last); fields not named in order follow, sorted.
-func (p *Page) fail(fields map[string]string, order ...string) {
+func (p *Page) Fail(fields map[string]string, order ...string) {
 	p.Errors = fields
 	var rest []string
 	for f := range fields {
@@ -60,7 +66,7 @@ func (p *Page) fail(fields map[string]string, order ...string) {
 
 // formError returns the fields of a domain refusal that names them (shown beside the fields,
 // answered 422), or nil for any other error, which the error handler answers.
-func formError(err error) map[string]string {
+func FormError(err error) map[string]string {
 	if e := tenant.AsError(err); e != nil && len(e.Fields) > 0 && e.Code != tenant.Internal && e.Code != tenant.Unavailable {
 		return e.Fields
 	}
@@ -68,13 +74,13 @@ func formError(err error) map[string]string {
 }
 
 // render executes a page (web.Views.Render: a template error never sends half a page).
-func (u *UI) render(c *fiber.Ctx, page string, data any) error {
-	return u.views.Render(c, page, data)
+func (u *Base) Render(c *fiber.Ctx, page string, data any) error {
+	return u.Views.Render(c, page, data)
 }
 
 // renderForm re-renders a form with its errors (422).
-func (u *UI) renderForm(c *fiber.Ctx, page string, data any) error {
-	return u.render(c.Status(fiber.StatusUnprocessableEntity), page, data)
+func (u *Base) RenderForm(c *fiber.Ctx, page string, data any) error {
+	return u.Render(c.Status(fiber.StatusUnprocessableEntity), page, data)
 }
 
 // ErrorPage is the data of errors/error.html.
@@ -84,10 +90,10 @@ type ErrorPage struct {
 	Session bool // a session with a login (finished or not): the page offers to log out
 }
 
-// RenderError renders the ops console's error page (web.ErrorPages).
-func (u *UI) RenderError(c *fiber.Ctx, p web.ErrorPage) error {
-	s := sessionOf(c)
-	return u.render(c, "errors/error", &ErrorPage{Page: u.page(c), ErrorPage: p, Session: s != nil && s.account() != uuid.Nil})
+// RenderError renders the console's error page (web.ErrorPages).
+func (u *Base) RenderError(c *fiber.Ctx, p web.ErrorPage) error {
+	s := SessionOf(c)
+	return u.Render(c, "errors/error", &ErrorPage{Page: u.Page(c), ErrorPage: p, Session: s != nil && s.account() != uuid.Nil})
 }
 
 // Field is one labelled input of a form, as the shared "admin-field" partial draws it.

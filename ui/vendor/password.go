@@ -1,4 +1,4 @@
-package ops
+package vendor
 
 import (
 	"strings"
@@ -14,29 +14,29 @@ type PasswordPage struct {
 	Forced bool // the issued password must be changed before anything else
 }
 
-func (u *UI) passwordShow(c *fiber.Ctx) error {
-	acc := accountOf(c)
-	if !sessionOf(c).LoggedIn() && !acc.MustChange {
+func (u *Base) passwordShow(c *fiber.Ctx) error {
+	acc := AccountOf(c)
+	if !SessionOf(c).LoggedIn() && !acc.MustChange {
 		return c.Redirect("/mfa", fiber.StatusSeeOther) // a first login whose password is already changed
 	}
-	return u.render(c, "password", &PasswordPage{Page: u.page(c), Forced: acc.MustChange})
+	return u.Render(c, "password", &PasswordPage{Page: u.Page(c), Forced: acc.MustChange})
 }
 
 // passwordSubmit changes the password (tenant.OpsAccounts.ChangePassword: the current one and the
 // password rules); at a first login the TOTP enrolment follows.
-func (u *UI) passwordSubmit(c *fiber.Ctx) error {
-	s, acc := sessionOf(c), accountOf(c)
+func (u *Base) passwordSubmit(c *fiber.Ctx) error {
+	s, acc := SessionOf(c), AccountOf(c)
 	cur, next := strings.Clone(c.FormValue("current_password")), strings.Clone(c.FormValue("new_password"))
 	var err error
 	if next != c.FormValue("new_password2") {
 		err = &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"new_password2": "staff.password.mismatch"}}
 	} else {
-		err = u.deps.Ops.ChangePassword(c.UserContext(), acc.ID, cur, next, c.IP())
+		err = u.Ops.ChangePassword(c.UserContext(), acc.ID, cur, next, c.IP())
 	}
-	if f := formError(err); f != nil {
-		p := &PasswordPage{Page: u.page(c), Forced: acc.MustChange}
-		p.fail(f, "current_password", "new_password", "new_password2")
-		return u.renderForm(c, "password", p)
+	if f := FormError(err); f != nil {
+		p := &PasswordPage{Page: u.Page(c), Forced: acc.MustChange}
+		p.Fail(f, "current_password", "new_password", "new_password2")
+		return u.RenderForm(c, "password", p)
 	}
 	if tenant.ErrorCode(err) == tenant.Unauthorized { // disabled meanwhile
 		return u.signOut(c)
@@ -45,11 +45,11 @@ func (u *UI) passwordSubmit(c *fiber.Ctx) error {
 		return err
 	}
 	if !s.LoggedIn() {
-		s.PendingAt = u.now() // the enrolment's time counts from the new password
-		if err := u.sess.Save(c, s); err != nil {
+		s.PendingAt = u.Now() // the enrolment's time counts from the new password
+		if err := u.Sess.Save(c, s); err != nil {
 			return err
 		}
 		return c.Redirect("/mfa", fiber.StatusSeeOther)
 	}
-	return u.flashRedirect(c, "ops.password.changed", "/")
+	return u.FlashRedirect(c, "ops.password.changed", "/")
 }

@@ -1,4 +1,4 @@
-package ops
+package vendor
 
 import (
 	"strings"
@@ -31,26 +31,26 @@ func messageKey(key string) string {
 	return key
 }
 
-func (u *UI) loginShow(c *fiber.Ctx) error {
-	return u.render(c, "login", &LoginPage{Page: u.page(c)})
+func (u *Base) loginShow(c *fiber.Ctx) error {
+	return u.Render(c, "login", &LoginPage{Page: u.Page(c)})
 }
 
 // loginSubmit checks the password (tenant.OpsAccounts.Authenticate). Right, the session is not
 // logged in yet: it moves to a new id and on to the code, or at a first login to the new password
 // and the TOTP enrolment.
-func (u *UI) loginSubmit(c *fiber.Ctx) error {
+func (u *Base) loginSubmit(c *fiber.Ctx) error {
 	login, pw := strings.Clone(c.FormValue("login_id")), strings.Clone(c.FormValue("password"))
-	acc, err := u.deps.Ops.Authenticate(c.UserContext(), login, pw, c.IP())
+	acc, err := u.Ops.Authenticate(c.UserContext(), login, pw, c.IP())
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Unauthorized || e.Code == tenant.Throttled) {
 		c.Status(web.StatusOf(e.Code))
-		return u.render(c, "login", &LoginPage{Page: u.page(c), LoginID: login, ErrorKey: messageKey(e.Key)})
+		return u.Render(c, "login", &LoginPage{Page: u.Page(c), LoginID: login, ErrorKey: messageKey(e.Key)})
 	}
 	if err != nil {
 		return err
 	}
-	s := sessionOf(c)
-	*s = Session{Session: web.Session{ID: s.ID, Scope: s.Scope}, Pending: acc.ID, PendingAt: u.now()}
-	if err := u.sess.Renew(c, s); err != nil {
+	s := SessionOf(c)
+	*s = Session{Session: web.Session{ID: s.ID, Scope: s.Scope}, Pending: acc.ID, PendingAt: u.Now()}
+	if err := u.Sess.Renew(c, s); err != nil {
 		return err
 	}
 	switch {
@@ -64,33 +64,33 @@ func (u *UI) loginSubmit(c *fiber.Ctx) error {
 
 // loggedIn finishes the login of acc (its code, or its enrolment, was accepted): the session moves
 // to a new id and opens the top page.
-func (u *UI) loggedIn(c *fiber.Ctx, acc *tenant.OpsAccount) error {
-	s := sessionOf(c)
-	*s = Session{Session: web.Session{ID: s.ID, Scope: s.Scope}, AccountID: acc.ID, Login: acc.LoginID, AuthAt: u.now()}
-	if err := u.sess.Renew(c, s); err != nil {
+func (u *Base) loggedIn(c *fiber.Ctx, acc *tenant.OpsAccount) error {
+	s := SessionOf(c)
+	*s = Session{Session: web.Session{ID: s.ID, Scope: s.Scope}, AccountID: acc.ID, Login: acc.LoginID, AuthAt: u.Now()}
+	if err := u.Sess.Renew(c, s); err != nil {
 		return err
 	}
 	return c.Redirect("/", fiber.StatusSeeOther)
 }
 
 // loginAgain forgets a login in progress and shows the login form with a message (401).
-func (u *UI) loginAgain(c *fiber.Ctx, key string) error {
-	s := sessionOf(c)
+func (u *Base) loginAgain(c *fiber.Ctx, key string) error {
+	s := SessionOf(c)
 	if s.Pending != uuid.Nil || s.MFASecret != "" {
 		s.Pending, s.MFASecret = uuid.Nil, ""
-		if err := u.sess.Save(c, s); err != nil {
+		if err := u.Sess.Save(c, s); err != nil {
 			return err
 		}
 	}
 	c.Status(fiber.StatusUnauthorized)
-	return u.render(c, "login", &LoginPage{Page: u.page(c), ErrorKey: key})
+	return u.Render(c, "login", &LoginPage{Page: u.Page(c), ErrorKey: key})
 }
 
-func (u *UI) logout(c *fiber.Ctx) error { return u.signOut(c) }
+func (u *Base) logout(c *fiber.Ctx) error { return u.signOut(c) }
 
 // signOut ends the session and opens the login form.
-func (u *UI) signOut(c *fiber.Ctx) error {
-	if err := u.sess.Destroy(c, sessionOf(c)); err != nil {
+func (u *Base) signOut(c *fiber.Ctx) error {
+	if err := u.Sess.Destroy(c, SessionOf(c)); err != nil {
 		return err
 	}
 	return c.Redirect("/login", fiber.StatusSeeOther)

@@ -1,4 +1,4 @@
-package ops
+package vendor
 
 import (
 	"strings"
@@ -12,35 +12,35 @@ import (
 
 // codePending returns the account waiting for its code, or uuid.Nil when there is none or its
 // five minutes are over.
-func (u *UI) codePending(c *fiber.Ctx) uuid.UUID {
-	s := sessionOf(c)
-	if s.LoggedIn() || s.Pending == uuid.Nil || u.now().Sub(s.PendingAt) > codeLife {
+func (u *Base) codePending(c *fiber.Ctx) uuid.UUID {
+	s := SessionOf(c)
+	if s.LoggedIn() || s.Pending == uuid.Nil || u.Now().Sub(s.PendingAt) > codeLife {
 		return uuid.Nil
 	}
 	return s.Pending
 }
 
-func (u *UI) loginCodeShow(c *fiber.Ctx) error {
+func (u *Base) loginCodeShow(c *fiber.Ctx) error {
 	if u.codePending(c) == uuid.Nil {
 		return u.loginAgain(c, "ops.login.expired")
 	}
-	return u.render(c, "login_code", &LoginPage{Page: u.page(c)})
+	return u.Render(c, "login_code", &LoginPage{Page: u.Page(c)})
 }
 
 // loginCodeSubmit checks the code (tenant.OpsAccounts.VerifyLoginCode); right, the member is
 // logged in under a new session id.
-func (u *UI) loginCodeSubmit(c *fiber.Ctx) error {
+func (u *Base) loginCodeSubmit(c *fiber.Ctx) error {
 	id := u.codePending(c)
 	if id == uuid.Nil {
 		return u.loginAgain(c, "ops.login.expired")
 	}
-	acc, err := u.deps.Ops.VerifyLoginCode(c.UserContext(), id, strings.Clone(c.FormValue("code")), c.IP())
+	acc, err := u.Ops.VerifyLoginCode(c.UserContext(), id, strings.Clone(c.FormValue("code")), c.IP())
 	if e := tenant.AsError(err); e != nil && e.Key == "staff.login.failed" {
 		return u.loginAgain(c, e.Key) // disabled, or TOTP reset meanwhile: start again
 	}
 	if e := tenant.AsError(err); e != nil && (e.Code == tenant.Unauthorized || e.Code == tenant.Throttled) {
 		c.Status(web.StatusOf(e.Code))
-		return u.render(c, "login_code", &LoginPage{Page: u.page(c), ErrorKey: messageKey(e.Key)})
+		return u.Render(c, "login_code", &LoginPage{Page: u.Page(c), ErrorKey: messageKey(e.Key)})
 	}
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package ops
+package vendor
 
 import (
 	"encoding/base64"
@@ -21,14 +21,14 @@ type MFAPage struct {
 
 // mfaPage builds the enrolment page, making (once per session) the secret to enrol with, which
 // is saved only when a code confirms it.
-func (u *UI) mfaPage(c *fiber.Ctx) (*MFAPage, error) {
-	s, acc := sessionOf(c), accountOf(c)
+func (u *Base) mfaPage(c *fiber.Ctx) (*MFAPage, error) {
+	s, acc := SessionOf(c), AccountOf(c)
 	if s.MFASecret == "" {
 		var err error
 		if s.MFASecret, err = tenant.NewOpsTOTPSecret(acc.LoginID); err != nil {
 			return nil, err
 		}
-		if err := u.sess.Save(c, s); err != nil {
+		if err := u.Sess.Save(c, s); err != nil {
 			return nil, err
 		}
 	}
@@ -44,17 +44,17 @@ func (u *UI) mfaPage(c *fiber.Ctx) (*MFAPage, error) {
 	for i := 0; i < len(s.MFASecret); i += 4 {
 		groups = append(groups, s.MFASecret[i:min(i+4, len(s.MFASecret))])
 	}
-	return &MFAPage{Page: u.page(c), LoginID: acc.LoginID, Secret: strings.Join(groups, " "),
+	return &MFAPage{Page: u.Page(c), LoginID: acc.LoginID, Secret: strings.Join(groups, " "),
 		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))}, nil
 }
 
 // mfaNext sends an account to the step it needs instead of the enrolment: the password change
 // first; with TOTP already on, the top page (logged in) or the code (not yet).
-func (u *UI) mfaNext(c *fiber.Ctx, acc *tenant.OpsAccount) (string, bool) {
+func (u *Base) mfaNext(c *fiber.Ctx, acc *tenant.OpsAccount) (string, bool) {
 	switch {
 	case acc.MustChange:
 		return "/password", true
-	case acc.TOTPEnabled && sessionOf(c).LoggedIn():
+	case acc.TOTPEnabled && SessionOf(c).LoggedIn():
 		return "/", true
 	case acc.TOTPEnabled:
 		return "/login/code", true
@@ -62,29 +62,29 @@ func (u *UI) mfaNext(c *fiber.Ctx, acc *tenant.OpsAccount) (string, bool) {
 	return "", false
 }
 
-func (u *UI) mfaShow(c *fiber.Ctx) error {
-	if to, ok := u.mfaNext(c, accountOf(c)); ok {
+func (u *Base) mfaShow(c *fiber.Ctx) error {
+	if to, ok := u.mfaNext(c, AccountOf(c)); ok {
 		return c.Redirect(to, fiber.StatusSeeOther)
 	}
 	p, err := u.mfaPage(c)
 	if err != nil {
 		return err
 	}
-	return u.render(c, "mfa", p)
+	return u.Render(c, "mfa", p)
 }
 
 // mfaEnable saves the session's secret once a code from the member's app matches it
 // (tenant.OpsAccounts.EnableTOTP), which finishes the login.
-func (u *UI) mfaEnable(c *fiber.Ctx) error {
-	s := sessionOf(c)
-	acc, err := u.deps.Ops.EnableTOTP(c.UserContext(), accountOf(c).ID, s.MFASecret, strings.Clone(c.FormValue("code")), c.IP())
-	if f := formError(err); f != nil {
+func (u *Base) mfaEnable(c *fiber.Ctx) error {
+	s := SessionOf(c)
+	acc, err := u.Ops.EnableTOTP(c.UserContext(), AccountOf(c).ID, s.MFASecret, strings.Clone(c.FormValue("code")), c.IP())
+	if f := FormError(err); f != nil {
 		p, perr := u.mfaPage(c)
 		if perr != nil {
 			return perr
 		}
-		p.fail(f, "code")
-		return u.renderForm(c, "mfa", p)
+		p.Fail(f, "code")
+		return u.RenderForm(c, "mfa", p)
 	}
 	switch tenant.ErrorCode(err) {
 	case "":
@@ -92,7 +92,7 @@ func (u *UI) mfaEnable(c *fiber.Ctx) error {
 	case tenant.Unauthorized: // disabled meanwhile
 		return u.signOut(c)
 	case tenant.Forbidden, tenant.Conflict: // the password first, or enrolled meanwhile
-		if to, ok := u.mfaNext(c, accountOf(c)); ok {
+		if to, ok := u.mfaNext(c, AccountOf(c)); ok {
 			return c.Redirect(to, fiber.StatusSeeOther)
 		}
 	}
