@@ -147,6 +147,10 @@ type LoginInput struct {
 	CardNo string
 	Birth  string // MMDD in any accepted form
 	IP     string // client IP; "" for the call center
+	// Operator is the call-center operator checking a caller's card (uuid.Nil otherwise): the
+	// check counts toward the card's lockout and the operator's own limit, not toward the IP
+	// layers (every operator shares the call center's address), so IP is ignored.
+	Operator uuid.UUID
 }
 
 // Login checks a card number and birth MMDD. Every login path (web, API, add-family-member, call
@@ -163,12 +167,23 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	if errNo != nil || errBirth != nil {
 		return nil, mergeFieldErrors(errNo, errBirth)
 	}
+	if in.Operator != uuid.Nil {
+		in.IP = ""
+	}
 	d, err := s.cfg.Guard.Check(ctx, t.ID.String(), no, in.IP)
 	if err != nil {
 		return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
 	}
 	if !d.Allowed {
 		return nil, s.lockedError(d)
+	}
+	if in.Operator != uuid.Nil {
+		if d, err = s.cfg.Guard.OperatorAttempt(ctx, in.Operator.String()); err != nil {
+			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
+		}
+		if !d.Allowed {
+			return nil, s.lockedError(d)
+		}
 	}
 	var card Card
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -199,6 +214,11 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	if err := s.cfg.Guard.Succeed(ctx, t.ID.String(), no, in.IP); err != nil {
 		return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
 	}
+	if in.Operator != uuid.Nil {
+		if err := s.cfg.Guard.OperatorSucceeded(ctx, in.Operator.String()); err != nil {
+			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
+		}
+	}
 	return &card, nil
 }
 
@@ -206,8 +226,12 @@ func (s *Service) lockedError(d guard.Decision) error {
 	if d.Reason == guard.ReasonCardHardLocked {
 		return tenant.Errorf(tenant.Throttled, "login.hard_locked")
 	}
+	key := "login.locked"
+	if d.Reason == guard.ReasonOperatorLimit {
+		key = "callcenter.verify.limit"
+	}
 	until := s.now().Add(d.RetryAfter).In(JST)
-	return tenant.Errorf(tenant.Throttled, "login.locked").WithArgs(map[string]any{
+	return tenant.Errorf(tenant.Throttled, key).WithArgs(map[string]any{
 		"until":   until.Add(time.Minute - 1).Truncate(time.Minute).Format("15:04"),
 		"minutes": int(d.RetryAfter.Minutes()) + 1,
 	})

@@ -363,6 +363,24 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
+	// An operator's check of a caller is logged; a check whose log line cannot be written shows
+	// nothing and counts no call.
+	"VerifyCaller": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		c := w.card(t)
+		ops := tenant.NewOpsAccounts(w.d.App, w.clock.Now)
+		op, _, err := ops.Create(context.Background(), "record.operator."+c.CardNo, "記録 オペレーター", tenant.OpsRoleOperator, tenant.VendorCLI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := tenant.Operator(op.ID, op.LoginID, "192.0.2.45")
+		return func(ctx context.Context) error {
+			caller, err := w.svc.VerifyCaller(ctx, w.t, booking.CallerCheck{CardNo: c.CardNo, Birth: "0312"}, a)
+			if err != nil && caller != nil {
+				t.Errorf("VerifyCaller with its record refused returned %+v", caller)
+			}
+			return err
+		}
+	},
 	"LookupCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		c := w.card(t)
 		return func(ctx context.Context) error {
@@ -377,7 +395,7 @@ var recordCases = map[string]recordCase{
 // reminders, the import's preview and progress, the fleet overview's counts (counts only, no
 // citizen's record), and the clock.
 var unrecorded = []string{
-	"Availability", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
+	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
 	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",

@@ -2,7 +2,10 @@ package booking
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -41,6 +44,7 @@ type Reservation struct {
 	CreatedAt   time.Time         `bun:"created_at,notnull,default:current_timestamp"`
 	UpdatedAt   time.Time         `bun:"updated_at,notnull,default:current_timestamp"`
 	CancelledAt *time.Time        `bun:"cancelled_at"`
+	CallNote    string            `bun:"call_note,notnull"` // the call center's note of the call
 	// RequestKey identifies the request that made the booking (see ReserveInput.RequestKey).
 	RequestKey *string `bun:"request_key"`
 	// Replayed is set by Reserve when the request had already made this booking.
@@ -59,10 +63,38 @@ type Hold struct {
 	CreatedAt time.Time `bun:"created_at,notnull,default:current_timestamp"`
 }
 
-// overridesDeadline reports whether the actor may book past the citizens' deadline (staff and
-// call-center operators, who serve a citizen in person or on the phone).
+// overridesDeadline reports whether the actor may act past the citizens' deadline: staff, who
+// serve a citizen at the counter, and call-center operators who record why (Actor.Reason).
 func overridesDeadline(a tenant.Actor) bool {
+	return a.Channel == tenant.ChannelStaff || (a.Channel == tenant.ChannelCallCenter && a.Reason != "")
+}
+
+// seesPastDeadline reports whether the actor sees the days inside the citizens' deadline as
+// bookable (staff and call-center operators: every day from today on; an operator then books
+// them with a reason).
+func seesPastDeadline(a tenant.Actor) bool {
 	return a.Channel == tenant.ChannelStaff || a.Channel == tenant.ChannelCallCenter
+}
+
+// deadlineRefusal is the refusal of an act inside the citizens' deadline: for a call-center
+// operator, who may act then with a reason, invalid with the field "reason"
+// ("callcenter.reason.required"); for anyone else citizen.
+func deadlineRefusal(a tenant.Actor, citizen error) error {
+	if a.Channel == tenant.ChannelCallCenter {
+		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"reason": "callcenter.reason.required"}}
+	}
+	return citizen
+}
+
+// maxReason is the longest reason an operator may give, in characters.
+const maxReason = 200
+
+// checkReason refuses a reason that is too long or holds control characters (field "reason").
+func checkReason(a tenant.Actor) error {
+	if utf8.RuneCountInString(a.Reason) > maxReason || strings.ContainsFunc(a.Reason, unicode.IsControl) {
+		return &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: map[string]string{"reason": "callcenter.reason.invalid"}}
+	}
+	return nil
 }
 
 // MaxParty is the most cards one reservation may hold.
@@ -75,6 +107,9 @@ const MaxParty = 6
 func (s *Service) HoldSlot(ctx context.Context, t *tenant.Tenant, slotID uuid.UUID, party int, release uuid.UUID, a tenant.Actor) (_ *Hold, err error) {
 	defer tenant.Wrap(&err, "booking.HoldSlot(%s, %s)", t.ID, slotID)
 	defer s.countRefusal(t.ID, &err)
+	if err := checkReason(a); err != nil {
+		return nil, err
+	}
 	if party < 1 || party > MaxParty {
 		return nil, tenant.Errorf(tenant.Invalid, "reserve.party.invalid")
 	}
@@ -293,8 +328,11 @@ func takePlaces(ctx context.Context, tx bun.Tx, t *tenant.Tenant, slotID uuid.UU
 		return nil, tenant.DBError(err)
 	}
 	slot.Day = DateFromDB(day)
-	if !open || !slot.StartsAt.After(now) || (!overridesDeadline(a) && slot.Day.Before(bookableFrom(t, now))) {
+	if !open || !slot.StartsAt.After(now) {
 		return nil, tenant.Errorf(tenant.Invalid, "slot.closed")
+	}
+	if !overridesDeadline(a) && slot.Day.Before(bookableFrom(t, now)) {
+		return nil, deadlineRefusal(a, tenant.Errorf(tenant.Invalid, "slot.closed"))
 	}
 	if took == 0 {
 		if ownHold != uuid.Nil && ownTaken == 0 {

@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,6 +31,9 @@ type ReserveInput struct {
 	Email   string // optional; validated by ValidateEmail
 	Lang    string // "ja" or "en": the language of the mail
 	Actor   tenant.Actor
+	// Note is the call center's short note of the call (at most 200 characters, one line),
+	// shown to the city's staff with the booking; "" for every other channel.
+	Note string
 	// RequestKey is the client's key for this request (the API's Idempotency-Key header, a
 	// form's token): printable ASCII, at most 255 characters. Without a hold, a request that
 	// repeats a key finds the booking the first one made; with a hold, the hold is the key.
@@ -85,6 +91,9 @@ var bookable = map[CardStatus]bool{CardImported: true, CardNoticeSent: true, Car
 func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput) (_ *Reservation, err error) {
 	defer tenant.Wrap(&err, "booking.Reserve(%s, %s)", t.ID, in.SlotID)
 	defer s.countRefusal(t.ID, &err)
+	if err := checkReason(in.Actor); err != nil {
+		return nil, err
+	}
 	email, err := ValidateEmail(in.Email)
 	if err != nil {
 		return nil, err
@@ -96,9 +105,13 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 	if !validRequestKey(in.RequestKey) {
 		return nil, tenant.Errorf(tenant.Invalid, "request.key_invalid")
 	}
+	note := strings.TrimSpace(in.Note)
+	if utf8.RuneCountInString(note) > maxReason || strings.ContainsFunc(note, unicode.IsControl) {
+		return nil, fieldError("note", "callcenter.note.invalid")
+	}
 	now := s.now()
 	r := &Reservation{TenantID: t.ID, SlotID: in.SlotID, Status: Booked, Channel: in.Actor.Channel,
-		Lang: langOrJA(in.Lang), PartySize: len(cards), CreatedAt: now, UpdatedAt: now}
+		Lang: langOrJA(in.Lang), PartySize: len(cards), CreatedAt: now, UpdatedAt: now, CallNote: note}
 	if email != "" {
 		r.Email = &email
 	}
@@ -149,6 +162,9 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, newSlot, holdID uuid.UUID, a tenant.Actor) (_ *Reservation, err error) {
 	defer tenant.Wrap(&err, "booking.Change(%s, %s, %s)", t.ID, reservationID, newSlot)
 	defer s.countRefusal(t.ID, &err)
+	if err := checkReason(a); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	var r Reservation
 	var spans []slotfeed.Span
@@ -193,6 +209,9 @@ func (s *Service) Change(ctx context.Context, t *tenant.Tenant, reservationID, n
 func (s *Service) Cancel(ctx context.Context, t *tenant.Tenant, reservationID uuid.UUID, a tenant.Actor) (err error) {
 	defer tenant.Wrap(&err, "booking.Cancel(%s, %s)", t.ID, reservationID)
 	defer s.countRefusal(t.ID, &err)
+	if err := checkReason(a); err != nil {
+		return err
+	}
 	now := s.now()
 	var span slotfeed.Span
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -240,7 +259,7 @@ func lockActiveReservation(ctx context.Context, tx bun.IDB, t *tenant.Tenant, id
 		return nil, tenant.Errorf(tenant.Conflict, "reservation.not_active")
 	}
 	if !overridesDeadline(a) && (DateOf(r.StartsAt).Before(bookableFrom(t, now)) || !r.StartsAt.After(now)) {
-		return nil, tenant.Errorf(tenant.Conflict, "deadline.passed")
+		return nil, deadlineRefusal(a, tenant.Errorf(tenant.Conflict, "deadline.passed"))
 	}
 	return &r, nil
 }
@@ -339,8 +358,8 @@ func ReserveSQL() ReserveStatements {
 // nothing is written and no row comes back, and the caller draws another.
 const insertBookingSQL = `WITH r AS (
 		INSERT INTO reservations (tenant_id, code, slot_id, location_id, starts_at, status, channel, email, lang,
-			party_size, created_at, updated_at, request_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+			party_size, created_at, updated_at, request_key, call_note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $17)
 		ON CONFLICT (tenant_id, code) DO NOTHING
 		RETURNING id
 	), linked AS (
@@ -376,7 +395,7 @@ func insertBooking(ctx context.Context, tx bun.Tx, r *Reservation, cards []uuid.
 		r.Code = newCode()
 		err := tx.Tx.QueryRowContext(ctx, insertBookingSQL, r.TenantID, r.Code, r.SlotID, r.LocationID, r.StartsAt,
 			string(r.Status), string(r.Channel), r.Email, r.Lang, r.PartySize, r.CreatedAt, r.RequestKey,
-			cards, froms, a.Login, string(KindCreated)).Scan(&r.ID)
+			cards, froms, a.Login, string(KindCreated), r.CallNote).Scan(&r.ID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows): // the code is taken: draw another
 			continue

@@ -111,7 +111,7 @@ func markNoShows(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, where stri
 // RetentionCounts counts the rows ApplyRetention changed, by category.
 type RetentionCounts struct {
 	Names        int // cards whose name and kana were cleared
-	Emails       int // reservations whose e-mail (and delivery error) was cleared
+	Emails       int // reservations whose e-mail (and delivery error, and call note) was cleared
 	MailErrors   int // finished outbox rows whose last SMTP error was cleared
 	Pseudonyms   int // cards pseudonymised
 	Imports      int // import jobs left unfinished for ImportFileRetention, cancelled with their file deleted
@@ -173,8 +173,8 @@ func (s *Service) ApplyRetention(ctx context.Context, t *tenant.Tenant, now time
 			{"names", &c.Names, `UPDATE cards SET name = NULL, name_kana = NULL, updated_at = ?
 				WHERE status IN ('issued', 'void', 'returned') AND status_changed_at < ?
 				AND (name IS NOT NULL OR name_kana IS NOT NULL)`, []any{now, nameCut}},
-			{"emails", &c.Emails, `UPDATE reservations SET email = NULL, mail_error = ''
-				WHERE (email IS NOT NULL OR mail_error <> '')
+			{"emails", &c.Emails, `UPDATE reservations SET email = NULL, mail_error = '', call_note = ''
+				WHERE (email IS NOT NULL OR mail_error <> '' OR call_note <> '')
 				AND ((status IN ('visited', 'no_show') AND starts_at < ?)
 					OR (status = 'cancelled' AND coalesce(cancelled_at, updated_at) < ?))`, []any{mailCut, mailCut}},
 			{"mail errors", &c.MailErrors, `UPDATE outbox SET last_error = ''

@@ -193,7 +193,7 @@ func (s *Service) Availability(ctx context.Context, t *tenant.Tenant, locationID
 // firstDay is the first day the actor may book: for a citizen the first day past the deadline,
 // for staff and call-center operators today.
 func firstDay(t *tenant.Tenant, now time.Time, a tenant.Actor) Date {
-	if overridesDeadline(a) {
+	if seesPastDeadline(a) {
 		return DateOf(now)
 	}
 	return bookableFrom(t, now)

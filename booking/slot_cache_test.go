@@ -239,7 +239,7 @@ var changesSlots = map[string]bool{
 // slotReads are the exported methods that write no places, slots or holds, and have no record
 // case: reads, mail, imports (cards only), login, the clock.
 var slotReads = []string{
-	"Availability", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
+	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
 	"CommitImport", "CurrentReservation", "DaySummary", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
 	"ImportProfile", "LocationByID", "Locations", "Login", "MailFailed", "MailSent", "MailTemplateList",
 	"MailTemplateOf", "MarkOutboxEnqueued", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",

@@ -267,14 +267,20 @@ func (s *Service) SearchReservations(ctx context.Context, t *tenant.Tenant, f Re
 	return out, nil
 }
 
-// ReservationForStaff returns a reservation of the tenant with its location, slot and cards, and
-// logs the read (action "reservation.view"). Another tenant's id is not_found.
+// ReservationForStaff returns a reservation of the tenant with its location, slot and cards and
+// what staff and call-center operators did to it (Actions, from the audit log), and logs the
+// read (action "reservation.view"). Another tenant's id is not_found.
 func (s *Service) ReservationForStaff(ctx context.Context, t *tenant.Tenant, id uuid.UUID, v tenant.Actor) (_ *ReservationView, err error) {
 	defer tenant.Wrap(&err, "booking.ReservationForStaff(%s, %s)", t.ID, id)
 	var rv *ReservationView
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if rv, err = loadView(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := tx.NewRaw(`SELECT at, actor, action, coalesce(after->>'reason', '') AS reason FROM audit_log
+			WHERE target = ? AND action IN ('reservation.create', 'reservation.change', 'reservation.cancel',
+				'reservation.checkin', 'reservation.no_show') ORDER BY at, id`, rv.Code).Scan(ctx, &rv.Actions); err != nil {
 			return err
 		}
 		return v.Audit(ctx, tx, t.ID, "reservation.view", rv.Code, nil, map[string]any{"id": id.String()})

@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -15,6 +16,17 @@ type ReservationView struct {
 	Location Location
 	Slot     Slot
 	Cards    []Card
+	Actions  []BookingAction // staff's and operators' actions on it (ReservationForStaff only)
+}
+
+// BookingAction is one action of a city's staff or a call-center operator on a booking, as its
+// audit row records it: when, who ("vendor:<login>" for an operator), what, and the reason given
+// for acting past the citizens' deadline.
+type BookingAction struct {
+	At     time.Time `bun:"at"`
+	Actor  string    `bun:"actor"`
+	Action string    `bun:"action"`
+	Reason string    `bun:"reason"`
 }
 
 // CurrentReservation returns the active (booked) reservation holding cardID, or not_found.

@@ -3,6 +3,8 @@ package tenant
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -32,6 +34,15 @@ type Actor struct {
 	AccountID uuid.UUID // the acting account; uuid.Nil for a citizen, an import or the system
 	Login     string    // the account's login id (the audit log's actor), or the job's name; "" for a citizen
 	IP        string    // the client's address, for the audit log
+	// Reason is why a call-center operator acts past the citizens' deadline, which they may do
+	// only with a reason; it is written to the audit log with the change ("" otherwise).
+	Reason string
+}
+
+// WithReason returns the actor acting for reason (trimmed).
+func (a Actor) WithReason(reason string) Actor {
+	a.Reason = strings.TrimSpace(reason)
+	return a
 }
 
 // Citizen returns the actor for a citizen acting on their own card from ip.
@@ -90,6 +101,13 @@ func (a Actor) Audited() bool { return a.Channel != ChannelWeb }
 func (a Actor) Audit(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, action, target string, before, after map[string]any) error {
 	if !a.Audited() {
 		return nil
+	}
+	if a.Reason != "" {
+		after = maps.Clone(after)
+		if after == nil {
+			after = map[string]any{}
+		}
+		after["reason"] = a.Reason
 	}
 	e := AuditEntry{Actor: a.Name(), Action: action, Target: target, Before: before, After: after, IP: a.IP}
 	if err := Audit(ctx, tx, tenantID, e); err != nil {

@@ -74,6 +74,19 @@ func (d *Directory) Get(ctx context.Context, id uuid.UUID) (*Tenant, error) {
 	return t, nil
 }
 
+// BySlug returns a copy of the tenant with slug, active or not, or not_found (the call-center
+// console's city pages, which name the city in their address).
+func (d *Directory) BySlug(ctx context.Context, slug string) (*Tenant, error) {
+	t, err := d.bySlug(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, &Error{Code: NotFound, Key: "error.not_found", Err: fmt.Errorf("no tenant %q", slug)}
+	}
+	return t, nil
+}
+
 // bySlug and byDomain return a copy of the tenant with that slug or custom domain, or nil.
 func (d *Directory) bySlug(ctx context.Context, slug string) (*Tenant, error) {
 	return d.find(ctx, func(s *snapshot) *Tenant { return s.bySlug[slug] })

@@ -27,11 +27,16 @@ import (
 // OpsRole is what a vendor account does.
 type OpsRole string
 
-// Vendor roles: the ops team, and the call center's operators.
+// Vendor roles: the ops team, and the call center's operators and supervisors (an operator who
+// also sees the calls handled per operator and city).
 const (
-	OpsRoleOps      OpsRole = "ops"
-	OpsRoleOperator OpsRole = "operator"
+	OpsRoleOps        OpsRole = "ops"
+	OpsRoleOperator   OpsRole = "operator"
+	OpsRoleSupervisor OpsRole = "supervisor"
 )
+
+// Serves reports whether the role serves callers in the call center (operator or supervisor).
+func (r OpsRole) Serves() bool { return r == OpsRoleOperator || r == OpsRoleSupervisor }
 
 // OpsAccount is a vendor account.
 type OpsAccount struct {
@@ -88,7 +93,7 @@ func (o *OpsAccounts) Create(ctx context.Context, loginID, name string, role Ops
 	acc := &OpsAccount{LoginID: strings.ToLower(strings.TrimSpace(loginID)), DisplayName: strings.TrimSpace(name), Role: role,
 		PasswordHash: hashPassword(initial), MustChange: true, PasswordExpiresAt: &exp, CreatedBy: clip(by.Name(), 100)}
 	fields := checkNewLogin(acc.LoginID, acc.DisplayName)
-	if role != OpsRoleOps && role != OpsRoleOperator {
+	if role != OpsRoleOps && !role.Serves() {
 		fields["role"] = "ops.role.invalid"
 	}
 	if len(fields) > 0 {

@@ -50,7 +50,7 @@ func (o *OpsAccounts) grantScope(ctx context.Context, operatorID uuid.UUID, slug
 		if err != nil {
 			return err
 		}
-		if op.Role != OpsRoleOperator {
+		if !op.Role.Serves() {
 			return &Error{Code: Invalid, Key: "ops.grant.not_operator", Fields: map[string]string{"operator": "ops.grant.not_operator"}}
 		}
 		return fn(ctx, tx, &op, &t)
@@ -123,7 +123,7 @@ func (o *OpsAccounts) CheckGrant(ctx context.Context, operatorID, tenantID uuid.
 		Found    bool   `bun:"found"`
 	}
 	err = o.db.NewRaw(`SELECT coalesce(a.login_id, '') AS login_id,
-			coalesce(a.role = 'operator' AND NOT a.disabled, false) AS eligible,
+			coalesce(a.role IN ('operator', 'supervisor') AND NOT a.disabled, false) AS eligible,
 			EXISTS (SELECT 1 FROM operator_grants g WHERE g.operator = ? AND g.tenant = t.id) AS granted,
 			t.status = 'active' AS active, true AS found
 		FROM tenants t LEFT JOIN ops_accounts a ON a.id = ? WHERE t.id = ?`, operatorID, operatorID, tenantID).Scan(ctx, &row)

@@ -247,7 +247,7 @@ var vendorRecordCases = map[string]func(t *testing.T, w *recordWorld) func(conte
 // line in its own transaction.
 var vendorUnrecorded = []string{
 	"Service.BySlug", "Service.Cities", "Service.City", "Service.Create", "Service.Domains", "Service.List", "Service.UpdateSettings",
-	"OpsAccounts.AllowList", "OpsAccounts.ByID", "OpsAccounts.ByLogin", "OpsAccounts.ConsoleAllowed", "OpsAccounts.Grants",
+	"OpsAccounts.AllowList", "OpsAccounts.ByID", "OpsAccounts.CallCounts", "OpsAccounts.ByLogin", "OpsAccounts.ConsoleAllowed", "OpsAccounts.Grants",
 	"OpsAccounts.List", "OpsAccounts.Locked",
 }
 

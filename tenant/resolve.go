@@ -29,6 +29,9 @@ func NewResolver(dir *Directory, baseDomain string) *Resolver {
 	return &Resolver{dir: dir, baseDomain: strings.ToLower(baseDomain)}
 }
 
+// Directory is the tenant cache the resolver reads.
+func (r *Resolver) Directory() *Directory { return r.dir }
+
 // Resolve returns the kind of host and, for a city host, its active tenant. An unknown or disabled
 // city yields HostUnknown and a nil tenant. Database failures are returned as errors.
 func (r *Resolver) Resolve(ctx context.Context, host string) (HostKind, *Tenant, error) {

@@ -1,6 +1,6 @@
 // Package ui is the web front end: one Fiber app serving every host — the cities' pages here, the
-// vendor's ops console (package ui/ops) on its own host, and later the call-center and status
-// consoles — its middleware, the one error handler, html/template views and embedded,
+// vendor's ops console (package ui/ops) and the shared call center's (package ui/callcenter) on
+// their own hosts, and later the status page — its middleware, the one error handler, html/template views and embedded,
 // content-hashed static assets. Handlers parse input, call one domain method and render; the rules
 // live in tenant/ and booking/.
 package ui
@@ -18,6 +18,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/callcenter"
 	"github.com/madoguchi/madoguchi/ui/ops"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
@@ -39,8 +40,8 @@ type Deps struct {
 	LoginPerMinute int              // citizen login posts per client IP and minute; 0: no limit
 	Now            func() time.Time // clock; time.Now when nil
 	// Ops and Cities are the vendor's accounts and the tenants table with the vendor's actions
-	// (onboarding, support) for the ops console at ops.{BaseDomain}. Without them the ops host
-	// answers 404 like an unknown host.
+	// (onboarding, support) for the ops console at ops.{BaseDomain} and the call center's at
+	// callcenter.{BaseDomain}. Without them both hosts answer 404 like an unknown host.
 	Ops    *tenant.OpsAccounts
 	Cities *tenant.Service
 	// CitizenConcurrency is the number of requests per city this process lets into the citizens'
@@ -122,7 +123,12 @@ func New(d Deps) (*fiber.App, error) {
 		if err != nil {
 			return nil, err
 		}
-		u.consoles = map[tenant.HostKind]*web.Console{tenant.HostOps: k}
+		cc, err := callcenter.New(core, app, callcenter.Deps{Ops: d.Ops, Dir: d.Tenants.Directory(), Booking: d.Booking, Redis: d.Redis,
+			Logger: d.Logger, BaseDomain: d.BaseDomain, SecureCookies: d.SecureCookies, Now: d.Now})
+		if err != nil {
+			return nil, err
+		}
+		u.consoles = map[tenant.HostKind]*web.Console{tenant.HostOps: k, tenant.HostCallCenter: cc}
 	}
 	u.routes(app) // ui/routes.go: every route of every host
 	return app, nil

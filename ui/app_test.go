@@ -196,7 +196,7 @@ func TestHTTP(t *testing.T) {
 		{name: "unknown host", host: "nosuchcity.localhost", path: "/", status: 404,
 			contains: []string{"見つかりませんでした"}, absent: []string{e.city.Name, other.Name, "nosuchcity"}},
 		{name: "disabled city", host: disabled.Slug + ".localhost", path: "/", status: 404, absent: []string{disabled.Name}},
-		{name: "reserved console host is not a city", host: "callcenter.localhost", path: "/", status: 404},
+		{name: "reserved console host is not a city: the call center refuses an address off its list", host: "callcenter.localhost", path: "/", status: 403, absent: []string{e.city.Name}},
 		{name: "foreign domain", host: "evil.example", path: "/", status: 404},
 		{name: "unknown path", host: cityHost, path: "/nope", status: 404, contains: []string{"見つかりませんでした", "トップページへ戻る"}},
 		{name: "JSON error by Accept", host: cityHost, path: "/nope", hdr: map[string]string{"Accept": "application/json"}, status: 404,

@@ -37,19 +37,34 @@ func opsAllow(t *testing.T, e *env, cidr string) {
 	}
 }
 
-// opsFirstLogin logs b in for the first time (the issued password, a new one, the TOTP
-// enrolment) and returns the secret the enrolment page showed; b ends on the top page.
+// vendorConsole is a vendor console as the tests recognise its pages: the login page's heading
+// and the top page's title.
+type vendorConsole struct{ login, home string }
+
+var (
+	opsConsole = vendorConsole{login: "運用管理 ログイン", home: "運用管理のトップ"}
+	ccConsole  = vendorConsole{login: "コールセンター ログイン", home: "市区町村の選択"}
+)
+
+// opsFirstLogin logs b in for the first time on the ops console (vendorFirstLogin).
 func opsFirstLogin(t *testing.T, e *env, b *browser, login, initial, pw string) string {
 	t.Helper()
+	return vendorFirstLogin(t, e, b, opsConsole, login, initial, pw)
+}
+
+// vendorFirstLogin logs b in for the first time on console k (the issued password, a new one,
+// the TOTP enrolment) and returns the secret the enrolment page showed; b ends on the top page.
+func vendorFirstLogin(t *testing.T, e *env, b *browser, k vendorConsole, login, initial, pw string) string {
+	t.Helper()
 	b.get("/login")
-	b.want(200, "運用管理 ログイン")
+	b.want(200, k.login)
 	b.post("/login", url.Values{"login_id": {login}, "password": {initial}})
 	b.want(200, "パスワードの変更", "渡された初期パスワード")
 	b.post("/password", url.Values{"current_password": {initial}, "new_password": {pw}, "new_password2": {pw}})
 	b.want(200, "認証アプリの設定", `<img class="qr" src="data:image/png;base64,`)
 	secret := strings.ReplaceAll(firstMatch(t, `id="mfa-secret">([A-Z2-7 ]+)<`, b.last), " ", "")
 	b.post("/mfa", url.Values{"code": {totpCode(t, e, secret, 0)}})
-	b.want(200, "運用管理のトップ", "でログイン中")
+	b.want(200, k.home, "でログイン中")
 	return secret
 }
 
@@ -62,7 +77,7 @@ func opsLogin(t *testing.T, e *env, b *browser, login, pw, secret string) {
 	b.post("/login", url.Values{"login_id": {login}, "password": {pw}})
 	b.want(200, "確認コードの入力", "madoguchi 事業者")
 	b.post("/login/code", url.Values{"code": {totpCode(t, e, secret, 0)}})
-	b.want(200, "運用管理のトップ")
+	b.want(200, opsConsole.home)
 }
 
 // opsMember is a logged-in member of the ops team on the ops host.

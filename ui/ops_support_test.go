@@ -159,7 +159,7 @@ func TestOpsAccountsHTTP(t *testing.T) {
 	b.want(200, "アカウントを追加", "コールセンターのオペレーター")
 	b.post("/accounts", url.Values{"login_id": {"X"}, "display_name": {""}, "role": {"root"}})
 	b.want(422, "<title>エラー：", `href="#f-login_id"`, `href="#f-display_name"`, `href="#f-role"`, "ログインIDは半角英小文字",
-		"役割は「運用（ops）」か")
+		"役割は「運用（ops）」「オペレーター（operator）」")
 	b.post("/accounts", url.Values{"login_id": {"ops.yamada"}, "display_name": {"別人"}, "role": {"ops"}})
 	b.want(422, "このログインIDはすでに使われています", `value="別人"`)
 	resp, body := rawDo(t, addr, "POST", opsHost, "/accounts", map[string]string{"mdg_ops": cookieOf(b, "mdg_ops")},

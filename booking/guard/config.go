@@ -49,6 +49,12 @@ type Config struct {
 	SprayLimit  int
 	SprayWindow time.Duration
 	SprayBlock  time.Duration
+
+	// OperatorLimit failed caller checks by one call-center operator within OperatorWindow
+	// refuse that operator's checks for the rest of the window (the operators share one
+	// egress address, so the IP layers do not apply to them). Defaults: 20, 1 h.
+	OperatorLimit  int
+	OperatorWindow time.Duration
 }
 
 // DefaultConfig returns the default thresholds, as listed on the fields of Config.
@@ -71,6 +77,8 @@ func DefaultConfig() Config {
 		SprayLimit:       5,
 		SprayWindow:      10 * time.Minute,
 		SprayBlock:       24 * time.Hour,
+		OperatorLimit:    20,
+		OperatorWindow:   time.Hour,
 	}
 }
 
@@ -102,6 +110,8 @@ func (c Config) withDefaults() Config {
 	setInt(&c.SprayLimit, d.SprayLimit)
 	setDur(&c.SprayWindow, d.SprayWindow)
 	setDur(&c.SprayBlock, d.SprayBlock)
+	setInt(&c.OperatorLimit, d.OperatorLimit)
+	setDur(&c.OperatorWindow, d.OperatorWindow)
 	return c
 }
 
@@ -118,6 +128,7 @@ func (c Config) validate() error {
 		{"IPShortLimit", c.IPShortLimit},
 		{"IPLongLimit", c.IPLongLimit},
 		{"SprayLimit", c.SprayLimit},
+		{"OperatorLimit", c.OperatorLimit},
 	}
 	for _, f := range ints {
 		if f.v < 1 {
@@ -137,6 +148,7 @@ func (c Config) validate() error {
 		{"IPLongStepUp", c.IPLongStepUp},
 		{"SprayWindow", c.SprayWindow},
 		{"SprayBlock", c.SprayBlock},
+		{"OperatorWindow", c.OperatorWindow},
 	}
 	for _, f := range required {
 		if f.v < time.Millisecond {

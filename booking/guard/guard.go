@@ -49,6 +49,7 @@ const (
 	ReasonCardHardLocked = "card_hard_locked" // until Unlock; RetryAfter is 0
 	ReasonCardThrottled  = "card_throttled"   // progressive back-off (Config.CardBackoffBase)
 	ReasonIPBlocked      = "ip_blocked"       // IP spray block; RetryAfter says when it lifts
+	ReasonOperatorLimit  = "operator_limit"   // a call-center operator's failed checks; RetryAfter says when
 )
 
 // Decision is the guard's verdict on an attempt.
@@ -72,9 +73,10 @@ type Decision struct {
 // Levels of the locks a failure can impose (Decision.Imposed, and the label values of
 // madoguchi_login_locks_total{level}).
 const (
-	LockSoft    = "soft"     // the card's soft lock
-	LockHard    = "hard"     // the card's hard lock, until Unlock
-	LockIPSpray = "ip_spray" // the client IP's 24-hour block for failing on several cards
+	LockSoft     = "soft"     // the card's soft lock
+	LockHard     = "hard"     // the card's hard lock, until Unlock
+	LockIPSpray  = "ip_spray" // the client IP's 24-hour block for failing on several cards
+	LockOperator = "operator" // a call-center operator's checks, for the rest of the window
 )
 
 // Guard counts login failures in Redis and decides whether an attempt may proceed. It is safe

@@ -33,7 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Create every series up front so dashboards and alerts see zeros, not gaps.
 	for _, r := range []string{failureBadCredentials, failureUnavailable, ReasonCardLocked,
-		ReasonCardHardLocked, ReasonCardThrottled, ReasonIPBlocked} {
+		ReasonCardHardLocked, ReasonCardThrottled, ReasonIPBlocked, ReasonOperatorLimit} {
 		m.failures.WithLabelValues(r)
 	}
 	for _, l := range []string{LockSoft, LockHard, LockIPSpray} {

@@ -41,7 +41,7 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Write
 	}
 	opsInitial, err := seedDemoOps(ctx, a)
 	if err != nil {
-		return fmt.Errorf("seed demo ops console: %w", err)
+		return fmt.Errorf("seed demo vendor consoles: %w", err)
 	}
 	sink := startDemoMailSink(cfg, log)
 	if sink != nil {
@@ -66,7 +66,7 @@ madoguchi demo is running.
 		fmt.Fprintf(stdout, "  demo mail:             written to %s/ (SMTP sink on %s)\n", demoMailDir, sink.Addr())
 	}
 	printDemoCredentials(stdout, fmt.Sprintf("http://matsusaka.%s:%s", cfg.BaseDomain, port))
-	printDemoOps(stdout, fmt.Sprintf("http://ops.%s:%s", cfg.BaseDomain, port), opsInitial)
+	printDemoOps(stdout, "http://%s."+cfg.BaseDomain+":"+port, opsInitial)
 	fmt.Fprintln(stdout, "Press Ctrl+C to stop.")
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveUntil(ctx, web, ln, cfg, log) })
@@ -78,9 +78,9 @@ madoguchi demo is running.
 // admin being the demo's "admin", whose password seedDemoExtras then fixes) and adds its
 // locations, unless they exist.
 func seedDemo(ctx context.Context, a *App) error {
-	t, err := a.Tenants.BySlug(ctx, "matsusaka")
+	t, err := a.Tenants.BySlug(ctx, demoSlug)
 	if tenant.ErrorCode(err) == tenant.NotFound {
-		t, _, err = a.Tenants.Onboard(ctx, tenant.OnboardInput{Slug: "matsusaka", Name: "松阪市", Code: "242047", NameKana: "まつさかし",
+		t, _, err = a.Tenants.Onboard(ctx, tenant.OnboardInput{Slug: demoSlug, Name: "松阪市", Code: "242047", NameKana: "まつさかし",
 			AdminLogin: demoAdminLogin, AdminName: "市管理者（デモ）"}, tenant.System("demo"))
 	}
 	if err != nil {

@@ -20,6 +20,8 @@ const (
 	demoCards      = 20
 	demoBirth      = "0401" // every demo card's birthday: April 1
 	demoOpsLogin   = "ops.demo"
+	demoCCLogin    = "cc.demo"
+	demoSlug       = "matsusaka"
 )
 
 // seedDemoExtras gives the demo city its opening hours (weekdays 8:30–17:15 in 30-minute slots of
@@ -70,40 +72,71 @@ func printDemoCredentials(w io.Writer, base string) {
 `, base, demoAdminLogin, demoAdminPass, demoStaffLogin, demoStaffPass, demoCardFirst, demoCardFirst+demoCards-1, demoBirth)
 }
 
-// seedDemoOps makes the vendor's ops console usable on this machine: 127.0.0.1 and ::1 (browsers
-// reach ops.localhost over either) go on the console's allow-list, and the demo's ops account is
-// created. It returns the account's issued password to print, which the console asks to change at
-// the first login before the authenticator app is set up. An account that has not finished that
-// first login gets a new password on each run (the one printed before is gone with the terminal);
-// one that has is left alone and "" is returned.
-func seedDemoOps(ctx context.Context, a *App) (initial string, err error) {
-	by := tenant.System("demo")
-	for _, cidr := range []string{"127.0.0.1", "::1"} {
-		if _, err := a.Ops.Allow(ctx, tenant.ConsoleOps, cidr, "demo: this machine", by); err != nil {
-			return "", err
-		}
-	}
-	acc, err := a.Ops.ByLogin(ctx, demoOpsLogin)
-	switch {
-	case tenant.ErrorCode(err) == tenant.NotFound:
-		_, initial, err = a.Ops.Create(ctx, demoOpsLogin, "運用担当（デモ）", tenant.OpsRoleOps, by)
-		return initial, err
-	case err != nil:
-		return "", err
-	case acc.MustChange || !acc.TOTPEnabled:
-		_, initial, err = a.Ops.Reset(ctx, acc.ID, true, by)
-		return initial, err
-	}
-	return "", nil
+// demoVendor is a vendor account the demo creates: on which console, for whom, and (for the call
+// center) the city it serves.
+type demoVendor struct {
+	console     tenant.Console
+	login, name string
+	role        tenant.OpsRole
+	host        string // the console's host name before the base domain: "ops", "callcenter"
+	label       string // how printDemoOps names the console
 }
 
-// printDemoOps prints where the ops console is and how to log in to it.
-func printDemoOps(w io.Writer, base, initial string) {
-	if initial == "" {
-		fmt.Fprintf(w, "  ops console (vendor):  %s/  login %s with the password you chose and your authenticator app\n"+
-			"                         (forgotten: madoguchi ops account reset %s --totp)\n", base, demoOpsLogin, demoOpsLogin)
-		return
+var demoVendors = []demoVendor{
+	{tenant.ConsoleOps, demoOpsLogin, "運用担当（デモ）", tenant.OpsRoleOps, "ops", "ops console (vendor):"},
+	{tenant.ConsoleCallCenter, demoCCLogin, "コールセンター責任者（デモ）", tenant.OpsRoleSupervisor, "callcenter", "call center (vendor):"},
+}
+
+// seedDemoOps makes the vendor's consoles usable on this machine: 127.0.0.1 and ::1 (browsers
+// reach ops.localhost and callcenter.localhost over either) go on each console's allow-list, and
+// the demo's accounts are created — an ops member, and a call-center supervisor (who also serves
+// callers) granted the demo city. It returns each account's issued password to print (by login),
+// which the console asks to change at the first login before the authenticator app is set up. An
+// account that has not finished that first login gets a new password on each run (the one
+// printed before is gone with the terminal); one that has is left alone and has no entry.
+func seedDemoOps(ctx context.Context, a *App) (initial map[string]string, err error) {
+	by := tenant.System("demo")
+	initial = map[string]string{}
+	for _, v := range demoVendors {
+		for _, cidr := range []string{"127.0.0.1", "::1"} {
+			if _, err := a.Ops.Allow(ctx, v.console, cidr, "demo: this machine", by); err != nil {
+				return nil, err
+			}
+		}
+		acc, err := a.Ops.ByLogin(ctx, v.login)
+		var pw string
+		switch {
+		case tenant.ErrorCode(err) == tenant.NotFound:
+			acc, pw, err = a.Ops.Create(ctx, v.login, v.name, v.role, by)
+		case err == nil && (acc.MustChange || !acc.TOTPEnabled):
+			_, pw, err = a.Ops.Reset(ctx, acc.ID, true, by)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if pw != "" {
+			initial[v.login] = pw
+		}
+		if v.role.Serves() {
+			if err := a.Ops.Grant(ctx, acc.ID, demoSlug, by); err != nil {
+				return nil, err
+			}
+		}
 	}
-	fmt.Fprintf(w, "  ops console (vendor):  %s/  login %s, initial password: %s\n"+
-		"                         (change it at the first login, then set up an authenticator app)\n", base, demoOpsLogin, initial)
+	return initial, nil
+}
+
+// printDemoOps prints where the vendor's consoles are and how to log in to them; base is the
+// address pattern with %s for the console's host name ("http://%s.localhost:8080").
+func printDemoOps(w io.Writer, base string, initial map[string]string) {
+	for _, v := range demoVendors {
+		url := fmt.Sprintf(base, v.host)
+		if pw := initial[v.login]; pw != "" {
+			fmt.Fprintf(w, "  %-22s %s/  login %s, initial password: %s\n"+
+				"                         (change it at the first login, then set up an authenticator app)\n", v.label, url, v.login, pw)
+			continue
+		}
+		fmt.Fprintf(w, "  %-22s %s/  login %s with the password you chose and your authenticator app\n"+
+			"                         (forgotten: madoguchi ops account reset %s --totp)\n", v.label, url, v.login, v.login)
+	}
 }

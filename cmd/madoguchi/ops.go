@@ -15,7 +15,7 @@ import (
 
 const opsUsage = `usage: madoguchi ops <command>
 
-  account create LOGIN [--name NAME] [--role ops|operator]
+  account create LOGIN [--name NAME] [--role ops|operator|supervisor]
                                    a vendor account (ops team or call-center operator); prints the
                                    initial password, to be changed at the first login, with TOTP
   account list                     the vendor's accounts
@@ -39,7 +39,7 @@ func cmdOps(ctx context.Context, cfg *Config, log *slog.Logger, args []string, s
 	fs := flag.NewFlagSet("ops", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "display name (default: the login id)")
-	role := fs.String("role", string(tenant.OpsRoleOps), "ops or operator")
+	role := fs.String("role", string(tenant.OpsRoleOps), "ops, operator or supervisor")
 	resetTOTP := fs.Bool("totp", false, "also reset TOTP")
 	note := fs.String("note", "", "what the network is")
 	pos, err := parseArgs(fs, args)

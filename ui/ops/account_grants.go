@@ -25,7 +25,7 @@ func (u *UI) grantsPage(c *fiber.Ctx, id uuid.UUID) (*GrantsPage, error) {
 		return nil, err
 	}
 	p := &GrantsPage{Page: u.Page(c), Acc: u.row(acc)}
-	if acc.Role == tenant.OpsRoleOperator {
+	if acc.Role.Serves() {
 		if p.Grants, err = u.deps.Ops.Grants(c.UserContext(), id); err != nil {
 			return nil, err
 		}

@@ -39,7 +39,7 @@ var keyRE = regexp.MustCompile(`"((?:ops|staff|mfa|admin|error|form|nav|site|ten
 
 // dynamic are the keys built from a prefix in the templates and code, with every value they take.
 var dynamic = map[string][]string{
-	"ops.role.":              {"ops", "operator"},
+	"ops.role.":              {"ops", "operator", "supervisor"},
 	"ops.console.":           {"ops", "callcenter"},
 	"ops.allow.remove.lead.": {"ops", "callcenter"},
 	"ops.city.status.":       {"active", "disabled"},

@@ -27,6 +27,20 @@ type Session struct {
 	PendingAt time.Time `json:"pending_at,omitzero"`
 	// MFASecret is the secret shown on the enrolment page until a code confirms it.
 	MFASecret string `json:"mfa_secret,omitempty"`
+
+	// The call center's: the cities the operator served last (slugs, the latest first) and the
+	// call in progress.
+	Recent []string `json:"recent,omitempty"`
+	Call   *Call    `json:"call,omitempty"`
+}
+
+// Call is the call an operator is serving: the city, and the cards whose number and birthday
+// were checked in it (the caller's first, then family members'). It belongs to one city: a page
+// of another city never reads it.
+type Call struct {
+	Slug    string      `json:"slug"`
+	Cards   []uuid.UUID `json:"cards"`
+	Started time.Time   `json:"started"`
 }
 
 // LoggedIn reports whether a vendor account finished its login in this session.

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"strings"
 	"time"
@@ -139,6 +140,19 @@ func (v *Views) RenderBlock(c *fiber.Ctx, page, block string, data any) error {
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Send(buf.Bytes())
+}
+
+// Execute writes one named block of page to w (a fragment drawn once and sent to many, like a
+// live screen's update).
+func (v *Views) Execute(w io.Writer, page, block string, data any) error {
+	t, ok := v.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	if err := t.ExecuteTemplate(w, block, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, block, err)
+	}
+	return nil
 }
 
 // Funcs are the template functions every console's views have: translation, asset URLs, and
