@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/google/uuid"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -157,12 +156,4 @@ func (u *UI) caller(c *fiber.Ctx) error {
 		return err
 	}
 	return u.Render(c, "caller", p)
-}
-
-// callCard returns the id of the call's caller card, or uuid.Nil.
-func callCard(c *fiber.Ctx) uuid.UUID {
-	if cl := call(c); cl != nil {
-		return cl.Cards[0]
-	}
-	return uuid.Nil
 }
