@@ -49,6 +49,11 @@ type Deps struct {
 	// WaitingKey signs the waiting room's tickets and passes (32 bytes); nil: a random key, so a
 	// pass is good only in this process.
 	WaitingKey []byte
+	// Live fans the slot change feed out to the live screens (the staff dashboard and bookings
+	// list; the call-center console's availability). It must be fed (cmd/internal/app does:
+	// Apply and SetLive from the process's one subscription). nil: the screens are not live
+	// (they still work by reloading).
+	Live *web.Live
 
 	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }
