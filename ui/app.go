@@ -77,6 +77,8 @@ type UI struct {
 	staffSess *staffStore   // staff sessions: their own cookie, so a citizen and a clerk never share one
 	consoles  map[tenant.HostKind]*web.Console
 	room      *web.WaitingRoom // the citizens' booking paths, per city (middleware_waiting.go)
+	// The live staff screens (ui/staff_live.go); nil without Deps.Live.
+	liveDashboard, liveBookings *web.Feed
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
@@ -104,6 +106,7 @@ func New(d Deps) (*fiber.App, error) {
 	if u.views, err = web.LoadViews(templatesFS, core.Funcs()); err != nil {
 		return nil, err
 	}
+	u.liveFeeds(d.Live)
 	core.SetErrorPages(u) // unknown hosts and probes get the city console's plain error page
 	app := fiber.New(fiber.Config{
 		AppName:                 "madoguchi",

@@ -247,6 +247,17 @@ type Feed struct {
 	name   string
 	render func(ctx context.Context, tenantID uuid.UUID, key string) ([]byte, error)
 	groups map[uuid.UUID]map[string]*group // under l.mu
+	minGap time.Duration                   // under l.mu
+}
+
+// MinInterval makes the feed's renders of one (city, key) start at least d apart: changes in
+// between are coalesced into one render at the end of the interval. For screens whose render is
+// costly or audited (a list of bookings read as its clerk); 0 (the default) renders at once.
+func (f *Feed) MinInterval(d time.Duration) *Feed {
+	f.l.mu.Lock()
+	defer f.l.mu.Unlock()
+	f.minGap = d
+	return f
 }
 
 // Feed registers a kind of live screen; render draws the event data for one city and one key
@@ -303,6 +314,7 @@ func (g *group) schedule() {
 func (g *group) run() {
 	l := g.f.l
 	for {
+		started := time.Now()
 		ctx, cancel := context.WithTimeout(l.ctx, l.cfg.RenderTimeout)
 		b, err := g.f.render(ctx, g.tenant, g.key)
 		cancel()
@@ -331,7 +343,14 @@ func (g *group) run() {
 		}
 		if g.pending && len(g.streams) > 0 && l.ctx.Err() == nil {
 			g.pending = false
+			gap := g.f.minGap - time.Since(started)
 			l.mu.Unlock()
+			if gap > 0 {
+				select {
+				case <-time.After(gap): // changes meanwhile set pending again: still one render
+				case <-l.ctx.Done():
+				}
+			}
 			continue
 		}
 		g.running, g.pending = false, false

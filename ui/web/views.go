@@ -120,6 +120,20 @@ func (v *Views) RenderBlock(c *fiber.Ctx, page, block string, data any) error {
 	return c.Send(buf.Bytes())
 }
 
+// Fragment executes one named block of page into bytes, without a request: the live screens'
+// renders (Live), shared by every stream of a city and key.
+func (v *Views) Fragment(page, block string, data any) ([]byte, error) {
+	t, ok := v.pages[page]
+	if !ok {
+		return nil, fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return nil, fmt.Errorf("render %s/%s: %w", page, block, err)
+	}
+	return buf.Bytes(), nil
+}
+
 // Funcs are the template functions every console's views have: translation, asset URLs, and
 // dates and times as a city office writes them.
 func (w *Core) Funcs() template.FuncMap {
