@@ -37,8 +37,10 @@ import (
 // queryCounter is a bun query hook counting every statement the app's pool runs.
 type queryCounter struct{ n atomic.Int64 }
 
-func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent)                        { q.n.Add(1) }
+func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) { q.n.Add(1) }
 
 var bookedRE = regexp.MustCompile(`予約 ([0-9]+)人`)
 

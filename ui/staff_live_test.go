@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/ui/uitest"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -175,4 +177,72 @@ func TestStaffScreensLive(t *testing.T) {
 			t.Fatal("stream still open after logout")
 		}
 	}
+}
+
+// TestE2EStaffDashboardLive drives the live dashboard in Chromium at 360 px and 1280 px
+// (ui/e2e/staff-live.mjs): while the clerk looks at /admin, the script has the test book a place
+// through booking.Service (a POST to a test endpoint of its own), and the day's count changes
+// without a reload; axe-clean after the update.
+func TestE2EStaffDashboardLive(t *testing.T) {
+	opt, w := withLive(t, web.LiveConfig{})
+	e := newBrowserEnv(t, nil, opt)
+	if !<-w.live {
+		t.Fatal("feed not live")
+	}
+	ctx := context.Background()
+	admAccount(t, e, e.city, "clerk1", tenant.RoleStaff, "clerk password one")
+	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎", 10)
+	slot := dashboardSlot(t, e, loc)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /book", func(rw http.ResponseWriter, r *http.Request) {
+		card := bookingtest.MustCard(t, e.svc, e.city, "0101")
+		if _, err := w.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID},
+			Actor: tenant.Actor{Channel: tenant.ChannelStaff, Login: "other-clerk"}}); err != nil {
+			t.Errorf("Reserve: %v", err)
+			rw.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	booker := httptest.NewServer(mux)
+	defer booker.Close()
+	base := uitest.Serve(t, e.app)
+	uitest.RunScript(t, "staff-live.mjs", uitest.CityURL(base, e.city.Slug), map[string]any{
+		"login": "clerk1", "password": "clerk password one", "bookURL": booker.URL + "/book",
+	})
+}
+
+// dashboardSlot is a slot the dashboard shows (today or tomorrow) that has not started; when
+// neither day has one (a public holiday, the year-end closure, after the last slot of today and
+// tomorrow closed) it opens tomorrow with a dated override.
+func dashboardSlot(t *testing.T, e *env, loc *booking.Location) *booking.Slot {
+	t.Helper()
+	ctx := context.Background()
+	now := e.now()
+	today := booking.DateOf(now)
+	find := func() *booking.Slot {
+		for _, d := range []booking.Date{today, today.AddDays(1)} {
+			slots, err := e.svc.SlotsOn(ctx, e.city, loc.ID, d, bookingtest.Admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range slots {
+				if s.StartsAt.After(now.Add(time.Hour)) {
+					return &s
+				}
+			}
+		}
+		return nil
+	}
+	if s := find(); s != nil {
+		return s
+	}
+	if err := e.svc.AddOverride(ctx, e.city, loc.ID, today.AddDays(1), booking.OverrideOpen,
+		&booking.Window{Start: 9 * 60, End: 12 * 60, SlotMinutes: 30, Capacity: 10}, "test", bookingtest.Admin); err != nil {
+		t.Fatal(err)
+	}
+	if s := find(); s != nil {
+		return s
+	}
+	t.Fatal("no slot today or tomorrow even with an override")
+	return nil
 }
