@@ -40,6 +40,7 @@ type SlotCache struct {
 
 	listenMu  sync.Mutex
 	listeners []func(slotfeed.Change)
+	onLive    []func(bool)
 
 	mu      sync.RWMutex
 	isLive  bool
@@ -134,6 +135,12 @@ func (c *SlotCache) Follow(ctx context.Context, rdb redis.UniversalClient, origi
 			if log != nil {
 				log.Info("availability cache", "live", live)
 			}
+			c.listenMu.Lock()
+			ls := c.onLive
+			c.listenMu.Unlock()
+			for _, fn := range ls {
+				fn(live)
+			}
 		},
 		OnChange: func(ch slotfeed.Change) {
 			if ch.Origin != origin || origin == "" {
@@ -157,6 +164,17 @@ func (c *SlotCache) OnChange(fn func(slotfeed.Change)) {
 	c.listenMu.Lock()
 	defer c.listenMu.Unlock()
 	c.listeners = append(c.listeners[:len(c.listeners):len(c.listeners)], fn)
+}
+
+// OnLive registers fn to be called by Follow when the subscription to the feed is confirmed
+// (true: changes published from now on arrive; the cache starts empty) and when it is lost
+// (false: changes may be missed until the next true). A listener that shows places — the live
+// screens — refreshes on both. fn runs on Follow's goroutine, after the cache changed state, and
+// must not block.
+func (c *SlotCache) OnLive(fn func(bool)) {
+	c.listenMu.Lock()
+	defer c.listenMu.Unlock()
+	c.onLive = append(c.onLive[:len(c.onLive):len(c.onLive)], fn)
 }
 
 // SetLive empties the cache and uses it from now on (true) or bypasses it (false).

@@ -332,3 +332,61 @@ func TestSlotChangesReachEveryProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestSlotCacheOnLive: Follow tells its OnLive listeners when the subscription is confirmed,
+// lost (Redis down: changes may be missed) and confirmed again, after the cache itself changed
+// state, and its OnChange listeners still get every change — the live screens refresh on all
+// three.
+func TestSlotCacheOnLive(t *testing.T) {
+	r := jobstest.StartRedis(t)
+	rdb := r.Client(t)
+	cache, err := booking.NewSlotCache(booking.SlotCacheConfig{TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type state struct{ live, cacheLive bool }
+	states := make(chan state, 16)
+	changes := make(chan slotfeed.Change, 16)
+	cache.OnLive(func(live bool) { states <- state{live, cache.Live()} })
+	cache.OnChange(func(c slotfeed.Change) { changes <- c })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { cache.Follow(ctx, rdb, "", nil); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	next := func() state {
+		t.Helper()
+		select {
+		case s := <-states:
+			return s
+		case <-time.After(15 * time.Second):
+			t.Fatal("no OnLive call")
+			return state{}
+		}
+	}
+	if s := next(); s != (state{true, true}) {
+		t.Fatalf("first OnLive %+v, want live with the cache live", s)
+	}
+	r.Stop()
+	if s := next(); s != (state{false, false}) {
+		t.Fatalf("with Redis down %+v, want not live with the cache bypassed", s)
+	}
+	r.Start()
+	for s := next(); !s.live; s = next() {
+	}
+	city := uuid.New()
+	pub, err := slotfeed.NewPublisher(slotfeed.PublisherConfig{Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx, slotfeed.Change{Tenant: city}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-changes:
+		if c.Tenant != city {
+			t.Errorf("change of %v, want %v", c.Tenant, city)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no change after the subscription came back")
+	}
+}

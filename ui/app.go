@@ -50,6 +50,11 @@ type Deps struct {
 	// WaitingKey signs the waiting room's tickets and passes (32 bytes); nil: a random key, so a
 	// pass is good only in this process.
 	WaitingKey []byte
+	// Live fans the slot change feed out to the live screens (the staff dashboard and bookings
+	// list; the call-center console's availability). It must be fed (cmd/internal/app does:
+	// Apply and SetLive from the process's one subscription). nil: the screens are not live
+	// (they still work by reloading).
+	Live *web.Live
 
 	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }
@@ -73,6 +78,8 @@ type UI struct {
 	staffSess *staffStore   // staff sessions: their own cookie, so a citizen and a clerk never share one
 	consoles  map[tenant.HostKind]*web.Console
 	room      *web.WaitingRoom // the citizens' booking paths, per city (middleware_waiting.go)
+	// The live staff screens (ui/staff_live.go); nil without Deps.Live.
+	liveDashboard, liveBookings *web.Feed
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
@@ -100,6 +107,7 @@ func New(d Deps) (*fiber.App, error) {
 	if u.views, err = web.LoadViews(templatesFS, core.Funcs()); err != nil {
 		return nil, err
 	}
+	u.liveFeeds(d.Live)
 	core.SetErrorPages(u) // unknown hosts and probes get the city console's plain error page
 	app := fiber.New(fiber.Config{
 		AppName:                 "madoguchi",
@@ -123,8 +131,14 @@ func New(d Deps) (*fiber.App, error) {
 		if err != nil {
 			return nil, err
 		}
-		cc, err := callcenter.New(core, app, callcenter.Deps{Ops: d.Ops, Dir: d.Tenants.Directory(), Booking: d.Booking, Redis: d.Redis,
-			Logger: d.Logger, BaseDomain: d.BaseDomain, SecureCookies: d.SecureCookies, Now: d.Now})
+		ccd := callcenter.Deps{Ops: d.Ops, Dir: d.Tenants.Directory(), Booking: d.Booking, Redis: d.Redis,
+			Logger: d.Logger, BaseDomain: d.BaseDomain, SecureCookies: d.SecureCookies, Now: d.Now}
+		if d.Live != nil {
+			ccd.Live = func(render func(context.Context, uuid.UUID, string) ([]byte, error)) callcenter.Streamer {
+				return d.Live.Feed("callcenter-board", render)
+			}
+		}
+		cc, err := callcenter.New(core, app, ccd)
 		if err != nil {
 			return nil, err
 		}

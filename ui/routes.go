@@ -134,10 +134,11 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	city.Post("/admin/mfa/disable", u.staff(u.staffMFADisable)...)    // staff, admin: password + code
 
 	// Staff: the counter's daily work, for every staff member and admin.
-	city.Get("/admin", u.staff(u.staffDashboard)...)                   // staff, admin
-	city.Get("/admin/checkin", u.staff(u.staffCheckinShow)...)         // staff, admin
-	city.Post("/admin/checkin", u.staff(u.staffCheckinScan)...)        // staff, admin
-	city.Post("/admin/checkin/issue", u.staff(u.staffCheckinIssue)...) // staff, admin
+	city.Get("/admin", u.staff(u.staffDashboard)...)                    // staff, admin
+	city.Get("/admin/live/dashboard", u.staff(u.staffDashboardLive)...) // staff, admin (SSE; ends with the session)
+	city.Get("/admin/checkin", u.staff(u.staffCheckinShow)...)          // staff, admin
+	city.Post("/admin/checkin", u.staff(u.staffCheckinScan)...)         // staff, admin
+	city.Post("/admin/checkin/issue", u.staff(u.staffCheckinIssue)...)  // staff, admin
 
 	// Staff: booking on a citizen's behalf and the 「来庁なし」 mark ("new" before /admin/bookings/:id).
 	city.Get("/admin/bookings/new", u.staff(u.staffBookingNewShow)...)              // staff, admin (card numbers)
@@ -155,6 +156,7 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	// Staff: bookings (list with filters as a GET form, detail, cancel and change on the citizen's
 	// behalf), exports and print views.
 	city.Get("/admin/bookings", u.staff(u.staffBookings)...)                                // staff, admin
+	city.Get("/admin/live/bookings", u.staff(u.staffBookingsLive)...)                       // staff, admin (SSE, audited reads; ends with the session)
 	city.Get("/admin/bookings/:id", u.staff(u.staffBookingDetail)...)                       // staff, admin (audited read)
 	city.Get("/admin/bookings/:id/cancel", u.staff(u.staffBookingCancelShow)...)            // staff, admin (check page)
 	city.Post("/admin/bookings/:id/cancel", u.staff(u.staffBookingCancel)...)               // staff, admin

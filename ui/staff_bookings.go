@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type BookingsPage struct {
 	NextURL   string
 	ExportURL string
 	Today     booking.Date
+	LiveURL   string // the list's live stream (data-live); "" when not live or the filter is invalid
 }
 
 // BookingDetailPage is the data of staff/bookings_detail.html, bookings_cancel.html and the
@@ -90,23 +92,52 @@ func (q BookingsQuery) values() url.Values {
 	return v
 }
 
-// staffBookings lists reservations by date and time with the filters of a GET form (bookmarkable,
-// Back works). The first visit, without any query, shows bookings from today on.
-func (u *UI) staffBookings(c *fiber.Ctx) error {
-	t := web.TenantOf(c)
+// bookingsQueryOf reads the bookings filter form from the query; the first visit, without any
+// query, shows bookings from today on.
+func bookingsQueryOf(c *fiber.Ctx, today booking.Date) BookingsQuery {
 	q := BookingsQuery{From: strings.Clone(c.Query("from")), To: strings.Clone(c.Query("to")),
 		Location: strings.Clone(c.Query("location")), Time: strings.Clone(c.Query("time")),
 		Status: strings.Clone(c.Query("status")), Channel: strings.Clone(c.Query("channel")),
 		CardNo: strings.Clone(c.Query("card_no")), Code: strings.Clone(c.Query("code"))}
 	q.Page, _ = strconv.Atoi(c.Query("page"))
-	today := booking.DateOf(u.now())
 	if len(c.Request().URI().QueryString()) == 0 {
 		q.From = today.String()
 	}
-	p := &BookingsPage{BasePage: u.base(c), Self: selfURL(c), Q: q, Statuses: booking.ReservationStatuses, Channels: booking.Channels, Today: today}
-	locs, err := u.deps.Booking.Locations(c.UserContext(), t.ID, false)
+	return q
+}
+
+// staffBookings lists reservations by date and time with the filters of a GET form (bookmarkable,
+// Back works). The first visit, without any query, shows bookings from today on.
+func (u *UI) staffBookings(c *fiber.Ctx) error {
+	today := booking.DateOf(u.now())
+	p := &BookingsPage{BasePage: u.base(c), Self: selfURL(c), Q: bookingsQueryOf(c, today), Today: today}
+	fields, err := u.loadBookings(c.UserContext(), web.TenantOf(c), p, staffActorOf(c))
 	if err != nil {
 		return err
+	}
+	if len(fields) > 0 {
+		p.Errors = fields
+		c.Status(fiber.StatusUnprocessableEntity)
+		return u.render(c, "staff/bookings", p)
+	}
+	if u.liveBookings != nil {
+		p.LiveURL = "/admin/live/bookings"
+		if qs := string(c.Request().URI().QueryString()); qs != "" {
+			p.LiveURL += "?" + qs
+		}
+	}
+	return u.render(c, "staff/bookings", p)
+}
+
+// loadBookings fills p (its Q and Today set) with the locations, the search's page of bookings
+// (an audited read as actor) and the paging and export links; invalid filters come back as
+// field → message key, with p.List nil.
+func (u *UI) loadBookings(ctx context.Context, t *tenant.Tenant, p *BookingsPage, actor tenant.Actor) (map[string]string, error) {
+	q := p.Q
+	p.Statuses, p.Channels = booking.ReservationStatuses, booking.Channels
+	locs, err := u.deps.Booking.Locations(ctx, t.ID, false)
+	if err != nil {
+		return nil, err
 	}
 	p.Locations = locs
 	f := booking.ReservationFilter{Clock: q.Time, Status: booking.ReservationStatus(q.Status),
@@ -125,18 +156,16 @@ func (u *UI) staffBookings(c *fiber.Ctx) error {
 		}
 	}
 	if len(fields) == 0 {
-		p.List, err = u.deps.Booking.SearchReservations(c.UserContext(), t, f, staffActorOf(c))
+		p.List, err = u.deps.Booking.SearchReservations(ctx, t, f, actor)
 		if e := tenant.AsError(err); e != nil && e.Code == tenant.Invalid {
 			fields = e.Fields
 		} else if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if len(fields) > 0 {
-		p.Errors = fields
 		p.List = nil
-		c.Status(fiber.StatusUnprocessableEntity)
-		return u.render(c, "staff/bookings", p)
+		return fields, nil
 	}
 	v := q.values()
 	if p.List.Page > 1 {
@@ -154,7 +183,7 @@ func (u *UI) staffBookings(c *fiber.Ctx) error {
 		}
 	}
 	p.ExportURL = "/admin/export?" + ev.Encode()
-	return u.render(c, "staff/bookings", p)
+	return nil, nil
 }
 
 // selfURL is the request's path and query, where the language switch returns to.

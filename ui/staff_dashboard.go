@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -12,6 +15,7 @@ type DashboardPage struct {
 	BasePage
 	StaffLogin string
 	Days       []DashboardDay
+	LiveURL    string // the days' live stream (data-live); "" when the screens are not live
 }
 
 // DashboardDay is one day of the dashboard.
@@ -35,11 +39,24 @@ func (u *UI) staffDashboard(c *fiber.Ctx) error {
 	if err := u.staffTakeFlash(c, &p.BasePage); err != nil {
 		return err
 	}
-	today := booking.DateOf(u.now())
+	var err error
+	if p.Days, err = u.dashboardDays(c.UserContext(), web.TenantOf(c), booking.DateOf(u.now())); err != nil {
+		return err
+	}
+	if u.liveDashboard != nil {
+		p.LiveURL = "/admin/live/dashboard"
+	}
+	return u.render(c, "staff/dashboard", p)
+}
+
+// dashboardDays reads today's and tomorrow's slots with their bookings (the page and its live
+// fragment).
+func (u *UI) dashboardDays(ctx context.Context, t *tenant.Tenant, today booking.Date) ([]DashboardDay, error) {
+	var days []DashboardDay
 	for _, d := range []booking.Date{today, today.AddDays(1)} {
-		slots, err := u.deps.Booking.DaySummary(c.UserContext(), web.TenantOf(c), d)
+		slots, err := u.deps.Booking.DaySummary(ctx, t, d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		dd := DashboardDay{Day: d, Slots: slots}
 		for _, sl := range slots {
@@ -47,7 +64,7 @@ func (u *UI) staffDashboard(c *fiber.Ctx) error {
 			dd.Booked += sl.Booked
 			dd.Visited += sl.Visited
 		}
-		p.Days = append(p.Days, dd)
+		days = append(days, dd)
 	}
-	return u.render(c, "staff/dashboard", p)
+	return days, nil
 }

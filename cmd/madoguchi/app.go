@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/madoguchi/madoguchi/cmd/internal/app"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // App owns the process's connections and services (cmd/internal/app) with the configuration
@@ -40,7 +41,8 @@ func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time
 func (a *App) Web() (*fiber.App, error) {
 	return a.App.Web(app.WebOptions{Log: a.Log, BaseDomain: a.Config.BaseDomain, TrustedProxies: a.Config.TrustedProxies,
 		SecureCookies: a.Config.SecureCookies, LoginPerMinute: a.Config.LoginPerMinute,
-		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room")})
+		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room"),
+		Live: web.LiveConfig{MaxStreams: a.Config.LiveMaxStreams}})
 }
 
 // subkey derives the key of one purpose from the secret key, so that no two uses share a key.

@@ -34,6 +34,8 @@ type Config struct {
 	CitizenConcurrency int
 	// AvailabilityCacheTTL is the availability cache's backstop lifetime; 0: no cache.
 	AvailabilityCacheTTL time.Duration
+	// LiveMaxStreams is the live screens' open streams one web process keeps (web.LiveConfig).
+	LiveMaxStreams int
 }
 
 type envVar struct {
@@ -126,6 +128,8 @@ var envVars = []envVar{
 		set: func(c *Config, v string) (err error) { c.LoginPerMinute, err = intBetween(v, 0, 100000); return err }},
 	{name: "MADOGUCHI_CITIZEN_CONCURRENCY", def: "16", doc: "Citizen booking requests (web pages from the login form on, and the JSON API) one city may have in flight in one web process; later arrivals wait in the waiting room: a queue page in order of arrival that refreshes itself (the API answers 429 with Retry-After). Staff pages, the home page, static files and probes never queue. Per process: each web replica admits its own, so a city's total is this times the replicas. The default keeps one city's rush within the default 20 database connections with room for staff and the other cities. 0 turns the waiting room off.",
 		set: func(c *Config, v string) (err error) { c.CitizenConcurrency, err = intBetween(v, 0, 10000); return err }},
+	{name: "MADOGUCHI_LIVE_MAX_STREAMS", def: "2000", doc: "Live screens (the staff dashboard and bookings list, the call center's availability) one web process keeps open at once; each is a Server-Sent-Event stream that a change of places updates without reloading. Above it a screen's stream is refused with 503 and Retry-After and the screen tries again later (it still works by reloading). An open stream costs some 30 KB and no database work: each change is drawn once per city and screen, whatever the number of streams.",
+		set: func(c *Config, v string) (err error) { c.LiveMaxStreams, err = intBetween(v, 1, 100000); return err }},
 	{name: "MADOGUCHI_AVAILABILITY_CACHE_TTL", def: "1s", doc: "How long a web process keeps a day of availability in memory when no change of it was announced. Every booking, change, cancellation, hold and schedule change drops the days it touched in every web process at once (through Redis); while Redis is unreachable the cache is not used. This is only the bound for a change whose message was lost. 0 turns the cache off.",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

@@ -1,7 +1,6 @@
 package callcenter
 
 import (
-	"bytes"
 	"context"
 
 	"github.com/gofiber/fiber/v2"
@@ -105,9 +104,5 @@ func (u *UI) renderBoard(ctx context.Context, tenantID uuid.UUID, key string) ([
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if err := u.Views.Execute(&buf, "board", "cc-board", b); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return u.Views.Fragment("board", "cc-board", b)
 }

@@ -243,6 +243,13 @@ func (s *Store[T, P]) EndWhere(ctx context.Context, match func(P) bool) (int, er
 	return int(ended.Load()), err
 }
 
+// Exists reports whether the session with this id still stands (not ended, not expired); it
+// does not renew its idle timeout. A live screen's stream asks it to end with its session.
+func (s *Store[T, P]) Exists(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.key(id)).Result()
+	return n == 1, err
+}
+
 // Touch renews the session's idle timeout without rewriting it.
 func (s *Store[T, P]) Touch(c *fiber.Ctx, sess P) error {
 	if err := s.rdb.Expire(c.UserContext(), s.key(sess.Base().ID), s.Idle).Err(); err != nil {

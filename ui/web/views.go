@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"strings"
 	"time"
@@ -142,17 +141,18 @@ func (v *Views) RenderBlock(c *fiber.Ctx, page, block string, data any) error {
 	return c.Send(buf.Bytes())
 }
 
-// Execute writes one named block of page to w (a fragment drawn once and sent to many, like a
-// live screen's update).
-func (v *Views) Execute(w io.Writer, page, block string, data any) error {
+// Fragment executes one named block of page into bytes, without a request: the live screens'
+// renders (Live), shared by every stream of a city and key.
+func (v *Views) Fragment(page, block string, data any) ([]byte, error) {
 	t, ok := v.pages[page]
 	if !ok {
-		return fmt.Errorf("no template %q", page)
+		return nil, fmt.Errorf("no template %q", page)
 	}
-	if err := t.ExecuteTemplate(w, block, data); err != nil {
-		return fmt.Errorf("render %s/%s: %w", page, block, err)
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, data); err != nil {
+		return nil, fmt.Errorf("render %s/%s: %w", page, block, err)
 	}
-	return nil
+	return buf.Bytes(), nil
 }
 
 // Funcs are the template functions every console's views have: translation, asset URLs, and

@@ -21,6 +21,7 @@ import (
 	"github.com/madoguchi/madoguchi/jobs"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // Options are what Open needs.
@@ -71,6 +72,10 @@ type App struct {
 	// Events counts refused bookings and citizens' login locks per city (the fleet overview);
 	// a goroutine started by Open writes them every EventsFlushInterval, Close writes the rest.
 	Events *tenant.Events
+	// Live fans the slot change feed out to the live screens' Server-Sent-Event streams (the
+	// staff dashboard and bookings list, the call center's availability); Web creates it and
+	// feeds it from the process's one subscription.
+	Live *web.Live
 
 	log        *slog.Logger
 	follow     sync.Once
@@ -133,18 +138,30 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	return a, nil
 }
 
-// followSlots starts, once, keeping the availability cache in step with every process's changes
-// (booking.SlotCache.Follow) until Close.
+// followSlots starts, once, the process's one subscription to the slot change feed until Close:
+// it keeps the availability cache in step with every process's changes (booking.SlotCache.Follow)
+// and feeds the live screens (a.Live) after the cache dropped the changed days, so a screen's
+// render reads the new places. Without a cache (AvailabilityCacheTTL 0) the live screens follow
+// the feed on a subscriber of their own — still one per process.
 func (a *App) followSlots() {
-	if a.SlotCache == nil {
+	if a.SlotCache == nil && a.Live == nil {
 		return
 	}
 	a.follow.Do(func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		a.stopFollow, a.followDone = cancel, make(chan struct{})
+		if a.SlotCache != nil && a.Live != nil {
+			a.SlotCache.OnChange(a.Live.Apply)
+			a.SlotCache.OnLive(a.Live.SetLive)
+		}
 		go func() {
 			defer close(a.followDone)
-			_ = a.SlotCache.Follow(ctx, a.Redis, a.SlotFeed.Origin(), a.log)
+			if a.SlotCache != nil {
+				_ = a.SlotCache.Follow(ctx, a.Redis, a.SlotFeed.Origin(), a.log)
+				return
+			}
+			_ = slotfeed.NewSubscriber(slotfeed.SubscriberConfig{Redis: a.Redis, Log: a.log,
+				OnChange: a.Live.Apply, OnLive: a.Live.SetLive}).Run(ctx)
 		}()
 	})
 }
@@ -161,10 +178,16 @@ type WebOptions struct {
 	CitizenConcurrency int
 	// WaitingKey signs the waiting room's tickets and passes; nil: a key of this process only.
 	WaitingKey []byte
+	// Live are the live screens' limits (MaxStreams: MADOGUCHI_LIVE_MAX_STREAMS); zero fields
+	// take web.LiveConfig's defaults.
+	Live web.LiveConfig
 }
 
 // Web builds the Fiber app on the App's services and starts the availability cache.
 func (a *App) Web(o WebOptions) (*fiber.App, error) {
+	if a.Live == nil {
+		a.Live = web.NewLive(a.log, a.Registry, web.WithLiveConfig(o.Live))
+	}
 	a.followSlots()
 	return ui.New(ui.Deps{
 		DB:                 a.DB,
@@ -185,12 +208,16 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 		Cities:             a.Tenants,
 		CitizenConcurrency: o.CitizenConcurrency,
 		WaitingKey:         o.WaitingKey,
+		Live:               a.Live,
 	})
 }
 
-// Close stops following the slot change feed, writes the events counted so far and releases the
+// Close ends the live screens' streams, stops following the slot change feed, writes the events counted so far and releases the
 // connections.
 func (a *App) Close() {
+	if a.Live != nil {
+		a.Live.Close()
+	}
 	if a.stopFollow != nil {
 		a.stopFollow()
 		<-a.followDone

@@ -1,6 +1,6 @@
 // madoguchi progressive enhancement. Every flow works without this file; it only
 // (1) changes calendar months without a full reload, moving focus to the new month's caption, and
-// (2) warns before a held time runs out.
+// (2) warns before a held time runs out, and (3) keeps live screens (data-live) current.
 (function () {
   "use strict";
 
@@ -119,7 +119,69 @@
     arm();
   }
 
+
+  // A live screen: an element with data-live="<stream url>" follows the server's Server-Sent
+  // Events; each "update" replaces the contents of its data-live-target (or of the element itself).
+  // Focus and scroll position survive the swap, and a quiet status line (data-live-status) says
+  // when it was updated. A stream the server refused or ended for good (503 at the stream limit,
+  // the session over) is tried again a few times, slower each time; then the status line says that
+  // updating stopped. Without script the page is simply reloaded by the user.
+  function liveScreen(el) {
+    if (!window.EventSource) return;
+    var sel = el.getAttribute("data-live-target");
+    var target = (sel && el.querySelector(sel)) || el;
+    var status = el.querySelector("[data-live-status]");
+    var es = null, retries = 0, timer = null;
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    function say(attr, now) {
+      if (!status) return;
+      var t = status.getAttribute(attr) || "";
+      if (now) t = t.replace("{time}", pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds()));
+      status.textContent = t;
+    }
+    // A way to find the focused element again in the new contents: its id, else its link or
+    // name and its place among the elements alike.
+    function focusKey() {
+      var a = document.activeElement;
+      if (!a || a === document.body || !target.contains(a)) return null;
+      if (a.id) return { q: "#" + CSS.escape(a.id), i: 0 };
+      var q = a.tagName.toLowerCase();
+      if (a.getAttribute("href")) q += '[href="' + CSS.escape(a.getAttribute("href")) + '"]';
+      else if (a.getAttribute("name")) q += '[name="' + CSS.escape(a.getAttribute("name")) + '"]';
+      return { q: q, i: Array.prototype.indexOf.call(target.querySelectorAll(q), a) };
+    }
+    function swap(html) {
+      var key = focusKey(), x = window.scrollX, y = window.scrollY;
+      target.innerHTML = html;
+      if (key) {
+        var again = target.querySelectorAll(key.q)[Math.max(key.i, 0)];
+        if (again) again.focus({ preventScroll: true });
+      }
+      window.scrollTo(x, y);
+    }
+    function open() {
+      es = new EventSource(el.getAttribute("data-live"));
+      var first = true;
+      es.addEventListener("update", function (ev) {
+        retries = 0;
+        swap(ev.data);
+        if (!first) say("data-live-updated", new Date());
+        first = false;
+      });
+      es.addEventListener("error", function () {
+        if (es.readyState !== EventSource.CLOSED) return; // the browser reconnects by itself
+        es.close();
+        if (retries >= 5) { say("data-live-paused"); return; }
+        retries++;
+        timer = setTimeout(open, (5 + Math.random() * 10) * 1000 * retries);
+      });
+    }
+    window.addEventListener("pagehide", function () { clearTimeout(timer); if (es) es.close(); });
+    open();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), liveScreen);
     var reload = document.querySelector("input[data-reload]");
     if (reload) autoReload(reload);
     var imp = document.querySelector("[data-import-status]");
