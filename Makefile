@@ -41,13 +41,14 @@ test-dates:
 	.ci/services
 	GO=$(GO) .ci/test-dates
 
-# help-images: runs the staff and admin browser tests and copies the screenshots the in-app manuals
-# show (ui/templates/help/*.html name them) from ui/e2e/screenshots/help/ into ui/web/static/help/.
+# help-images: runs the staff, admin and call-center browser tests and copies the screenshots the
+# in-app manuals show (ui/templates/help/*.html and the operator manual name them) from
+# ui/e2e/screenshots/help/ into ui/web/static/help/.
 help-images:
 	.ci/services
 	.ci/browser
-	$(GO) test -count=1 -run 'TestE2E(Staff|Admin)' ./ui/
-	@for f in $$(grep -oh 'help/[a-z0-9-]*\.png' ui/templates/help/*.html | sort -u); do \
+	$(GO) test -count=1 -run 'TestE2E(Staff|Admin|CallCenter)' ./ui/
+	@for f in $$(grep -oh 'help/[a-z0-9-]*\.png' ui/templates/help/*.html ui/callcenter/templates/help.html | sort -u); do \
 	  cp ui/e2e/screenshots/$$f ui/web/static/$$f || exit 1; echo "ui/web/static/$$f"; done
 
 clean:

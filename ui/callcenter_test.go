@@ -410,9 +410,52 @@ func TestCallCenterSupervisor(t *testing.T) {
 	op.get("/c/" + e.city.Slug)
 	op.post("/c/"+e.city.Slug+"/verify", url.Values{"card_no": {card.CardNo}, "birth": {"0312"}})
 	op.want(200, "お電話の方のカードと予約")
+	if strings.Contains(op.last, `href="/supervisor"`) {
+		t.Error("an operator's menu offers the supervisors' page")
+	}
 	op.get("/supervisor")
 	op.want(http.StatusForbidden, "スーパーバイザー専用")
 	sv, _ := ccOperator(t, e, addr, "cc.sv", tenant.OpsRoleSupervisor, e.city)
 	sv.get("/supervisor")
-	sv.want(200, "応対件数", "合計1件", "cc.op", e.city.Name)
+	sv.want(200, `href="/supervisor"`, "応対件数", "合計1件", "cc.op", e.city.Name)
+}
+
+// TestCallCenterBoardLive: the board carries its stream, and a booking from any channel reaches
+// an open board within one second with the new count; the stream ends when the operator logs out.
+func TestCallCenterBoardLive(t *testing.T) {
+	opt, w := withLive(t, web.LiveConfig{KeepAlive: 200 * time.Millisecond})
+	e := newEnv(t, nil, opt)
+	if !<-w.live {
+		t.Fatal("feed not live")
+	}
+	ctx := context.Background()
+	loc := bookingtest.MustLocation(t, e.svc, e.city, "東窓口", 3)
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.now())
+	addr := serve(t, e)
+	b, _ := ccOperator(t, e, addr, "cc.live", tenant.OpsRoleOperator, e.city)
+	from := booking.DateFromDB(slot.Day).String()
+	b.get("/c/" + e.city.Slug + "/board?from=" + from)
+	live := "/c/" + e.city.Slug + "/board/live?from=" + from
+	b.want(200, `data-live="`+live+`"`)
+	s := openLive(t, b, live)
+	left := regexp.MustCompile(`data-slot="` + slot.ID.String() + `">[0-9:]+</a>\s*<span class="cc-left" data-left="([0-9]+)"`)
+	if m := left.FindStringSubmatch(s.next(t, 5*time.Second)); m == nil || m[1] != "3" {
+		t.Fatalf("first fragment: places left %v, want 3", m)
+	}
+	card := callerCard(t, e, "0101")
+	start := time.Now()
+	if _, err := w.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{card.ID}, Actor: tenant.Citizen("198.51.100.3")}); err != nil {
+		t.Fatal(err)
+	}
+	got := s.next(t, time.Second)
+	if m := left.FindStringSubmatch(got); m == nil || m[1] != "2" {
+		t.Fatalf("after a web booking the board shows %v, want 2 left", m)
+	}
+	t.Logf("web booking → operator's board: %v", time.Since(start))
+	b.post("/logout", url.Values{})
+	select {
+	case <-s.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the board's stream is still open after the logout")
+	}
 }

@@ -2,12 +2,14 @@ package callcenter
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/vendor"
 )
 
 // boardDays is how many days the board shows at once, from its first day.
@@ -80,14 +82,19 @@ func laterOf(a, b booking.Date) booking.Date {
 }
 
 // boardLive streams the board's fortnight to the page: the same table, drawn once per change for
-// every screen that shows it.
+// every screen that shows it, without a query per screen.
 func (u *UI) boardLive(c *fiber.Ctx) error {
 	if u.live == nil {
 		return tenant.Errorf(tenant.NotFound, "error.not_found")
 	}
 	t := cityOf(c)
 	from, _ := u.boardFrom(c, t)
-	return u.live.Stream(c, t.ID, from.String())
+	// The stream ends with the operator's session (logout, idle timeout, account disabled).
+	id := strings.Clone(vendor.SessionOf(c).ID)
+	return u.live.StreamWhile(c, t.ID, from.String(), func(ctx context.Context) bool {
+		ok, err := u.Sess.Exists(ctx, id)
+		return ok || err != nil
+	})
 }
 
 // renderBoard draws the board table of one city and fortnight (the live feed's render).

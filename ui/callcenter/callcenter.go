@@ -49,9 +49,10 @@ type Deps struct {
 	Live func(render func(ctx context.Context, tenantID uuid.UUID, key string) ([]byte, error)) Streamer
 }
 
-// Streamer answers a live screen's request with its Server-Sent Events (web.Feed).
+// Streamer answers a live screen's request with its Server-Sent Events while valid holds
+// (web.Feed).
 type Streamer interface {
-	Stream(c *fiber.Ctx, tenantID uuid.UUID, key string) error
+	StreamWhile(c *fiber.Ctx, tenantID uuid.UUID, key string, valid func(context.Context) bool) error
 }
 
 // UI is the call-center console.

@@ -16,9 +16,10 @@ import (
 // in, the error summary in the form's order and, on the call center's, the city served.
 type Page struct {
 	web.Page
-	Login   string       // the logged-in member's login id; "" before the login and for another role
-	Summary []FieldError // the fields in error, in the order of the form
-	City    *Banner      // the city the page acts for (the call center's banner); nil elsewhere
+	Login   string         // the logged-in member's login id; "" before the login and for another role
+	Role    tenant.OpsRole // the logged-in member's role (with Login)
+	Summary []FieldError   // the fields in error, in the order of the form
+	City    *Banner        // the city the page acts for (the call center's banner); nil elsewhere
 }
 
 // Banner is the city a call-center page acts for, as its banner shows it on every page.
@@ -38,7 +39,7 @@ func (u *Base) Page(c *fiber.Ctx) Page {
 	p := Page{Page: u.Core.Page(c)}
 	// The menu is for the console's members: not before the login ends, nor for another role.
 	if s, a := SessionOf(c), AccountOf(c); s != nil && s.LoggedIn() && a != nil && u.member(a) {
-		p.Login = s.Login
+		p.Login, p.Role = s.Login, a.Role
 	}
 	if u.Decorate != nil {
 		u.Decorate(c, &p)
