@@ -241,13 +241,19 @@ func (a *Accounts) SetPasswordNoChange(ctx context.Context, t *Tenant, loginID, 
 	})
 }
 
-// Authenticate checks a login id and password. It returns unauthorized (one message for every
+// Authenticate checks a login id and password (behind the password gate: throttled
+// "staff.login.busy" when too many checks run at once). It returns unauthorized (one message for every
 // reason, with the same cost), throttled while the account is locked (10 failures → 15 minutes,
 // 20 → until an admin unlocks), and records failures and successes in the audit log. For an
 // account with TOTPEnabled a correct password is only the first step: the caller must then
 // call VerifyLoginCode, and the failure count is not cleared until the code is right.
 func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip string) (_ *Account, err error) {
 	defer Wrap(&err, "tenant.Accounts.Authenticate(%s)", t.ID)
+	release, err := passwordTurn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	now := a.now()
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
 	var acc Account
@@ -330,6 +336,11 @@ func countFailure(ctx context.Context, tx bun.IDB, model any, failed *int, now t
 // ChangePassword replaces the password after checking the current one and the policy.
 func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, current, next string) (err error) {
 	defer Wrap(&err, "tenant.Accounts.ChangePassword(%s, %s)", t.ID, id)
+	release, err := passwordTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var acc Account
 	return InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&acc).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {

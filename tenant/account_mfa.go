@@ -143,6 +143,11 @@ func (a *Accounts) EnableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, secr
 // the city requires TOTP, and not_found for an unknown id. Audit: "mfa.disable".
 func (a *Accounts) DisableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, password, code, ip string) (err error) {
 	defer Wrap(&err, "tenant.Accounts.DisableTOTP(%s, %s)", t.ID, id)
+	release, err := passwordTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if t.Settings.TOTPRequired {
 		return Errorf(Forbidden, "mfa.disable.required")
 	}

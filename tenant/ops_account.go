@@ -183,6 +183,11 @@ func (o *OpsAccounts) update(ctx context.Context, id uuid.UUID, change func(ctx 
 // the code. Audit: "login.failed", "login.password_ok".
 func (o *OpsAccounts) Authenticate(ctx context.Context, loginID, pw, ip string) (_ *OpsAccount, err error) {
 	defer Wrap(&err, "tenant.OpsAccounts.Authenticate")
+	release, err := passwordTurn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	now := o.now()
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
 	var acc OpsAccount
@@ -304,6 +309,11 @@ func (o *OpsAccounts) EnableTOTP(ctx context.Context, id uuid.UUID, secret, code
 // "password.change".
 func (o *OpsAccounts) ChangePassword(ctx context.Context, id uuid.UUID, current, next, ip string) (err error) {
 	defer Wrap(&err, "tenant.OpsAccounts.ChangePassword(%s)", id)
+	release, err := passwordTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	_, err = o.update(ctx, id, func(ctx context.Context, tx bun.Tx, acc *OpsAccount) ([]string, error) {
 		if acc.Disabled {
 			return nil, Errorf(Unauthorized, "staff.login.failed")
