@@ -21,7 +21,7 @@ import (
 // pages, and a stream ends with its staff session (logout, idle timeout, an account disabled).
 //
 // The dashboard's fragment holds no personal data and depends only on the city, the day and the
-// language: every clerk's screen of a city shares one render per change. The bookings list is a
+// language (its key; the day is the render's): every clerk's screen of a city shares one render per change. The bookings list is a
 // search of reservations, audited as the clerk who reads it (reservation.search), so its group is
 // one clerk's filter: each refresh is that clerk's audited read, at most one a second
 // (bookingsLiveGap).
@@ -48,29 +48,22 @@ func (u *UI) staffAlive(c *fiber.Ctx) func(context.Context) bool {
 	}
 }
 
-// dashboardKey is the dashboard's live group: the day it starts from and the language.
-func dashboardKey(today booking.Date, lang string) string { return today.String() + "|" + lang }
-
 // staffDashboardLive streams the dashboard's days (GET /admin/live/dashboard).
 func (u *UI) staffDashboardLive(c *fiber.Ctx) error {
 	if u.liveDashboard == nil {
 		return fiber.ErrNotFound
 	}
-	key := dashboardKey(booking.DateOf(u.now()), web.LangOf(c))
-	return u.liveDashboard.StreamWhile(c, web.TenantOf(c).ID, key, u.staffAlive(c))
+	return u.liveDashboard.StreamWhile(c, web.TenantOf(c).ID, web.LangOf(c), u.staffAlive(c))
 }
 
-// dashboardFragment draws the dashboard's days for a city, day and language: the page's
-// "dashboard-days" block.
-func (u *UI) dashboardFragment(ctx context.Context, tenantID uuid.UUID, key string) ([]byte, error) {
-	day, lang, _ := strings.Cut(key, "|")
-	today, err := booking.ParseDate(day)
-	if err != nil {
-		return nil, err
-	}
+// dashboardFragment draws the dashboard's days for a city in a language (the key): the page's
+// "dashboard-days" block, from today as it is at the render, so an open dashboard moves on to the
+// new day at the first change after midnight.
+func (u *UI) dashboardFragment(ctx context.Context, tenantID uuid.UUID, lang string) ([]byte, error) {
 	p := &DashboardPage{BasePage: BasePage{Page: web.Page{Lang: lang}}}
+	var err error
 	// The domain reads scope by the tenant's id only; the stream's guard resolved the city.
-	if p.Days, err = u.dashboardDays(ctx, &tenant.Tenant{ID: tenantID}, today); err != nil {
+	if p.Days, err = u.dashboardDays(ctx, &tenant.Tenant{ID: tenantID}, booking.DateOf(u.now())); err != nil {
 		return nil, err
 	}
 	return u.views.Fragment("staff/dashboard", "dashboard-days", p)

@@ -75,7 +75,9 @@ func benchFanOut(b *testing.B, streams int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := booking.NewService(d.App, booking.Config{Now: clock.Now, SecretKey: bookingtest.Key, Announce: pub.Announce})
+	queries := &queryCounter{}
+	db := d.App.WithQueryHook(queries)
+	svc := booking.NewService(db, booking.Config{Now: clock.Now, SecretKey: bookingtest.Key, Announce: pub.Announce})
 	loc := bookingtest.MustLocation(b, svc, city, "本庁舎", 200)
 	slot := bookingtest.FirstSlot(b, svc, city, loc, clock.Now())
 	day := booking.DateOf(slot.StartsAt)
@@ -93,8 +95,8 @@ func benchFanOut(b *testing.B, streams int) {
 			OnLive: func(l bool) { hub.SetLive(l); live <- l }}).Run(sctx)
 	}()
 	b.Cleanup(func() { cancel(); <-subDone })
-	accounts := tenant.NewAccounts(d.App, clock.Now)
-	app, err := ui.New(ui.Deps{DB: d.App, Redis: rdb, Booking: svc, Accounts: accounts, Registry: reg, Gatherer: reg,
+	accounts := tenant.NewAccounts(db, clock.Now)
+	app, err := ui.New(ui.Deps{DB: db, Redis: rdb, Booking: svc, Accounts: accounts, Registry: reg, Gatherer: reg,
 		ImportQueue: jobs.NewImportQueue(rdb), Tenants: tenant.NewResolver(tenant.NewDirectory(tenant.NewService(d.App), 0), "localhost"),
 		Logger: slog.New(slog.DiscardHandler), BaseDomain: "localhost", Now: clock.Now, Live: hub})
 	if err != nil {
@@ -218,8 +220,7 @@ func benchFanOut(b *testing.B, streams int) {
 	for i := range cards {
 		cards[i] = bookingtest.MustCard(b, svc, city, "0101").ID
 	}
-	queries := &queryCounter{}
-	d.App.AddQueryHook(queries)
+	queries.n.Store(0)
 	rendersBefore := metricSum(b, reg, "madoguchi_live_renders_total")
 	var ru0, ru1 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)

@@ -321,16 +321,14 @@ func TestLiveRefreshesWhenFeedLostAndBack(t *testing.T) {
 		}
 	}
 	h.l.SetLive(true)
-	for _, s := range []*sse{a, b} { // a refresh, then nothing more
-		for got := s.next(t); ; got = s.next(t) {
-			_ = got
+	for _, s := range []*sse{a, b} { // a refresh (and perhaps a stale one still under way), then quiet
+		s.next(t)
+		for drained := false; !drained; {
 			select {
+			case <-s.events:
 			case <-time.After(700 * time.Millisecond):
-			case e := <-s.events:
-				got = e
-				continue
+				drained = true
 			}
-			break
 		}
 	}
 	n := h.renders.Load()
