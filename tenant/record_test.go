@@ -296,7 +296,7 @@ var vendorUnrecorded = []string{
 
 // recordIncident is an incident affecting the world's city.
 func recordIncident(w *recordWorld) tenant.IncidentInput {
-	return tenant.IncidentInput{TitleJA: "予約画面の障害", TitleEN: "Booking outage", Impact: "major", Tenants: []uuid.UUID{w.city.ID},
+	return tenant.IncidentInput{TitleJA: "予約画面の障害", TitleEN: "Booking outage", Impact: "major", Cities: []string{w.city.Slug},
 		Components: map[tenant.Component]tenant.ComponentState{tenant.CompCitizen: tenant.StateMajor},
 		Update:     tenant.UpdateInput{Status: tenant.IncidentInvestigating, BodyJA: "調査しています。", BodyEN: "Investigating."}}
 }

@@ -229,7 +229,7 @@ type IncidentInput struct {
 	TitleJA, TitleEN string
 	Impact           string
 	Components       map[Component]ComponentState // the components it affects and how
-	Tenants          []uuid.UUID                  // nil: every city
+	Cities           []string                     // the cities' slugs; nil: every city
 	Update           UpdateInput
 }
 
@@ -247,7 +247,7 @@ type MaintenanceInput struct {
 	TitleJA, TitleEN string
 	BodyJA, BodyEN   string
 	Components       []Component
-	Tenants          []uuid.UUID // nil: every city
+	Cities           []string // the cities' slugs; nil: every city
 	AnnounceAt       time.Time
 	StartsAt         time.Time
 	EndsAt           time.Time
@@ -299,32 +299,35 @@ func invalid(fields map[string]string) error {
 	return &Error{Code: Invalid, Key: "error.invalid", Fields: fields}
 }
 
-// checkTenants refuses ids that name no city (status.tenants.invalid).
-func (s *StatusPage) checkTenants(ctx context.Context, tx bun.IDB, fields map[string]string, ids []uuid.UUID) error {
-	if ids == nil {
-		return nil
+// resolveCities returns the ids of the cities with the slugs (sorted; nil for nil: every city),
+// naming the field "tenants" when the list is empty (status.tenants.required) or names a city
+// that does not exist (status.tenants.invalid).
+func (s *StatusPage) resolveCities(ctx context.Context, tx bun.IDB, fields map[string]string, slugs []string) ([]uuid.UUID, error) {
+	if slugs == nil {
+		return nil, nil
 	}
-	if len(ids) == 0 {
+	var want []string
+	for _, sl := range slugs {
+		if sl = strings.ToLower(strings.TrimSpace(sl)); sl != "" {
+			want = append(want, sl)
+		}
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if len(want) == 0 {
 		fields["tenants"] = "status.tenants.required"
-		return nil
+		return nil, nil
 	}
-	n, err := tx.NewSelect().Table("tenants").Where("id IN (?)", bun.In(ids)).Count(ctx)
-	if err != nil {
-		return err
+	var ids []uuid.UUID
+	if err := tx.NewSelect().Table("tenants").Column("id").Where("slug IN (?)", bun.In(want)).Scan(ctx, &ids); err != nil {
+		return nil, err
 	}
-	if int(n) != len(ids) {
+	if len(ids) != len(want) {
 		fields["tenants"] = "status.tenants.invalid"
+		return nil, nil
 	}
-	return nil
-}
-
-func sortedTenants(ids []uuid.UUID) []uuid.UUID {
-	if ids == nil {
-		return nil
-	}
-	out := slices.Clone(ids)
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return slices.Compact(out)
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	return ids, nil
 }
 
 func (s *StatusPage) audit(ctx context.Context, tx bun.IDB, by Actor, action, target string, before, after map[string]any) error {
@@ -352,12 +355,13 @@ func (s *StatusPage) PostIncident(ctx context.Context, in IncidentInput, by Acto
 	checkUpdate(fields, &in.Update)
 	now := s.now()
 	inc := &Incident{TitleJA: in.TitleJA, TitleEN: in.TitleEN, Impact: in.Impact, Components: in.Components,
-		Tenants: sortedTenants(in.Tenants), Status: in.Update.Status, CreatedAt: now, UpdatedAt: now, CreatedBy: clip(by.Name(), 100)}
+		Status: in.Update.Status, CreatedAt: now, UpdatedAt: now, CreatedBy: clip(by.Name(), 100)}
 	if in.Update.Status == IncidentResolved {
 		inc.ResolvedAt = &now
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.checkTenants(ctx, tx, fields, inc.Tenants); err != nil {
+		var err error
+		if inc.Tenants, err = s.resolveCities(ctx, tx, fields, in.Cities); err != nil {
 			return err
 		}
 		if err := invalid(fields); err != nil {
@@ -439,7 +443,6 @@ func (s *StatusPage) checkMaintenance(fields map[string]string, in *MaintenanceI
 		}
 	}
 	in.Components = slices.Compact(slices.Sorted(slices.Values(in.Components)))
-	in.Tenants = sortedTenants(in.Tenants)
 	switch {
 	case in.StartsAt.IsZero():
 		fields["starts_at"] = "status.maintenance.starts_required"
@@ -477,9 +480,10 @@ func (s *StatusPage) ScheduleMaintenance(ctx context.Context, in MaintenanceInpu
 	fields := map[string]string{}
 	s.checkMaintenance(fields, &in, now, true)
 	m := &Maintenance{TitleJA: in.TitleJA, TitleEN: in.TitleEN, BodyJA: in.BodyJA, BodyEN: in.BodyEN, Components: in.Components,
-		Tenants: in.Tenants, AnnounceAt: in.AnnounceAt, StartsAt: in.StartsAt, EndsAt: in.EndsAt, CreatedAt: now, UpdatedAt: now, CreatedBy: clip(by.Name(), 100)}
+		AnnounceAt: in.AnnounceAt, StartsAt: in.StartsAt, EndsAt: in.EndsAt, CreatedAt: now, UpdatedAt: now, CreatedBy: clip(by.Name(), 100)}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := s.checkTenants(ctx, tx, fields, m.Tenants); err != nil {
+		var err error
+		if m.Tenants, err = s.resolveCities(ctx, tx, fields, in.Cities); err != nil {
 			return err
 		}
 		if err := invalid(fields); err != nil {
@@ -537,7 +541,8 @@ func (s *StatusPage) EditMaintenance(ctx context.Context, id uuid.UUID, in Maint
 		fields := map[string]string{}
 		in.AnnounceAt = m.AnnounceAt
 		s.checkMaintenance(fields, &in, now, false)
-		if err := s.checkTenants(ctx, tx, fields, in.Tenants); err != nil {
+		tenants, err := s.resolveCities(ctx, tx, fields, in.Cities)
+		if err != nil {
 			return err
 		}
 		if err := invalid(fields); err != nil {
@@ -545,7 +550,7 @@ func (s *StatusPage) EditMaintenance(ctx context.Context, id uuid.UUID, in Maint
 		}
 		before := maintenanceLog(m)
 		m.TitleJA, m.TitleEN, m.BodyJA, m.BodyEN = in.TitleJA, in.TitleEN, in.BodyJA, in.BodyEN
-		m.Components, m.Tenants, m.StartsAt, m.EndsAt, m.UpdatedAt = in.Components, in.Tenants, in.StartsAt, in.EndsAt, now
+		m.Components, m.Tenants, m.StartsAt, m.EndsAt, m.UpdatedAt = in.Components, tenants, in.StartsAt, in.EndsAt, now
 		if _, err := tx.NewUpdate().Model(m).Column("title_ja", "title_en", "body_ja", "body_en", "components", "tenants", "starts_at", "ends_at", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
@@ -575,12 +580,22 @@ func (s *StatusPage) CancelMaintenance(ctx context.Context, id uuid.UUID, by Act
 	})
 }
 
-// RecordStates writes the watchdog's observations at time at: a component still in the state
-// of its newest row (seen within StaleAfter) extends that row; any other starts a row at the
-// observation's Since. The system writes it; nothing is audited.
-func (s *StatusPage) RecordStates(ctx context.Context, obs map[Component]Observation, at time.Time) (err error) {
+// RecordStates writes the watchdog's observations at time at, once per minute whichever
+// replica comes first (a transaction-scoped advisory lock, then nothing if a row was already
+// seen in at's minute): a component still in the state of its newest row (seen within
+// StaleAfter) extends that row; any other starts a row at the observation's Since. It reports
+// whether this call wrote the minute. The system writes it; nothing is audited.
+func (s *StatusPage) RecordStates(ctx context.Context, obs map[Component]Observation, at time.Time) (wrote bool, err error) {
 	defer Wrap(&err, "tenant.StatusPage.RecordStates")
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('madoguchi.status-watchdog'))"); err != nil {
+			return err
+		}
+		done, err := tx.NewSelect().Table("status_intervals").Where("seen_at >= ?", at.Truncate(WatchdogPeriod)).Exists(ctx)
+		if err != nil || done {
+			return err
+		}
+		wrote = true
 		for _, c := range Components {
 			o, ok := obs[c]
 			if !ok || o.State == StateUnknown {
@@ -611,6 +626,7 @@ func (s *StatusPage) RecordStates(ctx context.Context, obs map[Component]Observa
 		}
 		return nil
 	})
+	return wrote && err == nil, err
 }
 
 // Heartbeat records that the web process named process is alive (the watchdog counts the
@@ -659,9 +675,10 @@ func (s *StatusPage) Signals(ctx context.Context) (_ *HealthSignals, err error) 
 // StatusData is everything the status page shows, read at Now.
 type StatusData struct {
 	Now          time.Time
-	Intervals    []Interval    // the last 90 days (and a little more)
-	Incidents    []Incident    // open ones, and the resolved ones of the last 90 days; newest first, with updates
-	Maintenances []Maintenance // announced and not yet ended (cancelled ones until their planned end), soonest first
+	Intervals    []Interval           // the last 90 days (and a little more)
+	Incidents    []Incident           // open ones, and the resolved ones of the last 90 days; newest first, with updates
+	Maintenances []Maintenance        // announced and not yet ended (cancelled ones until their planned end), soonest first
+	Cities       map[uuid.UUID]string // the names of the cities the incidents and maintenances name
 }
 
 // HistoryDays is how far back the status page shows uptime and resolved incidents.
@@ -685,7 +702,36 @@ func (s *StatusPage) Data(ctx context.Context) (_ *StatusData, err error) {
 	if err := s.db.NewSelect().Model(&d.Maintenances).Where("announce_at <= ? AND ends_at > ?", now, from).Order("starts_at", "id").Scan(ctx); err != nil {
 		return nil, err
 	}
+	if d.Cities, err = s.cityNames(ctx, d.Incidents, d.Maintenances); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// cityNames returns the names of the cities the incidents and maintenances name.
+func (s *StatusPage) cityNames(ctx context.Context, incs []Incident, ms []Maintenance) (map[uuid.UUID]string, error) {
+	var ids []uuid.UUID
+	for _, i := range incs {
+		ids = append(ids, i.Tenants...)
+	}
+	for _, m := range ms {
+		ids = append(ids, m.Tenants...)
+	}
+	out := map[uuid.UUID]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   uuid.UUID `bun:"id"`
+		Name string    `bun:"name"`
+	}
+	if err := s.db.NewSelect().Table("tenants").Column("id", "name").Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
 }
 
 func (s *StatusPage) loadUpdates(ctx context.Context, incs []Incident) error {

@@ -234,12 +234,12 @@ func TestStatusIncidentAudited(t *testing.T) {
 		t.Errorf("staff posting = %v, want forbidden", err)
 	}
 	// Bad input: every field named, nothing written.
-	_, err = sp.PostIncident(ctx, tenant.IncidentInput{Impact: "huge", Tenants: []uuid.UUID{uuid.New()}}, vendor)
+	_, err = sp.PostIncident(ctx, tenant.IncidentInput{Impact: "huge", Cities: []string{"nowhere"}}, vendor)
 	e := tenant.AsError(err)
 	if e == nil || e.Code != tenant.Invalid {
 		t.Fatalf("empty incident = %v, want invalid", err)
 	}
-	for _, f := range []string{"title_ja", "title_en", "impact", "components", "status", "body_ja", "body_en"} {
+	for _, f := range []string{"title_ja", "title_en", "impact", "components", "status", "body_ja", "body_en", "tenants"} {
 		if e.Fields[f] == "" {
 			t.Errorf("field %s not named: %v", f, e.Fields)
 		}
@@ -257,8 +257,14 @@ func TestStatusRecordStates(t *testing.T) {
 	rec := func(min int, s tenant.ComponentState, since time.Time) {
 		t.Helper()
 		o := map[tenant.Component]tenant.Observation{tenant.CompCitizen: {State: s, Since: since}}
-		if err := sp.RecordStates(ctx, o, t0.Add(time.Duration(min)*time.Minute)); err != nil {
-			t.Fatal(err)
+		wrote, err := sp.RecordStates(ctx, o, t0.Add(time.Duration(min)*time.Minute))
+		if err != nil || !wrote {
+			t.Fatalf("RecordStates at minute %d = %v, %v; want written", min, wrote, err)
+		}
+		// A second replica in the same minute writes nothing, whatever it saw.
+		if again, err := sp.RecordStates(ctx, map[tenant.Component]tenant.Observation{tenant.CompCitizen: {State: tenant.StatePartial}},
+			t0.Add(time.Duration(min)*time.Minute+30*time.Second)); err != nil || again {
+			t.Fatalf("second write in minute %d = %v, %v; want skipped", min, again, err)
 		}
 	}
 	rec(0, tenant.StateOperational, time.Time{})
