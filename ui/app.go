@@ -19,6 +19,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/ops"
+	"github.com/madoguchi/madoguchi/ui/status"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -50,6 +51,14 @@ type Deps struct {
 	// pass is good only in this process.
 	WaitingKey []byte
 
+	// Status is the status page's data (status.{BaseDomain}, ui/status, and the cities'
+	// maintenance notices); nil: no status host and no notices. StatusSnapshotDir keeps the
+	// page's last snapshot on disk (MADOGUCHI_STATUS_SNAPSHOT_DIR); StatusProcess names this
+	// process's heartbeat ("" writes none).
+	Status            *tenant.StatusPage
+	StatusSnapshotDir string
+	StatusProcess     string
+
 	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }
 
@@ -72,6 +81,8 @@ type UI struct {
 	staffSess *staffStore   // staff sessions: their own cookie, so a citizen and a clerk never share one
 	consoles  map[tenant.HostKind]*web.Console
 	room      *web.WaitingRoom // the citizens' booking paths, per city (middleware_waiting.go)
+	status    *status.UI       // the status page (nil without Deps.Status)
+	notices   *noticeCache     // the cities' maintenance notices (notice.go)
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }
@@ -116,13 +127,17 @@ func New(d Deps) (*fiber.App, error) {
 		ErrorHandler:          core.ErrorHandler,
 		DisableStartupMessage: true,
 	})
+	u.consoles = map[tenant.HostKind]*web.Console{}
+	if err := u.newStatus(app); err != nil {
+		return nil, err
+	}
 	if d.Ops != nil && d.Cities != nil {
 		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Fleet: d.Booking, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
-			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions})
+			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions, Status: d.Status, StatusChanged: u.statusChanged})
 		if err != nil {
 			return nil, err
 		}
-		u.consoles = map[tenant.HostKind]*web.Console{tenant.HostOps: k}
+		u.consoles[tenant.HostOps] = k
 	}
 	u.routes(app) // ui/routes.go: every route of every host
 	return app, nil

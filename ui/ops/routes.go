@@ -71,4 +71,18 @@ func (u *UI) routes(app *fiber.App) {
 	app.Post("/allow-list", u.ops(u.allowAdd)...)              // ops: add a network
 	app.Get("/allow-list/remove", u.ops(u.allowRemoveShow)...) // ops: check page
 	app.Post("/allow-list/remove", u.ops(u.allowRemove)...)    // ops: not the last entry covering oneself
+
+	// The status page (status.{BASE_DOMAIN}): incidents and planned maintenance (status.go).
+	if u.deps.Status != nil {
+		app.Get("/status", u.ops(u.statusList)...)                                // ops: incidents and maintenance
+		app.Get("/status/incidents/new", u.ops(u.incidentNew)...)                 // ops: form
+		app.Post("/status/incidents", u.ops(u.incidentCreate)...)                 // ops: post an incident with its first update
+		app.Get("/status/incidents/:id", u.ops(u.incident)...)                    // ops: timeline, update form
+		app.Post("/status/incidents/:id", u.ops(u.incidentUpdate)...)             // ops: post an update (or resolve)
+		app.Get("/status/maintenance/new", u.ops(u.maintenanceNew)...)            // ops: form
+		app.Post("/status/maintenance", u.ops(u.maintenanceCreate)...)            // ops: schedule (30 days' notice)
+		app.Get("/status/maintenance/:id", u.ops(u.maintenance)...)               // ops: edit form, cancel button
+		app.Post("/status/maintenance/:id", u.ops(u.maintenanceEdit)...)          // ops: edit
+		app.Post("/status/maintenance/:id/cancel", u.ops(u.maintenanceCancel)...) // ops: cancel
+	}
 }
