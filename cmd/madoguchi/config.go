@@ -34,6 +34,8 @@ type Config struct {
 	CitizenConcurrency int
 	// AvailabilityCacheTTL is the availability cache's backstop lifetime; 0: no cache.
 	AvailabilityCacheTTL time.Duration
+	// StatusSnapshotDir keeps the status page's last snapshot on disk; "": memory and Redis only.
+	StatusSnapshotDir string
 }
 
 type envVar struct {
@@ -135,6 +137,8 @@ var envVars = []envVar{
 			c.AvailabilityCacheTTL = d
 			return nil
 		}},
+	{name: "MADOGUCHI_STATUS_SNAPSHOT_DIR", doc: "Directory where each web process keeps the status page's last rendered snapshot (HTML in both languages, Atom feed, JSON), so a process restarted while PostgreSQL and Redis are both down still serves it; in Kubernetes an emptyDir. Empty: memory and Redis only.",
+		set: func(c *Config, v string) error { c.StatusSnapshotDir = v; return nil }},
 	{name: "MADOGUCHI_SHUTDOWN_TIMEOUT", def: "25s", doc: "How long SIGTERM waits for in-flight requests and tasks.",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

@@ -23,6 +23,7 @@ func TestLoadConfig(t *testing.T) {
 		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "120",
 		"MADOGUCHI_CITIZEN_CONCURRENCY":      "8",
 		"MADOGUCHI_AVAILABILITY_CACHE_TTL":   "2s",
+		"MADOGUCHI_STATUS_SNAPSHOT_DIR":      "/var/lib/madoguchi/status",
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
 		"MADOGUCHI_SECURE_COOKIES":           "auto",
 	}
@@ -46,6 +47,7 @@ func TestLoadConfig(t *testing.T) {
 		ShutdownTimeout:      10 * time.Second,
 		SecureCookies:        true,
 		AvailabilityCacheTTL: 2 * time.Second,
+		StatusSnapshotDir:    "/var/lib/madoguchi/status",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig = %+v\nwant %+v", got, want)
