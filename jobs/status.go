@@ -27,7 +27,7 @@ import (
 //     are down (major_outage); mail is not sent (the relay reads the outbox): partial_outage.
 //   - Redis does not answer: sessions and API tokens live there, so logins fail: major_outage
 //     for the four web components; mail waits in the outbox and none is lost: degraded.
-//   - No web process wrote its heartbeat (status_heartbeats, every 20 s) in the last 90 s: the
+//   - No web process wrote its heartbeat (status_heartbeats, every 30 s) in the last 90 s: the
 //     four web components are down. (A process that answers its heartbeat can reach
 //     PostgreSQL; the ingress's own reachability is the probes' and alerts' business.)
 //   - Mail: the oldest mail still waiting in any city's outbox, from the fleet job's five-minute

@@ -16,7 +16,7 @@ CREATE TABLE status_intervals (
 CREATE INDEX status_intervals_component_idx ON status_intervals (component, seen_at DESC);
 CREATE INDEX status_intervals_seen_idx ON status_intervals (seen_at);
 
--- The web processes' heartbeats (one row per process, refreshed every 20 seconds): the watchdog
+-- The web processes' heartbeats (one row per process, refreshed every 30 seconds): the watchdog
 -- counts the processes seen in the last 90 seconds.
 CREATE TABLE status_heartbeats (
     process text PRIMARY KEY CHECK (length(process) BETWEEN 1 AND 200),

@@ -319,7 +319,7 @@ func (s *StatusPage) resolveCities(ctx context.Context, tx bun.IDB, fields map[s
 		return nil, nil
 	}
 	var ids []uuid.UUID
-	if err := tx.NewSelect().Table("tenants").Column("id").Where("slug IN (?)", bun.In(want)).Scan(ctx, &ids); err != nil {
+	if err := tx.NewSelect().Table("tenants").Column("id").Where("slug IN (?)", bun.List(want)).Scan(ctx, &ids); err != nil {
 		return nil, err
 	}
 	if len(ids) != len(want) {
@@ -410,7 +410,7 @@ func (s *StatusPage) UpdateIncident(ctx context.Context, id uuid.UUID, in Update
 		}
 		before := map[string]any{"status": inc.Status, "components": inc.Components}
 		inc.Status, inc.UpdatedAt = in.Status, now
-		if in.Components != nil && len(in.Components) > 0 {
+		if len(in.Components) > 0 {
 			inc.Components = in.Components
 		}
 		inc.ResolvedAt = nil
@@ -630,10 +630,14 @@ func (s *StatusPage) RecordStates(ctx context.Context, obs map[Component]Observa
 }
 
 // Heartbeat records that the web process named process is alive (the watchdog counts the
-// processes seen in the last 90 seconds). Not audited.
+// processes seen in the last 90 seconds) and forgets processes gone for a day. Not audited.
 func (s *StatusPage) Heartbeat(ctx context.Context, process string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO status_heartbeats (process, seen_at) VALUES (?, ?)
-		ON CONFLICT (process) DO UPDATE SET seen_at = excluded.seen_at`, clip(process, 200), s.now())
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO status_heartbeats (process, seen_at) VALUES (?, ?)
+		ON CONFLICT (process) DO UPDATE SET seen_at = excluded.seen_at`, clip(process, 200), now); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "DELETE FROM status_heartbeats WHERE seen_at < ?", now.Add(-24*time.Hour))
 	return err
 }
 
@@ -725,7 +729,7 @@ func (s *StatusPage) cityNames(ctx context.Context, incs []Incident, ms []Mainte
 		ID   uuid.UUID `bun:"id"`
 		Name string    `bun:"name"`
 	}
-	if err := s.db.NewSelect().Table("tenants").Column("id", "name").Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows); err != nil {
+	if err := s.db.NewSelect().Table("tenants").Column("id", "name").Where("id IN (?)", bun.List(ids)).Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -744,7 +748,7 @@ func (s *StatusPage) loadUpdates(ctx context.Context, incs []Incident) error {
 		ids[i], at[incs[i].ID] = incs[i].ID, i
 	}
 	var ups []IncidentUpdate
-	if err := s.db.NewSelect().Model(&ups).Where("incident_id IN (?)", bun.In(ids)).Order("posted_at DESC", "id").Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&ups).Where("incident_id IN (?)", bun.List(ids)).Order("posted_at DESC", "id").Scan(ctx); err != nil {
 		return err
 	}
 	for _, u := range ups {

@@ -292,3 +292,32 @@ func TestStatusRecordStates(t *testing.T) {
 		t.Errorf("observed %v, want 8 minutes", u.Days[0].Observed)
 	}
 }
+
+// TestStatusSignals: the web processes' heartbeats count for 90 seconds; open incidents and the
+// maintenance in progress are read for the watchdog.
+func TestStatusSignals(t *testing.T) {
+	p := newPlatform(t)
+	ctx := context.Background()
+	sp := tenant.NewStatusPage(p.d.App, p.clock.Now)
+	for _, proc := range []string{"web-a:1", "web-b:1"} {
+		if err := sp.Heartbeat(ctx, proc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := sp.PostIncident(ctx, tenant.IncidentInput{TitleJA: "障害", TitleEN: "Outage", Impact: "minor",
+		Components: map[tenant.Component]tenant.ComponentState{tenant.CompMail: tenant.StatePartial},
+		Update:     tenant.UpdateInput{Status: tenant.IncidentInvestigating, BodyJA: "調査中です。", BodyEN: "Investigating."}}, vendor); err != nil {
+		t.Fatal(err)
+	}
+	h, err := sp.Signals(ctx)
+	if err != nil || h.WebProcesses != 2 || len(h.Open) != 1 || h.Open[0].Components[tenant.CompMail] != tenant.StatePartial {
+		t.Fatalf("signals = %+v, %v; want 2 web processes and the open incident", h, err)
+	}
+	p.clock.Add(2 * time.Minute)
+	if err := sp.Heartbeat(ctx, "web-a:1"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err = sp.Signals(ctx); err != nil || h.WebProcesses != 1 {
+		t.Errorf("after 2 minutes = %+v, %v; want 1 web process", h, err)
+	}
+}
