@@ -174,6 +174,7 @@ func TestStatusNoPersonalDataAndEscaped(t *testing.T) {
 	}
 	pub.get("/")
 	pub.want(200, "&lt;script&gt;alert(1)&lt;/script&gt;障害", "<p>二行目</p>")
+	t.Logf("status page: %d bytes of HTML", len(pub.last))
 	if len(pub.last) > 50_000 {
 		t.Errorf("page is %d bytes, want < 50 KB", len(pub.last))
 	}
