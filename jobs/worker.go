@@ -44,6 +44,7 @@ type Worker struct {
 	Client    *asynq.Client
 	Relay     *Relay
 	Scheduler *Scheduler
+	Watchdog  *Watchdog // the status page's component-state log (status.go)
 	log       *slog.Logger
 }
 
@@ -68,7 +69,8 @@ func NewWorker(cfg WorkerConfig) *Worker {
 			Interval: cfg.RelayInterval, SweepAfter: cfg.RelaySweepAfter, ClaimLease: cfg.RelayClaimLease},
 		Scheduler: &Scheduler{DB: cfg.DB, Tenants: dir, Client: client, Log: cfg.Log, Metrics: m,
 			Jobs: cfg.Jobs, Now: cfg.Now, Interval: cfg.SchedulerInterval, RetryAfter: cfg.SchedulerRetryAfter, Name: cfg.Name},
-		log: cfg.Log,
+		Watchdog: &Watchdog{DB: cfg.DB, Redis: cfg.Redis, Status: tenant.NewStatusPage(cfg.DB, cfg.Now), Log: cfg.Log, Now: cfg.Now},
+		log:      cfg.Log,
 	}
 }
 
@@ -83,6 +85,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Relay.Run(gctx) })
 	g.Go(func() error { return w.Scheduler.Run(gctx) })
+	g.Go(func() error { return w.Watchdog.Run(gctx) })
 	<-gctx.Done()
 	err := g.Wait()
 	w.log.Info("shutting down worker")

@@ -31,8 +31,29 @@ func OpenDB(ctx context.Context, dsn string, maxConns int) (*bun.DB, error) {
 	return OpenDBConfig(ctx, cfg, maxConns)
 }
 
+// OpenDBLazy is OpenDB without the ping: the pool connects at its first query, so a web process
+// starts while PostgreSQL does not answer (its status page and error pages serve meanwhile).
+func OpenDBLazy(dsn string, maxConns int) (*bun.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	return openDB(cfg, maxConns), nil
+}
+
 // OpenDBConfig is OpenDB for a parsed configuration (tests set a tracer on it).
 func OpenDBConfig(ctx context.Context, cfg *pgx.ConnConfig, maxConns int) (*bun.DB, error) {
+	db := openDB(cfg, maxConns)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database %s@%s: %w", cfg.User, cfg.Host, err)
+	}
+	return db, nil
+}
+
+func openDB(cfg *pgx.ConnConfig, maxConns int) *bun.DB {
 	var connector driver.Connector = stdlib.GetConnector(*cfg)
 	switch cfg.DefaultQueryExecMode {
 	case pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeDescribeExec:
@@ -43,14 +64,7 @@ func OpenDBConfig(ctx context.Context, cfg *pgx.ConnConfig, maxConns int) (*bun.
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	sqldb.SetConnMaxLifetime(time.Hour)
-	db := bun.NewDB(sqldb, pgdialect.New())
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to database %s@%s: %w", cfg.User, cfg.Host, err)
-	}
-	return db, nil
+	return bun.NewDB(sqldb, pgdialect.New())
 }
 
 // oneTripConnector hands out oneTripConns.

@@ -21,6 +21,7 @@ import (
 type recordWorld struct {
 	*platform
 	city    *tenant.Tenant
+	status  *tenant.StatusPage
 	op      *tenant.OpsAccount
 	opPW    string
 	secret  string
@@ -49,7 +50,7 @@ func newVendorRecordWorld(t *testing.T) *recordWorld {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	w := &recordWorld{platform: p}
+	w := &recordWorld{platform: p, status: tenant.NewStatusPage(p.d.App, p.clock.Now)}
 	w.city, _ = p.onboard(t, "tsu", "242012")
 	if _, err := p.svc.AddDomain(ctx, "tsu", "yoyaku.city.tsu.mie.jp", vendor); err != nil {
 		t.Fatal(err)
@@ -110,7 +111,8 @@ func (w *recordWorld) snapshot(t *testing.T) map[string]string {
 		}
 		out[table] = d
 	}
-	for _, table := range []string{"tenants", "tenant_domains", "ops_accounts", "operator_grants", "ops_ip_allow", "ops_audit_log"} {
+	for _, table := range []string{"tenants", "tenant_domains", "ops_accounts", "operator_grants", "ops_ip_allow", "ops_audit_log",
+		"status_incidents", "status_incident_updates", "status_maintenances"} {
 		digest(w.d.App, table)
 	}
 	err := tenant.InTx(ctx, w.d.App, w.city.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -233,6 +235,43 @@ var vendorRecordCases = map[string]func(t *testing.T, w *recordWorld) func(conte
 			return err
 		}
 	},
+	"StatusPage.PostIncident": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := w.status.PostIncident(ctx, recordIncident(w), vendor)
+			return err
+		}
+	},
+	"StatusPage.UpdateIncident": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		inc, err := w.status.PostIncident(context.Background(), recordIncident(w), vendor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ctx context.Context) error {
+			return w.status.UpdateIncident(ctx, inc.ID, tenant.UpdateInput{Status: tenant.IncidentResolved, BodyJA: "復旧しました。", BodyEN: "Resolved."}, vendor)
+		}
+	},
+	"StatusPage.ScheduleMaintenance": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := w.status.ScheduleMaintenance(ctx, recordMaintenance(w), vendor)
+			return err
+		}
+	},
+	"StatusPage.EditMaintenance": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		m, err := w.status.ScheduleMaintenance(context.Background(), recordMaintenance(w), vendor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := recordMaintenance(w)
+		in.TitleJA = "変更した保守"
+		return func(ctx context.Context) error { return w.status.EditMaintenance(ctx, m.ID, in, vendor) }
+	},
+	"StatusPage.CancelMaintenance": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		m, err := w.status.ScheduleMaintenance(context.Background(), recordMaintenance(w), vendor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ctx context.Context) error { return w.status.CancelMaintenance(ctx, m.ID, vendor) }
+	},
 	"OpsAccounts.Disallow": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		return func(ctx context.Context) error {
 			elsewhere := vendor // removing the entry one works from is refused before any write
@@ -249,6 +288,24 @@ var vendorUnrecorded = []string{
 	"Service.BySlug", "Service.Cities", "Service.City", "Service.Create", "Service.Domains", "Service.List", "Service.UpdateSettings",
 	"OpsAccounts.AllowList", "OpsAccounts.ByID", "OpsAccounts.CallCounts", "OpsAccounts.ByLogin", "OpsAccounts.ConsoleAllowed", "OpsAccounts.Grants",
 	"OpsAccounts.List", "OpsAccounts.Locked",
+	// The status page: reads, and the system's own writes (the watchdog's log, the web
+	// processes' heartbeats), which are no vendor action.
+	"StatusPage.Data", "StatusPage.Heartbeat", "StatusPage.Incident", "StatusPage.Incidents", "StatusPage.Maintenance",
+	"StatusPage.Maintenances", "StatusPage.Notices", "StatusPage.RecordStates", "StatusPage.Signals",
+}
+
+// recordIncident is an incident affecting the world's city.
+func recordIncident(w *recordWorld) tenant.IncidentInput {
+	return tenant.IncidentInput{TitleJA: "予約画面の障害", TitleEN: "Booking outage", Impact: "major", Cities: []string{w.city.Slug},
+		Components: map[tenant.Component]tenant.ComponentState{tenant.CompCitizen: tenant.StateMajor},
+		Update:     tenant.UpdateInput{Status: tenant.IncidentInvestigating, BodyJA: "調査しています。", BodyEN: "Investigating."}}
+}
+
+// recordMaintenance is a maintenance of every city 40 days ahead.
+func recordMaintenance(w *recordWorld) tenant.MaintenanceInput {
+	start := w.clock.Now().Add(40 * 24 * time.Hour)
+	return tenant.MaintenanceInput{TitleJA: "定期保守", TitleEN: "Maintenance", Components: []tenant.Component{tenant.CompCitizen},
+		StartsAt: start, EndsAt: start.Add(2 * time.Hour)}
 }
 
 // TestVendorChangeRollsBackWithItsRecord: when the log line of a vendor action cannot be written,
@@ -261,7 +318,7 @@ func TestVendorChangeRollsBackWithItsRecord(t *testing.T) {
 		known[name] = true
 	}
 	var missing []string
-	for _, typ := range []reflect.Type{reflect.TypeOf(&tenant.Service{}), reflect.TypeOf(&tenant.OpsAccounts{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(&tenant.Service{}), reflect.TypeOf(&tenant.OpsAccounts{}), reflect.TypeOf(&tenant.StatusPage{})} {
 		for i := range typ.NumMethod() {
 			name := typ.Elem().Name() + "." + typ.Method(i).Name
 			if _, ok := vendorRecordCases[name]; !ok && !known[name] {

@@ -20,6 +20,7 @@ import (
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/callcenter"
 	"github.com/madoguchi/madoguchi/ui/ops"
+	"github.com/madoguchi/madoguchi/ui/status"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -56,6 +57,14 @@ type Deps struct {
 	// (they still work by reloading).
 	Live *web.Live
 
+	// Status is the status page's data (status.{BaseDomain}, ui/status, and the cities'
+	// maintenance notices); nil: no status host and no notices. StatusSnapshotDir keeps the
+	// page's last snapshot on disk (MADOGUCHI_STATUS_SNAPSHOT_DIR); StatusProcess names this
+	// process's heartbeat ("" writes none).
+	Status            *tenant.StatusPage
+	StatusSnapshotDir string
+	StatusProcess     string
+
 	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }
 
@@ -78,6 +87,8 @@ type UI struct {
 	staffSess *staffStore   // staff sessions: their own cookie, so a citizen and a clerk never share one
 	consoles  map[tenant.HostKind]*web.Console
 	room      *web.WaitingRoom // the citizens' booking paths, per city (middleware_waiting.go)
+	status    *status.UI       // the status page (nil without Deps.Status)
+	notices   *noticeCache     // the cities' maintenance notices (notice.go)
 	// The live staff screens (ui/staff_live.go); nil without Deps.Live.
 	liveDashboard, liveBookings *web.Feed
 }
@@ -125,9 +136,13 @@ func New(d Deps) (*fiber.App, error) {
 		ErrorHandler:          core.ErrorHandler,
 		DisableStartupMessage: true,
 	})
+	u.consoles = map[tenant.HostKind]*web.Console{}
+	if err := u.newStatus(app); err != nil {
+		return nil, err
+	}
 	if d.Ops != nil && d.Cities != nil {
 		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Fleet: d.Booking, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
-			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions})
+			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions, Status: d.Status, StatusChanged: u.statusChanged})
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +157,7 @@ func New(d Deps) (*fiber.App, error) {
 		if err != nil {
 			return nil, err
 		}
-		u.consoles = map[tenant.HostKind]*web.Console{tenant.HostOps: k, tenant.HostCallCenter: cc}
+		u.consoles[tenant.HostOps], u.consoles[tenant.HostCallCenter] = k, cc
 	}
 	u.routes(app) // ui/routes.go: every route of every host
 	return app, nil

@@ -23,6 +23,9 @@ type ConfirmPage struct {
 	Email2     string
 	Changing   *booking.ReservationView
 	ExpiredKey string
+	// InMaintenance is the planned maintenance the chosen time falls in (nil: none): the page
+	// warns that online change and cancel are unavailable then, while the visit stands.
+	InMaintenance *Notice
 }
 
 func (u *UI) confirmPage(c *fiber.Ctx, sess *CitizenSession) (*ConfirmPage, error) {
@@ -50,6 +53,7 @@ func (u *UI) confirmPage(c *fiber.Ctx, sess *CitizenSession) (*ConfirmPage, erro
 		return nil, err
 	}
 	p := &ConfirmPage{BasePage: u.base(c), Slot: slot, Location: loc, Cards: cards, Expires: h.ExpiresAt, Email: sess.Email, Email2: sess.Email}
+	p.InMaintenance = maintenanceAt(p.Notices, slot.StartsAt)
 	if sess.Changing != uuid.Nil {
 		if p.Changing, err = u.deps.Booking.ReservationByID(c.UserContext(), t, sess.Changing); err != nil {
 			return nil, err

@@ -19,6 +19,7 @@ type BasePage struct {
 	StaffRole  string // "admin" or "staff" on /admin pages
 	CityName   string
 	TenantSlug string
+	Notices    []Notice // the city's planned maintenance, announced and not ended (notice.go)
 }
 
 // render executes a city page (web.Views.Render: a template error never sends half a page).
@@ -42,6 +43,7 @@ func (u *UI) base(c *fiber.Ctx) BasePage {
 	}
 	if t := web.TenantOf(c); t != nil {
 		b.CityName, b.TenantSlug = t.Name, t.Slug
+		b.Notices = u.noticesOf(c)
 	}
 	return b
 }

@@ -26,11 +26,16 @@ type App struct {
 // OpenApp connects to PostgreSQL (as the runtime role) and Redis and builds the services on the
 // clock now (time.Now; tests pass a fixed one).
 func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time.Time) (*App, error) {
+	return openApp(ctx, cfg, log, now, false)
+}
+
+// openApp is OpenApp; lazy opens the database pool without waiting for PostgreSQL (serve).
+func openApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time.Time, lazy bool) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	core, err := app.Open(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL, DBMaxConns: cfg.DBMaxConns,
 		SecretKey: cfg.SecretKey, Registry: reg, Now: now, BaseDomain: cfg.BaseDomain,
-		AvailabilityCacheTTL: cfg.AvailabilityCacheTTL, Log: log})
+		AvailabilityCacheTTL: cfg.AvailabilityCacheTTL, Log: log, Lazy: lazy})
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +47,7 @@ func (a *App) Web() (*fiber.App, error) {
 	return a.App.Web(app.WebOptions{Log: a.Log, BaseDomain: a.Config.BaseDomain, TrustedProxies: a.Config.TrustedProxies,
 		SecureCookies: a.Config.SecureCookies, LoginPerMinute: a.Config.LoginPerMinute,
 		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room"),
-		Live: web.LiveConfig{MaxStreams: a.Config.LiveMaxStreams}})
+		Live: web.LiveConfig{MaxStreams: a.Config.LiveMaxStreams}, StatusSnapshotDir: a.Config.StatusSnapshotDir})
 }
 
 // subkey derives the key of one purpose from the secret key, so that no two uses share a key.

@@ -36,6 +36,8 @@ type Config struct {
 	AvailabilityCacheTTL time.Duration
 	// LiveMaxStreams is the live screens' open streams one web process keeps (web.LiveConfig).
 	LiveMaxStreams int
+	// StatusSnapshotDir keeps the status page's last snapshot on disk; "": memory and Redis only.
+	StatusSnapshotDir string
 }
 
 type envVar struct {
@@ -139,6 +141,8 @@ var envVars = []envVar{
 			c.AvailabilityCacheTTL = d
 			return nil
 		}},
+	{name: "MADOGUCHI_STATUS_SNAPSHOT_DIR", doc: "Directory where each web process keeps the status page's last rendered snapshot (HTML in both languages, Atom feed, JSON), so a process restarted while PostgreSQL and Redis are both down still serves it; in Kubernetes an emptyDir. Empty: memory and Redis only.",
+		set: func(c *Config, v string) error { c.StatusSnapshotDir = v; return nil }},
 	{name: "MADOGUCHI_SHUTDOWN_TIMEOUT", def: "25s", doc: "How long SIGTERM waits for in-flight requests and tasks.",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)

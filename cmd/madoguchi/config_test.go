@@ -24,6 +24,7 @@ func TestLoadConfig(t *testing.T) {
 		"MADOGUCHI_CITIZEN_CONCURRENCY":      "8",
 		"MADOGUCHI_AVAILABILITY_CACHE_TTL":   "2s",
 		"MADOGUCHI_LIVE_MAX_STREAMS":         "500",
+		"MADOGUCHI_STATUS_SNAPSHOT_DIR":      "/var/lib/madoguchi/status",
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
 		"MADOGUCHI_SECURE_COOKIES":           "auto",
 	}
@@ -48,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 		SecureCookies:        true,
 		AvailabilityCacheTTL: 2 * time.Second,
 		LiveMaxStreams:       500,
+		StatusSnapshotDir:    "/var/lib/madoguchi/status",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig = %+v\nwant %+v", got, want)

@@ -119,3 +119,67 @@ func TestServeGracefulShutdown(t *testing.T) {
 		t.Error("server still accepts connections after shutdown")
 	}
 }
+
+// TestServeStartsWhileDatabasesDown: `madoguchi serve` starts while neither PostgreSQL nor Redis
+// answers (the pool connects at its first query): it listens, /healthz answers, a city's host
+// answers its 503 page and the status host its own page, and /readyz names both down in its
+// body.
+func TestServeStartsWhileDatabasesDown(t *testing.T) {
+	addr := freePort(t)
+	env := map[string]string{
+		"MADOGUCHI_DATABASE_URL":        "postgres://app@" + freePort(t) + "/madoguchi?sslmode=disable&connect_timeout=2",
+		"MADOGUCHI_REDIS_URL":           "redis://" + freePort(t) + "/0",
+		"MADOGUCHI_SECRET_KEY":          strings.Repeat("1f", 32),
+		"MADOGUCHI_LISTEN":              addr,
+		"MADOGUCHI_SHUTDOWN_TIMEOUT":    "2s",
+		"MADOGUCHI_STATUS_SNAPSHOT_DIR": t.TempDir(),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	get := func(host, path string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var status int
+	for range 300 {
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited while the databases are down: %v", err)
+		default:
+		}
+		if status, _ = get("localhost", "/healthz"); status == 200 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status != 200 {
+		t.Fatalf("healthz = %d, want 200", status)
+	}
+	if s, body := get("tsu.localhost", "/"); s != 503 || !strings.Contains(body, "<html") {
+		t.Errorf("a city's host = %d, want its 503 page", s)
+	}
+	if s, body := get("status.localhost", "/"); s != 503 || !strings.Contains(body, "稼働状況") {
+		t.Errorf("status host without any snapshot = %d %q, want its own 503 page", s, body)
+	}
+	if _, body := get("localhost", "/readyz"); !strings.Contains(body, `"postgres":"down"`) || !strings.Contains(body, `"redis":"down"`) {
+		t.Errorf("readyz body = %s", body)
+	}
+}

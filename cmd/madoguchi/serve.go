@@ -11,8 +11,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// cmdServe starts even while PostgreSQL or Redis does not answer: the pool connects at its first
+// query, the status page serves its last snapshot and the cities' hosts answer their error page
+// until the databases are back (see README, "Probes").
 func cmdServe(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	a, err := OpenApp(ctx, cfg, log, time.Now)
+	a, err := openApp(ctx, cfg, log, time.Now, true)
 	if err != nil {
 		return err
 	}

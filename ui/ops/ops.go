@@ -43,6 +43,11 @@ type Deps struct {
 	// reset that city's administrator) and reports how many it ended. The city console, which
 	// owns those sessions, provides it; nil ends none.
 	EndStaffSessions func(ctx context.Context, tenantID, accountID uuid.UUID) (int, error)
+	// Status posts incidents and plans maintenance for the status page (status.go); nil: the
+	// console has no status pages. StatusChanged is called after each change so the status
+	// page and the cities' notices show it at once (nil: they catch up on their own).
+	Status        *tenant.StatusPage
+	StatusChanged func(ctx context.Context)
 }
 
 // Fleet reads the figures the worker's fleet job writes (counts only; booking.Service).

@@ -63,4 +63,18 @@ func (u *UI) routes(app *fiber.App) {
 	app.Post("/allow-list", u.Member(u.allowAdd)...)              // ops: add a network
 	app.Get("/allow-list/remove", u.Member(u.allowRemoveShow)...) // ops: check page
 	app.Post("/allow-list/remove", u.Member(u.allowRemove)...)    // ops: not the last entry covering oneself
+
+	// The status page (status.{BASE_DOMAIN}): incidents and planned maintenance (status.go).
+	if u.deps.Status != nil {
+		app.Get("/status", u.Member(u.statusList)...)                                // ops: incidents and maintenance
+		app.Get("/status/incidents/new", u.Member(u.incidentNew)...)                 // ops: form
+		app.Post("/status/incidents", u.Member(u.incidentCreate)...)                 // ops: post an incident with its first update
+		app.Get("/status/incidents/:id", u.Member(u.incident)...)                    // ops: timeline, update form
+		app.Post("/status/incidents/:id", u.Member(u.incidentUpdate)...)             // ops: post an update (or resolve)
+		app.Get("/status/maintenance/new", u.Member(u.maintenanceNew)...)            // ops: form
+		app.Post("/status/maintenance", u.Member(u.maintenanceCreate)...)            // ops: schedule (30 days' notice)
+		app.Get("/status/maintenance/:id", u.Member(u.maintenance)...)               // ops: edit form, cancel button
+		app.Post("/status/maintenance/:id", u.Member(u.maintenanceEdit)...)          // ops: edit
+		app.Post("/status/maintenance/:id/cancel", u.Member(u.maintenanceCancel)...) // ops: cancel
+	}
 }

@@ -176,7 +176,9 @@ func (w *Core) Funcs() template.FuncMap {
 		"dateof":    booking.DateOf,
 		"dbdate":    booking.DateFromDB,
 		"clock":     func(t time.Time) string { return t.In(booking.JST).Format("15:04") },
+		"jstshort":  FormatJSTShort,
 		"list":      func(xs ...string) []string { return xs },
+		"args":      func(xs ...any) []any { return xs },
 		"percent":   func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"ym":        func(t time.Time) string { return t.Format("2006-01") },
 		"ymlabel": func(lang string, t time.Time) string {
@@ -198,4 +200,18 @@ func (w *Core) Funcs() template.FuncMap {
 			return out
 		},
 	}
+}
+
+// Template returns one page's parsed template set (nil when there is none), for a console that
+// renders outside a request (the status page renders its snapshot ahead of the requests).
+func (v *Views) Template(page string) *template.Template { return v.pages[page] }
+
+// FormatJSTShort writes a moment in JST with its date, as a notice gives it:
+// 2026年12月5日（土）1:00, or Sat 5 Dec 2026 01:00 in English.
+func FormatJSTShort(lang string, t time.Time) string {
+	t = t.In(booking.JST)
+	if lang == "en" {
+		return t.Format("Mon 2 Jan 2006 15:04")
+	}
+	return fmt.Sprintf("%d年%d月%d日（%s）%d:%02d", t.Year(), t.Month(), t.Day(), booking.WeekdayJA(t.Weekday()), t.Hour(), t.Minute())
 }

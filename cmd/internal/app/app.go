@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -42,6 +43,9 @@ type Options struct {
 	// Log receives the slot change feed's warnings and failed writes of event counts (default:
 	// discard).
 	Log *slog.Logger
+	// Lazy opens the database pool without pinging it (`madoguchi serve`): the process starts
+	// while PostgreSQL does not answer, and connects at its first query.
+	Lazy bool
 }
 
 // DefaultAvailabilityCacheTTL is the availability cache's backstop lifetime: a change whose
@@ -69,6 +73,8 @@ type App struct {
 	// SlotCache is the availability cache (nil when AvailabilityCacheTTL is 0). It is used once
 	// Web started following the feed; a process that never serves (the worker) reads PostgreSQL.
 	SlotCache *booking.SlotCache
+	// Status is the status page's data (incidents, maintenance, the component-state log).
+	Status *tenant.StatusPage
 	// Events counts refused bookings and citizens' login locks per city (the fleet overview);
 	// a goroutine started by Open writes them every EventsFlushInterval, Close writes the rest.
 	Events *tenant.Events
@@ -97,7 +103,12 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		a.log = slog.New(slog.DiscardHandler)
 	}
 	var err error
-	if a.DB, err = tenant.OpenDB(ctx, o.DatabaseURL, o.DBMaxConns); err != nil {
+	if o.Lazy {
+		a.DB, err = tenant.OpenDBLazy(o.DatabaseURL, o.DBMaxConns)
+	} else {
+		a.DB, err = tenant.OpenDB(ctx, o.DatabaseURL, o.DBMaxConns)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("MADOGUCHI_DATABASE_URL: %w", err)
 	}
 	opt, err := redis.ParseURL(o.RedisURL)
@@ -120,6 +131,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Events = tenant.NewEvents(a.DB)
+	a.Status = tenant.NewStatusPage(a.DB, o.Now)
 	bcfg := booking.Config{Now: o.Now, SecretKey: o.SecretKey, Guard: g, Announce: a.SlotFeed.Announce, Events: a.Events}
 	if o.AvailabilityCacheTTL > 0 {
 		if a.SlotCache, err = booking.NewSlotCache(booking.SlotCacheConfig{TTL: o.AvailabilityCacheTTL, Metrics: a.Registry}); err != nil {
@@ -181,6 +193,8 @@ type WebOptions struct {
 	// Live are the live screens' limits (MaxStreams: MADOGUCHI_LIVE_MAX_STREAMS); zero fields
 	// take web.LiveConfig's defaults.
 	Live web.LiveConfig
+	// StatusSnapshotDir keeps the status page's last snapshot on disk (ui.Deps).
+	StatusSnapshotDir string
 }
 
 // Web builds the Fiber app on the App's services and starts the availability cache.
@@ -209,6 +223,9 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 		CitizenConcurrency: o.CitizenConcurrency,
 		WaitingKey:         o.WaitingKey,
 		Live:               a.Live,
+		Status:             a.Status,
+		StatusSnapshotDir:  o.StatusSnapshotDir,
+		StatusProcess:      processName(),
 	})
 }
 
@@ -232,4 +249,10 @@ func (a *App) Close() {
 	if a.DB != nil {
 		a.DB.Close()
 	}
+}
+
+// processName names this process's heartbeat on the status page: host and pid.
+func processName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
