@@ -24,13 +24,15 @@ import (
 
 // Deps is everything the web app needs, built by cmd/madoguchi.
 type Deps struct {
-	DB             *bun.DB
-	Redis          redis.UniversalClient
-	Tenants        *tenant.Resolver
-	Booking        *booking.Service
-	Accounts       *tenant.Accounts
-	ImportQueue    ImportQueue // card CSV imports; the worker runs them
-	Registry       *prometheus.Registry
+	DB          *bun.DB
+	Redis       redis.UniversalClient
+	Tenants     *tenant.Resolver
+	Booking     *booking.Service
+	Accounts    *tenant.Accounts
+	ImportQueue ImportQueue // card CSV imports; the worker runs them
+	Registry    *prometheus.Registry
+	// Gatherer is no longer served by the app: /metrics is on the internal listener (ui/probe),
+	// which cmd/madoguchi builds on the same registry. Kept so callers that set it still build.
 	Gatherer       prometheus.Gatherer
 	Logger         *slog.Logger
 	BaseDomain     string

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/madoguchi/madoguchi/cmd/internal/app"
+	"github.com/madoguchi/madoguchi/ui/probe"
 )
 
 // App owns the process's connections and services (cmd/internal/app) with the configuration
@@ -33,6 +34,8 @@ func OpenApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time
 	if err != nil {
 		return nil, err
 	}
+	// The pools' figures, read at each scrape of the internal listener.
+	reg.MustRegister(collectors.NewDBStatsCollector(core.DB.DB, "madoguchi"), probe.RedisPool(core.Redis))
 	return &App{App: core, Config: cfg, Log: log}, nil
 }
 

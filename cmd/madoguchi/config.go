@@ -34,6 +34,9 @@ type Config struct {
 	CitizenConcurrency int
 	// AvailabilityCacheTTL is the availability cache's backstop lifetime; 0: no cache.
 	AvailabilityCacheTTL time.Duration
+	// InternalAddr is the internal listener's address (/metrics, /healthz, /readyz, the
+	// Alertmanager receiver); empty: the command's default (serve and demo :9090, worker :9091).
+	InternalAddr string
 }
 
 type envVar struct {
@@ -77,6 +80,15 @@ var envVars = []envVar{
 	{name: "MADOGUCHI_LISTEN", def: ":8080", doc: "Address the web server listens on.",
 		set: func(c *Config, v string) error {
 			c.Listen = v
+			_, _, err := net.SplitHostPort(v)
+			return err
+		}},
+	{name: "MADOGUCHI_INTERNAL_ADDR", def: "", doc: "Address of the internal listener (/metrics, /healthz, /readyz, POST /api/alertmanager), reached by the cluster network only. Empty: :9090 for serve and demo, :9091 for worker.",
+		set: func(c *Config, v string) error {
+			c.InternalAddr = v
+			if v == "" {
+				return nil
+			}
 			_, _, err := net.SplitHostPort(v)
 			return err
 		}},

@@ -6,6 +6,8 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/jobs"
 )
@@ -16,7 +18,14 @@ func cmdWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	return runWorker(ctx, a)
+	il, err := a.openInternal("worker", defaultWorkerInternalAddr)
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return il.serve(ctx, a) })
+	g.Go(func() error { return runWorker(ctx, a) })
+	return g.Wait()
 }
 
 // runWorker runs the asynq server, the outbox relay and the periodic scheduler until ctx is
