@@ -122,6 +122,10 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		g(cityFill, f.FillRate())
 		ch <- prometheus.MustNewConstMetric(cityLocks, prometheus.CounterValue, float64(f.LoginLocks), f.Slug)
 		ch <- prometheus.MustNewConstMetric(cityMailFail, prometheus.CounterValue, float64(f.MailFailed), f.Slug)
+		// "internal" is always there (an alert reads it); the other reasons once they happened.
+		if _, ok := f.ErrorReasons["internal"]; !ok {
+			ch <- prometheus.MustNewConstMetric(cityErrors, prometheus.CounterValue, 0, f.Slug, "internal")
+		}
 		for reason, n := range f.ErrorReasons {
 			ch <- prometheus.MustNewConstMetric(cityErrors, prometheus.CounterValue, float64(n), f.Slug, reason)
 		}

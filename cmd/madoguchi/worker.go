@@ -31,11 +31,21 @@ func cmdWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 // runWorker runs the asynq server, the outbox relay and the periodic scheduler until ctx is
 // cancelled, then lets in-flight tasks finish.
 func runWorker(ctx context.Context, a *App) error {
-	mailer, err := jobs.NewSMTPMailer(a.Config.SMTPURL)
+	w, closeMailer, err := newWorker(a)
 	if err != nil {
 		return err
 	}
-	defer mailer.Close()
+	defer closeMailer()
+	return w.Run(ctx)
+}
+
+// newWorker builds the worker on a's services and registers its metrics; call the returned
+// function to close its SMTP connection once the worker stopped.
+func newWorker(a *App) (*jobs.Worker, func(), error) {
+	mailer, err := jobs.NewSMTPMailer(a.Config.SMTPURL)
+	if err != nil {
+		return nil, nil, err
+	}
 	w := jobs.NewWorker(jobs.WorkerConfig{
 		DB:       a.DB,
 		Redis:    a.Redis,
@@ -47,7 +57,7 @@ func runWorker(ctx context.Context, a *App) error {
 		Registry: a.Registry,
 		Server:   jobs.ServerConfig{Concurrency: 10, ShutdownTimeout: a.Config.ShutdownTimeout},
 	})
-	return w.Run(ctx)
+	return w, func() { mailer.Close() }, nil
 }
 
 // mailEnv is what mail needs from the configuration. Links carry the web server's port only
