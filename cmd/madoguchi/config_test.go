@@ -46,6 +46,8 @@ func TestLoadConfig(t *testing.T) {
 		ShutdownTimeout:      10 * time.Second,
 		SecureCookies:        true,
 		AvailabilityCacheTTL: 2 * time.Second,
+		PagingURL:            "https://ops.example.lg.jp", // the defaults follow BASE_DOMAIN
+		PagingMailFrom:       "pager@example.lg.jp",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig = %+v\nwant %+v", got, want)

@@ -40,7 +40,13 @@ func (a *App) openInternal(process, def string) (*internalListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MADOGUCHI_INTERNAL_ADDR: %w", err)
 	}
-	a.Log.Info("internal listener", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	// The escalation chain: Alertmanager's webhook, and the ack pages and phone callbacks that
+	// the deployment routes here from outside (they carry their own signed token).
+	p.Handle("POST /api/alertmanager", a.Paging.Receiver(a.Config.AlertmanagerToken))
+	ack := a.Paging.Handler(a.Config.PhoneToken)
+	p.Handle("/ack/", ack)
+	p.Handle("/api/paging/voice/", ack)
+	a.Log.Info("internal listener", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz /api/alertmanager /ack/ /api/paging/voice/")
 	return &internalListener{probe: p, ln: ln}, nil
 }
 

@@ -74,6 +74,17 @@ func TestInternalListener(t *testing.T) {
 					t.Errorf("internal /metrics = %d, lacks %s", st, want)
 				}
 			}
+			// The escalation chain's endpoints are mounted: the receiver refuses a post without
+			// the token, and a bad ack link gets the friendly page.
+			resp, err := http.Post("http://"+internal+"/api/alertmanager", "application/json", strings.NewReader("{}"))
+			if err != nil || resp.StatusCode != 401 {
+				t.Errorf("receiver without token = %v %v, want 401", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+			if st, body := get(t, "http://"+internal+"/ack/not-a-token"); st != 404 || !strings.Contains(body, "このリンクは使えません") {
+				t.Errorf("GET /ack/not-a-token = %d %.200s", st, body)
+			}
 			if cmd == "serve" {
 				waitFor(t, "http://"+public+"/healthz")
 				for _, host := range []string{"", "matsusaka.localhost", "ops.localhost"} {

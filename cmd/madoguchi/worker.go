@@ -36,8 +36,17 @@ func runWorker(ctx context.Context, a *App) error {
 		return err
 	}
 	defer closeMailer()
+	// The escalation engine ticks in every worker replica (pages are taken with SKIP LOCKED);
+	// it needs PostgreSQL only, not Redis.
+	done := make(chan struct{})
+	pctx, stop := context.WithCancel(ctx)
+	go func() { defer close(done); a.Paging.Run(pctx, pagingTick) }()
+	defer func() { stop(); <-done }()
 	return w.Run(ctx)
 }
+
+// pagingTick is how often the escalation engine looks for due pages.
+const pagingTick = 10 * time.Second
 
 // newWorker builds the worker on a's services and registers its metrics; call the returned
 // function to close its SMTP connection once the worker stopped.
