@@ -51,6 +51,9 @@ type Deps struct {
 	// WaitingKey signs the waiting room's tickets and passes (32 bytes); nil: a random key, so a
 	// pass is good only in this process.
 	WaitingKey []byte
+	// Paging is the escalation chain for the ops console's pages (jobs/paging.Service); nil:
+	// the console's /pages answer 404.
+	Paging ops.Paging
 
 	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }
@@ -120,7 +123,7 @@ func New(d Deps) (*fiber.App, error) {
 	})
 	if d.Ops != nil && d.Cities != nil {
 		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Fleet: d.Booking, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
-			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions})
+			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions, Paging: d.Paging})
 		if err != nil {
 			return nil, err
 		}

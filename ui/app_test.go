@@ -26,6 +26,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/booking/guard"
 	"github.com/madoguchi/madoguchi/jobs"
+	"github.com/madoguchi/madoguchi/jobs/paging"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 	"github.com/madoguchi/madoguchi/ui"
@@ -40,6 +41,7 @@ type env struct {
 	ops      *tenant.OpsAccounts  // the vendor's accounts, grants and console allow-lists
 	cities   *tenant.Service      // tenants with the vendor's actions, on the env's clock
 	reg      *prometheus.Registry // the app's metrics (served by the internal listener, ui/probe)
+	paging   *paging.Service      // the escalation chain the ops console shows
 	// clock is what every service of the env and the app itself take the time from: it stands
 	// at tenanttest.Now() (MADOGUCHI_TEST_NOW) until a test moves it, so dates a test computes
 	// from clock.Now() are the app's dates. Nil in a browser env (newBrowserEnv).
@@ -104,6 +106,7 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time, opts ...fun
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain:  "localhost", LoginPerMinute: 60,
 		Now: now, Ops: ops, Cities: cities,
+		Paging: paging.New(d.App, paging.Config{Now: now}),
 	}
 	for _, o := range opts {
 		o(&deps)
@@ -117,7 +120,8 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time, opts ...fun
 		_, err := d.App.ExecContext(c.UserContext(), "SELECT * FROM no_such_table")
 		return err
 	})
-	return &env{app: app, db: d, city: city, svc: bs, accounts: accounts, ops: ops, cities: cities, now: now, reg: reg}
+	return &env{app: app, db: d, city: city, svc: bs, accounts: accounts, ops: ops, cities: cities, now: now, reg: reg,
+		paging: deps.Paging.(*paging.Service)}
 }
 
 // metrics returns the env's metrics in the text format, as the internal listener serves them.

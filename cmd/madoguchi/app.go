@@ -72,7 +72,7 @@ func (a *App) Close() {
 func (a *App) Web() (*fiber.App, error) {
 	return a.App.Web(app.WebOptions{Log: a.Log, BaseDomain: a.Config.BaseDomain, TrustedProxies: a.Config.TrustedProxies,
 		SecureCookies: a.Config.SecureCookies, LoginPerMinute: a.Config.LoginPerMinute,
-		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room")})
+		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room"), Paging: a.Paging})
 }
 
 // subkey derives the key of one purpose from the secret key, so that no two uses share a key.

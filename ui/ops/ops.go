@@ -38,6 +38,8 @@ type Deps struct {
 	// reset that city's administrator) and reports how many it ended. The city console, which
 	// owns those sessions, provides it; nil ends none.
 	EndStaffSessions func(ctx context.Context, tenantID, accountID uuid.UUID) (int, error)
+	// Paging is the escalation chain (its pages, acknowledge, resolve); nil: /pages answers 404.
+	Paging Paging
 }
 
 // Fleet reads the figures the worker's fleet job writes (counts only; booking.Service).

@@ -66,6 +66,13 @@ func (u *UI) routes(app *fiber.App) {
 	app.Post("/accounts/:id/grants", u.ops(u.accountGrant)...)         // ops: grant one
 	app.Post("/accounts/:id/grants/revoke", u.ops(u.accountRevoke)...) // ops: revoke one
 
+	// The escalation chain's pages (outage paging): the list, one page with its timeline,
+	// acknowledge (stops the calls) and resolve by hand (all-clear to the contacts notified).
+	app.Get("/pages", u.ops(u.pagesList)...)                // ops: newest first
+	app.Get("/pages/:id", u.ops(u.pageShow)...)             // ops: one page, its timeline
+	app.Post("/pages/:id/ack", u.ops(u.pageAck)...)         // ops: acknowledge
+	app.Post("/pages/:id/resolve", u.ops(u.pageResolve)...) // ops: resolve by hand
+
 	// The consoles' IP allow-lists (this console's and the call center's).
 	app.Get("/allow-list", u.ops(u.allowPage)...)              // ops: both lists, add form
 	app.Post("/allow-list", u.ops(u.allowAdd)...)              // ops: add a network

@@ -21,6 +21,7 @@ import (
 	"github.com/madoguchi/madoguchi/jobs"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/ui/ops"
 )
 
 // Options are what Open needs.
@@ -161,6 +162,8 @@ type WebOptions struct {
 	CitizenConcurrency int
 	// WaitingKey signs the waiting room's tickets and passes; nil: a key of this process only.
 	WaitingKey []byte
+	// Paging is the escalation chain the ops console shows (nil: none).
+	Paging ops.Paging
 }
 
 // Web builds the Fiber app on the App's services and starts the availability cache.
@@ -185,6 +188,7 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 		Cities:             a.Tenants,
 		CitizenConcurrency: o.CitizenConcurrency,
 		WaitingKey:         o.WaitingKey,
+		Paging:             o.Paging,
 	})
 }
 
