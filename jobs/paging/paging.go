@@ -298,7 +298,7 @@ func (s *Service) SavePolicy(ctx context.Context, p Policy, by string) (_ *Polic
 		for _, st := range p.Steps {
 			ids = append(ids, st.ContactIDs...)
 		}
-		n, err := tx.NewSelect().Model((*Contact)(nil)).Where("id IN (?) AND active", bun.In(ids)).Count(ctx)
+		n, err := tx.NewSelect().Model((*Contact)(nil)).Where("id IN (?) AND active", bun.List(ids)).Count(ctx)
 		if err != nil {
 			return err
 		}
@@ -350,7 +350,7 @@ func snapshot(ctx context.Context, tx bun.IDB, name string) (*Snapshot, error) {
 		ids = append(ids, st.ContactIDs...)
 	}
 	var cs []Contact
-	if err := tx.NewSelect().Model(&cs).Where("id IN (?)", bun.In(uniq(ids))).Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(&cs).Where("id IN (?)", bun.List(uniq(ids))).Scan(ctx); err != nil {
 		return nil, err
 	}
 	snap := &Snapshot{PolicyID: p.ID, Name: p.Name, Version: p.Version, Steps: p.Steps, Contacts: map[uuid.UUID]Contact{}}
