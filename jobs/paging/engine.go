@@ -192,8 +192,12 @@ func (s *Service) send(ctx context.Context, a *Attempt) {
 		s.log.Error("paging: record notification", "attempt", a.ID, "err", err)
 	}
 	if p != nil && status != "stale" && status != "pending" {
-		_ = addEvent(ctx, s.db, p.ID, now, a.Kind+"_"+status, "", map[string]any{"channel": a.Channel, "contact": p.Snapshot.Contacts[a.ContactID].Name,
-			"step": a.Step, "loop": a.Loop, "round": a.Round, "error": errText})
+		// Outside a transaction, two senders of one page may race for the next seq; the loser's
+		// event is logged here instead (the attempt row itself is recorded above).
+		if err := addEvent(ctx, s.db, p.ID, now, a.Kind+"_"+status, "", map[string]any{"channel": a.Channel, "contact": p.Snapshot.Contacts[a.ContactID].Name,
+			"step": a.Step, "loop": a.Loop, "round": a.Round, "error": errText}); err != nil {
+			s.log.Warn("paging: timeline event not written", "page", p.ID, "attempt", a.ID, "err", err)
+		}
 	}
 }
 
