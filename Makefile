@@ -19,7 +19,8 @@ demo: build
 	.ci/demo
 
 # test: repository hygiene (no compiled binary, no file over 2 MB), formatting, vet, staticcheck,
-# migration numbering and every Go test (race detector) against real PostgreSQL and Redis; browser
+# migration numbering and every Go test (race detector) against real PostgreSQL and Redis, then the
+# chart's alert rules and dashboard (charts/test, its own module: see its doc.go); browser
 # tests run inside `go test` with Debian's Chromium. Then the booking, jobs and ui tests again as if
 # it were two hard moments (see test-dates).
 test:
@@ -31,6 +32,7 @@ test:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd charts/test && $(GO) vet ./... && $(GO) test -count=1 ./...
 	GO=$(GO) .ci/test-dates quick
 
 # test-dates: the booking, jobs and ui tests (no browser) at each moment of the list in

@@ -44,6 +44,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		retentionRows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "madoguchi_retention_rows_total",
 			Help: "Rows changed by the nightly data hygiene, by category (no_show, no_show_cards, names, emails, mail_errors, cards)."}, []string{"category"}),
 	}
+	// The series alerts divide by exist from the start, so a rule sees zeros, not gaps.
+	for _, k := range []booking.OutboxKind{booking.KindCreated, booking.KindChanged, booking.KindCancelled, booking.KindReminder} {
+		for _, o := range []string{"sent", "retry", "failed", "refused"} {
+			m.mails.WithLabelValues(string(k), o)
+		}
+	}
 	if reg != nil {
 		reg.MustRegister(m.tasks, m.taskSeconds, m.mails, m.relayed, m.relayErrors, m.backlog, m.oldestAge, m.periodicClaims, m.retentionRows)
 	}

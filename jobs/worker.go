@@ -60,12 +60,19 @@ func NewWorker(cfg WorkerConfig) *Worker {
 	m := NewMetrics(cfg.Registry)
 	dir := cfg.Tenants
 	client := asynq.NewClientFromRedisClient(cfg.Redis)
+	inspector := asynq.NewInspectorFromRedisClient(cfg.Redis)
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(QueueCollector(inspector))
+		if cfg.Booking != nil {
+			cfg.Registry.MustRegister(FleetCollector(cfg.Booking))
+		}
+	}
 	h := &Handlers{Log: cfg.Log, Booking: cfg.Booking, Tenants: dir, Mailer: cfg.Mailer, MailEnv: cfg.MailEnv, Metrics: m}
 	return &Worker{
 		Server: NewServer(cfg.Redis, cfg.Log, cfg.Server),
 		Mux:    NewServeMux(h),
 		Client: client,
-		Relay: &Relay{Booking: cfg.Booking, Tenants: dir, Client: client, Inspector: asynq.NewInspectorFromRedisClient(cfg.Redis), Log: cfg.Log, Metrics: m,
+		Relay: &Relay{Booking: cfg.Booking, Tenants: dir, Client: client, Inspector: inspector, Log: cfg.Log, Metrics: m,
 			Interval: cfg.RelayInterval, SweepAfter: cfg.RelaySweepAfter, ClaimLease: cfg.RelayClaimLease},
 		Scheduler: &Scheduler{DB: cfg.DB, Tenants: dir, Client: client, Log: cfg.Log, Metrics: m,
 			Jobs: cfg.Jobs, Now: cfg.Now, Interval: cfg.SchedulerInterval, RetryAfter: cfg.SchedulerRetryAfter, Name: cfg.Name},

@@ -26,13 +26,15 @@ import (
 
 // Deps is everything the web app needs, built by cmd/madoguchi.
 type Deps struct {
-	DB             *bun.DB
-	Redis          redis.UniversalClient
-	Tenants        *tenant.Resolver
-	Booking        *booking.Service
-	Accounts       *tenant.Accounts
-	ImportQueue    ImportQueue // card CSV imports; the worker runs them
-	Registry       *prometheus.Registry
+	DB          *bun.DB
+	Redis       redis.UniversalClient
+	Tenants     *tenant.Resolver
+	Booking     *booking.Service
+	Accounts    *tenant.Accounts
+	ImportQueue ImportQueue // card CSV imports; the worker runs them
+	Registry    *prometheus.Registry
+	// Gatherer is no longer served by the app: /metrics is on the internal listener (ui/probe),
+	// which cmd/madoguchi builds on the same registry. Kept so callers that set it still build.
 	Gatherer       prometheus.Gatherer
 	Logger         *slog.Logger
 	BaseDomain     string
@@ -64,6 +66,9 @@ type Deps struct {
 	Status            *tenant.StatusPage
 	StatusSnapshotDir string
 	StatusProcess     string
+	// Paging is the escalation chain for the ops console's pages (jobs/paging.Service); nil:
+	// the console's /pages answer 404.
+	Paging ops.Paging
 
 	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }
@@ -142,7 +147,8 @@ func New(d Deps) (*fiber.App, error) {
 	}
 	if d.Ops != nil && d.Cities != nil {
 		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Fleet: d.Booking, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
-			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions, Status: d.Status, StatusChanged: u.statusChanged})
+			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions, Status: d.Status, StatusChanged: u.statusChanged,
+			Paging: d.Paging})
 		if err != nil {
 			return nil, err
 		}

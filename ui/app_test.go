@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/semver"
@@ -25,6 +26,7 @@ import (
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/booking/guard"
 	"github.com/madoguchi/madoguchi/jobs"
+	"github.com/madoguchi/madoguchi/jobs/paging"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 	"github.com/madoguchi/madoguchi/ui"
@@ -36,8 +38,10 @@ type env struct {
 	app      *fiber.App
 	db       *tenanttest.DB
 	city     *tenant.Tenant
-	ops      *tenant.OpsAccounts // the vendor's accounts, grants and console allow-lists
-	cities   *tenant.Service     // tenants with the vendor's actions, on the env's clock
+	ops      *tenant.OpsAccounts  // the vendor's accounts, grants and console allow-lists
+	cities   *tenant.Service      // tenants with the vendor's actions, on the env's clock
+	reg      *prometheus.Registry // the app's metrics (served by the internal listener, ui/probe)
+	paging   *paging.Service      // the escalation chain the ops console shows
 	// clock is what every service of the env and the app itself take the time from: it stands
 	// at tenanttest.Now() (MADOGUCHI_TEST_NOW) until a test moves it, so dates a test computes
 	// from clock.Now() are the app's dates. Nil in a browser env (newBrowserEnv).
@@ -102,6 +106,7 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time, opts ...fun
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		BaseDomain:  "localhost", LoginPerMinute: 60,
 		Now: now, Ops: ops, Cities: cities, Status: tenant.NewStatusPage(d.App, now),
+		Paging: paging.New(d.App, paging.Config{Now: now}),
 	}
 	for _, o := range opts {
 		o(&deps)
@@ -115,7 +120,19 @@ func buildEnv(t *testing.T, rdb *redis.Client, now func() time.Time, opts ...fun
 		_, err := d.App.ExecContext(c.UserContext(), "SELECT * FROM no_such_table")
 		return err
 	})
-	return &env{app: app, db: d, city: city, svc: bs, accounts: accounts, ops: ops, cities: cities, now: now}
+	return &env{app: app, db: d, city: city, svc: bs, accounts: accounts, ops: ops, cities: cities, now: now, reg: reg,
+		paging: deps.Paging.(*paging.Service)}
+}
+
+// metrics returns the env's metrics in the text format, as the internal listener serves them.
+func (e *env) metrics(t *testing.T) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("metrics = %d", rec.Code)
+	}
+	return rec.Body.String()
 }
 
 // TestClockCanary checks that the env's clock is the one its services and the app itself run on:
@@ -299,9 +316,15 @@ func TestMetricsBoundedLabels(t *testing.T) {
 	// A method label must not change under a later request (Fiber reuses the request's buffers).
 	e.do(t, "POST", e.city.Slug+".localhost", "/logout", nil)
 	e.do(t, "GET", e.city.Slug+".localhost", "/lang", nil)
-	resp, body := e.do(t, "GET", "localhost", "/metrics", nil)
-	if resp.StatusCode != 200 || !strings.Contains(body, `madoguchi_http_requests_total{method="POST",route="/logout"`) {
-		t.Errorf("metrics = %d, want 200 with the POST counted:\n%s", resp.StatusCode, grep(body, "madoguchi_http"))
+	// /metrics is not served by the web app on any host: the internal listener (ui/probe) has it.
+	for _, host := range []string{"localhost", e.city.Slug + ".localhost", "10.0.0.1:8080"} {
+		if resp, body := e.do(t, "GET", host, "/metrics", nil); resp.StatusCode != 404 || strings.Contains(body, "madoguchi_http") {
+			t.Errorf("GET %s/metrics = %d, want 404 without metrics:\n%.200s", host, resp.StatusCode, body)
+		}
+	}
+	body := e.metrics(t)
+	if !strings.Contains(body, `madoguchi_http_requests_total{method="POST",route="/logout"`) {
+		t.Errorf("metrics lack the POST counted:\n%s", grep(body, "madoguchi_http"))
 	}
 	if !strings.Contains(body, `madoguchi_http_requests_total{method="GET",route="/",status="200"} 1`) {
 		t.Errorf("metrics lack the top-page counter:\n%s", grep(body, "madoguchi_http"))

@@ -79,7 +79,12 @@ func TestOpsAuthorizationMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	pg := opsTestPage(t, e)
 	matrix := map[string]opsRoute{
+		"GET /pages":                          {"ops", "/pages"},
+		"GET /pages/:id":                      {"ops", "/pages/" + pg.String()},
+		"POST /pages/:id/ack":                 {"ops", "/pages/" + pg.String() + "/ack"},
+		"POST /pages/:id/resolve":             {"ops", "/pages/" + pg.String() + "/resolve"},
 		"GET /login":                          {"open", "/login"},
 		"POST /login":                         {"open", "/login"},
 		"GET /login/code":                     {"open", "/login/code"},
@@ -245,7 +250,7 @@ func TestOpsAuthorizationMatrix(t *testing.T) {
 	// Bad ids are 404, never a 500.
 	for _, p := range []string{"/cities/nosuch", "/cities/nosuch/status", "/cities/nosuch/domains", "/cities/tsu/domains/remove?domain=other.example.jp",
 		"/accounts/not-an-id", "/accounts/" + tsu.ID.String(), "/accounts/not-an-id/grants", "/allow-list/remove?console=ops&cidr=10.0.0.0/8",
-		"/allow-list/remove?console=shell&cidr=127.0.0.1/32", "/nosuch"} {
+		"/allow-list/remove?console=shell&cidr=127.0.0.1/32", "/pages/not-an-id", "/pages/" + tsu.ID.String(), "/nosuch"} {
 		member.get(p)
 		member.want(404, "<h1>エラー</h1>")
 	}

@@ -39,11 +39,11 @@ func (u *UI) routes(app *fiber.App) {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: u.core.LogPanic}))
 	app.Use(web.RequestID, web.SecurityHeaders, u.core.AccessLog, u.bodyLimit)
 
-	// Probes and metrics: any host, no tenant. The ingress must not route /metrics publicly.
-	app.Get("/healthz", public(u.healthz)...)                           // anyone
-	app.Get("/readyz", public(u.readyz)...)                             // anyone
-	app.Get("/metrics", public(web.MetricsHandler(u.deps.Gatherer))...) // scraper (cluster network only)
-	app.Get("/static/:hash/+", public(u.core.Assets.Serve)...)          // anyone
+	// Probes: any host, no tenant. /metrics is not here: the internal listener (ui/probe) serves
+	// it, with the probes Kubernetes uses, on its own address.
+	app.Get("/healthz", public(u.healthz)...)                  // anyone
+	app.Get("/readyz", public(u.readyz)...)                    // anyone
+	app.Get("/static/:hash/+", public(u.core.Assets.Serve)...) // anyone
 	app.Get("/favicon.ico", public(func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })...)
 
 	// Console hosts are answered by their own apps, which resolveTenant below hands the request

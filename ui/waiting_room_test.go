@@ -208,7 +208,7 @@ func TestWaitingRoomQueue(t *testing.T) {
 	}
 
 	// Metrics: queue length per city, time in queue, outcomes.
-	_, body := e.do(t, "GET", host, "/metrics", nil)
+	body := e.metrics(t)
 	for _, want := range []string{
 		`madoguchi_waiting_room_queue_length{tenant="` + e.city.Slug + `"} 0`,
 		`madoguchi_waiting_room_wait_seconds_count 4`,

@@ -12,6 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/madoguchi/madoguchi/cmd/internal/app"
+	"github.com/madoguchi/madoguchi/jobs"
+	"github.com/madoguchi/madoguchi/jobs/paging"
+	"github.com/madoguchi/madoguchi/ui/probe"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -21,6 +24,10 @@ type App struct {
 	*app.App
 	Config *Config
 	Log    *slog.Logger
+	// Paging is the escalation chain: its receiver and ack pages are on every process's internal
+	// listener, its engine runs in the worker.
+	Paging       *paging.Service
+	pagingMailer *jobs.SMTPMailer
 }
 
 // OpenApp connects to PostgreSQL (as the runtime role) and Redis and builds the services on the
@@ -39,7 +46,32 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time
 	if err != nil {
 		return nil, err
 	}
-	return &App{App: core, Config: cfg, Log: log}, nil
+	// The pools' figures, read at each scrape of the internal listener.
+	reg.MustRegister(collectors.NewDBStatsCollector(core.DB.DB, "madoguchi"), probe.RedisPool(core.Redis))
+	a := &App{App: core, Config: cfg, Log: log}
+	if a.pagingMailer, err = jobs.NewSMTPMailer(cfg.SMTPURL); err != nil {
+		core.Close()
+		return nil, err
+	}
+	pc := paging.Config{Now: now, Log: log, Mail: a.pagingMailer, MailFrom: cfg.PagingMailFrom, PublicURL: cfg.PagingURL,
+		AckKey: subkey(cfg.SecretKey, "paging-ack")}
+	if cfg.PhoneAPIURL != "" {
+		pc.Phone = &paging.Twilio{BaseURL: cfg.PhoneAPIURL, AccountSID: cfg.PhoneAccount, AuthToken: cfg.PhoneToken, From: cfg.PhoneFrom}
+	}
+	a.Paging = paging.New(core.DB, pc)
+	if err := a.Paging.Register(reg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the paging mailer and the connections.
+func (a *App) Close() {
+	if a.pagingMailer != nil {
+		a.pagingMailer.Close()
+	}
+	a.App.Close()
 }
 
 // Web builds the Fiber app.
@@ -47,7 +79,7 @@ func (a *App) Web() (*fiber.App, error) {
 	return a.App.Web(app.WebOptions{Log: a.Log, BaseDomain: a.Config.BaseDomain, TrustedProxies: a.Config.TrustedProxies,
 		SecureCookies: a.Config.SecureCookies, LoginPerMinute: a.Config.LoginPerMinute,
 		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room"),
-		Live: web.LiveConfig{MaxStreams: a.Config.LiveMaxStreams}, StatusSnapshotDir: a.Config.StatusSnapshotDir})
+		Live: web.LiveConfig{MaxStreams: a.Config.LiveMaxStreams}, StatusSnapshotDir: a.Config.StatusSnapshotDir, Paging: a.Paging})
 }
 
 // subkey derives the key of one purpose from the secret key, so that no two uses share a key.

@@ -38,6 +38,16 @@ type Config struct {
 	LiveMaxStreams int
 	// StatusSnapshotDir keeps the status page's last snapshot on disk; "": memory and Redis only.
 	StatusSnapshotDir string
+	// InternalAddr is the internal listener's address (/metrics, /healthz, /readyz, the
+	// Alertmanager receiver); empty: the command's default (serve and demo :9090, worker :9091).
+	InternalAddr string
+	// AlertmanagerToken is the bearer token of POST /api/alertmanager; empty: every post is refused (401).
+	AlertmanagerToken string
+	// PagingURL is the public base of paging's ack links and phone callbacks; PagingMailFrom
+	// the sender of paging mail.
+	PagingURL, PagingMailFrom string
+	// Phone* are the Twilio-compatible phone API; an empty PhoneAPIURL means no calls.
+	PhoneAPIURL, PhoneAccount, PhoneToken, PhoneFrom string
 }
 
 type envVar struct {
@@ -83,6 +93,68 @@ var envVars = []envVar{
 			c.Listen = v
 			_, _, err := net.SplitHostPort(v)
 			return err
+		}},
+	{name: "MADOGUCHI_INTERNAL_ADDR", def: "", doc: "Address of the internal listener (/metrics, /healthz, /readyz, POST /api/alertmanager), reached by the cluster network only. Empty: :9090 for serve and demo, :9091 for worker.",
+		set: func(c *Config, v string) error {
+			c.InternalAddr = v
+			if v == "" {
+				return nil
+			}
+			_, _, err := net.SplitHostPort(v)
+			return err
+		}},
+	{name: "MADOGUCHI_ALERTMANAGER_TOKEN", secret: true, doc: "Bearer token Alertmanager sends to POST /api/alertmanager (http_config.authorization.credentials). Empty: the receiver refuses every post.",
+		set: func(c *Config, v string) error {
+			c.AlertmanagerToken = v
+			if v != "" && len(v) < 16 {
+				return fmt.Errorf("want at least 16 characters")
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_PAGING_URL", doc: "Public base URL of the paging mail's acknowledgement links (/ack/…) and the phone provider's callbacks (/api/paging/voice/…); route those two paths to the internal listener. Empty: https://ops.{BASE_DOMAIN}.",
+		set: func(c *Config, v string) error {
+			c.PagingURL = strings.TrimRight(v, "/")
+			if v == "" {
+				c.PagingURL = "https://ops." + c.BaseDomain
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return fmt.Errorf("want https://host")
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_PAGING_MAIL_FROM", doc: "Sender of paging mail. Empty: pager@{BASE_DOMAIN}.",
+		set: func(c *Config, v string) error {
+			c.PagingMailFrom = v
+			if v == "" {
+				c.PagingMailFrom = "pager@" + c.BaseDomain
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_PHONE_API_URL", doc: "Base URL of a Twilio-compatible phone API (calls are POST {url}/2010-04-01/Accounts/{account}/Calls.json with Basic auth). Empty: paging places no calls.",
+		set: func(c *Config, v string) error {
+			c.PhoneAPIURL = strings.TrimRight(v, "/")
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return fmt.Errorf("want https://host")
+			}
+			return nil
+		}},
+	{name: "MADOGUCHI_PHONE_ACCOUNT", doc: "Account id (SID) of the phone API.",
+		set: func(c *Config, v string) error { c.PhoneAccount = v; return nil }},
+	{name: "MADOGUCHI_PHONE_TOKEN", secret: true, doc: "Auth token of the phone API: the Basic auth password and the key its callbacks are signed with (X-Twilio-Signature).",
+		set: func(c *Config, v string) error { c.PhoneToken = v; return nil }},
+	{name: "MADOGUCHI_PHONE_FROM", doc: "The calling number (E.164, e.g. +81312345678).",
+		set: func(c *Config, v string) error {
+			c.PhoneFrom = v
+			if c.PhoneAPIURL != "" && (c.PhoneAccount == "" || c.PhoneToken == "" || !strings.HasPrefix(v, "+")) {
+				return fmt.Errorf("with MADOGUCHI_PHONE_API_URL set, MADOGUCHI_PHONE_ACCOUNT, MADOGUCHI_PHONE_TOKEN and an E.164 MADOGUCHI_PHONE_FROM are required")
+			}
+			return nil
 		}},
 	{name: "MADOGUCHI_SMTP_URL", def: "smtp://127.0.0.1:1025", secret: true, doc: "SMTP server for outgoing mail: smtp://[user:pass@]host:port (STARTTLS when offered), smtps:// for implicit TLS.",
 		set: func(c *Config, v string) error {

@@ -50,6 +50,8 @@ func TestLoadConfig(t *testing.T) {
 		AvailabilityCacheTTL: 2 * time.Second,
 		LiveMaxStreams:       500,
 		StatusSnapshotDir:    "/var/lib/madoguchi/status",
+		PagingURL:            "https://ops.example.lg.jp", // the defaults follow BASE_DOMAIN
+		PagingMailFrom:       "pager@example.lg.jp",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig = %+v\nwant %+v", got, want)

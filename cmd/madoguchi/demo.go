@@ -55,13 +55,19 @@ func cmdDemo(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("MADOGUCHI_LISTEN: %w", err)
 	}
+	il, err := a.openInternal("demo", defaultServeInternalAddr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, iport, _ := net.SplitHostPort(il.ln.Addr().String())
 	fmt.Fprintf(stdout, `
 madoguchi demo is running.
   citizen site (松阪市):  http://matsusaka.%[1]s:%[2]s/
-  readiness:             http://matsusaka.%[1]s:%[2]s/readyz
-  metrics:               http://127.0.0.1:%[2]s/metrics
-`, cfg.BaseDomain, port)
+  readiness:             http://127.0.0.1:%[3]s/readyz
+  metrics:               http://127.0.0.1:%[3]s/metrics
+`, cfg.BaseDomain, port, iport)
 	if sink != nil {
 		fmt.Fprintf(stdout, "  demo mail:             written to %s/ (SMTP sink on %s)\n", demoMailDir, sink.Addr())
 	}
@@ -69,6 +75,7 @@ madoguchi demo is running.
 	printDemoOps(stdout, "http://%s."+cfg.BaseDomain+":"+port, opsInitial)
 	fmt.Fprintln(stdout, "Press Ctrl+C to stop.")
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return il.serve(ctx, a) })
 	g.Go(func() error { return serveUntil(ctx, web, ln, cfg, log) })
 	g.Go(func() error { return runWorker(ctx, a) })
 	return g.Wait()

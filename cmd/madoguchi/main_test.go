@@ -22,6 +22,7 @@ func testEnv(t *testing.T, d *tenanttest.DB, listen string) func(string) string 
 		"MADOGUCHI_LISTEN":             listen,
 		"MADOGUCHI_LOG_FORMAT":         "json",
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":   "5s",
+		"MADOGUCHI_INTERNAL_ADDR":      "127.0.0.1:0",
 	}
 	return func(k string) string { return env[k] }
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // cmdServe starts even while PostgreSQL or Redis does not answer: the pool connects at its first
@@ -28,8 +29,16 @@ func cmdServe(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("MADOGUCHI_LISTEN: %w", err)
 	}
+	il, err := a.openInternal("serve", defaultServeInternalAddr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	log.Info("serving", "addr", ln.Addr().String(), "base_domain", cfg.BaseDomain)
-	return serveUntil(ctx, web, ln, cfg, log)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return il.serve(ctx, a) })
+	g.Go(func() error { return serveUntil(ctx, web, ln, cfg, log) })
+	return g.Wait()
 }
 
 // serveUntil serves on ln until ctx is cancelled, then stops accepting, lets in-flight requests

@@ -48,6 +48,8 @@ type Deps struct {
 	// page and the cities' notices show it at once (nil: they catch up on their own).
 	Status        *tenant.StatusPage
 	StatusChanged func(ctx context.Context)
+	// Paging is the escalation chain (its pages, acknowledge, resolve); nil: /pages answers 404.
+	Paging Paging
 }
 
 // Fleet reads the figures the worker's fleet job writes (counts only; booking.Service).

@@ -58,6 +58,13 @@ func (u *UI) routes(app *fiber.App) {
 	app.Post("/accounts/:id/grants", u.Member(u.accountGrant)...)         // ops: grant one
 	app.Post("/accounts/:id/grants/revoke", u.Member(u.accountRevoke)...) // ops: revoke one
 
+	// The escalation chain's pages (outage paging): the list, one page with its timeline,
+	// acknowledge (stops the calls) and resolve by hand (all-clear to the contacts notified).
+	app.Get("/pages", u.Member(u.pagesList)...)                // ops: newest first
+	app.Get("/pages/:id", u.Member(u.pageShow)...)             // ops: one page, its timeline
+	app.Post("/pages/:id/ack", u.Member(u.pageAck)...)         // ops: acknowledge
+	app.Post("/pages/:id/resolve", u.Member(u.pageResolve)...) // ops: resolve by hand
+
 	// The consoles' IP allow-lists (this console's and the call center's).
 	app.Get("/allow-list", u.Member(u.allowPage)...)              // ops: both lists, add form
 	app.Post("/allow-list", u.Member(u.allowAdd)...)              // ops: add a network

@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 type httpMetrics struct {
@@ -96,9 +94,4 @@ func unmatched(err error) bool {
 // LogPanic logs a recovered panic with the request id and tenant (recover.Config).
 func (w *Core) LogPanic(c *fiber.Ctx, e any) {
 	w.Log.Error("panic", "request_id", RequestIDOf(c), "tenant", TenantSlug(c), "panic", fmt.Sprint(e))
-}
-
-// MetricsHandler serves g in the Prometheus text format.
-func MetricsHandler(g prometheus.Gatherer) fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 }

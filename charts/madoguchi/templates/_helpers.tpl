@@ -140,6 +140,8 @@ migration Job gets the owner DSN.
   value: {{ required "config.baseDomain is required (e.g. yoyaku.example.lg.jp)" $v.config.baseDomain | quote }}
 - name: MADOGUCHI_LISTEN
   value: {{ printf ":%d" (int $v.web.containerPort) | quote }}
+- name: MADOGUCHI_INTERNAL_ADDR
+  value: {{ printf ":%d" (int $v.internal.port) | quote }}
 - name: MADOGUCHI_REDIS_URL
 {{- if $v.redis.urlSecretKey }}
   valueFrom:

@@ -22,6 +22,7 @@ import (
 	"github.com/madoguchi/madoguchi/jobs"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui"
+	"github.com/madoguchi/madoguchi/ui/ops"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -195,6 +196,8 @@ type WebOptions struct {
 	Live web.LiveConfig
 	// StatusSnapshotDir keeps the status page's last snapshot on disk (ui.Deps).
 	StatusSnapshotDir string
+	// Paging is the escalation chain the ops console shows (nil: none).
+	Paging ops.Paging
 }
 
 // Web builds the Fiber app on the App's services and starts the availability cache.
@@ -226,6 +229,7 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 		Status:             a.Status,
 		StatusSnapshotDir:  o.StatusSnapshotDir,
 		StatusProcess:      processName(),
+		Paging:             o.Paging,
 	})
 }
 
