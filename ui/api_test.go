@@ -30,16 +30,18 @@ import (
 
 // apiResult is one API response, with the body decoded when it is a JSON object.
 type apiResult struct {
-	status int
-	header http.Header
-	body   string
-	obj    map[string]any
+	status       int
+	header       http.Header
+	body         string
+	obj          map[string]any
+	requestValid bool // openapi.json accepts the request (checkContract)
 }
 
 func (r apiResult) str(key string) string { s, _ := r.obj[key].(string); return s }
 
 // api sends one request to the env's app. body is sent as is, with Content-Type
-// application/json unless hdr sets another; token, when set, goes in Authorization.
+// application/json unless hdr sets another; token, when set, goes in Authorization. Request and
+// answer are held to openapi.json (checkContract): an answer that drifts from it fails t.
 func (e *env) api(t *testing.T, method, host, path, token, body string, hdr ...string) apiResult {
 	t.Helper()
 	var rd io.Reader
@@ -57,6 +59,7 @@ func (e *env) api(t *testing.T, method, host, path, token, body string, hdr ...s
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	sent := contractRequest(method, path, body, req.Header)
 	resp, err := e.app.Test(req, 10000)
 	if err != nil {
 		t.Fatalf("%s %s%s: %v", method, host, path, err)
@@ -65,6 +68,7 @@ func (e *env) api(t *testing.T, method, host, path, token, body string, hdr ...s
 	b, _ := io.ReadAll(resp.Body)
 	r := apiResult{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	_ = json.Unmarshal(b, &r.obj)
+	r.requestValid = checkContract(t, sent, resp.StatusCode, resp.Header, b)
 	return r
 }
 
