@@ -3,9 +3,12 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/wneessen/go-mail"
@@ -102,7 +105,7 @@ func BuildMessage(job *booking.MailJob, now time.Time) (*mail.Msg, error) {
 	if len(m.GetToString()) != 1 {
 		return nil, errors.New("recipient is not exactly one address")
 	}
-	m.Subject(job.Subject)
+	m.SetGenHeaderPreformatted(mail.HeaderSubject, EncodeSubject(job.Subject))
 	m.SetDateWithValue(now.In(booking.JST))
 	m.SetMessageIDWithValue(job.MessageID)
 	m.SetGenHeader("Auto-Submitted", "auto-generated")
@@ -110,7 +113,7 @@ func BuildMessage(job *booking.MailJob, now time.Time) (*mail.Msg, error) {
 	m.SetGenHeader(mail.HeaderContentLang, job.Lang)
 	m.SetBodyString(mail.TypeTextPlain, job.Body)
 	if job.Event != nil {
-		ics, method, err := RenderICS(job.Event)
+		ics, method, err := RenderICS(job.Event, job.FromName, job.From, to)
 		if err != nil {
 			return nil, err
 		}
@@ -120,6 +123,38 @@ func BuildMessage(job *booking.MailJob, now time.Time) (*mail.Msg, error) {
 		}
 	}
 	return m, nil
+}
+
+// EncodeSubject B-encodes a subject (RFC 2047) as UTF-8 encoded words folded so that the first
+// word starts on the Subject line itself. go-mail's own folding put a line break right after
+// "Subject:" when the first word did not fit, and parsers that keep the whitespace of a folded
+// line (Python's email package, some mail programs) then showed the subject with a leading
+// space. Each line stays within 76 characters and no character is split between two words.
+func EncodeSubject(s string) string {
+	const (
+		wrap      = len("=?UTF-8?B?") + len("?=")
+		firstLine = 76 - len("Subject: ")
+		nextLine  = 76 - len(" ")
+	)
+	var b strings.Builder
+	budget := (firstLine - wrap) / 4 * 3 // raw bytes that fit in one word on this line
+	for len(s) > 0 || b.Len() == 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n+size > budget {
+				break
+			}
+			n += size
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n ")
+		}
+		b.WriteString("=?UTF-8?B?" + base64.StdEncoding.EncodeToString([]byte(s[:n])) + "?=")
+		s = s[n:]
+		budget = (nextLine - wrap) / 4 * 3
+	}
+	return b.String()
 }
 
 var errBusy = fmt.Errorf("%w", booking.ErrMailBusy)

@@ -156,7 +156,7 @@ func TestMailKinds(t *testing.T) {
 		if strings.Contains(strings.ReplaceAll(p.ICS, "\r\n", ""), "\n") {
 			t.Errorf("%s: ICS lines must end in CRLF", name)
 		}
-		wantMethod := "method=PUBLISH"
+		wantMethod := "method=REQUEST"
 		if row.Kind == booking.KindCancelled {
 			wantMethod = "method=CANCEL"
 		}

@@ -60,8 +60,9 @@ type availabilityQuery struct {
 func parseAvailabilityQuery(c *fiber.Ctx) (availabilityQuery, error) {
 	q := availabilityQuery{party: 1}
 	fields := map[string]string{}
+	args := c.Context().QueryArgs()
 	var err error
-	if q.location, err = uuid.Parse(strings.TrimSpace(c.Query("location"))); err != nil {
+	if q.location, err = apiUUID(strings.TrimSpace(c.Query("location"))); err != nil {
 		fields["location"] = "api.location.invalid"
 	}
 	if q.from, err = booking.ParseDate(c.Query("from")); err != nil {
@@ -70,12 +71,18 @@ func parseAvailabilityQuery(c *fiber.Ctx) (availabilityQuery, error) {
 	if q.to, err = booking.ParseDate(c.Query("to")); err != nil {
 		fields["to"] = "api.date.invalid"
 	}
-	if p := c.Query("party"); p != "" {
-		if q.party, err = strconv.Atoi(p); err != nil || q.party < 1 || q.party > booking.MaxParty {
+	if args.Has("party") { // given, even empty, it must be 1..6
+		if q.party, err = strconv.Atoi(c.Query("party")); err != nil || q.party < 1 || q.party > booking.MaxParty {
 			fields["party"] = "reserve.party.invalid"
 		}
 	}
-	q.slots = c.Query("slots") == "1" || c.Query("slots") == "true" || (fields["from"] == "" && fields["to"] == "" && q.from == q.to)
+	switch s := c.Query("slots"); {
+	case s == "1" || s == "true":
+		q.slots = true
+	case args.Has("slots"): // the schema's enum is ["1", "true"]; anything else is a mistake
+		fields["slots"] = "api.slots.invalid"
+	}
+	q.slots = q.slots || (fields["from"] == "" && fields["to"] == "" && q.from == q.to)
 	if fields["from"] == "" && fields["to"] == "" {
 		days := int(q.to.StdTime().Sub(q.from.StdTime()).Hours()/24) + 1
 		switch {

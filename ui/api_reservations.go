@@ -14,25 +14,25 @@ import (
 )
 
 type apiReservationCreate struct {
-	SlotID string           `json:"slot_id"`
-	Email  string           `json:"email"`
-	Lang   string           `json:"lang"`
-	Family []apiCredentials `json:"family"`
+	SlotID apiString `json:"slot_id"`
+	Email  apiString `json:"email"`
+	Lang   apiString `json:"lang"`
+	Family apiFamily `json:"family"`
 }
 
 type apiReservationChange struct {
-	SlotID string `json:"slot_id"`
+	SlotID apiString `json:"slot_id"`
 }
 
 // validate checks everything that costs no login attempt, so a typo in the e-mail address
 // never spends a family member's lockout budget.
 func (in *apiReservationCreate) validate() (uuid.UUID, error) {
 	fields := map[string]string{}
-	slot, err := uuid.Parse(in.SlotID)
+	slot, err := apiUUID(string(in.SlotID))
 	if err != nil {
 		fields["slot_id"] = "api.slot_id.invalid"
 	}
-	if _, err := booking.ValidateEmail(in.Email); err != nil {
+	if _, err := booking.ValidateEmail(string(in.Email)); err != nil {
 		fields["email"] = "reserve.email.invalid"
 	}
 	if in.Lang != "" && in.Lang != "ja" && in.Lang != "en" {
@@ -78,7 +78,7 @@ func (u *UI) apiReservationCreate(c *fiber.Ctx) error {
 		cards = append(cards, card.ID)
 	}
 	r, err := u.deps.Booking.Reserve(c.UserContext(), t, booking.ReserveInput{SlotID: slotID, CardIDs: cards,
-		Email: in.Email, Lang: in.Lang, Actor: tenant.Citizen(""), RequestKey: strings.Clone(c.Get("Idempotency-Key"))})
+		Email: string(in.Email), Lang: string(in.Lang), Actor: tenant.Citizen(""), RequestKey: strings.Clone(c.Get("Idempotency-Key"))})
 	if err != nil {
 		return apiSlotError(err)
 	}
@@ -129,7 +129,7 @@ func (u *UI) apiReservationChange(c *fiber.Ctx) error {
 	if err := apiDecode(c, &in); err != nil {
 		return err
 	}
-	slotID, err := uuid.Parse(in.SlotID)
+	slotID, err := apiUUID(string(in.SlotID))
 	if err != nil {
 		return apiFieldError("slot_id", "api.slot_id.invalid")
 	}

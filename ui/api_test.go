@@ -30,16 +30,18 @@ import (
 
 // apiResult is one API response, with the body decoded when it is a JSON object.
 type apiResult struct {
-	status int
-	header http.Header
-	body   string
-	obj    map[string]any
+	status       int
+	header       http.Header
+	body         string
+	obj          map[string]any
+	requestValid bool // openapi.json accepts the request (checkContract)
 }
 
 func (r apiResult) str(key string) string { s, _ := r.obj[key].(string); return s }
 
 // api sends one request to the env's app. body is sent as is, with Content-Type
-// application/json unless hdr sets another; token, when set, goes in Authorization.
+// application/json unless hdr sets another; token, when set, goes in Authorization. Request and
+// answer are held to openapi.json (checkContract): an answer that drifts from it fails t.
 func (e *env) api(t *testing.T, method, host, path, token, body string, hdr ...string) apiResult {
 	t.Helper()
 	var rd io.Reader
@@ -57,6 +59,7 @@ func (e *env) api(t *testing.T, method, host, path, token, body string, hdr ...s
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	sent := contractRequest(method, path, body, req.Header)
 	resp, err := e.app.Test(req, 10000)
 	if err != nil {
 		t.Fatalf("%s %s%s: %v", method, host, path, err)
@@ -65,6 +68,7 @@ func (e *env) api(t *testing.T, method, host, path, token, body string, hdr ...s
 	b, _ := io.ReadAll(resp.Body)
 	r := apiResult{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	_ = json.Unmarshal(b, &r.obj)
+	r.requestValid = checkContract(t, sent, resp.StatusCode, resp.Header, b)
 	return r
 }
 
@@ -255,7 +259,29 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "login: birth and month both", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"birth":"0312","month":3}`, me.CardNo),
 			status: 422, code: "api.birth.ambiguous"},
 		{name: "login: month 13", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":13,"day":1}`, me.CardNo),
+			status: 422, code: "api.month.range", contains: []string{`"month":"api.month.range"`}},
+		{name: "login: day 32 is out of range, not a wrong type", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":3,"day":32}`, me.CardNo),
+			status: 422, code: "api.day.range", contains: []string{`"day":"api.day.range"`}},
+		{name: "login: a huge day", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":3,"day":123456789}`, me.CardNo),
+			status: 422, code: "api.day.range"},
+		{name: "login: a negative month", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":-3,"day":1}`, me.CardNo),
+			status: 422, code: "api.month.range"},
+		{name: "login: a fractional day", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":3,"day":1.5}`, me.CardNo),
+			status: 422, code: "api.field.type", contains: []string{`"day":"api.field.type"`}},
+		{name: "login: February 30", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":2,"day":30}`, me.CardNo),
+			status: 422, code: "login.birth.invalid", contains: []string{`"day":"login.birth.invalid"`}},
+		{name: "login: month without day", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":3}`, me.CardNo),
+			status: 422, code: "login.birth.invalid", contains: []string{`"day":"login.birth.invalid"`}},
+		{name: "login: an empty birth with month and day", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"birth":"","month":3,"day":12}`, me.CardNo),
+			status: 422, code: "api.birth.ambiguous"},
+		{name: "login: no birthday at all", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q}`, me.CardNo),
 			status: 422, code: "login.birth.invalid"},
+		{name: "login: birth null", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"birth":null}`, me.CardNo),
+			status: 422, code: "api.field.null", contains: []string{`"birth":"api.field.null"`, "null"}},
+		{name: "login: card_no null", method: "POST", path: "/api/v1/session", body: `{"card_no":null,"birth":"0312"}`,
+			status: 422, code: "api.field.null", contains: []string{`"card_no":"api.field.null"`}},
+		{name: "login: day null", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"month":3,"day":null}`, me.CardNo),
+			status: 422, code: "api.field.null", contains: []string{`"day":"api.field.null"`}},
 		{name: "login: wrong birthday", method: "POST", path: "/api/v1/session", body: fmt.Sprintf(`{"card_no":%q,"birth":"0313"}`, me.CardNo),
 			status: 401, code: "login.failed", header: ws, absent: []string{"token"}},
 		{name: "login: unknown card", method: "POST", path: "/api/v1/session", body: `{"card_no":"000000001","birth":"0313"}`,
@@ -299,6 +325,16 @@ func TestAPIScenarios(t *testing.T) {
 			status: 422, code: "api.range.invalid"},
 		{name: "availability: slots over 40 days", method: "GET", path: avail("location=" + loc.ID.String() + "&from=" + dayStr + "&to=" + inDays(39) + "&slots=1"),
 			status: 422, code: "api.slots.too_long"},
+		{name: "availability: slots outside its enum", method: "GET", path: avail("location=" + loc.ID.String() + "&from=" + dayStr + "&to=" + dayStr + "&slots=AAA"),
+			status: 422, code: "api.slots.invalid", contains: []string{`"slots":"api.slots.invalid"`}},
+		{name: "availability: slots given empty", method: "GET", path: avail("location=" + loc.ID.String() + "&from=" + dayStr + "&to=" + dayStr + "&slots="),
+			status: 422, code: "api.slots.invalid"},
+		{name: "availability: party given empty", method: "GET", path: avail("location=" + loc.ID.String() + "&from=" + dayStr + "&to=" + dayStr + "&party="),
+			status: 422, code: "reserve.party.invalid"},
+		{name: "availability: a location id in braces", method: "GET", path: avail("location={" + loc.ID.String() + "}&from=" + dayStr + "&to=" + dayStr),
+			status: 422, code: "api.location.invalid"},
+		{name: "availability: slots=true", method: "GET", path: avail("location=" + loc.ID.String() + "&from=" + dayStr + "&to=" + inDays(1) + "&slots=true"),
+			status: 200, contains: []string{`"slots":[`}},
 		{name: "availability: party of 7", method: "GET", path: avail("location=" + loc.ID.String() + "&from=" + dayStr + "&to=" + dayStr + "&party=7"),
 			status: 422, code: "reserve.party.invalid"},
 		{name: "availability: 92 days", method: "GET", path: avail("location=" + loc.ID.String() + "&from=" + dayStr + "&to=" + inDays(91)),
@@ -313,11 +349,37 @@ func TestAPIScenarios(t *testing.T) {
 		{name: "reserve: unknown field", method: "POST", path: "/api/v1/reservations", token: meTok, body: reserve(slotB.ID.String(), `,"party":2`),
 			status: 422, code: "unknown_field"},
 		{name: "reserve: unknown field in a family member", method: "POST", path: "/api/v1/reservations", token: meTok,
-			body: reserve(slotB.ID.String(), `,"family":[{"card_no":"1","birth":"0101","name":"x"}]`), status: 422, code: "unknown_field"},
+			body: reserve(slotB.ID.String(), `,"family":[{"card_no":"1","birth":"0101","name":"x"}]`), status: 422, code: "unknown_field",
+			contains: []string{`"family[0].name":"error.unknown_field"`}},
 		{name: "reserve: bad slot id", method: "POST", path: "/api/v1/reservations", token: meTok, body: reserve("x", ""),
 			status: 422, code: "api.slot_id.invalid"},
 		{name: "reserve: bad e-mail", method: "POST", path: "/api/v1/reservations", token: meTok,
 			body: reserve(slotB.ID.String(), `,"email":"a@example.jp\r\nBcc: x@evil.example"`), status: 422, code: "reserve.email.invalid"},
+		{name: "reserve: e-mail null", method: "POST", path: "/api/v1/reservations", token: meTok, body: reserve(slotB.ID.String(), `,"email":null`),
+			status: 422, code: "api.field.null", contains: []string{`"email":"api.field.null"`}},
+		{name: "reserve: lang null", method: "POST", path: "/api/v1/reservations", token: meTok, body: reserve(slotB.ID.String(), `,"lang":null`),
+			status: 422, code: "api.field.null", contains: []string{`"lang":"api.field.null"`}},
+		{name: "reserve: slot_id null", method: "POST", path: "/api/v1/reservations", token: meTok, body: `{"slot_id":null}`,
+			status: 422, code: "api.field.null", contains: []string{`"slot_id":"api.field.null"`}},
+		{name: "reserve: family null", method: "POST", path: "/api/v1/reservations", token: meTok, body: reserve(slotB.ID.String(), `,"family":null`),
+			status: 422, code: "api.field.null", contains: []string{`"family":"api.field.null"`}},
+		{name: "reserve: a family member null", method: "POST", path: "/api/v1/reservations", token: meTok, body: reserve(slotB.ID.String(), `,"family":[null]`),
+			status: 422, code: "api.field.null", contains: []string{`"family[0]":"api.field.null"`}},
+		{name: "reserve: a family member's birth null", method: "POST", path: "/api/v1/reservations", token: meTok,
+			body:   reserve(slotB.ID.String(), `,"family":[{"card_no":"123456789","birth":"0101"},{"card_no":"123456789","birth":null}]`),
+			status: 422, code: "api.field.null", contains: []string{`"family[1].birth":"api.field.null"`}},
+		{name: "reserve: a family member's day of the wrong type keeps its index", method: "POST", path: "/api/v1/reservations", token: meTok,
+			body:   reserve(slotB.ID.String(), `,"family":[{"card_no":"123456789","month":1,"day":true}]`),
+			status: 422, code: "api.field.type", contains: []string{`"family[0].day":"api.field.type"`}, absent: []string{`"family.day"`}},
+		{name: "reserve: a family member's day out of range", method: "POST", path: "/api/v1/reservations", token: meTok,
+			body:   reserve(slotB.ID.String(), fmt.Sprintf(`,"family":[{"card_no":%q,"month":11,"day":40}]`, kid.CardNo)),
+			status: 422, code: "api.day.range", contains: []string{`"family[0].day":"api.day.range"`}},
+		{name: "reserve: a family member that is not an object", method: "POST", path: "/api/v1/reservations", token: meTok,
+			body: reserve(slotB.ID.String(), `,"family":["x"]`), status: 422, code: "api.field.type", contains: []string{`"family[0]":"api.field.type"`}},
+		{name: "reserve: family that is not an array", method: "POST", path: "/api/v1/reservations", token: meTok,
+			body: reserve(slotB.ID.String(), `,"family":{}`), status: 422, code: "api.field.type", contains: []string{`"family":"api.field.type"`}},
+		{name: "reserve: a slot id without hyphens", method: "POST", path: "/api/v1/reservations", token: meTok,
+			body: reserve(strings.ReplaceAll(slotB.ID.String(), "-", ""), ""), status: 422, code: "api.slot_id.invalid"},
 		{name: "reserve: bad lang", method: "POST", path: "/api/v1/reservations", token: meTok, body: reserve(slotB.ID.String(), `,"lang":"fr"`),
 			status: 422, code: "api.lang.invalid"},
 		{name: "reserve: too many family members", method: "POST", path: "/api/v1/reservations", token: meTok,

@@ -224,7 +224,7 @@ func TestHTTP(t *testing.T) {
 			absent: []string{"no_such_table", "SQLSTATE"}},
 		{name: "healthz", host: "10.0.0.1:8080", path: "/healthz", status: 200, contains: []string{"ok"}},
 		{name: "readyz", host: "10.0.0.1:8080", path: "/readyz", status: 200, contains: []string{`"postgres":"ok"`, `"redis":"ok"`}},
-		{name: "TRACE refused", method: "TRACE", host: cityHost, path: "/", status: 405},
+		{name: "TRACE refused", method: "TRACE", host: cityHost, path: "/", status: 405, contains: []string{"この操作は受け付けていません"}},
 		{name: "static traversal", host: cityHost, path: "/static/x/..%2f..%2fgo.mod", status: 404},
 		{name: "static unknown", host: cityHost, path: "/static/x/../../app.go", status: 404},
 	}
