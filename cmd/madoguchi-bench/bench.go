@@ -683,7 +683,7 @@ var benchArgs = struct{ find, take, insert map[int]string }{
 	take: map[int]string{1: ":sid", 2: "now()", 3: "'00000000-0000-0000-0000-000000000000'::uuid", 4: "1"},
 	insert: map[int]string{1: "'{{tenant}}'::uuid", 2: "{{code}}", 3: ":sid", 4: ":s_location_id", 5: ":s_starts_at",
 		6: "'booked'", 7: "'web'", 8: "'{{email}}'", 9: "'ja'", 10: "1", 11: "now()", 12: ":rkey",
-		13: "('{' || :c_id || '}')", 14: "('{' || :c_status || '}')", 15: "''", 16: "'reservation_created'"},
+		13: "('{' || :c_id || '}')", 14: "('{' || :c_status || '}')", 15: "''", 16: "'reservation_created'", 17: "''"},
 }
 
 var placeholder = regexp.MustCompile(`\$([0-9]+)`)
