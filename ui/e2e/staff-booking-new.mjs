@@ -81,7 +81,7 @@ scenario('staff new booking', async ({ page, viewport, step, shot }) => {
     assert.match(summary, viewport.name === 'desktop' ? /登録あり/ : /登録なし/);
     code = (await page.locator('.summary dd.mono').first().innerText()).trim();
     assert.match(code, /^\S{4} \S{4}$/, 'the booking code is shown');
-    const cards = await page.locator('table.table').innerText();
+    const cards = await page.locator('table[aria-labelledby="cards"]').innerText();
     assert.ok(cards.includes(first) && cards.includes(second), 'both cards on the booking');
     await checkA11y(page, 'booked');
     await checkNoHorizontalScroll(page);

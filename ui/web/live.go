@@ -460,6 +460,10 @@ func (f *Feed) StreamWhile(c *fiber.Ctx, tenantID uuid.UUID, key string, valid f
 	// The server's write timeout covers a whole response; a stream lives longer. Each write below
 	// sets its own deadline instead, so a stalled client still frees the connection.
 	_ = rc.SetWriteDeadline(time.Time{})
+	// The writer below runs after this handler returns and must not touch rc (fasthttp reuses
+	// it): it sets its deadlines on the connection itself, which stays this response's until the
+	// writer ends.
+	conn := rc.Conn()
 	gauge := l.streams.WithLabelValues(f.name)
 	gauge.Inc()
 	s := &stream{ch: make(chan []byte, l.cfg.Buffer), gone: make(chan struct{})}
@@ -486,7 +490,7 @@ func (f *Feed) StreamWhile(c *fiber.Ctx, tenantID uuid.UUID, key string, valid f
 			return true
 		}
 		write := func(b []byte) bool {
-			_ = rc.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
+			_ = conn.SetWriteDeadline(time.Now().Add(l.cfg.WriteTimeout))
 			if _, err := w.Write(b); err != nil {
 				return false
 			}
