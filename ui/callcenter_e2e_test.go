@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pquerna/otp/totp"
 
@@ -34,7 +33,7 @@ func TestE2ECallCenter(t *testing.T) {
 		t.Fatal(err)
 	}
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁 市民課", 3)
-	first := bookingtest.FirstSlot(t, e.svc, e.city, loc, time.Now())
+	first := bookingtest.FirstSlot(t, e.svc, e.city, loc, e.now())
 	slots, err := e.svc.SlotsBetween(ctx, e.city, loc.ID, booking.DateFromDB(first.Day), booking.DateFromDB(first.Day))
 	if err != nil || len(slots) < 2 {
 		t.Fatalf("slots: %d, %v", len(slots), err)
@@ -50,7 +49,7 @@ func TestE2ECallCenter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, err := totp.GenerateCode(secret, time.Now())
+		code, err := totp.GenerateCode(secret, e.now())
 		if err != nil {
 			t.Fatal(err)
 		}

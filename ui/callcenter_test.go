@@ -2,12 +2,9 @@ package ui_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +12,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
@@ -46,29 +42,12 @@ func ccOperator(t *testing.T, e *env, addr, login string, role tenant.OpsRole, c
 	return b, acc
 }
 
-// ccRoutes lists every route of the call-center console's own app, HEAD folded into GET.
+// ccRoutes lists every route of the call-center console's own app (consoleRoutes).
 func ccRoutes(t *testing.T) []string {
 	t.Helper()
-	core, err := web.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := callcenter.New(core, fiber.New(), callcenter.Deps{BaseDomain: "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, r := range k.App.GetRoutes(true) {
-		if r.Method != fiber.MethodHead {
-			seen[r.Method+" "+r.Path] = true
-		}
-	}
-	var out []string
-	for r := range seen {
-		out = append(out, r)
-	}
-	sort.Strings(out)
-	return out
+	return consoleRoutes(t, func(core *web.Core) (*web.Console, error) {
+		return callcenter.New(core, fiber.New(), callcenter.Deps{BaseDomain: "localhost"})
+	})
 }
 
 // ccAudit returns the city's audit rows as "actor action target after".

@@ -18,24 +18,31 @@ import (
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
-// opsRoutes lists every route of the ops console's own app (Fiber's GetRoutes on the app ops.New
-// builds), HEAD folded into GET, as "METHOD /path".
+// opsRoutes lists every route of the ops console's own app (consoleRoutes).
 func opsRoutes(t *testing.T) []string {
+	t.Helper()
+	return consoleRoutes(t, func(core *web.Core) (*web.Console, error) {
+		return ops.New(core, fiber.New(), ops.Deps{BaseDomain: "localhost"})
+	})
+}
+
+// consoleRoutes lists every route of the console app build makes on a fresh web core (Fiber's
+// GetRoutes), HEAD folded into GET, as sorted "METHOD /path".
+func consoleRoutes(t *testing.T, build func(core *web.Core) (*web.Console, error)) []string {
 	t.Helper()
 	core, err := web.New(slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := ops.New(core, fiber.New(), ops.Deps{BaseDomain: "localhost"})
+	k, err := build(core)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	for _, r := range k.App.GetRoutes(true) {
-		if r.Method == fiber.MethodHead {
-			continue
+		if r.Method != fiber.MethodHead {
+			seen[r.Method+" "+r.Path] = true
 		}
-		seen[r.Method+" "+r.Path] = true
 	}
 	var out []string
 	for r := range seen {
