@@ -114,13 +114,20 @@ func (s *Service) openPage(ctx context.Context, tx bun.Tx, w *Webhook, now time.
 	if v := w.CommonLabels["policy"]; v != "" && policyName.MatchString(v) {
 		name = v
 	}
-	snap, err := snapshot(ctx, tx, name)
+	return s.insertPage(ctx, tx, key, title(w), "alertmanager", name, now, map[string]any{"group_key": w.GroupKey})
+}
+
+// insertPage opens a page under key (from source, with the snapshot of the policy name and its
+// first action due now) and returns it; when a page under key is open already (two deliveries
+// racing), it returns that one.
+func (s *Service) insertPage(ctx context.Context, tx bun.Tx, key, title, source, policy string, now time.Time, detail map[string]any) (*Page, error) {
+	snap, err := snapshot(ctx, tx, policy)
 	if err != nil {
 		return nil, err
 	}
-	p = Page{DedupKey: key, Title: title(w), Source: "alertmanager", PolicyID: &snap.PolicyID, Snapshot: *snap, State: Triggered,
+	p := Page{DedupKey: key, Title: title, Source: source, PolicyID: &snap.PolicyID, Snapshot: *snap, State: Triggered,
 		StepStartedAt: now, NextActionAt: &now, Generation: 1, CreatedAt: now}
-	// Two deliveries racing: the partial unique index lets one insert; the other reads its page.
+	// The partial unique index lets one insert; the other reads its page.
 	res, err := tx.NewInsert().Model(&p).On("CONFLICT (dedup_key) WHERE state <> 'resolved' DO NOTHING").Returning("id").Exec(ctx)
 	if err != nil {
 		return nil, err
@@ -131,8 +138,8 @@ func (s *Service) openPage(ctx context.Context, tx bun.Tx, w *Webhook, now time.
 		}
 		return &p, nil
 	}
-	if err := addEvent(ctx, tx, p.ID, now, "triggered", "alertmanager",
-		map[string]any{"group_key": w.GroupKey, "policy": snap.Name, "policy_version": snap.Version}); err != nil {
+	detail["policy"], detail["policy_version"] = snap.Name, snap.Version
+	if err := addEvent(ctx, tx, p.ID, now, "triggered", source, detail); err != nil {
 		return nil, err
 	}
 	return &p, nil

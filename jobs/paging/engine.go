@@ -27,6 +27,9 @@ const sendLease = 2 * time.Minute
 // then sends the notifications written and not yet sent. Several processes may tick at once:
 // pages are taken with SKIP LOCKED and notifications claimed one by one.
 func (s *Service) Tick(ctx context.Context) error {
+	if err := s.watchdog(ctx); err != nil {
+		return fmt.Errorf("paging watchdog: %w", err)
+	}
 	if err := s.advance(ctx); err != nil {
 		return fmt.Errorf("paging tick: %w", err)
 	}
@@ -53,7 +56,8 @@ func (s *Service) advance(ctx context.Context) error {
 	now := s.now()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var due []Page
-		err := tx.NewSelect().Model(&due).Where("state = 'triggered' AND next_action_at <= ?", now).
+		// An acknowledged page has a next action only when its acknowledgement times out.
+		err := tx.NewSelect().Model(&due).Where("state IN ('triggered', 'acknowledged') AND next_action_at <= ?", now).
 			Order("next_action_at").Limit(tickBatch).For("UPDATE SKIP LOCKED").Scan(ctx)
 		if err != nil {
 			return err
@@ -71,6 +75,11 @@ func (s *Service) advance(ctx context.Context) error {
 // that is due, and set the next action. The times are computed from the step's start, so a
 // late tick does not shift the schedule; after an outage of the engine it restarts from now.
 func (s *Service) step(ctx context.Context, tx bun.Tx, p *Page, now time.Time) error {
+	if p.State == Acknowledged {
+		if err := s.retrigger(ctx, tx, p, now); err != nil {
+			return err
+		}
+	}
 	steps := p.Snapshot.Steps
 	if len(steps) == 0 {
 		_, err := tx.NewUpdate().Model(p).Set("next_action_at = NULL").WherePK().Exec(ctx)
@@ -105,6 +114,20 @@ func (s *Service) step(ctx context.Context, tx bun.Tx, p *Page, now time.Time) e
 	p.NextActionAt = &next
 	_, err := tx.NewUpdate().Model(p).Column("step", "loop", "round", "step_started_at", "next_action_at").WherePK().Exec(ctx)
 	return err
+}
+
+// retrigger turns p, acknowledged longer than the ack timeout ago, back to triggered from the
+// first step, in a new generation (an old link or call acknowledges nothing any more).
+func (s *Service) retrigger(ctx context.Context, tx bun.Tx, p *Page, now time.Time) error {
+	ackedBy := p.AckedBy
+	// A new loop, so that the round's notifications are new rows (their key holds the loop).
+	p.State, p.Step, p.Loop, p.Round, p.StepStartedAt, p.Generation = Triggered, 0, p.Loop+1, 0, now, p.Generation+1
+	p.AckedBy, p.AckedVia, p.AckedAt = "", "", nil
+	if _, err := tx.NewUpdate().Model(p).Column("state", "step", "loop", "round", "step_started_at", "generation", "acked_by", "acked_via", "acked_at").
+		WherePK().Exec(ctx); err != nil {
+		return err
+	}
+	return addEvent(ctx, tx, p.ID, now, "ack_timeout", "", map[string]any{"acked_by": ackedBy, "timeout_s": int64(s.cfg.AckTimeout / time.Second)})
 }
 
 // notifyRound writes the round's notifications: every contact of the step on every channel it
@@ -270,8 +293,13 @@ func (s *Service) Acknowledge(ctx context.Context, pageID uuid.UUID, generation 
 		if p.State != Triggered || (generation != 0 && generation != p.Generation) {
 			return addEvent(ctx, tx, p.ID, now, "ack_ignored", by, map[string]any{"via": via, "state": p.State})
 		}
-		if _, err := tx.NewUpdate().Model(&p).Set("state = 'acknowledged', acked_by = ?, acked_via = ?, acked_at = ?, next_action_at = NULL, generation = generation + 1",
-			by, via, now).WherePK().Exec(ctx); err != nil {
+		var timeout *time.Time // the ack timeout, when configured, is the page's next action
+		if s.cfg.AckTimeout > 0 {
+			t := now.Add(s.cfg.AckTimeout)
+			timeout = &t
+		}
+		if _, err := tx.NewUpdate().Model(&p).Set("state = 'acknowledged', acked_by = ?, acked_via = ?, acked_at = ?, next_action_at = ?, generation = generation + 1",
+			by, via, now, timeout).WherePK().Exec(ctx); err != nil {
 			return err
 		}
 		acknowledged = true

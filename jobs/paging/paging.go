@@ -11,8 +11,9 @@
 // never skips one, and a duplicate delivery from Alertmanager changes nothing. Every state change
 // bumps the page's generation; a notification or callback of an older generation is ignored.
 //
-// Not here yet: the degraded path while PostgreSQL itself is down (contacts from configuration,
-// in-memory timers), the Watchdog's missing-heartbeat page, and the optional ack timeout.
+// The system watches the pipeline itself: when Alertmanager's always-firing Watchdog alert stops
+// arriving for longer than Config.WatchdogWindow, a page opens. An acknowledgement may time out
+// (Config.AckTimeout): the page is triggered again from its first step.
 package paging
 
 import (
@@ -247,6 +248,15 @@ type Config struct {
 	// Policy is the policy name a page uses when its alert has no "policy" label (default
 	// "default").
 	Policy string
+	// AckTimeout, when set, re-triggers an acknowledged page that is still open after it: the
+	// escalation starts again from the first step (0: an acknowledgement holds until the page
+	// resolves).
+	AckTimeout time.Duration
+	// WatchdogWindow, when set, opens a page when Alertmanager's always-firing Watchdog alert
+	// has not arrived for longer than it (Prometheus or Alertmanager is down, or the way from
+	// them is broken); the page resolves when the heartbeat is back. Nothing is paged before
+	// the first heartbeat ever arrives. 0: not watched.
+	WatchdogWindow time.Duration
 }
 
 // New returns the service.

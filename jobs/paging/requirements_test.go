@@ -24,7 +24,7 @@ import (
 // Requirement 1: POST /api/alertmanager with the bearer token accepts the exact v4 payload
 // (unknown fields ignored); malformed JSON → 400 with a JSON error; a bad token → 401; the
 // database unreachable → 503, so Alertmanager retries until the alert is stored.
-func TestReq1ReceiverContract(t *testing.T) {
+func TestRequirement01ReceiverContract(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	for _, c := range []struct {
@@ -72,7 +72,7 @@ func TestReq1ReceiverContract(t *testing.T) {
 
 // Requirement 2: the same payload posted twice (HA Alertmanagers) makes one page and one round
 // of notifications: one mail and one call.
-func TestReq2DuplicateDeliveryOnePage(t *testing.T) {
+func TestRequirement02DuplicateDeliveryOnePage(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -91,7 +91,7 @@ func TestReq2DuplicateDeliveryOnePage(t *testing.T) {
 
 // Requirement 3: a resolved alert for the open fingerprint resolves the page, no notification
 // follows, and everyone notified gets the all-clear.
-func TestReq3ResolveStopsAndSendsAllClear(t *testing.T) {
+func TestRequirement03ResolveStopsAndSendsAllClear(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -122,7 +122,7 @@ func TestReq3ResolveStopsAndSendsAllClear(t *testing.T) {
 
 // Requirement 4: policy [A every 2 min, escalate after 5; B likewise] without an ack: A at
 // t=0, 2, 4; B at 5, 7, 9; then A again — loop after loop, no cap.
-func TestReq4EscalationLoopsWithoutCap(t *testing.T) {
+func TestRequirement04EscalationLoopsWithoutCap(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -166,7 +166,7 @@ func TestReq4EscalationLoopsWithoutCap(t *testing.T) {
 
 // Requirement 4 (rate limit): steps that share a person never call them more often than the
 // per-contact limit.
-func TestReq4PerContactRateLimit(t *testing.T) {
+func TestRequirement04PerContactRateLimit(t *testing.T) {
 	w := newWorld(t, Config{ContactMinInterval: 5 * time.Minute})
 	every := Duration(time.Minute)
 	w.policy(t,
@@ -197,7 +197,7 @@ func TestReq4PerContactRateLimit(t *testing.T) {
 
 // Requirement 5a: a GET of the mail link only shows the confirmation page; the POST
 // acknowledges, and nothing is sent after it.
-func TestReq5AckByMailLinkPostOnly(t *testing.T) {
+func TestRequirement05AckByMailLinkPostOnly(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -239,7 +239,7 @@ func TestReq5AckByMailLinkPostOnly(t *testing.T) {
 }
 
 // Requirement 5b: the ops console acknowledges (any generation).
-func TestReq5AckFromConsole(t *testing.T) {
+func TestRequirement05AckFromConsole(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -258,7 +258,7 @@ func TestReq5AckFromConsole(t *testing.T) {
 
 // Requirement 5c: the key 1 on the call, confirmed by a correctly signed callback,
 // acknowledges; a forged signature gets 403 and changes nothing; another key does not ack.
-func TestReq5AckByKeyPress(t *testing.T) {
+func TestRequirement05AckByKeyPress(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -285,7 +285,7 @@ func TestReq5AckByKeyPress(t *testing.T) {
 }
 
 // Requirement 5d: an expired link shows a friendly page and does not acknowledge.
-func TestReq5ExpiredTokenFriendlyPage(t *testing.T) {
+func TestRequirement05ExpiredTokenFriendlyPage(t *testing.T) {
 	w := newWorld(t, Config{AckTTL: time.Hour})
 	w.policy(t)
 	w.fire(t)
@@ -307,7 +307,7 @@ func TestReq5ExpiredTokenFriendlyPage(t *testing.T) {
 }
 
 // Requirement 6: an ack for a resolved page does not reopen it.
-func TestReq6AckAfterResolveDoesNotReopen(t *testing.T) {
+func TestRequirement06AckAfterResolveDoesNotReopen(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -336,7 +336,7 @@ func TestReq6AckAfterResolveDoesNotReopen(t *testing.T) {
 }
 
 // Requirement 8: editing the policy mid-escalation does not change the running page.
-func TestReq8PolicyEditDoesNotChangeRunningPage(t *testing.T) {
+func TestRequirement08PolicyEditDoesNotChangeRunningPage(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -355,7 +355,7 @@ func TestReq8PolicyEditDoesNotChangeRunningPage(t *testing.T) {
 
 // Requirement 9: work of an older generation is harmless: notifications written before an ack
 // are not sent after it, and an old token's ack changes nothing.
-func TestReq9StaleGenerationIgnored(t *testing.T) {
+func TestRequirement09StaleGenerationIgnored(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	w.fire(t)
@@ -386,7 +386,7 @@ func TestReq9StaleGenerationIgnored(t *testing.T) {
 }
 
 // Requirement 12: the chain's metrics; the Watchdog heartbeat is recorded and opens no page.
-func TestReq12Metrics(t *testing.T) {
+func TestRequirement12Metrics(t *testing.T) {
 	w := newWorld(t, Config{})
 	w.policy(t)
 	reg := prometheus.NewRegistry()
@@ -421,5 +421,151 @@ func TestReq12Metrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s:\n%s", want, body)
 		}
+	}
+}
+
+// Requirement 7: with an ack timeout, a page acknowledged and still open after it is triggered
+// again from the first step, in a new generation (the old mail link acknowledges nothing); a
+// fresh acknowledgement stops it again.
+func TestRequirement07AckTimeout(t *testing.T) {
+	w := newWorld(t, Config{AckTimeout: 30 * time.Minute})
+	w.policy(t)
+	w.fire(t)
+	w.tick(t)
+	oldLink := w.ackLink(t, w.a.Email)
+	ctx := context.Background()
+	if ok, err := w.svc.Acknowledge(ctx, w.onlyPage(t).ID, 0, "ops.yamada", ViaConsole); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	for range 29 {
+		w.clock.Add(time.Minute)
+		w.tick(t)
+	}
+	if n := len(w.phone.Calls()); n != 1 {
+		t.Fatalf("%d calls within the ack timeout, want 1", n)
+	}
+	w.clock.Add(time.Minute) // 30 minutes after the ack
+	w.tick(t)
+	p := w.onlyPage(t)
+	if p.State != Triggered || p.Step != 0 || p.AckedAt != nil {
+		t.Fatalf("after the ack timeout: %s step %d acked %v", p.State, p.Step, p.AckedAt)
+	}
+	calls := w.phone.Calls()
+	if len(calls) != 2 || calls[1].To != w.a.Phone {
+		t.Fatalf("calls = %+v, want A called again at the timeout", calls)
+	}
+	evs, err := w.svc.Timeline(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range evs {
+		kinds = append(kinds, e.Kind)
+	}
+	if !strings.Contains(strings.Join(kinds, " "), "acknowledged ack_timeout notified") {
+		t.Errorf("timeline = %v", kinds)
+	}
+	// The link of the first round is of an older generation: it acknowledges nothing.
+	resp, err := http.PostForm(oldLink, url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if p := w.onlyPage(t); p.State != Triggered {
+		t.Fatalf("an old link acknowledged the re-triggered page")
+	}
+	// The new round's link does; and the escalation goes on as before the ack otherwise.
+	resp, err = http.PostForm(w.ackLink(t, w.a.Email), url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if p := w.onlyPage(t); p.State != Acknowledged || p.AckedVia != ViaMail {
+		t.Fatalf("new link: %s via %s", p.State, p.AckedVia)
+	}
+	w.clock.Add(10 * time.Minute)
+	w.tick(t)
+	if n := len(w.phone.Calls()); n != 2 {
+		t.Errorf("%d calls after the second ack, want 2", n)
+	}
+
+	// Without an ack timeout (the default) an acknowledgement holds.
+	w2 := newWorld(t, Config{})
+	w2.policy(t)
+	w2.fire(t)
+	w2.tick(t)
+	if ok, err := w2.svc.Acknowledge(ctx, w2.onlyPage(t).ID, 0, "ops", ViaConsole); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	w2.clock.Add(48 * time.Hour)
+	w2.tick(t)
+	if p := w2.onlyPage(t); p.State != Acknowledged || len(w2.phone.Calls()) != 1 {
+		t.Errorf("without a timeout: %s, %d calls", p.State, len(w2.phone.Calls()))
+	}
+}
+
+// Requirement 11: the Watchdog heartbeat missing for longer than the window opens a page (once,
+// however many ticks and processes), which pages like any other; the heartbeat back resolves it
+// with the all-clear. Before the first heartbeat nothing is paged.
+func TestRequirement11WatchdogSilencePages(t *testing.T) {
+	w := newWorld(t, Config{WatchdogWindow: 10 * time.Minute})
+	w.policy(t)
+	w.tick(t)
+	w.clock.Add(time.Hour)
+	w.tick(t)
+	if ps, _ := w.svc.Pages(context.Background(), 10); len(ps) != 0 {
+		t.Fatalf("%d pages before any heartbeat", len(ps))
+	}
+	heartbeat := func() {
+		t.Helper()
+		wd := strings.NewReplacer("ProbeFailure", WatchdogAlert, "1a30ba71cca2921f", "00000000watchdog").Replace(fixture("firing"))
+		if st, body := w.post(t, amToken, wd); st != 200 {
+			t.Fatalf("watchdog = %d %s", st, body)
+		}
+	}
+	// Alertmanager repeats the Watchdog every few minutes: no page.
+	for range 6 {
+		heartbeat()
+		w.clock.Add(5 * time.Minute)
+		w.tick(t)
+	}
+	if ps, _ := w.svc.Pages(context.Background(), 10); len(ps) != 0 {
+		t.Fatalf("%d pages while the heartbeat arrives", len(ps))
+	}
+	// Silence: 10 minutes is still inside the window; past it, a page, and A is called.
+	w.clock.Add(5 * time.Minute)
+	w.tick(t)
+	if ps, _ := w.svc.Pages(context.Background(), 10); len(ps) != 0 {
+		t.Fatalf("paged inside the window")
+	}
+	w.clock.Add(time.Minute)
+	w.tick(t)
+	other := New(w.db.App, w.svc.cfg) // a second worker ticking too
+	if err := other.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := w.onlyPage(t)
+	if p.Source != "watchdog" || p.State != Triggered || !strings.HasPrefix(p.Title, "Watchdog") {
+		t.Fatalf("page = %s %s %q", p.Source, p.State, p.Title)
+	}
+	if calls := w.phone.Calls(); len(calls) != 1 || calls[0].To != w.a.Phone {
+		t.Fatalf("calls = %+v, want A", calls)
+	}
+	if s := w.subjects(t, w.a.Email); len(s) != 1 || !strings.Contains(s[0], "Watchdog") {
+		t.Errorf("A's mail: %q", s)
+	}
+	w.clock.Add(2 * time.Minute)
+	w.tick(t)
+	if n := len(w.phone.Calls()); n != 2 {
+		t.Errorf("%d calls 2 minutes later, want 2 (it escalates like any page)", n)
+	}
+	// The heartbeat is back: resolved within one tick, all-clear to A.
+	heartbeat()
+	w.tick(t)
+	if p := w.onlyPage(t); p.State != Resolved || p.ResolvedBy != "watchdog" {
+		t.Fatalf("after the heartbeat: %s by %q", p.State, p.ResolvedBy)
+	}
+	if s := w.subjects(t, w.a.Email); len(s) != 3 || !strings.HasPrefix(s[2], "【復旧】") {
+		t.Errorf("A's mail: %q", s)
 	}
 }
