@@ -1,11 +1,14 @@
 // Package jobstest holds test helpers for code that runs background jobs: a throwaway Redis
-// per test.
+// per test, and a throwaway PostgreSQL for outage tests.
 package jobstest
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -86,4 +89,82 @@ func FreePort(t testing.TB) string {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
+}
+
+// Postgres is a PostgreSQL cluster of the test's own (initdb into a temporary directory, as the
+// postgres user when run as root) on a free port, to stop and start again in outage tests. The
+// shared PostgreSQL is never touched.
+type Postgres struct {
+	// URL is the superuser URL (set it as MADOGUCHI_TEST_POSTGRES_URL to create test
+	// databases in this cluster).
+	URL string
+
+	t       testing.TB
+	bin     string
+	dir     string
+	data    string
+	port    string
+	mu      sync.Mutex
+	running bool
+}
+
+// StartPostgres creates and starts the cluster; it is stopped when the test ends.
+func StartPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	p := &Postgres{t: t, port: FreePort(t)}
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) > 0 {
+		p.bin = filepath.Dir(m[len(m)-1])
+	}
+	dir, err := os.MkdirTemp("", "mdg-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p.dir, p.data = dir, filepath.Join(dir, "data")
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("chown", "postgres", dir).CombinedOutput(); err != nil {
+			t.Fatalf("chown: %v %s", err, out)
+		}
+	}
+	p.run("initdb", "-D", p.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C")
+	p.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres?sslmode=disable", p.port)
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+func (p *Postgres) run(name string, args ...string) {
+	p.t.Helper()
+	path := filepath.Join(p.bin, name)
+	cmd := exec.Command(path, args...)
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		p.t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+}
+
+// Start starts the cluster (again) on its port and waits until it accepts connections.
+func (p *Postgres) Start() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running {
+		return
+	}
+	p.run("pg_ctl", "-D", p.data, "-l", filepath.Join(p.dir, "log"), "-w", "-o",
+		fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c fsync=off", p.port, p.dir), "start")
+	p.running = true
+}
+
+// Stop stops the cluster at once (immediate mode).
+func (p *Postgres) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running {
+		return
+	}
+	p.run("pg_ctl", "-D", p.data, "-m", "immediate", "-w", "stop")
+	p.running = false
 }

@@ -25,8 +25,15 @@ const sendLease = 2 * time.Minute
 // Tick does the due work once: it advances every triggered page whose next action is due
 // (writing the notifications of the round, escalating to the next step, looping after the last),
 // then sends the notifications written and not yet sent. Several processes may tick at once:
-// pages are taken with SKIP LOCKED and notifications claimed one by one.
+// pages are taken with SKIP LOCKED and notifications claimed one by one. While PostgreSQL does
+// not answer, Tick pages from memory instead (the degraded path) and returns nil.
 func (s *Service) Tick(ctx context.Context) error {
+	if !s.tickDegraded(ctx) {
+		return nil // PostgreSQL is down: paged from memory (logged there)
+	}
+	if err := s.watchRedis(ctx); err != nil {
+		return fmt.Errorf("paging redis watch: %w", err)
+	}
 	if err := s.watchdog(ctx); err != nil {
 		return fmt.Errorf("paging watchdog: %w", err)
 	}

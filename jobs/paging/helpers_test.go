@@ -103,6 +103,23 @@ type world struct {
 	internal *httptest.Server // the receiver (internal listener)
 	public   *httptest.Server // the ack pages and callbacks
 	a, b     *Contact
+	cfg      Config
+	mu       sync.Mutex
+	handler  http.Handler // of the current process (use)
+	receiver http.Handler
+}
+
+// use makes svc the process the servers answer for (a process restarted in an outage test).
+func (w *world) use(svc *Service) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.svc, w.handler, w.receiver = svc, svc.Handler(phoneToken), svc.Receiver(amToken)
+}
+
+func (w *world) current() (http.Handler, http.Handler) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.handler, w.receiver
 }
 
 func newWorld(t *testing.T, cfg Config) *world {
@@ -118,14 +135,13 @@ func newWorld(t *testing.T, cfg Config) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mailer.Close() })
-	var h http.Handler
-	w.public = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
+	w.public = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h, _ := w.current(); h.ServeHTTP(rw, r) }))
 	t.Cleanup(w.public.Close)
 	cfg.Now, cfg.Mail, cfg.MailFrom, cfg.AckKey, cfg.PublicURL = w.clock.Now, mailer, "pager@example.jp", bytes.Repeat([]byte{7}, 32), w.public.URL
 	cfg.Phone = &Twilio{BaseURL: w.phone.srv.URL, AccountSID: phoneSID, AuthToken: phoneToken, From: "+81300000000"}
-	w.svc = New(w.db.App, cfg)
-	h = w.svc.Handler(phoneToken)
-	w.internal = httptest.NewServer(w.svc.Receiver(amToken))
+	w.cfg = cfg
+	w.use(New(w.db.App, cfg))
+	w.internal = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { _, h := w.current(); h.ServeHTTP(rw, r) }))
 	t.Cleanup(w.internal.Close)
 	ctx := context.Background()
 	if w.a, err = w.svc.AddContact(ctx, Contact{Name: "当番A", Email: "a@example.jp", Phone: "+819011110001"}); err != nil {

@@ -36,13 +36,21 @@ func (s *Service) Receiver(token string) http.Handler {
 		}
 		err := s.Receive(r.Context(), &wh)
 		switch {
+		case err == nil && s.Degraded():
+			// PostgreSQL answers again: this process's memory pages are written back now.
+			if err := s.reconcile(r.Context()); err != nil {
+				s.log.Error("paging: memory pages not written back yet", "err", err)
+			}
+			fallthrough
 		case err == nil:
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"status":"stored"}`))
 		case tenant.ErrorCode(err) == tenant.Invalid:
 			jsonError(w, http.StatusBadRequest, "not an Alertmanager webhook version 4 payload")
 		default:
-			s.log.Error("paging: alert not stored", "group_key", wh.GroupKey, "err", err)
+			// Paged from memory now; the 503 makes Alertmanager deliver it again until stored.
+			s.log.Error("paging: alert not stored, paged from memory", "group_key", wh.GroupKey, "err", err)
+			s.receiveMem(r.Context(), &wh)
 			jsonError(w, http.StatusServiceUnavailable, "alert not stored; retry")
 		}
 	})
@@ -123,6 +131,15 @@ func (s *Service) ackShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if t.Generation == 0 { // a page of the degraded path: no database needed
+		v := ackView{Heading: "障害通知への対応", Title: "（データベースの障害中に送られた通知です）", State: stateJA[Triggered], Form: true,
+			Message: "対応する場合はボタンを押してください。押すまで通知は続きます。"}
+		if title, opened := s.memTitle(t.PageID); title != "" {
+			v.Title, v.Opened = title, opened.In(booking.JST).Format("2006-01-02 15:04")
+		}
+		s.renderAck(w, http.StatusOK, v)
+		return
+	}
 	p, err := s.Get(r.Context(), t.PageID)
 	if err != nil {
 		s.renderAck(w, http.StatusServiceUnavailable, ackView{Heading: "ただいま状態を確かめられません", Message: "しばらくしてからもう一度開いてください。", Form: true})
@@ -142,11 +159,19 @@ func (s *Service) ackPost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if t.Generation == 0 {
+		s.renderAckResult(w, s.AcknowledgeDegraded(r.Context(), t, ViaMail))
+		return
+	}
 	acked, err := s.Acknowledge(r.Context(), t.PageID, t.Generation, s.contactName(r, t), ViaMail)
 	if err != nil {
 		s.renderAck(w, http.StatusServiceUnavailable, ackView{Heading: "受け付けられませんでした", Message: "しばらくしてからもう一度押すか、運用コンソールから対応してください。", Form: true})
 		return
 	}
+	s.renderAckResult(w, acked)
+}
+
+func (s *Service) renderAckResult(w http.ResponseWriter, acked bool) {
 	if !acked {
 		s.renderAck(w, http.StatusOK, ackView{Heading: "すでに対応済みか解消済みです", Message: "通知はもう止まっているか、別の通知で受け付けられています。運用コンソールで状態を確かめてください。"})
 		return
@@ -191,7 +216,13 @@ func (s *Service) voice(w http.ResponseWriter, r *http.Request, phoneToken strin
 	}
 	say := "対応は受け付けられませんでした。"
 	if r.PostForm.Get("Digits") == "1" {
-		acked, err := s.Acknowledge(r.Context(), t.PageID, t.Generation, s.contactName(r, t), ViaPhone)
+		var acked bool
+		var err error
+		if t.Generation == 0 { // a page of the degraded path
+			acked = s.AcknowledgeDegraded(r.Context(), t, ViaPhone)
+		} else {
+			acked, err = s.Acknowledge(r.Context(), t.PageID, t.Generation, s.contactName(r, t), ViaPhone)
+		}
 		switch {
 		case err != nil:
 			say = "ただいま受け付けられません。メールのリンクか運用コンソールから対応してください。"

@@ -11,6 +11,10 @@
 // never skips one, and a duplicate delivery from Alertmanager changes nothing. Every state change
 // bumps the page's generation; a notification or callback of an older generation is ignored.
 //
+// While PostgreSQL is down the process pages from memory (degraded.go): contacts from
+// configuration, in-memory timers, ack tokens verified by their signature alone, written back to
+// the tables when PostgreSQL answers again.
+//
 // The system watches the pipeline itself: when Alertmanager's always-firing Watchdog alert stops
 // arriving for longer than Config.WatchdogWindow, a page opens. An acknowledgement may time out
 // (Config.AckTimeout): the page is triggered again from its first step.
@@ -27,6 +31,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/tenant"
@@ -218,11 +223,13 @@ type Attempt struct {
 
 // Service is the escalation chain's store and engine.
 type Service struct {
-	db     *bun.DB
-	now    func() time.Time
-	cfg    Config
-	log    *slog.Logger
-	metric *metrics
+	db       *bun.DB
+	now      func() time.Time
+	cfg      Config
+	log      *slog.Logger
+	metric   *metrics
+	deg      degraded
+	instance string // this process, in Redis's round claims
 }
 
 // Config tunes the engine and names its outside parts.
@@ -257,6 +264,17 @@ type Config struct {
 	// them is broken); the page resolves when the heartbeat is back. Nothing is paged before
 	// the first heartbeat ever arrives. 0: not watched.
 	WatchdogWindow time.Duration
+	// Fallback are the contacts from configuration the degraded path notifies, by mail and
+	// phone, while PostgreSQL is down (the same people as the first steps of the policies).
+	Fallback []Contact
+	// DegradedAfter is how long PostgreSQL (or Redis) must fail before it is paged (default 30s).
+	DegradedAfter time.Duration
+	// FallbackEvery is how often the degraded path notifies the fallback contacts until one
+	// acknowledges (default 5 minutes).
+	FallbackEvery time.Duration
+	// Redis, when set, is watched (a page when it fails) and shares the degraded path's
+	// acknowledgements and round claims between processes.
+	Redis redis.UniversalClient
 }
 
 // New returns the service.
@@ -276,7 +294,13 @@ func New(db *bun.DB, cfg Config) *Service {
 	if cfg.Policy == "" {
 		cfg.Policy = "default"
 	}
-	return &Service{db: db, now: cfg.Now, cfg: cfg, log: cfg.Log, metric: newMetrics()}
+	if cfg.DegradedAfter == 0 {
+		cfg.DegradedAfter = 30 * time.Second
+	}
+	if cfg.FallbackEvery == 0 {
+		cfg.FallbackEvery = 5 * time.Minute
+	}
+	return &Service{db: db, now: cfg.Now, cfg: cfg, log: cfg.Log, metric: newMetrics(), instance: uuid.NewString()}
 }
 
 // AddContact stores a new contact. It returns invalid for a bad field.
