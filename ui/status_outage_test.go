@@ -2,10 +2,8 @@ package ui_test
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,50 +15,12 @@ import (
 	"github.com/madoguchi/madoguchi/ui"
 )
 
-// throwawayPostgres runs a PostgreSQL cluster of the test's own (initdb into a temporary
-// directory, as the postgres user when run as root) on a free port, and returns its superuser
-// URL and a function that stops it at once. The shared PostgreSQL is never touched.
+// throwawayPostgres runs a PostgreSQL cluster of the test's own (jobstest.StartPostgres) and
+// returns its superuser URL and a function that stops it at once.
 func throwawayPostgres(t *testing.T) (string, func()) {
 	t.Helper()
-	bin := ""
-	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) > 0 {
-		bin = filepath.Dir(m[len(m)-1])
-	}
-	dir, err := os.MkdirTemp("", "mdg-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	port := jobstest.FreePort(t)
-	run := func(name string, args ...string) {
-		t.Helper()
-		path := filepath.Join(bin, name)
-		cmd := exec.Command(path, args...)
-		if os.Geteuid() == 0 {
-			cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	if os.Geteuid() == 0 {
-		if out, err := exec.Command("chown", "postgres", dir).CombinedOutput(); err != nil {
-			t.Fatalf("chown: %v %s", err, out)
-		}
-	}
-	data := filepath.Join(dir, "data")
-	run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C")
-	run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-o",
-		fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir), "start")
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
-		}
-	}
-	t.Cleanup(stop)
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres?sslmode=disable", port), stop
+	pg := jobstest.StartPostgres(t)
+	return pg.URL, pg.Stop
 }
 
 // TestStatusServesThroughOutage is OPS §2.2's independence and §2.3 requirement 2: after an

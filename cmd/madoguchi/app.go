@@ -54,7 +54,8 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger, now func() time
 		return nil, err
 	}
 	pc := paging.Config{Now: now, Log: log, Mail: a.pagingMailer, MailFrom: cfg.PagingMailFrom, PublicURL: cfg.PagingURL,
-		AckKey: subkey(cfg.SecretKey, "paging-ack")}
+		AckKey: subkey(cfg.SecretKey, "paging-ack"), AckTimeout: cfg.PagingAckTimeout, WatchdogWindow: cfg.PagingWatchdogWindow,
+		Fallback: cfg.PagingFallback, DegradedAfter: cfg.PagingDegradedAfter, FallbackEvery: cfg.PagingFallbackEvery, Redis: core.Redis}
 	if cfg.PhoneAPIURL != "" {
 		pc.Phone = &paging.Twilio{BaseURL: cfg.PhoneAPIURL, AccountSID: cfg.PhoneAccount, AuthToken: cfg.PhoneToken, From: cfg.PhoneFrom}
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/madoguchi/madoguchi/jobs/paging"
 )
 
 // Config is every setting madoguchi reads, loaded once from the environment. Each variable is
@@ -48,6 +50,13 @@ type Config struct {
 	PagingURL, PagingMailFrom string
 	// Phone* are the Twilio-compatible phone API; an empty PhoneAPIURL means no calls.
 	PhoneAPIURL, PhoneAccount, PhoneToken, PhoneFrom string
+	// PagingAckTimeout re-triggers an acknowledged page still open after it (0: never);
+	// PagingWatchdogWindow pages when the Watchdog heartbeat is missing longer (0: not watched).
+	PagingAckTimeout, PagingWatchdogWindow time.Duration
+	// PagingFallback are the contacts paged from memory while PostgreSQL is down, every
+	// PagingFallbackEvery once PostgreSQL (or Redis) failed for PagingDegradedAfter.
+	PagingFallback                           []paging.Contact
+	PagingDegradedAfter, PagingFallbackEvery time.Duration
 }
 
 type envVar struct {
@@ -131,6 +140,28 @@ var envVars = []envVar{
 				c.PagingMailFrom = "pager@" + c.BaseDomain
 			}
 			return nil
+		}},
+	{name: "MADOGUCHI_PAGING_ACK_TIMEOUT", def: "0", doc: "How long an acknowledged page that is still open stays quiet before it is triggered again from its first step (e.g. 60m). 0: an acknowledgement holds until the page resolves.",
+		set: func(c *Config, v string) (err error) {
+			c.PagingAckTimeout, err = durationBetween(v, 0, 24*time.Hour)
+			return err
+		}},
+	{name: "MADOGUCHI_PAGING_WATCHDOG_WINDOW", def: "0", doc: "Page when Alertmanager's always-firing Watchdog alert has not arrived for longer than this (Prometheus or Alertmanager down); set it above twice Alertmanager's repeat_interval for the Watchdog route, e.g. 15m with repeat_interval 5m. Nothing is paged before the first Watchdog arrives. 0: not watched.",
+		set: func(c *Config, v string) (err error) {
+			c.PagingWatchdogWindow, err = durationBetween(v, 0, 24*time.Hour)
+			return err
+		}},
+	{name: "MADOGUCHI_PAGING_FALLBACK_CONTACTS", doc: "The contacts paged by mail and phone while PostgreSQL is down (the degraded path), separated by semicolons, each `name <mail> +phone` with mail or phone optional: `当番A <a@example.jp> +819011110001; 当番B <b@example.jp>`. Name the people of the policies' first steps. Empty: nobody is paged while PostgreSQL is down.",
+		set: func(c *Config, v string) (err error) { c.PagingFallback, err = parseFallback(v); return err }},
+	{name: "MADOGUCHI_PAGING_DEGRADED_AFTER", def: "30s", doc: "How long PostgreSQL must fail before a process pages the fallback contacts from memory, and how long Redis must fail before it is paged through the normal path.",
+		set: func(c *Config, v string) (err error) {
+			c.PagingDegradedAfter, err = durationBetween(v, time.Second, time.Hour)
+			return err
+		}},
+	{name: "MADOGUCHI_PAGING_FALLBACK_EVERY", def: "5m", doc: "How often the degraded path notifies every fallback contact again until one acknowledges.",
+		set: func(c *Config, v string) (err error) {
+			c.PagingFallbackEvery, err = durationBetween(v, time.Minute, 24*time.Hour)
+			return err
 		}},
 	{name: "MADOGUCHI_PHONE_API_URL", doc: "Base URL of a Twilio-compatible phone API (calls are POST {url}/2010-04-01/Accounts/{account}/Calls.json with Basic auth). Empty: paging places no calls.",
 		set: func(c *Config, v string) error {
@@ -269,6 +300,39 @@ func checkPG(v string) error {
 		return fmt.Errorf("not a PostgreSQL URL")
 	}
 	return nil
+}
+
+// durationBetween parses a duration within [lo, hi].
+func durationBetween(v string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		return 0, fmt.Errorf("want a duration from %s to %s", lo, hi)
+	}
+	return d, nil
+}
+
+// parseFallback reads "name <mail> +phone; …" (mail or phone optional).
+func parseFallback(v string) ([]paging.Contact, error) {
+	var out []paging.Contact
+	for _, part := range strings.Split(v, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		c := paging.Contact{Locale: "ja"}
+		if i := strings.LastIndex(part, " +"); i >= 0 {
+			c.Phone, part = strings.TrimSpace(part[i+1:]), strings.TrimSpace(part[:i])
+		}
+		if i := strings.Index(part, "<"); i >= 0 && strings.HasSuffix(part, ">") {
+			c.Email, part = part[i+1:len(part)-1], strings.TrimSpace(part[:i])
+		}
+		c.Name = part
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("contact %q: want `name <mail> +phone` with a valid mail or E.164 phone", part)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // intBetween parses a whole number within [lo, hi].

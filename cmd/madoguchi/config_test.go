@@ -52,6 +52,8 @@ func TestLoadConfig(t *testing.T) {
 		StatusSnapshotDir:    "/var/lib/madoguchi/status",
 		PagingURL:            "https://ops.example.lg.jp", // the defaults follow BASE_DOMAIN
 		PagingMailFrom:       "pager@example.lg.jp",
+		PagingDegradedAfter:  30 * time.Second,
+		PagingFallbackEvery:  5 * time.Minute,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadConfig = %+v\nwant %+v", got, want)
@@ -74,6 +76,30 @@ func TestLoadConfigReportsEveryBadVariable(t *testing.T) {
 	for _, name := range []string{"MADOGUCHI_DATABASE_URL: required", "MADOGUCHI_REDIS_URL", "MADOGUCHI_LISTEN", "MADOGUCHI_DB_MAX_CONNS", "MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE", "MADOGUCHI_CITIZEN_CONCURRENCY", "MADOGUCHI_SECRET_KEY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestPagingFallbackContacts(t *testing.T) {
+	env := map[string]string{"MADOGUCHI_DATABASE_URL": "postgres://app@localhost/m", "MADOGUCHI_SECRET_KEY": strings.Repeat("0", 64),
+		"MADOGUCHI_PAGING_FALLBACK_CONTACTS": "当番A <a@example.jp> +819011110001; 当番B <b@example.jp>;当番C +819011110003",
+		"MADOGUCHI_PAGING_ACK_TIMEOUT":       "60m", "MADOGUCHI_PAGING_WATCHDOG_WINDOW": "15m"}
+	c, err := LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.PagingFallback {
+		got = append(got, p.Name+"|"+p.Email+"|"+p.Phone)
+	}
+	want := []string{"当番A|a@example.jp|+819011110001", "当番B|b@example.jp|", "当番C||+819011110003"}
+	if !reflect.DeepEqual(got, want) || c.PagingAckTimeout != time.Hour || c.PagingWatchdogWindow != 15*time.Minute {
+		t.Errorf("fallback = %q, ack timeout %s, window %s", got, c.PagingAckTimeout, c.PagingWatchdogWindow)
+	}
+	for _, bad := range []string{"<a@example.jp>", "当番A <not-a-mail>", "当番A +81-90", "当番A"} {
+		env["MADOGUCHI_PAGING_FALLBACK_CONTACTS"] = bad
+		if _, err := LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "MADOGUCHI_PAGING_FALLBACK_CONTACTS") {
+			t.Errorf("%q: %v", bad, err)
 		}
 	}
 }

@@ -13,7 +13,9 @@ import (
 )
 
 func cmdWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	a, err := OpenApp(ctx, cfg, log, time.Now)
+	// The pool opens without waiting for PostgreSQL: a worker (re)started during an outage of
+	// PostgreSQL still pages (the escalation engine's degraded path).
+	a, err := openApp(ctx, cfg, log, time.Now, true)
 	if err != nil {
 		return err
 	}
@@ -45,8 +47,8 @@ func runWorker(ctx context.Context, a *App) error {
 	return w.Run(ctx)
 }
 
-// pagingTick is how often the escalation engine looks for due pages.
-const pagingTick = 10 * time.Second
+// pagingTick is how often the escalation engine looks for due pages (a variable for tests).
+var pagingTick = 10 * time.Second
 
 // newWorker builds the worker on a's services and registers its metrics; call the returned
 // function to close its SMTP connection once the worker stopped.
