@@ -21,12 +21,14 @@ demo: build
 # test: repository hygiene (no compiled binary, no file over 2 MB), formatting, vet, staticcheck,
 # migration numbering and every Go test (race detector) against real PostgreSQL and Redis, then the
 # chart's alert rules and dashboard (charts/test, its own module: see its doc.go); browser
-# tests run inside `go test` with Debian's Chromium. Then the booking, jobs and ui tests again as if
+# tests run inside `go test` with Debian's Chromium, the paging chain's test with Debian's Prometheus
+# and Alertmanager (.ci/prometheus). Then the booking, jobs and ui tests again as if
 # it were two hard moments (see test-dates).
 test:
 	.ci/hygiene
 	.ci/services
 	.ci/browser
+	.ci/prometheus
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...

@@ -187,6 +187,23 @@ migration Job gets the owner DSN.
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $v.secrets.keys.secretKey }}
+{{- with $v.paging }}
+{{- range $name, $val := dict "MADOGUCHI_PAGING_URL" .url "MADOGUCHI_PAGING_MAIL_FROM" .mailFrom "MADOGUCHI_PAGING_ACK_TIMEOUT" .ackTimeout "MADOGUCHI_PAGING_WATCHDOG_WINDOW" .watchdogWindow "MADOGUCHI_PAGING_DEGRADED_AFTER" .degradedAfter "MADOGUCHI_PAGING_FALLBACK_EVERY" .fallbackEvery "MADOGUCHI_PHONE_API_URL" .phone.apiURL "MADOGUCHI_PHONE_ACCOUNT" .phone.account "MADOGUCHI_PHONE_FROM" .phone.from }}
+{{- if $val }}
+- name: {{ $name }}
+  value: {{ $val | quote }}
+{{- end }}
+{{- end }}
+{{- range $name, $key := dict "MADOGUCHI_ALERTMANAGER_TOKEN" .alertmanagerTokenSecretKey "MADOGUCHI_PAGING_FALLBACK_CONTACTS" .fallbackContactsSecretKey "MADOGUCHI_PHONE_TOKEN" .phone.tokenSecretKey }}
+{{- if $key }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with $v.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}
