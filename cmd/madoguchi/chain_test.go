@@ -134,7 +134,9 @@ func TestRealChain(t *testing.T) {
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- run(cctx, []string{cmd}, func(k string) string { return e[k] }, io.Discard, io.Discard) }()
+		go func() {
+			done <- run(cctx, []string{cmd}, func(k string) string { return e[k] }, io.Discard, io.Discard)
+		}()
 		t.Cleanup(func() {
 			cancel()
 			select {
