@@ -104,7 +104,9 @@ func (s *Service) tickDegraded(ctx context.Context) bool {
 		s.deg.mu.Unlock()
 		if n > 0 {
 			if err := s.reconcile(ctx); err != nil {
+				// Not written back (e.g. no policy to snapshot): they go on from memory.
 				s.log.Error("paging: memory pages not written back yet", "err", err)
+				s.notifyMem(ctx, now)
 			}
 		}
 		return true

@@ -35,6 +35,8 @@ var (
 		"When Alertmanager's Watchdog alert was last received (Unix seconds; 0: never).", nil, nil)
 	pagingUp = prometheus.NewDesc("madoguchi_escalation_store_up",
 		"1 when the paging tables could be read at the scrape, 0 otherwise.", nil, nil)
+	degradedDesc = prometheus.NewDesc("madoguchi_escalation_degraded_pages",
+		"Pages this process holds in memory because PostgreSQL did not answer (the degraded path); 0 in normal operation.", nil, nil)
 )
 
 // Register registers the chain's series on reg.
@@ -53,10 +55,15 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pagesDesc
 	ch <- watchdogDesc
 	ch <- pagingUp
+	ch <- degradedDesc
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := (*Service)(c)
+	s.deg.mu.Lock()
+	mem := len(s.deg.pages)
+	s.deg.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(degradedDesc, prometheus.GaugeValue, float64(mem))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	var rows []struct {

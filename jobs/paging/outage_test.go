@@ -4,12 +4,15 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/madoguchi/madoguchi/jobs/jobstest"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -95,6 +98,15 @@ func TestRequirement10PagesWhilePostgresIsDown(t *testing.T) {
 	}
 	if !worker.Degraded() {
 		t.Fatal("not degraded after 30 s without PostgreSQL")
+	}
+	reg := prometheus.NewRegistry()
+	if err := worker.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if body := rec.Body.String(); !strings.Contains(body, "madoguchi_escalation_degraded_pages 1") || !strings.Contains(body, "madoguchi_escalation_store_up 0") {
+		t.Errorf("metrics during the outage:\n%s", body)
 	}
 	if s := w.subjects(t, "a@example.jp"); len(s) != 1 || !strings.Contains(s[0], "PostgreSQL") {
 		t.Fatalf("mail during the outage: %q", s)
