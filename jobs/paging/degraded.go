@@ -340,8 +340,12 @@ func (s *Service) reconcile(ctx context.Context) error {
 			s.ackMem(mp.ID, by, "shared", now)
 		}
 		s.deg.mu.Lock()
-		m := *mp
+		m := *mp // a copy: the receiver may page from memory meanwhile
 		m.Events = append([]memEvent(nil), mp.Events...)
+		m.Notified = make(map[uuid.UUID]bool, len(mp.Notified))
+		for k, v := range mp.Notified {
+			m.Notified[k] = v
+		}
 		s.deg.mu.Unlock()
 		if err := s.writeBack(ctx, &m, now); err != nil {
 			errs = append(errs, fmt.Errorf("page %s: %w", m.Key, err))
