@@ -14,7 +14,7 @@ import (
 )
 
 // OpenDB opens a bun pool on the pgx driver, so multi-host DSNs with
-// target_session_attrs=read-write follow a failover, and pings it. maxConns bounds the pool.
+// target_session_attrs=primary follow a failover, and pings it. maxConns bounds the pool.
 //
 // bun writes the values into the SQL text and sends no arguments, so every query it reads rows
 // from is a text seen once. pgx's default mode would prepare each such text as a named statement

@@ -61,7 +61,7 @@ type envVar struct {
 
 // envVars is the table of configuration variables, in README order.
 var envVars = []envVar{
-	{name: "MADOGUCHI_DATABASE_URL", req: true, secret: true, doc: "PostgreSQL URL of the runtime role (NOSUPERUSER, NOBYPASSRLS, owns nothing). Multi-host URLs with target_session_attrs=read-write follow a failover.",
+	{name: "MADOGUCHI_DATABASE_URL", req: true, secret: true, doc: "PostgreSQL URL of the runtime role (NOSUPERUSER, NOBYPASSRLS, owns nothing). Multi-host URLs with target_session_attrs=primary follow a failover (not read-write: a PostgreSQL 15+ standby reports default_transaction_read_only off).",
 		set: func(c *Config, v string) error { c.DatabaseURL = v; return checkPG(v) }},
 	{name: "MADOGUCHI_OWNER_DATABASE_URL", secret: true, doc: "PostgreSQL URL of the schema owner; used only by `madoguchi migrate` (and `demo`).",
 		set: func(c *Config, v string) error {

@@ -170,6 +170,26 @@ migration Job gets the owner DSN.
   value: {{ printf "%ds" (int $v.config.shutdownTimeoutSeconds) | quote }}
 - name: MADOGUCHI_SECURE_COOKIES
   value: {{ $v.config.secureCookies | quote }}
+- name: MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE
+  value: {{ $v.config.citizenLoginPerMinute | int | toString | quote }}
+- name: MADOGUCHI_CITIZEN_CONCURRENCY
+  value: {{ $v.config.citizenConcurrency | int | toString | quote }}
+- name: MADOGUCHI_LIVE_MAX_STREAMS
+  value: {{ $v.config.liveMaxStreams | int | toString | quote }}
+- name: MADOGUCHI_AVAILABILITY_CACHE_TTL
+  value: {{ $v.config.availabilityCacheTTL | quote }}
+- name: MADOGUCHI_STATUS_SNAPSHOT_DIR
+  value: {{ $v.config.statusSnapshotDir | quote }}
+- name: MADOGUCHI_PAGING_URL
+  value: {{ $v.config.pagingURL | quote }}
+- name: MADOGUCHI_PAGING_MAIL_FROM
+  value: {{ $v.config.pagingMailFrom | quote }}
+- name: MADOGUCHI_PHONE_API_URL
+  value: {{ $v.config.phone.apiURL | quote }}
+- name: MADOGUCHI_PHONE_ACCOUNT
+  value: {{ $v.config.phone.account | quote }}
+- name: MADOGUCHI_PHONE_FROM
+  value: {{ $v.config.phone.from | quote }}
 - name: MADOGUCHI_DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -187,6 +207,20 @@ migration Job gets the owner DSN.
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $v.secrets.keys.secretKey }}
+{{- with $v.secrets.keys.alertmanagerToken }}
+- name: MADOGUCHI_ALERTMANAGER_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+{{- end }}
+{{- with $v.secrets.keys.phoneToken }}
+- name: MADOGUCHI_PHONE_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+{{- end }}
 {{- with $v.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}
