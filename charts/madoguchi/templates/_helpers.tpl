@@ -299,6 +299,27 @@ Deployment; renders nothing or fails.
 {{- if ge (int $pg.synchronous.number) (int $pg.instances) }}
 {{- fail (printf "postgresql.cnpg.synchronous.number (%d) must be below postgresql.cnpg.instances (%d)" (int $pg.synchronous.number) (int $pg.instances)) }}
 {{- end }}
+{{- /* A restore must never be able to write into the store (bucket) it recovers from. */}}
+{{- with (($pg.bootstrap).recovery) }}
+{{- if $pg.backup.enabled }}
+{{- $src := .source }}
+{{- $own := include "madoguchi.cnpg.objectStoreName" $ }}
+{{- $ownBucket := regexFind "^[a-z0-9]+://[^/]+" ($pg.backup.configuration.destinationPath | default "") }}
+{{- range $pg.externalClusters }}
+{{- if eq .name $src }}
+{{- $store := (((.plugin).parameters).barmanObjectName) | default "" }}
+{{- if eq $store $own }}
+{{- fail (printf "postgresql.cnpg.bootstrap.recovery reads the ObjectStore %s that this cluster archives to: restore from a read-only store and archive elsewhere (or set backup.enabled false)" $store) }}
+{{- end }}
+{{- range $pg.extraObjectStores }}
+{{- if and (eq .name $store) (eq (regexFind "^[a-z0-9]+://[^/]+" (.configuration.destinationPath | default "")) $ownBucket) }}
+{{- fail (printf "postgresql.cnpg.backup would archive into %s, the bucket the recovery reads (%s): a restore must not be able to write to it" $ownBucket $store) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if $pg.backup.enabled }}
 {{- if ne (len (splitList " " (regexReplaceAll "\\s+" (trim $pg.backup.schedule) " "))) 6 }}
 {{- fail (printf "postgresql.cnpg.backup.schedule %q must have six fields (seconds first), e.g. \"0 0 3 * * *\"" $pg.backup.schedule) }}
