@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/madoguchi/madoguchi/cmd/internal/app"
 )
 
 // Config is every setting madoguchi reads, loaded once from the environment. Each variable is
@@ -71,14 +73,11 @@ var envVars = []envVar{
 			}
 			return checkPG(v)
 		}},
-	{name: "MADOGUCHI_REDIS_URL", def: "redis://127.0.0.1:6379/0", secret: true, doc: "Redis URL (sessions, login counters, job queue).",
+	{name: "MADOGUCHI_REDIS_URL", def: "redis://127.0.0.1:6379/0", secret: true, doc: "Redis (sessions, login counters, job queue): redis://[user:pass@]host:port/db, rediss://… for TLS, or with Sentinel redis-sentinel://[user:pass@]s1:26379,s2:26379,s3:26379/db?master=NAME (optional sentinel_username, sentinel_password, tls=true): the client asks the sentinels for the current master, so it follows a failover.",
 		set: func(c *Config, v string) error {
 			c.RedisURL = v
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-				return fmt.Errorf("want redis://host:port/db")
-			}
-			return nil
+			_, _, err := app.ParseRedisURL(v)
+			return err
 		}},
 	{name: "MADOGUCHI_BASE_DOMAIN", def: "localhost", doc: "Domain under which each city is served as {slug}.{BASE_DOMAIN}; callcenter., ops. and status. are reserved.",
 		set: func(c *Config, v string) error {
