@@ -83,3 +83,44 @@ func TestEnvInStep(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisSentinelValues: the production example reaches Redis through its sentinels (three,
+// the URL built by the chart), never through a plain Service URL; a password comes from the
+// Secret through Kubernetes' $(VAR) expansion, never as a literal.
+func TestRedisSentinelValues(t *testing.T) {
+	for _, o := range renderings(t)["ci/production-dc1-values.yaml"] {
+		d, ok := o.typed.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		env := d.Spec.Template.Spec.Containers[0].Env
+		var url string
+		pw := -1
+		for i, e := range env {
+			switch e.Name {
+			case "MADOGUCHI_REDIS_URL":
+				url = e.Value
+				if i < pw || pw < 0 {
+					t.Errorf("%s: REDIS_PASSWORD must come before MADOGUCHI_REDIS_URL for $(…) to expand", d.Name)
+				}
+			case "REDIS_PASSWORD":
+				pw = i
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					t.Errorf("%s: REDIS_PASSWORD not from the Secret", d.Name)
+				}
+			}
+		}
+		if !strings.HasPrefix(url, "redis-sentinel://:$(REDIS_PASSWORD)@") || strings.Count(url, ":26379") != 3 || !strings.Contains(url, "?master=madoguchi") {
+			t.Errorf("%s: MADOGUCHI_REDIS_URL %q, want the three sentinels", d.Name, url)
+		}
+	}
+	ch := loadChart(t)
+	vals := map[string]any{}
+	for k, v := range required {
+		vals[k] = v
+	}
+	vals["redis"] = map[string]any{"url": "redis://r:6379/0", "sentinel": map[string]any{"enabled": true, "addresses": []any{"s:26379"}}}
+	if _, err := render(ch, vals); err == nil || !strings.Contains(err.Error(), "leave redis.url") {
+		t.Errorf("url and sentinel together: %v", err)
+	}
+}

@@ -142,6 +142,32 @@ migration Job gets the owner DSN.
   value: {{ printf ":%d" (int $v.web.containerPort) | quote }}
 - name: MADOGUCHI_INTERNAL_ADDR
   value: {{ printf ":%d" (int $v.internal.port) | quote }}
+{{- $sen := $v.redis.sentinel }}
+{{- if $sen.enabled }}
+{{- if or $v.redis.url $v.redis.urlSecretKey }}
+{{- fail "redis.sentinel.enabled builds the Redis URL: leave redis.url and redis.urlSecretKey empty" }}
+{{- end }}
+{{- if not $sen.addresses }}
+{{- fail "redis.sentinel.addresses is required (host:port of every sentinel)" }}
+{{- end }}
+{{- with $sen.passwordSecretKey }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+{{- end }}
+{{- with $sen.sentinelPasswordSecretKey }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+{{- end }}
+- name: MADOGUCHI_REDIS_URL
+  # $(…) is expanded by Kubernetes from the variables above.
+  value: {{ printf "redis-sentinel://%s%s/%d?master=%s%s" (ternary ":$(REDIS_PASSWORD)@" "" (not (empty $sen.passwordSecretKey))) (join "," $sen.addresses) (int $sen.db) $sen.masterName (ternary "&sentinel_password=$(REDIS_SENTINEL_PASSWORD)" "" (not (empty $sen.sentinelPasswordSecretKey))) | quote }}
+{{- else }}
 - name: MADOGUCHI_REDIS_URL
 {{- if $v.redis.urlSecretKey }}
   valueFrom:
@@ -149,7 +175,8 @@ migration Job gets the owner DSN.
       name: {{ $secret }}
       key: {{ $v.redis.urlSecretKey }}
 {{- else }}
-  value: {{ required "redis.url (or redis.urlSecretKey) is required" $v.redis.url | quote }}
+  value: {{ required "redis.url (or redis.urlSecretKey, or redis.sentinel) is required" $v.redis.url | quote }}
+{{- end }}
 {{- end }}
 - name: MADOGUCHI_SMTP_URL
 {{- if $v.smtp.urlSecretKey }}
