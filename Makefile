@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/madoguchi
 BENCH := $(BIN)-bench
 
-.PHONY: demo test test-dates build image lint services clean help-images
+.PHONY: demo test test-dates build image drill lint services clean help-images
 
 # build: the production binary (BIN) and, beside it, the load generator (BENCH; see README.md,
 # 'Benchmarks'), which the production binary does not contain.
@@ -28,6 +28,15 @@ image:
 	  (cd tools/image && $(GO) run . -binary ../../bin/image/madoguchi -ca ca-certificates.crt -out ../../bin/madoguchi-image \
 	    -repository $(IMAGE_REPOSITORY) -tag "$$ver" -revision "$$rev" -created "$$t" -arch $(IMAGE_ARCH)) && \
 	  (cd tools/image && $(GO) run . -verify ../../bin/madoguchi-image)
+
+# drill: failure drills on this machine, not part of `make test` (README.md, "Failover"). Now:
+# PostgreSQL primary + synchronous standby on loopback ports (run as the postgres user), writes
+# through the pool and tenant.InTx on a multi-host URL, the primary killed and the standby
+# promoted; prints acknowledged and failed writes and the gap, fails when an acknowledged write
+# is missing. The Redis Sentinel failover is exercised by TestRedisSentinelFailover in make test.
+drill:
+	.ci/services
+	$(GO) test -tags drill -count=1 -v -run 'TestDrill' ./tenant/
 
 # demo: PostgreSQL and Redis (started or installed when absent), database and roles, migrations,
 # the demo city, then web + worker in the foreground.
