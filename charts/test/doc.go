@@ -7,8 +7,10 @@
 // a duplicate fails), CloudNativePG and Barman Cloud resources against their CRDs' OpenAPI
 // schemas (testdata/crds, made strict) with santhosh-tekuri/jsonschema; any other kind fails.
 // It then asserts the rules for running across zones (spread, PDBs, replicas, probes, non-root,
-// read-only root filesystem, pinned images) and that the chart's environment variables are the
-// binary's (env_test.go).
+// read-only root filesystem, pinned images), that the chart's environment variables are the
+// binary's (env_test.go), the Ingress split (ingress_test.go), the NetworkPolicies
+// (netpol_test.go), encrypted backups and a restore that cannot write production's bucket
+// (backup_test.go) and the CloudNativePG topology of the two-DC examples (cnpg_test.go).
 //
 // rules_test.go checks the monitoring files the chart ships (charts/madoguchi/files):
 // the alert rules parse as Prometheus parses them, the dashboard's queries parse, and every
