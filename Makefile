@@ -33,7 +33,9 @@ image:
 # PostgreSQL primary + synchronous standby on loopback ports (run as the postgres user), writes
 # through the pool and tenant.InTx on a multi-host URL, the primary killed and the standby
 # promoted; prints acknowledged and failed writes and the gap, fails when an acknowledged write
-# is missing. The Redis Sentinel failover is exercised by TestRedisSentinelFailover in make test.
+# is missing; then the point-in-time restore drill (base backup, archived WAL, restore to a moment
+# between two bookings: exactly the earlier one is there). The Redis Sentinel failover is
+# exercised by TestRedisSentinelFailover in make test.
 drill:
 	.ci/services
 	$(GO) test -tags drill -count=1 -v -run 'TestDrill' ./tenant/
