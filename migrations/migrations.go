@@ -112,7 +112,7 @@ func Up(ctx context.Context, db *bun.DB, appRole string) (applied []string, err 
 			if done[mg.Version] {
 				continue
 			}
-			err := step(ctx, conn, render(mg.Up, appRole), "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", mg.Version, mg.Name)
+			err := step(ctx, conn, render(mg.Up, appRole), "INSERT INTO schema_migrations (version, name) VALUES (?, ?); "+versionComment(mg.Version), mg.Version, mg.Name)
 			if err != nil {
 				return fmt.Errorf("migration %s_%s: %w", mg.Version, mg.Name, err)
 			}
@@ -139,7 +139,11 @@ func Down(ctx context.Context, db *bun.DB, appRole string) (reverted string, err
 			if !done[mg.Version] {
 				continue
 			}
-			err := step(ctx, conn, render(mg.Down, appRole), "DELETE FROM schema_migrations WHERE version = ?", mg.Version)
+			previous := ""
+			if i > 0 {
+				previous = all[i-1].Version
+			}
+			err := step(ctx, conn, render(mg.Down, appRole), "DELETE FROM schema_migrations WHERE version = ?; "+versionComment(previous), mg.Version)
 			if err != nil {
 				return fmt.Errorf("revert %s_%s: %w", mg.Version, mg.Name, err)
 			}
@@ -229,6 +233,40 @@ func Destructive(sql string) []string {
 		}
 	}
 	return out
+}
+
+// versionPrefix starts the comment on schema_migrations that names the newest applied
+// migration. The runtime role may not read schema_migrations, but comments are in the catalog,
+// which every role reads: so a web process can tell whether the schema it needs is there.
+const versionPrefix = "madoguchi schema "
+
+func versionComment(version string) string {
+	return "COMMENT ON TABLE schema_migrations IS '" + versionPrefix + version + "'"
+}
+
+// Latest is the newest migration this binary embeds: the schema it needs.
+func Latest() string {
+	all, err := All()
+	if err != nil || len(all) == 0 {
+		return ""
+	}
+	return all[len(all)-1].Version
+}
+
+// Version reads the newest applied migration as any role can (the comment Up and Down keep on
+// schema_migrations); "" when the database does not say (not migrated yet, or migrated before the
+// comment existed).
+func Version(ctx context.Context, db bun.IDB) (string, error) {
+	var c string
+	err := db.NewRaw("SELECT coalesce(obj_description(to_regclass('schema_migrations'), 'pg_class'), '')").Scan(ctx, &c)
+	if err != nil {
+		return "", err
+	}
+	v, _ := strings.CutPrefix(c, versionPrefix)
+	if v == c {
+		return "", nil
+	}
+	return v, nil
 }
 
 func withLock(ctx context.Context, db *bun.DB, fn func(bun.Conn) error) error {

@@ -79,3 +79,30 @@ func TestExpandOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestVersion: the runtime role, which cannot read schema_migrations, reads the newest applied
+// migration from its comment, and Down and Up keep it current.
+func TestVersion(t *testing.T) {
+	d := tenanttest.NewDB(t) // already migrated up
+	ctx := context.Background()
+	all, _ := migrations.All()
+	latest := migrations.Latest()
+	if latest != all[len(all)-1].Version {
+		t.Fatalf("Latest() = %q", latest)
+	}
+	if v, err := migrations.Version(ctx, d.App); err != nil || v != latest {
+		t.Fatalf("Version as the runtime role = %q, %v; want %s", v, err, latest)
+	}
+	if _, err := migrations.Down(ctx, d.Owner, d.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := migrations.Version(ctx, d.App); err != nil || v != all[len(all)-2].Version {
+		t.Fatalf("Version after Down = %q, %v; want %s", v, err, all[len(all)-2].Version)
+	}
+	if _, err := migrations.Up(ctx, d.Owner, d.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := migrations.Version(ctx, d.App); v != latest {
+		t.Fatalf("Version after Up = %q, want %s", v, latest)
+	}
+}
