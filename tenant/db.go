@@ -5,16 +5,18 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // OpenDB opens a bun pool on the pgx driver, so multi-host DSNs with
-// target_session_attrs=read-write follow a failover, and pings it. maxConns bounds the pool.
+// target_session_attrs=primary follow a failover, and pings it. maxConns bounds the pool.
 //
 // bun writes the values into the SQL text and sends no arguments, so every query it reads rows
 // from is a text seen once. pgx's default mode would prepare each such text as a named statement
@@ -54,6 +56,8 @@ func OpenDBConfig(ctx context.Context, cfg *pgx.ConnConfig, maxConns int) (*bun.
 }
 
 func openDB(cfg *pgx.ConnConfig, maxConns int) *bun.DB {
+	cfg = cfg.Copy()
+	cfg.OnPgError = dropReadOnly(cfg.OnPgError)
 	var connector driver.Connector = stdlib.GetConnector(*cfg)
 	switch cfg.DefaultQueryExecMode {
 	case pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeDescribeExec:
@@ -65,6 +69,27 @@ func openDB(cfg *pgx.ConnConfig, maxConns int) *bun.DB {
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	sqldb.SetConnMaxLifetime(time.Hour)
 	return bun.NewDB(sqldb, pgdialect.New())
+}
+
+// ReadOnlyServer is the SQLSTATE of a write refused because the transaction is read-only: after
+// a switchover, what a pooled connection to the demoted primary (now a hot standby, still
+// answering pings) gets for every write.
+const ReadOnlyServer = "25006"
+
+// dropReadOnly closes a connection as soon as the server refuses a write as read-only, so the
+// pool never hands it out again (database/sql discards closed connections) and the next
+// connection goes through the multi-host DSN to the current primary; prev (pgx's default closes
+// on FATAL) still decides every other error.
+func dropReadOnly(prev pgconn.PgErrorHandler) pgconn.PgErrorHandler {
+	return func(c *pgconn.PgConn, e *pgconn.PgError) bool {
+		if e.Code == ReadOnlyServer {
+			return false
+		}
+		if prev != nil {
+			return prev(c, e)
+		}
+		return !strings.EqualFold(e.Severity, "FATAL")
+	}
 }
 
 // oneTripConnector hands out oneTripConns.

@@ -98,3 +98,43 @@ func TestOpenDBScansAsPrepared(t *testing.T) {
 		t.Errorf("InPgxTx on OpenDB's pool: %v", err)
 	}
 }
+
+// TestReadOnlyServerSwitchover: a pooled connection whose server refuses writes as read-only
+// (SQLSTATE 25006, what a demoted primary answers after a switchover) is dropped at once, and an
+// InTx that hit it runs once more on a new connection and succeeds.
+func TestReadOnlyServerSwitchover(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	db, err := tenant.OpenDB(ctx, d.AppDSN, 1) // one connection: the stale one, then its replacement
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tn := tenanttest.MustCreateTenant(t, d.App)
+	stale := func() {
+		t.Helper()
+		// The session of the pool's only connection now behaves as a hot standby's does.
+		if _, err := db.ExecContext(ctx, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale()
+	runs := 0
+	err = tenant.InTx(ctx, db, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		runs++
+		_, err := tx.ExecContext(ctx, "CREATE TEMP TABLE switchover_probe (i int) ON COMMIT DROP")
+		return err
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("InTx after a read-only refusal: %v after %d runs, want success on the second", err, runs)
+	}
+	// A refused write outside InTx is not retried, but the connection is gone all the same.
+	stale()
+	if _, err := db.ExecContext(ctx, "CREATE TEMP TABLE switchover_probe (i int)"); err == nil {
+		t.Fatal("write on the read-only session succeeded")
+	}
+	var ro string
+	if err := db.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&ro); err != nil || ro != "off" {
+		t.Fatalf("next connection: transaction_read_only = %q, %v; want a new connection (off)", ro, err)
+	}
+}

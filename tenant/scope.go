@@ -3,10 +3,12 @@ package tenant
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 )
 
@@ -32,13 +34,30 @@ func inTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, opts *sql.TxOptio
 	if tenantID == uuid.Nil {
 		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
 	}
-	err := db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
-			return fmt.Errorf("set tenant scope: %w", err)
-		}
-		return fn(ctx, tx)
-	})
+	run := func() error {
+		return db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
+				return fmt.Errorf("set tenant scope: %w", err)
+			}
+			return fn(ctx, tx)
+		})
+	}
+	err := run()
+	// A switchover: the connection reached the demoted primary, which refused the write and
+	// rolled the whole transaction back, and the pool has dropped that connection (OpenDB). Run
+	// it once more on a new connection, which the multi-host DSN takes to the new primary.
+	// Only an outermost transaction is retried (inside another one the caller's transaction is
+	// lost too), and only for this error, after which nothing can have been committed; fn must
+	// therefore leave nothing behind outside the transaction before it returns.
+	if _, outer := db.(*bun.DB); outer && isReadOnlyServer(err) {
+		err = run()
+	}
 	return DBError(err)
+}
+
+func isReadOnlyServer(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == ReadOnlyServer
 }
 
 // InPgxTx is InTx for work that needs the pgx connection itself, above all CopyFrom: it takes a

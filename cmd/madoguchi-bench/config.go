@@ -11,7 +11,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/madoguchi/madoguchi/cmd/internal/app"
 )
@@ -45,8 +44,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.DatabaseURL == "" {
 		problems = append(problems, "MADOGUCHI_DATABASE_URL: required")
 	}
-	if _, err := redis.ParseURL(c.RedisURL); err != nil {
-		problems = append(problems, "MADOGUCHI_REDIS_URL: want redis://host:port/db")
+	if _, _, err := app.ParseRedisURL(c.RedisURL); err != nil {
+		problems = append(problems, "MADOGUCHI_REDIS_URL: "+err.Error())
 	}
 	switch key := get("MADOGUCHI_SECRET_KEY", ""); {
 	case key == "":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/madoguchi/madoguchi/cmd/internal/app"
 	"github.com/madoguchi/madoguchi/jobs/paging"
 )
 
@@ -70,7 +71,7 @@ type envVar struct {
 
 // envVars is the table of configuration variables, in README order.
 var envVars = []envVar{
-	{name: "MADOGUCHI_DATABASE_URL", req: true, secret: true, doc: "PostgreSQL URL of the runtime role (NOSUPERUSER, NOBYPASSRLS, owns nothing). Multi-host URLs with target_session_attrs=read-write follow a failover.",
+	{name: "MADOGUCHI_DATABASE_URL", req: true, secret: true, doc: "PostgreSQL URL of the runtime role (NOSUPERUSER, NOBYPASSRLS, owns nothing). Multi-host URLs with target_session_attrs=primary follow a failover (not read-write: a PostgreSQL 15+ standby reports default_transaction_read_only off).",
 		set: func(c *Config, v string) error { c.DatabaseURL = v; return checkPG(v) }},
 	{name: "MADOGUCHI_OWNER_DATABASE_URL", secret: true, doc: "PostgreSQL URL of the schema owner; used only by `madoguchi migrate` (and `demo`).",
 		set: func(c *Config, v string) error {
@@ -80,14 +81,11 @@ var envVars = []envVar{
 			}
 			return checkPG(v)
 		}},
-	{name: "MADOGUCHI_REDIS_URL", def: "redis://127.0.0.1:6379/0", secret: true, doc: "Redis URL (sessions, login counters, job queue).",
+	{name: "MADOGUCHI_REDIS_URL", def: "redis://127.0.0.1:6379/0", secret: true, doc: "Redis (sessions, login counters, job queue): redis://[user:pass@]host:port/db, rediss://… for TLS, or with Sentinel redis-sentinel://[user:pass@]s1:26379,s2:26379,s3:26379/db?master=NAME (optional sentinel_username, sentinel_password, tls=true): the client asks the sentinels for the current master, so it follows a failover.",
 		set: func(c *Config, v string) error {
 			c.RedisURL = v
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-				return fmt.Errorf("want redis://host:port/db")
-			}
-			return nil
+			_, _, err := app.ParseRedisURL(v)
+			return err
 		}},
 	{name: "MADOGUCHI_BASE_DOMAIN", def: "localhost", doc: "Domain under which each city is served as {slug}.{BASE_DOMAIN}; callcenter., ops. and status. are reserved.",
 		set: func(c *Config, v string) error {

@@ -10,7 +10,7 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	env := map[string]string{
-		"MADOGUCHI_DATABASE_URL":             "postgres://app@db1:5432,db2:5432/madoguchi?target_session_attrs=read-write",
+		"MADOGUCHI_DATABASE_URL":             "postgres://app@db1:5432,db2:5432/madoguchi?target_session_attrs=primary",
 		"MADOGUCHI_OWNER_DATABASE_URL":       "postgres://owner@db1/madoguchi",
 		"MADOGUCHI_REDIS_URL":                "redis://redis:6379/2",
 		"MADOGUCHI_BASE_DOMAIN":              "Example.LG.JP",

@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync/atomic"
 
+	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/migrations"
 	"github.com/madoguchi/madoguchi/ui/probe"
 )
 
@@ -28,7 +32,8 @@ func (a *App) openInternal(process, def string) (*internalListener, error) {
 		Checks: map[string]probe.Check{
 			"postgres": func(ctx context.Context) error { return a.DB.PingContext(ctx) },
 			"redis":    func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() },
-		}})
+		},
+		Gate: schemaGate(a.DB, migrations.Latest())})
 	if err != nil {
 		return nil, err
 	}
@@ -53,4 +58,27 @@ func (a *App) openInternal(process, def string) (*internalListener, error) {
 // serve answers until ctx is cancelled; /readyz turns 503 at once, then the listener stops.
 func (il *internalListener) serve(ctx context.Context, a *App) error {
 	return il.probe.Serve(ctx, il.ln, a.Config.ShutdownTimeout)
+}
+
+// schemaGate keeps a process out of its Service until the database holds the schema its binary
+// was built for (need, the newest embedded migration): during a rolling update a new pod whose
+// migrations have not run yet is not sent traffic. Once the schema was seen it stays ready. A
+// database that cannot be asked (down) or does not say (migrated before versions were recorded)
+// does not hold the pod back: readiness never depends on PostgreSQL being up.
+func schemaGate(db bun.IDB, need string) probe.Check {
+	var seen atomic.Bool
+	return func(ctx context.Context) error {
+		if seen.Load() || need == "" {
+			return nil
+		}
+		have, err := migrations.Version(ctx, db)
+		if err != nil || have == "" {
+			return nil
+		}
+		if have < need {
+			return fmt.Errorf("schema %s, this binary needs %s: run madoguchi migrate", have, need)
+		}
+		seen.Store(true)
+		return nil
+	}
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/madoguchi/madoguchi/migrations"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
+	"github.com/madoguchi/madoguchi/ui/probe"
 )
 
 // get fetches url and returns status and body (status 0 when nothing answers).
@@ -117,5 +120,36 @@ func TestInternalListener(t *testing.T) {
 				t.Errorf("internal listener still answers after shutdown")
 			}
 		})
+	}
+}
+
+// TestSchemaGate: /readyz stays 503 while the database's schema is older than the binary's
+// newest migration, is 200 once it is there, and does not hold a pod back when the database does
+// not say which schema it has.
+func TestSchemaGate(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	if err := schemaGate(d.App, migrations.Latest())(ctx); err != nil {
+		t.Fatalf("gate on the current schema: %v", err)
+	}
+	ahead := schemaGate(d.App, "9999")
+	err := ahead(ctx)
+	if err == nil || !strings.Contains(err.Error(), "needs 9999") {
+		t.Fatalf("gate for a newer binary: %v", err)
+	}
+	p, perr := probe.New(probe.Config{Process: "serve", Gate: ahead})
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	srv := httptest.NewServer(p.Handler())
+	defer srv.Close()
+	if st, body := get(t, srv.URL+"/readyz"); st != 503 || !strings.Contains(body, `"status":"not_ready"`) || !strings.Contains(body, "needs 9999") {
+		t.Errorf("readyz behind the schema = %d %s", st, body)
+	}
+	if _, err := d.Owner.ExecContext(ctx, "COMMENT ON TABLE schema_migrations IS NULL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := schemaGate(d.App, "9999")(ctx); err != nil {
+		t.Errorf("gate when the database does not say: %v", err)
 	}
 }

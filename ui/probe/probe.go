@@ -43,7 +43,11 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Checks are the dependencies by name (postgres, redis).
 	Checks map[string]Check
-	Log    *slog.Logger
+	// Gate, when set, keeps /readyz at 503 (status "not_ready", its error as "reason") while it
+	// returns an error: for what the process needs before it may serve at all, such as the schema
+	// version its binary was built for. Unlike Checks it is not about a dependency being down.
+	Gate Check
+	Log  *slog.Logger
 }
 
 // Server is the internal listener. Mount more handlers with Handle before Serve.
@@ -85,7 +89,8 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 // Readiness is /readyz's body.
 type Readiness struct {
-	Status  string            `json:"status"` // ok or draining
+	Status  string            `json:"status"` // ok, draining or not_ready
+	Reason  string            `json:"reason,omitempty"`
 	Process string            `json:"process"`
 	Deps    map[string]string `json:"dependencies"` // name → ok or down
 }
@@ -101,6 +106,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if s.draining.Load() {
 		res.Status, status = "draining", http.StatusServiceUnavailable
+	} else if s.cfg.Gate != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), CheckTimeout)
+		err := s.cfg.Gate(ctx)
+		cancel()
+		if err != nil {
+			res.Status, res.Reason, status = "not_ready", err.Error(), http.StatusServiceUnavailable
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -142,6 +142,32 @@ migration Job gets the owner DSN.
   value: {{ printf ":%d" (int $v.web.containerPort) | quote }}
 - name: MADOGUCHI_INTERNAL_ADDR
   value: {{ printf ":%d" (int $v.internal.port) | quote }}
+{{- $sen := $v.redis.sentinel }}
+{{- if $sen.enabled }}
+{{- if or $v.redis.url $v.redis.urlSecretKey }}
+{{- fail "redis.sentinel.enabled builds the Redis URL: leave redis.url and redis.urlSecretKey empty" }}
+{{- end }}
+{{- if not $sen.addresses }}
+{{- fail "redis.sentinel.addresses is required (host:port of every sentinel)" }}
+{{- end }}
+{{- with $sen.passwordSecretKey }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+{{- end }}
+{{- with $sen.sentinelPasswordSecretKey }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+{{- end }}
+- name: MADOGUCHI_REDIS_URL
+  # $(…) is expanded by Kubernetes from the variables above.
+  value: {{ printf "redis-sentinel://%s%s/%d?master=%s%s" (ternary ":$(REDIS_PASSWORD)@" "" (not (empty $sen.passwordSecretKey))) (join "," $sen.addresses) (int $sen.db) $sen.masterName (ternary "&sentinel_password=$(REDIS_SENTINEL_PASSWORD)" "" (not (empty $sen.sentinelPasswordSecretKey))) | quote }}
+{{- else }}
 - name: MADOGUCHI_REDIS_URL
 {{- if $v.redis.urlSecretKey }}
   valueFrom:
@@ -149,7 +175,8 @@ migration Job gets the owner DSN.
       name: {{ $secret }}
       key: {{ $v.redis.urlSecretKey }}
 {{- else }}
-  value: {{ required "redis.url (or redis.urlSecretKey) is required" $v.redis.url | quote }}
+  value: {{ required "redis.url (or redis.urlSecretKey, or redis.sentinel) is required" $v.redis.url | quote }}
+{{- end }}
 {{- end }}
 - name: MADOGUCHI_SMTP_URL
 {{- if $v.smtp.urlSecretKey }}
@@ -170,6 +197,16 @@ migration Job gets the owner DSN.
   value: {{ printf "%ds" (int $v.config.shutdownTimeoutSeconds) | quote }}
 - name: MADOGUCHI_SECURE_COOKIES
   value: {{ $v.config.secureCookies | quote }}
+- name: MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE
+  value: {{ $v.config.citizenLoginPerMinute | int | toString | quote }}
+- name: MADOGUCHI_CITIZEN_CONCURRENCY
+  value: {{ $v.config.citizenConcurrency | int | toString | quote }}
+- name: MADOGUCHI_LIVE_MAX_STREAMS
+  value: {{ $v.config.liveMaxStreams | int | toString | quote }}
+- name: MADOGUCHI_AVAILABILITY_CACHE_TTL
+  value: {{ $v.config.availabilityCacheTTL | quote }}
+- name: MADOGUCHI_STATUS_SNAPSHOT_DIR
+  value: {{ $v.config.statusSnapshotDir | quote }}
 - name: MADOGUCHI_DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -281,6 +318,27 @@ Deployment; renders nothing or fails.
 {{- $pg := $v.postgresql.cnpg }}
 {{- if ge (int $pg.synchronous.number) (int $pg.instances) }}
 {{- fail (printf "postgresql.cnpg.synchronous.number (%d) must be below postgresql.cnpg.instances (%d)" (int $pg.synchronous.number) (int $pg.instances)) }}
+{{- end }}
+{{- /* A restore must never be able to write into the store (bucket) it recovers from. */}}
+{{- with (($pg.bootstrap).recovery) }}
+{{- if $pg.backup.enabled }}
+{{- $src := .source }}
+{{- $own := include "madoguchi.cnpg.objectStoreName" $ }}
+{{- $ownBucket := regexFind "^[a-z0-9]+://[^/]+" ($pg.backup.configuration.destinationPath | default "") }}
+{{- range $pg.externalClusters }}
+{{- if eq .name $src }}
+{{- $store := (((.plugin).parameters).barmanObjectName) | default "" }}
+{{- if eq $store $own }}
+{{- fail (printf "postgresql.cnpg.bootstrap.recovery reads the ObjectStore %s that this cluster archives to: restore from a read-only store and archive elsewhere (or set backup.enabled false)" $store) }}
+{{- end }}
+{{- range $pg.extraObjectStores }}
+{{- if and (eq .name $store) (eq (regexFind "^[a-z0-9]+://[^/]+" (.configuration.destinationPath | default "")) $ownBucket) }}
+{{- fail (printf "postgresql.cnpg.backup would archive into %s, the bucket the recovery reads (%s): a restore must not be able to write to it" $ownBucket $store) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if $pg.backup.enabled }}
 {{- if ne (len (splitList " " (regexReplaceAll "\\s+" (trim $pg.backup.schedule) " "))) 6 }}

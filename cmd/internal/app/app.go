@@ -112,12 +112,10 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MADOGUCHI_DATABASE_URL: %w", err)
 	}
-	opt, err := redis.ParseURL(o.RedisURL)
-	if err != nil {
+	if a.Redis, err = NewRedis(o.RedisURL); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("MADOGUCHI_REDIS_URL: %w", err)
 	}
-	a.Redis = redis.NewClient(opt)
 	g, err := guard.New(a.Redis, o.SecretKey, guard.DefaultConfig(), a.Registry)
 	if err != nil {
 		a.Close()
