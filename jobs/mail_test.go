@@ -259,6 +259,14 @@ func TestPermanentFailureRecorded(t *testing.T) {
 		ti, err := insp.GetTaskInfo(jobs.QueueMail, jobs.MailTaskID(row.ID))
 		return err == nil && ti.State == asynq.TaskStateArchived
 	})
+	// The mail library's error names the recipient; the archive and the row keep it masked.
+	ti, err := insp.GetTaskInfo(jobs.QueueMail, jobs.MailTaskID(row.ID))
+	must(t, err)
+	for what, text := range map[string]string{"archived task error": ti.LastErr, "outbox error": row.LastError, "mail_error": v.MailError} {
+		if strings.Contains(text, "nobody@") || !strings.Contains(text, "550") {
+			t.Errorf("%s = %q, want the 550 with the address masked", what, text)
+		}
+	}
 	if e.sink.Count() != 0 {
 		t.Errorf("sink received %d messages, want 0", e.sink.Count())
 	}
