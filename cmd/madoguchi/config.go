@@ -157,7 +157,7 @@ var envVars = []envVar{
 			}
 			return nil
 		}},
-	{name: "MADOGUCHI_SMTP_URL", def: "smtp://127.0.0.1:1025", secret: true, doc: "SMTP server for outgoing mail: smtp://[user:pass@]host:port (STARTTLS when offered), smtps:// for implicit TLS.",
+	{name: "MADOGUCHI_SMTP_URL", def: "smtp://127.0.0.1:1025", secret: true, doc: "SMTP server for outgoing mail: smtp://[user:pass@]host:port (STARTTLS when offered; ?starttls=required sends nothing over a connection not upgraded to TLS), smtps:// for implicit TLS.",
 		set: func(c *Config, v string) error {
 			c.SMTPURL = v
 			u, err := url.Parse(v)
