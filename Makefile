@@ -37,10 +37,10 @@ test:
 	cd charts/test && $(GO) vet ./... && $(GO) test -count=1 ./...
 	GO=$(GO) .ci/test-dates quick
 
-# fuzz: every parser of outside input fuzzed for FUZZTIME each (default 2s; .ci/fuzz lists
+# fuzz: every parser of outside input fuzzed for FUZZTIME each (default 1s; .ci/fuzz lists
 # them). Part of `make test`; `make fuzz FUZZTIME=5m` for a longer run.
 fuzz:
-	GO=$(GO) FUZZTIME=$(or $(FUZZTIME),2s) .ci/fuzz
+	GO=$(GO) FUZZTIME=$(or $(FUZZTIME),1s) .ci/fuzz
 
 # measure-upload: the web process's memory while a 50 MB card CSV uploads (ui TestUploadMemory).
 measure-upload:

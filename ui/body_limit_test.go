@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/web"
 )
 
 // rawRequest sends head (the request line and headers, without the blank line) and body over a
@@ -79,5 +83,24 @@ func TestBodyLimits(t *testing.T) {
 		if took > 2*time.Second {
 			t.Errorf("%s: answered after %v, want at once", tc.name, took)
 		}
+	}
+}
+
+// TestStaffFormsRefuseControlChars: a staff or admin form with a control character in any field
+// is refused with 422 and a plain message before anything changes; tab and line breaks pass.
+func TestStaffFormsRefuseControlChars(t *testing.T) {
+	e := newEnv(t, nil)
+	mustStaffAccount(t, e, "ctl.admin", tenant.RoleAdmin, "admin password for control")
+	addr := serve(t, e)
+	b := newBrowser(t, addr, e.city.Slug+".localhost")
+	staffLogin(t, b, "ctl.admin", "admin password for control")
+	b.get("/admin/locations/new")
+	csrf := csrfOf(b.last)
+	for _, bad := range []string{"本庁\x07", "本庁\x00", "本庁\x1b[31m", "本庁\u0085", "本庁\x7f"} {
+		b.post("/admin/locations", url.Values{"_csrf": {csrf}, "name": {bad}, "active": {"on"}})
+		b.want(422, "制御文字")
+	}
+	if !web.HasControlChars("\xff") || web.HasControlChars("一行目\r\n二行目\tタブ") {
+		t.Error("HasControlChars: invalid UTF-8 must count, tab and line breaks must not")
 	}
 }
