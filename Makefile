@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/madoguchi
 BENCH := $(BIN)-bench
 
-.PHONY: demo test test-dates build image drill lint services clean help-images
+.PHONY: demo test test-dates build image drill lint services clean help-images guard-budget fuzz measure-upload
 
 # build: the production binary (BIN) and, beside it, the load generator (BENCH; see README.md,
 # 'Benchmarks'), which the production binary does not contain.
@@ -59,12 +59,24 @@ test:
 	.ci/prometheus
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) mod verify
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	GO=$(GO) .ci/fuzz
 	cd charts/test && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd tools/image && $(GO) vet ./... && $(GO) test -count=1 ./...
 	GO=$(GO) .ci/test-dates quick
+
+# fuzz: every parser of outside input fuzzed for FUZZTIME each (default 1s; .ci/fuzz lists
+# them). Part of `make test`; `make fuzz FUZZTIME=5m` for a longer run.
+fuzz:
+	GO=$(GO) FUZZTIME=$(or $(FUZZTIME),1s) .ci/fuzz
+
+# measure-upload: the web process's memory while a 50 MB card CSV uploads (ui TestUploadMemory).
+measure-upload:
+	.ci/services
+	MADOGUCHI_MEASURE_UPLOAD=1 $(GO) test -count=1 -v -run '^TestUploadMemory$$' ./ui/ | grep -E 'upload of|ok|FAIL'
 
 # test-dates: the booking, jobs and ui tests (no browser) at each moment of the list in
 # .ci/test-dates — the year-end closure day by day, Golden Week, a Friday before a Monday holiday,

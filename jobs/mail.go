@@ -51,10 +51,11 @@ func (h *Handlers) HandleMailSend(ctx context.Context, t *asynq.Task) error {
 	msg, err := BuildMessage(job, h.Booking.Now()) // the Date header, on the service clock
 	if err != nil {
 		h.Metrics.mail(job.Kind, "refused")
-		if ferr := h.Booking.MailFailed(bg, job, true, "message refused before sending: "+err.Error()); ferr != nil {
+		reason := booking.MaskEmails(err.Error())
+		if ferr := h.Booking.MailFailed(bg, job, true, "message refused before sending: "+reason); ferr != nil {
 			return ferr
 		}
-		return fmt.Errorf("build mail %s: %v: %w", job.OutboxID, err, asynq.SkipRetry)
+		return fmt.Errorf("build mail %s: %s: %w", job.OutboxID, reason, asynq.SkipRetry)
 	}
 	sendErr := h.Mailer.Send(ctx, msg)
 	if sendErr == nil {
@@ -68,15 +69,18 @@ func (h *Handlers) HandleMailSend(ctx context.Context, t *asynq.Task) error {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, ok := asynq.GetMaxRetry(ctx)
 	last := ok && retried >= maxRetry
-	if err := h.Booking.MailFailed(bg, job, permanent || last, sendErr.Error()); err != nil {
+	// The mail library's error text names the recipient; what is kept (the outbox row, the task's
+	// error in asynq's archive, the worker's log) has it masked.
+	reason := booking.MaskEmails(sendErr.Error())
+	if err := h.Booking.MailFailed(bg, job, permanent || last, reason); err != nil {
 		h.Log.Error("record mail failure", "outbox_id", job.OutboxID, "err", err)
 	}
 	if permanent {
 		h.Metrics.mail(job.Kind, "failed")
-		return fmt.Errorf("send mail %s: %v: %w", job.OutboxID, sendErr, asynq.SkipRetry)
+		return fmt.Errorf("send mail %s: %s: %w", job.OutboxID, reason, asynq.SkipRetry)
 	}
 	h.Metrics.mail(job.Kind, "retry")
-	return fmt.Errorf("send mail %s (attempt %d): %w", job.OutboxID, retried+1, sendErr)
+	return fmt.Errorf("send mail %s (attempt %d): %s", job.OutboxID, retried+1, reason)
 }
 
 func (h *Handlers) mailEnv() booking.MailEnv {

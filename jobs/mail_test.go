@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/uptrace/bun"
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
@@ -259,6 +260,14 @@ func TestPermanentFailureRecorded(t *testing.T) {
 		ti, err := insp.GetTaskInfo(jobs.QueueMail, jobs.MailTaskID(row.ID))
 		return err == nil && ti.State == asynq.TaskStateArchived
 	})
+	// The mail library's error names the recipient; the archive and the row keep it masked.
+	ti, err := insp.GetTaskInfo(jobs.QueueMail, jobs.MailTaskID(row.ID))
+	must(t, err)
+	for what, text := range map[string]string{"archived task error": ti.LastErr, "outbox error": row.LastError, "mail_error": v.MailError} {
+		if strings.Contains(text, "nobody@") || !strings.Contains(text, "550") {
+			t.Errorf("%s = %q, want the 550 with the address masked", what, text)
+		}
+	}
 	if e.sink.Count() != 0 {
 		t.Errorf("sink received %d messages, want 0", e.sink.Count())
 	}
@@ -291,4 +300,31 @@ func TestMailHandlerIdempotent(t *testing.T) {
 	if !errors.Is(err, asynq.SkipRetry) {
 		t.Errorf("undecodable payload: err = %v, want SkipRetry", err)
 	}
+}
+
+// TestSMTPRequireSTARTTLS: with ?starttls=required nothing is sent to a server that offers no
+// STARTTLS (the test sink); without it the same mail goes out in clear, as before.
+func TestSMTPRequireSTARTTLS(t *testing.T) {
+	e := newEnv(t)
+	if _, err := jobs.NewSMTPMailer("smtp://" + e.smtp + "?starttls=maybe"); err == nil {
+		t.Error("starttls=maybe accepted")
+	}
+	msg := func() *gomail.Msg {
+		m := gomail.NewMsg()
+		must(t, m.From("noreply@"+baseDomain))
+		must(t, m.To("taro@example.jp"))
+		m.Subject("test")
+		m.SetBodyString(gomail.TypeTextPlain, "test")
+		return m
+	}
+	strict, err := jobs.NewSMTPMailer("smtp://" + e.smtp + "?starttls=required")
+	must(t, err)
+	defer strict.Close()
+	if err := strict.Send(context.Background(), msg()); err == nil || e.sink.Count() != 0 {
+		t.Fatalf("sent without TLS although required: err %v, sink %d", err, e.sink.Count())
+	}
+	loose, err := jobs.NewSMTPMailer("smtp://" + e.smtp)
+	must(t, err)
+	defer loose.Close()
+	must(t, loose.Send(context.Background(), msg()))
 }

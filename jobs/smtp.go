@@ -36,7 +36,8 @@ type idleConn struct {
 }
 
 // NewSMTPMailer parses MADOGUCHI_SMTP_URL: smtp://[user:pass@]host:port (STARTTLS when the
-// server offers it) or smtps://[user:pass@]host:port (implicit TLS). Credentials, when given,
+// server offers it; with ?starttls=required no mail goes out unless the connection is upgraded to
+// TLS) or smtps://[user:pass@]host:port (implicit TLS). Credentials, when given,
 // are used with the best mechanism the server offers.
 func NewSMTPMailer(rawURL string) (*SMTPMailer, error) {
 	u, err := url.Parse(rawURL)
@@ -50,7 +51,14 @@ func NewSMTPMailer(rawURL string) (*SMTPMailer, error) {
 	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(30 * time.Second)}
 	switch u.Scheme {
 	case "smtp":
-		opts = append(opts, mail.WithTLSPortPolicy(mail.TLSOpportunistic))
+		switch u.Query().Get("starttls") {
+		case "required":
+			opts = append(opts, mail.WithTLSPortPolicy(mail.TLSMandatory))
+		case "":
+			opts = append(opts, mail.WithTLSPortPolicy(mail.TLSOpportunistic))
+		default:
+			return nil, errors.New("MADOGUCHI_SMTP_URL: starttls= takes only required")
+		}
 	case "smtps":
 		opts = append(opts, mail.WithSSL())
 	default:

@@ -174,9 +174,17 @@ func TestAdminImportHTTP(t *testing.T) {
 	if status, err := b.rawUpload(csrf, bytes.Repeat([]byte("9"), booking.ImportMaxFileBytes+2<<20)); err == nil && status != 413 {
 		t.Fatalf("upload over the body limit = %d, want 413", status)
 	}
-	// Another route does not take a large body.
-	b.post("/admin/imports/profile", url.Values{"_csrf": {csrf}, "col_card_no": {strings.Repeat("x", 2<<20)}})
-	b.want(413)
+	// Another route does not take a large body: 413 from the headers, or the connection closed
+	// while the client still sends (the server answers before reading the body).
+	big := strings.NewReader(url.Values{"_csrf": {csrf}, "col_card_no": {strings.Repeat("x", 2<<20)}}.Encode())
+	req, _ := http.NewRequest(http.MethodPost, b.base+"/admin/imports/profile", big)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := b.c.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Fatalf("profile post of 2 MiB = %d, want 413", resp.StatusCode)
+		}
+	}
 
 	file := sjisBytes(t, "個人番号,製造管理番号,氏名,生年月日\r\n"+
 		"123456789019,900000001,髙橋 一郎,1990-03-12\r\n"+

@@ -72,7 +72,10 @@ func (u *UI) adminImportUpload(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		data, err = io.ReadAll(io.LimitReader(f, booking.ImportMaxFileBytes+1))
+		// The part was streamed to a temporary file; it is read once, into a buffer of its size
+		// (not grown by doubling), which the import job stores.
+		data = make([]byte, fh.Size)
+		_, err = io.ReadFull(f, data)
 		f.Close()
 		if err != nil {
 			return err

@@ -133,14 +133,20 @@ func New(d Deps) (*fiber.App, error) {
 		EnableIPValidation:      true,
 		// The whole request, body included: a 50 MB card CSV over a 10 Mbit/s LGWAN link takes
 		// about 40 s. Slow senders are the ingress's to cut off (it buffers request bodies).
-		ReadTimeout:           2 * time.Minute,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           60 * time.Second,
-		BodyLimit:             appBodyLimit, // the card CSV upload; bodyLimit keeps every other route at 1 MiB
-		ReadBufferSize:        16 << 10,
-		ErrorHandler:          core.ErrorHandler,
-		DisableStartupMessage: true,
+		ReadTimeout:  2 * time.Minute,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  60 * time.Second,
+		// Bodies stream: the server reads at most 8 KiB of one before the handlers run, and
+		// bodyLimit (ui/middleware_body.go) holds each route to its own limit, 1 MiB for all but
+		// the card CSV upload. BodyLimit only decides what is read ahead in one piece.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    maxFormBytes,
+		ReadBufferSize:               16 << 10,
+		ErrorHandler:                 core.ErrorHandler,
+		DisableStartupMessage:        true,
 	})
+	app.Server().HeaderReceived = shortReadAhead
 	u.consoles = map[tenant.HostKind]*web.Console{}
 	if err := u.newStatus(app); err != nil {
 		return nil, err

@@ -7,20 +7,15 @@ import (
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
-// withSession loads the session (creating and saving an anonymous one, so forms carry a CSRF token
-// bound to it) and marks the response uncacheable.
+// withSession loads the session (starting an anonymous one, stored once a page with forms is
+// served so they carry a CSRF token bound to it) and marks the response uncacheable.
 func (u *UI) withSession(c *fiber.Ctx) error {
 	sess, err := u.session(c)
 	if err != nil {
 		return err
 	}
-	if sess.ID == "" && c.Method() == fiber.MethodGet {
-		if err := u.sess.Save(c, sess); err != nil {
-			return err
-		}
-	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Next()
+	return web.NextThenKeep(c, sess, func() error { return u.sess.Save(c, sess) })
 }
 
 // requireCitizen lets only a logged-in card through (others go to the login page) and renews the

@@ -1,6 +1,10 @@
 package ui
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/ui/web"
+)
 
 // Guards: the middleware chain in front of a handler, named for who may use the route. Every line
 // of routes.go wraps its handler in one of them, so the line says who may use it. Middleware is
@@ -32,16 +36,17 @@ func (u *UI) open(h fiber.Handler) []fiber.Handler {
 	return []fiber.Handler{u.staffSession, u.core.CSRF, h}
 }
 
-// staff: any logged-in, enabled staff account, of either role (職員 or 市管理者). requireStaff
+// staff: any logged-in, enabled staff account, of either role (職員 or 市管理者). A form with
+// control characters in any field is refused (web.RefuseControlChars) before the handler. requireStaff
 // re-reads the account on every request, so a disabled or demoted account loses the page at
 // once, and sends it to the password or TOTP enrolment page first when that is due.
 func (u *UI) staff(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.staffSession, u.core.CSRF, u.requireStaff, h}
+	return []fiber.Handler{u.staffSession, u.core.CSRF, u.requireStaff, web.RefuseControlChars, h}
 }
 
 // admin: the city's administrators (市管理者) only; a staff check first, then the role.
 func (u *UI) admin(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.staffSession, u.core.CSRF, u.requireStaff, u.requireAdmin, h}
+	return []fiber.Handler{u.staffSession, u.core.CSRF, u.requireStaff, u.requireAdmin, web.RefuseControlChars, h}
 }
 
 // apiOpen: the JSON API without a token, behind a flood limiter and the city's waiting room

@@ -10,8 +10,8 @@ import (
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
-// staffSession loads the staff session (its own cookie) into the request, creating an anonymous
-// one for the login form.
+// staffSession loads the staff session (its own cookie) into the request, starting an anonymous
+// one for the login form (stored once the form is served).
 func (u *UI) staffSession(c *fiber.Ctx) error {
 	scope := web.TenantOf(c).ID.String()
 	s, err := u.staffSess.Load(c, scope)
@@ -20,15 +20,10 @@ func (u *UI) staffSession(c *fiber.Ctx) error {
 	}
 	if s == nil {
 		s = u.staffSess.New(scope)
-		if c.Method() == fiber.MethodGet {
-			if err := u.staffSess.Save(c, s); err != nil {
-				return err
-			}
-		}
 	}
 	web.SetSession(c, s)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Next()
+	return web.NextThenKeep(c, s, func() error { return u.staffSess.Save(c, s) })
 }
 
 // requireStaff lets only a logged-in, enabled staff account through; an account that must change

@@ -94,3 +94,38 @@ func TestCrossOriginPostRefused(t *testing.T) {
 		t.Errorf("logout posted from the city's own page = %d, want 200 (the login page after the redirect)", got)
 	}
 }
+
+// TestCookielessGetStoresNoSession: a GET without a cookie that is only redirected (a page
+// behind a login) leaves no session in Redis and sets no cookie; a page with a form (the login
+// pages) does, so its CSRF token is bound to a session.
+func TestCookielessGetStoresNoSession(t *testing.T) {
+	e := newEnv(t, nil)
+	host := e.city.Slug + ".localhost"
+	get := func(host, path string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+host+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := e.app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, p := range [][2]string{{host, "/"}, {host, "/menu"}, {host, "/reservation"}, {host, "/admin"}, {host, "/admin/bookings"},
+		{host, "/admin/password"}, {opsHost, "/"}, {host, "/no-such-page"}} {
+		resp := get(p[0], p[1])
+		if c := resp.Header.Values("Set-Cookie"); len(c) != 0 || resp.StatusCode == http.StatusOK && p[1] != "/" {
+			t.Errorf("GET %s%s without a cookie: %d, Set-Cookie %q; want a redirect or refusal and no session", p[0], p[1], resp.StatusCode, c)
+		}
+	}
+	for _, p := range [][2]string{{host, "/login"}, {host, "/admin/login"}} {
+		resp := get(p[0], p[1])
+		if resp.StatusCode != http.StatusOK || len(resp.Header.Values("Set-Cookie")) != 1 {
+			t.Errorf("GET %s%s: %d, Set-Cookie %q; want the form with its session", p[0], p[1], resp.StatusCode, resp.Header.Values("Set-Cookie"))
+		}
+	}
+}

@@ -27,6 +27,7 @@ type Config struct {
 	SMTPURL          string
 	SecretKey        []byte
 	TrustedProxies   []string
+	NoProxy          bool // MADOGUCHI_TRUSTED_PROXIES=none: no ingress, on purpose
 	LogFormat        string
 	DBMaxConns       int
 	ShutdownTimeout  time.Duration
@@ -185,7 +186,7 @@ var envVars = []envVar{
 			}
 			return nil
 		}},
-	{name: "MADOGUCHI_SMTP_URL", def: "smtp://127.0.0.1:1025", secret: true, doc: "SMTP server for outgoing mail: smtp://[user:pass@]host:port (STARTTLS when offered), smtps:// for implicit TLS.",
+	{name: "MADOGUCHI_SMTP_URL", def: "smtp://127.0.0.1:1025", secret: true, doc: "SMTP server for outgoing mail: smtp://[user:pass@]host:port (STARTTLS when offered; ?starttls=required sends nothing over a connection not upgraded to TLS), smtps:// for implicit TLS.",
 		set: func(c *Config, v string) error {
 			c.SMTPURL = v
 			u, err := url.Parse(v)
@@ -203,9 +204,12 @@ var envVars = []envVar{
 			c.SecretKey = b
 			return nil
 		}},
-	{name: "MADOGUCHI_TRUSTED_PROXIES", def: "", doc: "Comma-separated CIDRs of the ingress; only from these is X-Real-IP / X-Forwarded-Proto believed. Empty: the socket address is the client.",
+	{name: "MADOGUCHI_TRUSTED_PROXIES", def: "", doc: "Comma-separated CIDRs of the ingress; only from these is X-Real-IP / X-Forwarded-Proto believed. `none`: no proxy, the socket address is the client (the server faces the clients itself). `serve` refuses to start with it empty unless MADOGUCHI_BASE_DOMAIN is localhost: behind an ingress every citizen would share its address, and a few wrong logins would lock them all out.",
 		set: func(c *Config, v string) error {
-			c.TrustedProxies = nil
+			c.TrustedProxies, c.NoProxy = nil, v == "none"
+			if c.NoProxy {
+				return nil
+			}
 			for _, p := range strings.Split(v, ",") {
 				if p = strings.TrimSpace(p); p == "" {
 					continue
@@ -291,6 +295,16 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("configuration:\n  %s", strings.Join(problems, "\n  "))
 	}
 	return c, nil
+}
+
+// checkProxies refuses to serve a real domain with MADOGUCHI_TRUSTED_PROXIES left empty: behind an
+// ingress every request would come from its address, so the per-client limits would count the
+// ingress and a few wrong logins would lock every citizen out. "none" says there is no ingress.
+func (c *Config) checkProxies() error {
+	if c.BaseDomain != "localhost" && len(c.TrustedProxies) == 0 && !c.NoProxy {
+		return fmt.Errorf("MADOGUCHI_TRUSTED_PROXIES: empty with MADOGUCHI_BASE_DOMAIN=%s; set the ingress's CIDRs, or none when clients connect to the server directly", c.BaseDomain)
+	}
+	return nil
 }
 
 func checkPG(v string) error {

@@ -127,3 +127,39 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRefusesEmptyTrustedProxies: serve does not start on a real domain with
+// MADOGUCHI_TRUSTED_PROXIES empty (behind an ingress every citizen would share its address);
+// "none" says so on purpose, and localhost (development) needs nothing.
+func TestServeRefusesEmptyTrustedProxies(t *testing.T) {
+	env := map[string]string{
+		"MADOGUCHI_DATABASE_URL": "postgres://app@127.0.0.1:1/none", "MADOGUCHI_REDIS_URL": "redis://127.0.0.1:1/0",
+		"MADOGUCHI_BASE_DOMAIN": "example.lg.jp", "MADOGUCHI_SMTP_URL": "smtp://127.0.0.1:1",
+		"MADOGUCHI_SECRET_KEY": strings.Repeat("ab", 32),
+	}
+	err := runAt(t.Context(), []string{"serve"}, func(k string) string { return env[k] }, os.Stdout, os.Stderr, time.Now)
+	if err == nil || !strings.Contains(err.Error(), "MADOGUCHI_TRUSTED_PROXIES") {
+		t.Fatalf("serve with no trusted proxies on example.lg.jp = %v, want a refusal naming MADOGUCHI_TRUSTED_PROXIES", err)
+	}
+	for _, tc := range []struct {
+		domain, proxies string
+		ok              bool
+	}{
+		{"example.lg.jp", "", false},
+		{"example.lg.jp", "none", true},
+		{"example.lg.jp", "10.0.0.0/8", true},
+		{"localhost", "", true},
+	} {
+		env["MADOGUCHI_BASE_DOMAIN"], env["MADOGUCHI_TRUSTED_PROXIES"] = tc.domain, tc.proxies
+		cfg, err := LoadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.checkProxies(); (err == nil) != tc.ok {
+			t.Errorf("%s with MADOGUCHI_TRUSTED_PROXIES=%q: %v, want ok=%v", tc.domain, tc.proxies, err, tc.ok)
+		}
+		if tc.proxies == "none" && (len(cfg.TrustedProxies) != 0 || !cfg.NoProxy) {
+			t.Errorf("none = %v %v, want no proxies on purpose", cfg.TrustedProxies, cfg.NoProxy)
+		}
+	}
+}

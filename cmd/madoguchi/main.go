@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/madoguchi/madoguchi/booking"
 )
 
 func main() {
@@ -85,8 +88,25 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 			}
 		}
 	}
+	opts := &slog.HandlerOptions{ReplaceAttr: maskAttr}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, nil))
+		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// maskAttr masks e-mail addresses in every logged string and error (a mail library's or SMTP
+// server's error text names the recipient), whichever package logs it.
+func maskAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		if s := v.String(); strings.Contains(s, "@") {
+			a.Value = slog.StringValue(booking.MaskEmails(s))
+		}
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok && err != nil {
+			a.Value = slog.StringValue(booking.MaskEmails(err.Error()))
+		}
+	}
+	return a
 }

@@ -16,6 +16,9 @@ import (
 // query, the status page serves its last snapshot and the cities' hosts answer their error page
 // until the databases are back (see README, "Probes").
 func cmdServe(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	if err := cfg.checkProxies(); err != nil {
+		return err
+	}
 	a, err := openApp(ctx, cfg, log, time.Now, true)
 	if err != nil {
 		return err

@@ -64,8 +64,9 @@ func (u *Base) AllowList(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// withSession loads the console's session into the request, starting an anonymous one (saved on
-// a GET, so the login form's CSRF token is bound to it). No authenticated page may be cached.
+// withSession loads the console's session into the request, starting an anonymous one (stored
+// once a page is served, so the login form's CSRF token is bound to it). No authenticated page
+// may be cached.
 func (u *Base) withSession(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	s, err := u.Sess.Load(c, u.cfg.Host)
@@ -74,14 +75,9 @@ func (u *Base) withSession(c *fiber.Ctx) error {
 	}
 	if s == nil {
 		s = u.Sess.New(u.cfg.Host)
-		if c.Method() == fiber.MethodGet {
-			if err := u.Sess.Save(c, s); err != nil {
-				return err
-			}
-		}
 	}
 	web.SetSession(c, s)
-	return c.Next()
+	return web.NextThenKeep(c, s, func() error { return u.Sess.Save(c, s) })
 }
 
 // localAccount holds the account the guard read for this request.

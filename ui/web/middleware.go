@@ -1,7 +1,11 @@
 package web
 
 import (
+	"unicode/utf8"
+
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
@@ -32,5 +36,43 @@ func RequestID(c *fiber.Ctx) error {
 	id := RandomID(12)
 	c.Locals(localRequestID, id)
 	c.Set("X-Request-Id", id)
+	return c.Next()
+}
+
+// HasControlChars reports whether s holds a character no text field takes: a C0 control other
+// than tab, CR and LF, DEL, a C1 control, or bytes that are not UTF-8. Such characters reach
+// mail headers, .ics files and CSV exports, and no keyboard types them.
+func HasControlChars(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, r := range s {
+		if (r < 0x20 && r != '\t' && r != '\r' && r != '\n') || (r >= 0x7f && r <= 0x9f) {
+			return true
+		}
+	}
+	return false
+}
+
+// RefuseControlChars refuses (422, error.control_chars) a state-changing form whose fields hold
+// control characters (HasControlChars), before the handler changes anything.
+func RefuseControlChars(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		return c.Next()
+	}
+	bad := false
+	c.Request().PostArgs().VisitAll(func(k, v []byte) {
+		bad = bad || HasControlChars(string(k)) || HasControlChars(string(v))
+	})
+	if form, err := c.MultipartForm(); err == nil {
+		for k, vs := range form.Value {
+			for _, v := range vs {
+				bad = bad || HasControlChars(k) || HasControlChars(v)
+			}
+		}
+	}
+	if bad {
+		return tenant.Errorf(tenant.Invalid, "error.control_chars")
+	}
 	return c.Next()
 }

@@ -277,3 +277,17 @@ func sameOrigin(c *fiber.Ctx) bool {
 	}
 	return strings.EqualFold(u.Host, string(c.Request().Host()))
 }
+
+// NextThenKeep runs the rest of the chain and then stores sess if it is a new anonymous session
+// (never saved) and the request was a GET that served a page (200): the page's forms carry its
+// CSRF token. A cookieless GET that is redirected (to a login page), refused or fails leaves
+// nothing in Redis and sets no cookie, so crawlers and probes do not fill the store.
+func NextThenKeep(c *fiber.Ctx, sess interface{ Base() *Session }, save func() error) error {
+	if err := c.Next(); err != nil {
+		return err
+	}
+	if sess.Base().ID == "" && c.Method() == fiber.MethodGet && c.Response().StatusCode() == fiber.StatusOK {
+		return save()
+	}
+	return nil
+}
