@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -191,4 +192,34 @@ func TestPGEnv(t *testing.T) {
 			t.Errorf("pgEnv = %s, lacks %s", got, w)
 		}
 	}
+}
+
+// TestBenchRush is the short rush of CI (goal G3 in small): 300 citizens on 20 places through
+// the JSON API with a waiting room of 4, so 429 Retry-After is followed too. It fails only on a
+// wrong count, a 5xx or a transport error; the rates are reported in the log, not gated.
+func TestBenchRush(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	var out, errOut bytes.Buffer
+	var stderr io.Writer = &errOut
+	if testing.Verbose() {
+		stderr = io.MultiWriter(&errOut, os.Stderr)
+	}
+	err := run(context.Background(), []string{"-json", "-rush", "-citizens", "300", "-places", "20",
+		"-citizen-concurrency", "4", "-rush-pgbench-seconds", "1"}, benchEnv(d), &out, stderr)
+	if err != nil {
+		t.Fatalf("madoguchi-bench -rush: %v\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	var rep RushReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("no JSON report (%v):\n%s", err, out.String())
+	}
+	if !rep.OK || rep.Booked != 20 || rep.DBReservations != 20 || rep.Full != 280 || rep.ServerErrors != 0 {
+		t.Fatalf("rush: %+v", rep)
+	}
+	if rep.PGBench.Skipped == "" && rep.PGBench.TPS <= 0 {
+		t.Errorf("pgbench reference: %+v", rep.PGBench)
+	}
+	t.Logf("rush: booked %d, told full %d, 409 %d, 429 %d in %.2f s; p50 %.1f ms p99 %.1f ms; loser answers %.0f/s, pgbench rejections %.0f/s, ratio %.3f",
+		rep.Booked, rep.Full, rep.Rejected, rep.Throttled, rep.BookSeconds, rep.Latency.P50, rep.Latency.P99,
+		rep.LoserAnswersPerSec, rep.PGBench.TPS, rep.Ratio)
 }
