@@ -197,19 +197,25 @@ func TestPGEnv(t *testing.T) {
 // TestBenchGoals is the short goals table of CI (-goals -short): the booking bench, the rush
 // closed and open (300 citizens on 20 places, a waiting room of 4, so 429 Retry-After is
 // followed too) and the import, small. It fails only on a wrong count, a 5xx or a transport
-// error; the ratios are in the log, not gated.
+// error; the ratios are in the log, not gated. MADOGUCHI_BENCH_GOALS=full runs the full table
+// on the test database instead (several minutes; not part of CI).
 func TestBenchGoals(t *testing.T) {
 	d := tenanttest.NewDB(t)
+	args := []string{"-goals", "-short"}
+	full := os.Getenv("MADOGUCHI_BENCH_GOALS") == "full"
+	if full {
+		args = args[:1]
+	}
 	var out, errOut bytes.Buffer
 	var stderr io.Writer = &errOut
 	if testing.Verbose() {
 		stderr = io.MultiWriter(&errOut, os.Stderr)
 	}
-	if err := run(context.Background(), []string{"-goals", "-short"}, benchEnv(d), &out, stderr); err != nil {
+	if err := run(context.Background(), args, benchEnv(d), &out, stderr); err != nil {
 		t.Fatalf("madoguchi-bench -goals -short: %v\n%s\nstderr:\n%s", err, out.String(), errOut.String())
 	}
 	table := out.String()
-	for _, want := range []string{"goal", "holds?", "G1", "G3", "rush closed: 300 citizens, 20 places", "rush open", "G6", "not run here"} {
+	for _, want := range []string{"goal", "holds?", "G1", "G3", "rush closed: ", "rush open: ", "G6", "not run here"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
 		}
