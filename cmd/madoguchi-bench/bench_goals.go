@@ -46,12 +46,13 @@ var goalsNotRun = []string{
 
 // benchGoals runs the booking benchmark (G1), the rush closed and open (G3) and the card import
 // (G6), each with -json into a buffer, and prints one table. With -short every part is small
-// (CI): only wrong counts and 5xx fail it; ratios are reported.
+// (CI): only wrong counts and 5xx fail it; ratios are reported. -citizens, -places, -rows and
+// -citizen-concurrency size the full run's rush and import.
 func benchGoals(ctx context.Context, a *services, o *benchOptions, stdout, stderr io.Writer) error {
 	rep := &GoalsReport{Short: o.short, CPUs: runtime.NumCPU(), Load: loadAverage()}
 	sub := func(name string, set func(*benchOptions), v any, run func(context.Context, *services, *benchOptions, io.Writer, io.Writer) error) error {
 		so := &benchOptions{json: true, pgbench: o.pgbench, pgbenchMode: o.pgbenchMode, citizenConcurrency: o.citizenConcurrency,
-			rushPGSeconds: 5, citizens: 5000, places: 200, importRows: 100_000, rounds: 3, clients: 64, duration: 10 * time.Second}
+			rushPGSeconds: 5, citizens: o.citizens, places: o.places, importRows: o.importRows, rounds: 3, clients: 64, duration: 10 * time.Second}
 		set(so)
 		fmt.Fprintf(stderr, "bench: goals: %s\n", name)
 		// Each part gets its own services, as its own run of the command would: a web app
@@ -78,6 +79,8 @@ func benchGoals(ctx context.Context, a *services, o *benchOptions, stdout, stder
 	if err := sub("G1 booking flow", func(so *benchOptions) {
 		if o.short {
 			so.clients, so.bookings, so.rounds, so.duration = 4, 40, 1, 0
+		} else {
+			so.pgbenchClients = a.cfg.DBMaxConns // as many as the app's pool
 		}
 		_ = so.resolve()
 	}, &book, benchBooking); err != nil {

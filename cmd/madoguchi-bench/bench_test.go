@@ -197,14 +197,16 @@ func TestPGEnv(t *testing.T) {
 // TestBenchGoals is the short goals table of CI (-goals -short): the booking bench, the rush
 // closed and open (300 citizens on 20 places, a waiting room of 4, so 429 Retry-After is
 // followed too) and the import, small. It fails only on a wrong count, a 5xx or a transport
-// error; the ratios are in the log, not gated. MADOGUCHI_BENCH_GOALS=full runs the full table
-// on the test database instead (several minutes; not part of CI).
+// error; the ratios are in the log, not gated. MADOGUCHI_BENCH_GOALS runs the full table on the
+// test database instead, with its flags ("-" for the defaults; several minutes; not part of CI).
 func TestBenchGoals(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	args := []string{"-goals", "-short"}
-	full := os.Getenv("MADOGUCHI_BENCH_GOALS") == "full"
-	if full {
+	if full := os.Getenv("MADOGUCHI_BENCH_GOALS"); full != "" {
 		args = args[:1]
+		if full != "-" {
+			args = append(args, strings.Fields(full)...)
+		}
 	}
 	var out, errOut bytes.Buffer
 	var stderr io.Writer = &errOut
