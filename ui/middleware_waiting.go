@@ -91,9 +91,9 @@ type WaitingPage struct {
 	Posted      bool   // the request was a form: it was not processed
 }
 
-// renderWaiting shows the queue page. Its refresh (the Refresh header) asks for the same address again (a GET), so a
-// citizen let in lands where they were going; a form post cannot be repeated that way, so it
-// comes back to the form's page, and the page says the form was not sent.
+// renderWaiting shows the queue page. Its refresh (the Refresh header) asks for the same address
+// again (a GET), so a citizen let in lands where they were going; a form post cannot be repeated
+// that way, so it comes back to the form's page, and the page says the form was not sent.
 func (u *UI) renderWaiting(c *fiber.Ctx, q *web.Queued) error {
 	p := &WaitingPage{BasePage: u.base(c), Position: q.Position, Refresh: q.Refresh,
 		WaitMinutes: int(math.Ceil(q.Wait.Minutes()))}

@@ -657,7 +657,7 @@ func (r *RushReport) print(w io.Writer) {
 	}
 }
 
-var errRushFlags = errors.New("-rush: see -h")
+var errRushFlags = errors.New("-rush: -citizens must be 1–100000, -places positive, -arrival not negative, -rush-pgbench-seconds at least 1")
 
 // resolveRush checks the rush's flags.
 func (o *benchOptions) resolveRush() error {
