@@ -26,6 +26,7 @@ type browser struct {
 	base   string
 	last   string
 	status int
+	header http.Header // the last answer's headers
 }
 
 func newBrowser(t *testing.T, addr, host string) *browser {
@@ -46,7 +47,7 @@ func (b *browser) get(path string) string {
 	defer resp.Body.Close()
 	buf := new(strings.Builder)
 	_, _ = io_Copy(buf, resp)
-	b.last, b.status = buf.String(), resp.StatusCode
+	b.last, b.status, b.header = buf.String(), resp.StatusCode, resp.Header
 	return b.last
 }
 
@@ -63,7 +64,7 @@ func (b *browser) post(path string, form url.Values) string {
 	defer resp.Body.Close()
 	buf := new(strings.Builder)
 	_, _ = io_Copy(buf, resp)
-	b.last, b.status = buf.String(), resp.StatusCode
+	b.last, b.status, b.header = buf.String(), resp.StatusCode, resp.Header
 	return b.last
 }
 

@@ -91,9 +91,9 @@ type WaitingPage struct {
 	Posted      bool   // the request was a form: it was not processed
 }
 
-// renderWaiting shows the queue page. Its refresh asks for the same address again (a GET), so a
-// citizen let in lands where they were going; a form post cannot be repeated that way, so it
-// comes back to the form's page, and the page says the form was not sent.
+// renderWaiting shows the queue page. Its refresh (the Refresh header) asks for the same address
+// again (a GET), so a citizen let in lands where they were going; a form post cannot be repeated
+// that way, so it comes back to the form's page, and the page says the form was not sent.
 func (u *UI) renderWaiting(c *fiber.Ctx, q *web.Queued) error {
 	p := &WaitingPage{BasePage: u.base(c), Position: q.Position, Refresh: q.Refresh,
 		WaitMinutes: int(math.Ceil(q.Wait.Minutes()))}
@@ -114,6 +114,11 @@ func (u *UI) renderWaiting(c *fiber.Ctx, q *web.Queued) error {
 		p.Refresh, p.Next = 0, p.Manual
 	}
 	p.Path = p.Next // the language switch comes back here
+	if p.Refresh > 0 {
+		// The refresh is an HTTP header, not a <meta http-equiv="refresh"> in the page: browsers
+		// follow both alike, and the page states the refresh and offers to turn it off.
+		c.Set("Refresh", strconv.Itoa(p.Refresh)+"; url="+p.Next)
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Robots-Tag", "noindex")
 	return u.render(c, "citizen/waiting", p)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -191,4 +192,74 @@ func TestPGEnv(t *testing.T) {
 			t.Errorf("pgEnv = %s, lacks %s", got, w)
 		}
 	}
+}
+
+// TestBenchGoals is the short goals table of CI (-goals -short): the booking bench, the rush
+// closed and open (300 citizens on 20 places, a waiting room of 4, so 429 Retry-After is
+// followed too) and the import, small. It fails only on a wrong count, a 5xx or a transport
+// error; the ratios are in the log, not gated. MADOGUCHI_BENCH_GOALS runs the full table on the
+// test database instead, with its flags ("-" for the defaults; several minutes; not part of CI).
+func TestBenchGoals(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	args := []string{"-goals", "-short"}
+	if full := os.Getenv("MADOGUCHI_BENCH_GOALS"); full != "" {
+		args = args[:1]
+		if full != "-" {
+			args = append(args, strings.Fields(full)...)
+		}
+	}
+	var out, errOut bytes.Buffer
+	var stderr io.Writer = &errOut
+	if testing.Verbose() {
+		stderr = io.MultiWriter(&errOut, os.Stderr)
+	}
+	if err := run(context.Background(), args, benchEnv(d), &out, stderr); err != nil {
+		t.Fatalf("madoguchi-bench -goals -short: %v\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	table := out.String()
+	for _, want := range []string{"goal", "holds?", "G1", "G3", "rush closed: ", "rush open: ", "G6", "not run here"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table lacks %q:\n%s", want, table)
+		}
+	}
+	for _, line := range strings.Split(table, "\n") {
+		if strings.Contains(line, "exact") && !strings.HasSuffix(strings.TrimSpace(line), "yes") {
+			t.Errorf("a count does not hold: %s", line)
+		}
+	}
+	t.Logf("\n%s", table)
+}
+
+// TestBenchRush runs the full rush on the test database when MADOGUCHI_BENCH_RUSH is set, with
+// its flags ("-" for the defaults: 5,000 citizens, 200 places; e.g. "-arrival 10s"): every
+// citizen books or is told full, no 5xx. Not part of CI (TestBenchGoals runs a small one).
+func TestBenchRush(t *testing.T) {
+	full := os.Getenv("MADOGUCHI_BENCH_RUSH")
+	if full == "" {
+		t.Skip("MADOGUCHI_BENCH_RUSH not set")
+	}
+	d := tenanttest.NewDB(t)
+	var args []string
+	if full != "-" {
+		args = strings.Fields(full)
+	}
+	var out, errOut bytes.Buffer
+	var stderr io.Writer = &errOut
+	if testing.Verbose() {
+		stderr = io.MultiWriter(&errOut, os.Stderr)
+	}
+	err := run(context.Background(), append([]string{"-json", "-rush"}, args...), benchEnv(d), &out, stderr)
+	if err != nil {
+		t.Fatalf("madoguchi-bench -rush: %v\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	var rep RushReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("no JSON report (%v):\n%s", err, out.String())
+	}
+	if !rep.OK || rep.Booked != rep.Places || rep.DBReservations != rep.Places || rep.Full != rep.Citizens-rep.Places || rep.ServerErrors != 0 {
+		t.Fatalf("rush: %+v", rep)
+	}
+	t.Logf("rush: booked %d, told full %d, 409 %d, 429 %d in %.2f s; p50 %.1f ms p99 %.1f ms; loser answers %.0f/s, pgbench rejections %.0f/s, ratio %.3f",
+		rep.Booked, rep.Full, rep.Rejected, rep.Throttled, rep.BookSeconds, rep.Latency.P50, rep.Latency.P99,
+		rep.LoserAnswersPerSec, rep.PGBench.TPS, rep.Ratio)
 }

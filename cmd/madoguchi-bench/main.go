@@ -29,6 +29,8 @@ func main() {
 
 const usage = `usage: madoguchi-bench [flags]
        madoguchi-bench -import [-rows N] [-rounds N] [-ref-url OWNER_URL] [-json]
+       madoguchi-bench -goals [-short] [-json]
+       madoguchi-bench -rush [-citizens N] [-places N] [-arrival D] [-citizen-concurrency N] [-json]
 
 Books through the real HTTP stack (in-process web server on 127.0.0.1, city host, session in
 Redis, CSRF, login guard, hold, reserve) with many concurrent citizens, then runs pgbench with the
@@ -38,6 +40,17 @@ tenant bench-<random>, which is disabled at the end (-keep leaves it enabled).
 With -import: imports a generated J-LIS CSV through booking.ImportCards into a new tenant
 bench-imp-<random> per round, beside psql \copy of the same file, and prints the ratio.
 
+With -rush (goal G3): a new tenant bench-rush-<random> opens -places places; -citizens citizens log
+in through the JSON API, then all read the availability and book at once, reading again and
+retrying on 409 slot.full until they booked or no place is left, and following 429 Retry-After
+(the waiting room). Fails on bookings ≠ places, a database count that disagrees, any 5xx or
+transport error; prints the latencies and the losers' answer rate beside pgbench of the refusal's
+SQL. -arrival spreads arrivals instead (open loop).
+
+With -goals: runs the booking bench (G1), the rush closed and with open arrivals (G3) and the
+import bench (G6), each against its reference in the same run, and prints one table; -short is
+the version CI runs.
+
 Configuration: MADOGUCHI_DATABASE_URL (runtime role) and MADOGUCHI_SECRET_KEY are required;
 MADOGUCHI_REDIS_URL and MADOGUCHI_DB_MAX_CONNS as for madoguchi. Use a scratch database.
 
@@ -46,20 +59,29 @@ flags:
 
 // benchOptions are the flags of madoguchi-bench.
 type benchOptions struct {
-	importMode     bool   // -import: the card import benchmark instead
-	importRows     int    // -rows
-	refURL         string // -ref-url
-	clients        int
-	duration       time.Duration
-	bookings       int
-	rounds         int
-	pgbench        bool
-	pgbenchClients int
-	pgbenchMode    string
-	cards          int
-	pgbenchCards   int
-	json           bool
-	keep           bool
+	importMode         bool // -import: the card import benchmark instead
+	rush               bool // -rush: the rush (G3) instead
+	goals              bool // -goals: every goal this command measures, as one table
+	short              bool // -short: with -goals, the small CI version
+	citizens           int  // -citizens
+	places             int  // -places
+	arrival            time.Duration
+	conns              int
+	rushPGSeconds      int
+	citizenConcurrency int
+	importRows         int    // -rows
+	refURL             string // -ref-url
+	clients            int
+	duration           time.Duration
+	bookings           int
+	rounds             int
+	pgbench            bool
+	pgbenchClients     int
+	pgbenchMode        string
+	cards              int
+	pgbenchCards       int
+	json               bool
+	keep               bool
 }
 
 // run parses the flags, then reads the configuration and runs the benchmark. It fails on a flag
@@ -73,7 +95,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if o.importMode {
+	if o.goals {
+		// each part resolves its own options
+	} else if o.rush {
+		if err := o.resolveRush(); err != nil {
+			return err
+		}
+	} else if o.importMode {
 		if o.importRows <= 0 || o.rounds <= 0 {
 			return errors.New("-import: -rows and -rounds must be positive")
 		}
@@ -89,6 +117,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer s.close()
+	if o.goals {
+		return benchGoals(ctx, s, o, stdout, stderr)
+	}
+	if o.rush {
+		return benchRush(ctx, s, o, stdout, stderr)
+	}
 	if o.importMode {
 		return benchImportMain(ctx, s, o, stdout, stderr)
 	}
@@ -115,6 +149,14 @@ func parseFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.BoolVar(&o.importMode, "import", false, "benchmark the J-LIS card import against psql \\copy of the same file instead")
 	fs.IntVar(&o.importRows, "rows", 100_000, "with -import: rows in the generated file")
 	fs.StringVar(&o.refURL, "ref-url", "", "with -import: URL of the owner role for the \\copy reference (default: the runtime role and a TEMP table)")
+	fs.BoolVar(&o.goals, "goals", false, "run every goal this command measures (G1 booking, G3 rush closed and open, G6 import) and print one table: figure, reference, ratio, goal, holds?")
+	fs.BoolVar(&o.short, "short", false, "with -goals: the small version CI runs (fails only on wrong counts or 5xx)")
+	fs.BoolVar(&o.rush, "rush", false, "the rush (G3) instead: many citizens book few places through the JSON API, following Retry-After")
+	fs.IntVar(&o.citizens, "citizens", 5000, "with -rush: citizens")
+	fs.IntVar(&o.places, "places", 200, "with -rush: places (a multiple of 4: the earliest slots of 4 places each)")
+	fs.DurationVar(&o.arrival, "arrival", 0, "with -rush: citizens arrive evenly over this time, each logging in and booking at once (0: all log in first, then book at one moment)")
+	fs.IntVar(&o.rushPGSeconds, "rush-pgbench-seconds", 5, "with -rush: seconds of the pgbench reference (the refusal's SQL on the full slots)")
+	fs.IntVar(&o.citizenConcurrency, "citizen-concurrency", 16, "with -rush: the waiting room's limit per city (MADOGUCHI_CITIZEN_CONCURRENCY; 0: no waiting room)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
