@@ -1,0 +1,53 @@
+package ui_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/booking/bookingtest"
+	"github.com/madoguchi/madoguchi/tenant"
+)
+
+// TestDeadlineOpeningDaysHTTP: the admin counts the deadline in 開庁日; the setting is saved and
+// shown, the manual says so, and a citizen sees the deadline of their booking as that date.
+func TestDeadlineOpeningDaysHTTP(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	mustStaffAccount(t, e, "kanri", tenant.RoleAdmin, "admin password one")
+	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁", 2)
+	me := bookingtest.MustCard(t, e.svc, e.city, "0312")
+	addr := serve(t, e)
+	b := newBrowser(t, addr, e.city.Slug+".localhost")
+	staffLogin(t, b, "kanri", "admin password one")
+
+	b.get("/admin/settings")
+	b.want(200, "締切の日数の数え方", `name="deadline_opening_days" value="" id="f-deadline_opening_days" checked`)
+	b.post("/admin/settings", url.Values{"booking_deadline_days": {"2"}, "horizon_days": {"90"}, "reminder_hour": {"9"}, "deadline_opening_days": {"1"}})
+	b.want(200, "設定を保存しました", `value="1" id="f-deadline_opening_days-1" checked`)
+	city := freshCity(t, e)
+	if !city.Settings.DeadlineOpeningDays || booking.DeadlineDays(city) != 2 {
+		t.Fatalf("settings after saving = %+v", city.Settings)
+	}
+	admAuditHas(t, e, city, "kanri settings.update", `"deadline_opening_days": true`)
+	b.get("/admin/help")
+	b.want(200, "来庁日の開庁日で2日前まで")
+
+	slot := bookingtest.FirstSlot(t, e.svc, city, loc, e.clock.Now())
+	if _, err := e.svc.Reserve(ctx, city, booking.ReserveInput{SlotID: slot.ID, CardIDs: []uuid.UUID{me.ID}, Email: "a@example.jp", Actor: tenant.Citizen("")}); err != nil {
+		t.Fatal(err)
+	}
+	day := booking.DateFromDB(slot.Day)
+	deadline := booking.DeadlineDay(city, day)
+	if !booking.IsOpeningDay(deadline) || !deadline.Before(day.AddDays(-1)) {
+		t.Fatalf("DeadlineDay(%s) = %s", day, deadline)
+	}
+	c := newBrowser(t, addr, e.city.Slug+".localhost")
+	c.get("/login")
+	c.post("/login", url.Values{"card_no": {me.CardNo}, "month": {"3"}, "day": {"12"}})
+	c.get("/reservation")
+	c.want(200, booking.FormatDate("ja", deadline))
+}
