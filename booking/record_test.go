@@ -424,7 +424,7 @@ var recordCases = map[string]recordCase{
 // citizen's record), and the clock.
 var unrecorded = []string{
 	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
-	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "FleetDaily", "FleetOverview",
+	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "ExtendHold", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
 	"Login", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",

@@ -2,7 +2,9 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -33,6 +35,9 @@ func TestDeadlineOpeningDaysHTTP(t *testing.T) {
 		t.Fatalf("settings after saving = %+v", city.Settings)
 	}
 	admAuditHas(t, e, city, "kanri settings.update", `"deadline_opening_days": true`)
+	// The dashboard's chart of the next 14 days (nothing booked yet: 0 % bars, closed days "－").
+	b.get("/admin")
+	b.want(200, `<svg id="fill-chart"`, "今後14日間の予約の埋まり具合", `id="fill-table"`, ">本庁</text>", ">0%</text>")
 	b.get("/admin/help")
 	b.want(200, "来庁日の開庁日で2日前まで")
 
@@ -50,4 +55,25 @@ func TestDeadlineOpeningDaysHTTP(t *testing.T) {
 	c.post("/login", url.Values{"card_no": {me.CardNo}, "month": {"3"}, "day": {"12"}})
 	c.get("/reservation")
 	c.want(200, booking.FormatDate("ja", deadline))
+
+	// The booking shows in the chart: its day's bar is no longer 0 %.
+	b.get("/admin")
+	fill := day.AddDays(0)
+	if n := fillPercentOf(t, e, city, loc.ID, fill); n == 0 || !strings.Contains(b.last, fmt.Sprintf(">%d%%</text>", n)) {
+		t.Errorf("the chart lacks the %d %% of %s", n, fill)
+	}
+}
+
+func fillPercentOf(t *testing.T, e *env, city *tenant.Tenant, loc uuid.UUID, d booking.Date) int {
+	t.Helper()
+	places, err := e.svc.FillRates(context.Background(), city, d, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range places {
+		if p.LocationID == loc {
+			return p.Days[0].Percent()
+		}
+	}
+	return -1
 }
