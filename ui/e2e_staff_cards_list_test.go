@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/uitest"
 )
@@ -22,6 +26,27 @@ func TestE2EStaffCardsList(t *testing.T) {
 	for _, p := range prefixes {
 		for i := 1; i <= 3; i++ {
 			if _, err := e.svc.AddCard(ctx, e.city, booking.CardInput{CardNo: fmt.Sprintf("%s000000%d", p, i), Birth: "0401", StoragePos: "棚B-1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A place with some bookings over the next days, for the dashboard's chart.
+	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎 市民課", 2)
+	from := booking.FirstBookableDay(e.city, time.Now())
+	slots, err := e.svc.BookableSlots(ctx, e.city, loc.ID, from, from.AddDays(6), tenant.Citizen(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sl := range slots {
+		if i%3 != 0 {
+			continue // about a third of the slots, the first day's fuller than the rest
+		}
+		for k := range 2 - min(i/12, 1) {
+			c, err := e.svc.AddCard(ctx, e.city, booking.CardInput{CardNo: fmt.Sprintf("43%03d%04d", i, k), Birth: "0401"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.Reserve(ctx, e.city, booking.ReserveInput{SlotID: sl.ID, CardIDs: []uuid.UUID{c.ID}, Actor: tenant.Staff(uuid.Nil, "seed", "")}); err != nil {
 				t.Fatal(err)
 			}
 		}

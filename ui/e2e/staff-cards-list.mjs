@@ -21,6 +21,16 @@ scenario('staff card list: print, change by filter, one card', async ({ page, vi
     await page.getByRole('button', { name: 'ログイン' }).click();
     await page.waitForURL(/\/admin$/);
   });
+  await step('the dashboard shows the next 14 days per place as a chart', async () => {
+    const chart = page.locator('#fill-chart');
+    assert.ok(await chart.isVisible(), 'the chart is shown');
+    assert.match(await page.locator('#fill-title').innerText(), /今後14日間/);
+    assert.match(await chart.textContent(), /本庁舎 市民課/);
+    const box = await chart.boundingBox();
+    assert.ok(box.width <= viewport.width, 'the chart fits the screen');
+    await checkPage(page, 'dashboard with chart');
+    await shot('staff-dashboard-chart');
+  });
   await step('the list filtered by status and number offers CSV, print and the change', async () => {
     await visit(page, `/admin/cards?status=imported&q=${prefix}`);
     assert.match(await page.locator('#h-results').innerText(), /検索結果 3件/);
