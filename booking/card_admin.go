@@ -95,15 +95,11 @@ var searchNoRE = regexp.MustCompile(`^[0-9A-Z]{0,32}$`)
 // is refused before anything is stored or logged.
 func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery, a tenant.Actor) (_ *CardList, err error) {
 	defer tenant.Wrap(&err, "booking.SearchCards(%s)", t.ID)
-	no := NormalizeCardNo(q.No)
-	switch {
-	case len(no) == 12 && isDigits(no):
-		return nil, fieldError("q", "login.card_no.my_number")
-	case !searchNoRE.MatchString(no):
-		return nil, fieldError("q", "cards.search.invalid")
-	case q.Status != "" && !ValidCardStatus(q.Status):
-		return nil, fieldError("status", "cards.refused.no_status")
+	f, err := CardFilter{No: q.No, Status: q.Status}.normalize()
+	if err != nil {
+		return nil, err
 	}
+	no := f.No
 	if q.PerPage <= 0 {
 		q.PerPage = 50
 	}
@@ -122,22 +118,13 @@ func (s *Service) SearchCards(ctx context.Context, t *tenant.Tenant, q CardQuery
 			out.Counts[c.Status] = c.N
 			out.All += c.N
 		}
-		filter := func(sq *bun.SelectQuery) *bun.SelectQuery {
-			if no != "" {
-				sq = sq.Where("card_no LIKE ?", no+"%") // no is [0-9A-Z]*: no LIKE wildcards
-			}
-			if q.Status != "" {
-				sq = sq.Where("status = ?", q.Status)
-			}
-			return sq
-		}
-		n, err := filter(tx.NewSelect().Model((*Card)(nil))).Count(ctx)
+		n, err := f.where(tx.NewSelect().Model((*Card)(nil))).Count(ctx)
 		if err != nil {
 			return err
 		}
 		out.Total = int(n)
 		out.Page = min(q.Page, out.Pages())
-		if err := filter(tx.NewSelect().Model(&out.Cards)).Order("card_no").
+		if err := f.where(tx.NewSelect().Model(&out.Cards)).Order("card_no").
 			Limit(int64(q.PerPage)).Offset(int64((out.Page - 1) * q.PerPage)).Scan(ctx); err != nil {
 			return err
 		}

@@ -112,13 +112,7 @@ func parseCardCSV(r io.Reader, t *tenant.Tenant, prof ImportProfile, emit func(C
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 
-	p := cardParser{t: t, prof: prof, emit: emit, seen: map[string]int{}}
-	if t != nil && t.Settings.CardNumberPattern != "" {
-		p.pattern, _ = regexp.Compile(t.Settings.CardNumberPattern)
-	}
-	if p.pattern == nil {
-		p.pattern = regexp.MustCompile(defaultCardPattern)
-	}
+	p := newCardParser(t, prof, emit)
 	header := true
 	rows := 0
 	for {
@@ -211,26 +205,53 @@ func (p *cardParser) cardNo(s string) (string, error) {
 }
 
 func (p *cardParser) row(line int, rec []string) error {
-	var reasons []string
+	in, reasons := p.check(rec)
+	if len(reasons) == 0 {
+		if first, dup := p.seen[in.CardNo]; dup {
+			reasons = append(reasons, RowReason{Column: colCardNo, Text: fmt.Sprintf("製造管理番号が重複しています（%d行目と同じ番号）", first)})
+		}
+	}
+	if len(reasons) > 0 {
+		texts := make([]string, len(reasons))
+		for i, r := range reasons {
+			texts[i] = r.Text
+		}
+		p.rejected = append(p.rejected, RowError{Line: line, Reason: strings.Join(texts, "、")})
+		return nil
+	}
+	p.seen[in.CardNo] = line
+	return p.emit(in)
+}
+
+// RowReason is one reason a card row is refused: the column it concerns (製造管理番号, 生年月日,
+// 氏名, 氏名カナ, 保管位置) and the reason in Japanese, which never contains the row's values.
+type RowReason struct {
+	Column string
+	Text   string
+}
+
+// check validates one data row as the import does; the CardInput is good when no reason is returned.
+func (p *cardParser) check(rec []string) (CardInput, []RowReason) {
+	var reasons []RowReason
 	no, err := p.cardNo(p.field(rec, colCardNo))
 	if err == nil && !dbCardNoRE.MatchString(no) {
 		err = fieldError("card_no", "login.card_no.invalid")
 	}
 	if err != nil {
+		text := "製造管理番号の形式が正しくありません"
 		switch fieldKey(err, "card_no") {
 		case "login.card_no.required":
-			reasons = append(reasons, "製造管理番号が空です")
+			text = "製造管理番号が空です"
 		case "login.card_no.my_number":
-			reasons = append(reasons, "製造管理番号の列に12桁の数字があります（個人番号は取り込めません）")
-		default:
-			reasons = append(reasons, "製造管理番号の形式が正しくありません")
+			text = "製造管理番号の列に12桁の数字があります（個人番号は取り込めません）"
 		}
+		reasons = append(reasons, RowReason{Column: colCardNo, Text: text})
 	}
 	var mmdd string
 	if birth := p.field(rec, colBirth); birth == "" {
-		reasons = append(reasons, "生年月日が空です")
+		reasons = append(reasons, RowReason{Column: colBirth, Text: "生年月日が空です"})
 	} else if mmdd, err = MMDDFromBirthDate(normalizeBirthDate(birth)); err != nil {
-		reasons = append(reasons, "生年月日の形式が正しくありません (YYYY-MM-DD または YYYYMMDD)")
+		reasons = append(reasons, RowReason{Column: colBirth, Text: "生年月日の形式が正しくありません (YYYY-MM-DD または YYYYMMDD)"})
 	}
 	in := CardInput{CardNo: no, Birth: mmdd}
 	for _, f := range []struct {
@@ -245,26 +266,42 @@ func (p *cardParser) row(line int, rec []string) error {
 		v := p.field(rec, f.col)
 		switch {
 		case utf8.RuneCountInString(v) > f.max:
-			reasons = append(reasons, fmt.Sprintf("%sが長すぎます（%d文字まで）", f.col, f.max))
+			reasons = append(reasons, RowReason{Column: f.col, Text: fmt.Sprintf("%sが長すぎます（%d文字まで）", f.col, f.max)})
 		case hasControl(v):
-			reasons = append(reasons, fmt.Sprintf("%sに改行や制御文字が含まれています", f.col))
+			reasons = append(reasons, RowReason{Column: f.col, Text: fmt.Sprintf("%sに改行や制御文字が含まれています", f.col)})
 		case hasDigitRun(v, 12):
-			reasons = append(reasons, fmt.Sprintf("%sに12桁の数字があります（個人番号は取り込めません）", f.col))
+			reasons = append(reasons, RowReason{Column: f.col, Text: fmt.Sprintf("%sに12桁の数字があります（個人番号は取り込めません）", f.col)})
 		default:
 			*f.dst = v
 		}
 	}
-	if len(reasons) == 0 {
-		if first, dup := p.seen[no]; dup {
-			reasons = append(reasons, fmt.Sprintf("製造管理番号が重複しています（%d行目と同じ番号）", first))
-		}
+	return in, reasons
+}
+
+// newCardParser is the parser of tenant t's rows with the tenant's card number pattern.
+func newCardParser(t *tenant.Tenant, prof ImportProfile, emit func(CardInput) error) *cardParser {
+	p := &cardParser{t: t, prof: prof, emit: emit, seen: map[string]int{}}
+	if t != nil && t.Settings.CardNumberPattern != "" {
+		p.pattern, _ = regexp.Compile(t.Settings.CardNumberPattern)
 	}
-	if len(reasons) > 0 {
-		p.rejected = append(p.rejected, RowError{Line: line, Reason: strings.Join(reasons, "、")})
-		return nil
+	if p.pattern == nil {
+		p.pattern = regexp.MustCompile(defaultCardPattern)
 	}
-	p.seen[no] = line
-	return p.emit(in)
+	return p
+}
+
+// CardRow is one card typed by staff in the entry form: the columns of the card CSV.
+type CardRow struct {
+	CardNo, Birth, Name, NameKana, StoragePos string
+}
+
+// CheckCardRow validates a card typed by staff exactly as the import validates a row of the card
+// CSV (same normalisation, the tenant's number pattern, same limits and refusals, the same
+// Japanese reasons). It returns the card to add, or the reasons it is refused.
+func CheckCardRow(t *tenant.Tenant, r CardRow) (CardInput, []RowReason) {
+	p := newCardParser(t, ImportProfile{}, nil)
+	p.idx = map[string]int{colCardNo: 0, colBirth: 1, colName: 2, colNameKana: 3, colStoragePos: 4}
+	return p.check([]string{r.CardNo, r.Birth, r.Name, r.NameKana, r.StoragePos})
 }
 
 // ImportCards loads a card CSV (see ParseCardCSVWith) into tenant t with the tenant's mapping

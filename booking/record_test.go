@@ -312,6 +312,34 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
+	"AddCardByHand": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := w.svc.AddCardByHand(ctx, w.t, booking.CardRow{CardNo: "246813579", Birth: "1990-03-12"}, recorder)
+			return err
+		}
+	},
+	"ExportCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		w.card(t)
+		return func(ctx context.Context) error {
+			_, err := w.svc.ExportCards(ctx, w.t, booking.CardFilter{}, booking.EncodingSJIS, io.Discard, nil, recorder)
+			return err
+		}
+	},
+	"PrintCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		w.card(t)
+		return func(ctx context.Context) error {
+			_, err := w.svc.PrintCards(ctx, w.t, booking.CardFilter{Status: booking.CardImported}, recorder)
+			return err
+		}
+	},
+	"ChangeCardStatusByFilter": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		c := w.card(t)
+		f := booking.CardFilter{No: c.CardNo, Status: booking.CardImported}
+		return func(ctx context.Context) error {
+			_, err := w.svc.ChangeCardStatusByFilter(ctx, w.t, f, booking.CardNoticeSent, 1, recorder)
+			return err
+		}
+	},
 	"CardRecord": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		c := w.card(t)
 		return func(ctx context.Context) error { _, err := w.svc.CardRecord(ctx, w.t, c.ID, recorder); return err }
@@ -396,7 +424,7 @@ var recordCases = map[string]recordCase{
 // citizen's record), and the clock.
 var unrecorded = []string{
 	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
-	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "FleetDaily", "FleetOverview",
+	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "ExtendHold", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
 	"Login", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",

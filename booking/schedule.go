@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/madoguchi/madoguchi/booking/jpholiday"
 	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/tenant"
 )
@@ -264,10 +265,57 @@ func HorizonDays(t *tenant.Tenant) int {
 }
 
 // DeadlineDays returns N of "開庁何日前まで": citizens may book, change or cancel day D until the end
-// of day D−N (JST). Default 1 (the day before).
+// of DeadlineDay(t, D) (JST): day D−N, or the N-th opening day before D when the city counts in
+// opening days. Default 1 (the day before).
 func DeadlineDays(t *tenant.Tenant) int {
 	if t.Settings.BookingDeadlineDays != nil {
 		return *t.Settings.BookingDeadlineDays
 	}
 	return 1
+}
+
+// IsOpeningDay reports whether d is a 開庁日 of a city office: Monday to Friday, not a national
+// holiday and not in the year-end closure (12-29 … 01-03). The places' own schedules and their
+// 休日開庁 overrides do not change it: the deadline counts the office's working days.
+func IsOpeningDay(d Date) bool {
+	wd := d.Weekday()
+	noon := d.Time(12, 0)
+	return wd != time.Saturday && wd != time.Sunday && !jpholiday.IsHoliday(noon) && !jpholiday.IsYearEndClosure(noon)
+}
+
+// DeadlineDay returns the last day (JST, until its end) on which a citizen may book, change or
+// cancel a visit on day d: d−N for N = DeadlineDays(t), or, when the city counts in opening days
+// (Settings.DeadlineOpeningDays), the N-th opening day before d. N = 0 is d itself either way.
+func DeadlineDay(t *tenant.Tenant, d Date) Date {
+	n := DeadlineDays(t)
+	if n == 0 || !t.Settings.DeadlineOpeningDays {
+		return d.AddDays(-n)
+	}
+	for {
+		d = d.AddDays(-1)
+		if IsOpeningDay(d) {
+			if n--; n == 0 {
+				return d
+			}
+		}
+	}
+}
+
+// FirstBookableDay returns the first day a citizen may book (or still change or cancel) on the
+// day of now: the first day D with DeadlineDay(t, D) not before today.
+func FirstBookableDay(t *tenant.Tenant, now time.Time) Date {
+	today := DateOf(now)
+	n := DeadlineDays(t)
+	if n == 0 || !t.Settings.DeadlineOpeningDays {
+		return today.AddDays(n)
+	}
+	// D is bookable when [today, D−1] holds N opening days: D is the day after the N-th opening
+	// day from today on.
+	for d := today; ; d = d.AddDays(1) {
+		if IsOpeningDay(d) {
+			if n--; n == 0 {
+				return d.AddDays(1)
+			}
+		}
+	}
 }

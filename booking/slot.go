@@ -174,10 +174,10 @@ type DayAvailability struct {
 	Remaining int // places free in slots that can take the whole party
 }
 
-// bookableFrom returns the first instant a citizen may still book: slots must start after now and
-// on a day after the deadline (today + N days, N = DeadlineDays).
+// bookableFrom returns the first day a citizen may still book: slots must start after now and on
+// a day whose deadline has not passed (FirstBookableDay).
 func bookableFrom(t *tenant.Tenant, now time.Time) (firstDay Date) {
-	return DateOf(now).AddDays(DeadlineDays(t))
+	return FirstBookableDay(t, now)
 }
 
 // Availability returns the calendar of a location for days [from, to] for a party of n people,

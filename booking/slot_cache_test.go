@@ -240,7 +240,7 @@ var changesSlots = map[string]bool{
 // case: reads, mail, imports (cards only), login, the clock.
 var slotReads = []string{
 	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
-	"CommitImport", "CurrentReservation", "DaySummary", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
+	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
 	"ImportProfile", "LocationByID", "Locations", "Login", "MailFailed", "MailSent", "MailTemplateList",
 	"MailTemplateOf", "MarkOutboxEnqueued", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",
 	"PreviewImport", "PreviewMail", "QueueReminders", "ReleaseOutbox", "ReservationByID", "RunImportValidate",

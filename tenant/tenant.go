@@ -36,6 +36,9 @@ var slugRE = regexp.MustCompile(`^[a-z][a-z0-9-]{1,30}[a-z0-9]$`)
 type Settings struct {
 	CallCenterPhone     string `json:"call_center_phone,omitempty"`
 	BookingDeadlineDays *int   `json:"booking_deadline_days,omitempty"`
+	// DeadlineOpeningDays counts BookingDeadlineDays in 開庁日 (Monday–Friday that is not a
+	// national holiday and not 12-29 … 01-03) instead of calendar days (booking.DeadlineDay).
+	DeadlineOpeningDays bool   `json:"deadline_opening_days,omitempty"`
 	HorizonDays         int    `json:"horizon_days,omitempty"`
 	ReminderHour        *int   `json:"reminder_hour,omitempty"`
 	CardNumberPattern   string `json:"card_number_pattern,omitempty"`

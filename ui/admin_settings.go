@@ -22,6 +22,8 @@ type AdminSettingsPage struct {
 	Retain  []adminField // 個人情報の保存期間
 
 	Security securitySection // ログインとアクセスの制限 (ui/admin_settings_security.go)
+
+	DeadlineOpeningDays bool // the deadline counts 開庁日 (booking.DeadlineDay)
 }
 
 // settingsForm is the settings form as posted (strings, re-shown on errors).
@@ -29,8 +31,9 @@ type settingsForm struct {
 	DeadlineDays, HorizonDays, ReminderHour, Phone, MailFrom, CardPattern string
 	NameDays, EmailDays, CardDays                                         string // retention periods
 
-	TOTPRequired bool
-	AllowList    string // one entry a line
+	TOTPRequired        bool
+	AllowList           string // one entry a line
+	DeadlineOpeningDays bool   // the deadline counts 開庁日
 }
 
 func settingsFormOf(t *tenant.Tenant) settingsForm {
@@ -46,11 +49,13 @@ func settingsFormOf(t *tenant.Tenant) settingsForm {
 		CardDays:     strconv.Itoa(booking.CardRetentionDays(t)),
 		TOTPRequired: t.Settings.TOTPRequired,
 		AllowList:    strings.Join(t.Settings.AdminAllowList, "\n"),
+
+		DeadlineOpeningDays: t.Settings.DeadlineOpeningDays,
 	}
 }
 
 func (u *UI) settingsPage(c *fiber.Ctx, f settingsForm, errs map[string]string) *AdminSettingsPage {
-	p := &AdminSettingsPage{BasePage: u.base(c)}
+	p := &AdminSettingsPage{BasePage: u.base(c), DeadlineOpeningDays: f.DeadlineOpeningDays}
 	p.Errors = errs
 	lang := p.Lang
 	field := func(name, label, hint, value string) adminField {
@@ -103,6 +108,7 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 		NameDays: strings.Clone(c.FormValue("retention_name_days")), EmailDays: strings.Clone(c.FormValue("retention_email_days")),
 		CardDays:     strings.Clone(c.FormValue("retention_card_days")),
 		TOTPRequired: c.FormValue("totp_required") == "1", AllowList: strings.Clone(c.FormValue("admin_allow_list")),
+		DeadlineOpeningDays: c.FormValue("deadline_opening_days") == "1",
 	}
 	st, errs := f.settings()
 	actor := staffActorOf(c)
@@ -133,7 +139,7 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 func (f settingsForm) settings() (tenant.Settings, map[string]string) {
 	errs := map[string]string{}
 	st := tenant.Settings{CallCenterPhone: normalizePhone(f.Phone), MailFrom: halfWidth(f.MailFrom),
-		CardNumberPattern: strings.TrimSpace(f.CardPattern), TOTPRequired: f.TOTPRequired}
+		CardNumberPattern: strings.TrimSpace(f.CardPattern), TOTPRequired: f.TOTPRequired, DeadlineOpeningDays: f.DeadlineOpeningDays}
 	for _, n := range []struct {
 		field, value, key string
 		optional          bool

@@ -358,8 +358,8 @@ func (u *UI) toAPIReservation(t *tenant.Tenant, v *booking.ReservationView) apiR
 	day := booking.DateOf(v.StartsAt)
 	r := apiReservation{ID: v.ID, Code: v.Code, StartsAt: apiTime(v.StartsAt), EndsAt: apiTime(v.Slot.EndsAt),
 		Location: toAPILocation(&v.Location), PartySize: v.PartySize, Status: string(v.Status), Cards: []apiCard{},
-		Changeable:     v.Status == booking.Booked && !day.Before(booking.DateOf(u.now()).AddDays(booking.DeadlineDays(t))),
-		ChangeDeadline: day.AddDays(-booking.DeadlineDays(t)).String()}
+		Changeable:     v.Status == booking.Booked && !day.Before(booking.FirstBookableDay(t, u.now())),
+		ChangeDeadline: booking.DeadlineDay(t, day).String()}
 	for i := range v.Cards {
 		r.Cards = append(r.Cards, apiCard{MaskedNo: v.Cards[i].MaskedNo()})
 	}

@@ -33,8 +33,8 @@ func (u *UI) reservationPage(c *fiber.Ctx, v *booking.ReservationView) (*Reserva
 	}
 	p := &ReservationPage{BasePage: u.base(c), R: v, CallCenter: t.Settings.CallCenterPhone,
 		QR:          template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)),
-		DeadlineDay: booking.DateOf(v.StartsAt).AddDays(-booking.DeadlineDays(t))}
-	p.CanChange = v.Status == booking.Booked && !booking.DateOf(v.StartsAt).Before(booking.DateOf(u.now()).AddDays(booking.DeadlineDays(t)))
+		DeadlineDay: booking.DeadlineDay(t, booking.DateOf(v.StartsAt))}
+	p.CanChange = v.Status == booking.Booked && !booking.DateOf(v.StartsAt).Before(booking.FirstBookableDay(t, u.now()))
 	return p, nil
 }
 

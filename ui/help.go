@@ -18,6 +18,7 @@ type HelpPage struct {
 	StatusURL       []string // the public status page, reachable from the internet, in parts
 	CallCenterPhone string   // empty when the city has not set one
 	DeadlineDays    int
+	DeadlineOpening bool // DeadlineDays counts 開庁日
 	HorizonDays     int
 	ReminderHour    int
 	// Retention periods in days (運用マニュアル「個人情報の取扱いと保存期間」).
@@ -36,7 +37,7 @@ func (u *UI) helpPage(c *fiber.Ctx) *HelpPage {
 		status += ":" + port
 	}
 	return &HelpPage{BasePage: u.base(c), AdminURL: breakable(scheme + "://" + host + "/admin"), StatusURL: breakable(scheme + "://" + status + "/"),
-		CallCenterPhone: t.Settings.CallCenterPhone, DeadlineDays: booking.DeadlineDays(t), HorizonDays: booking.HorizonDays(t),
+		CallCenterPhone: t.Settings.CallCenterPhone, DeadlineDays: booking.DeadlineDays(t), DeadlineOpening: t.Settings.DeadlineOpeningDays, HorizonDays: booking.HorizonDays(t),
 		ReminderHour: booking.ReminderHour(t), NameDays: booking.NameRetentionDays(t), EmailDays: booking.EmailRetentionDays(t),
 		CardDays: booking.CardRetentionDays(t)}
 }

@@ -174,6 +174,12 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	// every change too (card.status, card.unlock).
 	city.Get("/admin/cards", u.staff(u.staffCards)...)                   // staff, admin: search, counts, list
 	city.Post("/admin/cards/status", u.staff(u.staffCardsBulkStatus)...) // staff, admin: bulk change, all or nothing
+	city.Get("/admin/cards/new", u.staff(u.staffCardNewShow)...)         // staff, admin: one card, checked as an import row
+	city.Post("/admin/cards/new", u.staff(u.staffCardNew)...)            // staff, admin (audited)
+	city.Get("/admin/cards.csv", u.staff(u.staffCardsCSV)...)            // staff, admin: the filtered list (streamed, audited)
+	city.Get("/admin/cards/print", u.staff(u.staffCardsPrint)...)        // staff, admin: the filtered list on A4 (audited)
+	city.Get("/admin/cards/change", u.staff(u.staffCardsChangeShow)...)  // staff, admin: check page (count only)
+	city.Post("/admin/cards/change", u.staff(u.staffCardsChange)...)     // staff, admin: every card of the filter, all or nothing (audited)
 	city.Get("/admin/cards/:id", u.staff(u.staffCard)...)                // staff, admin: record, history, booking
 	city.Post("/admin/cards/:id/status", u.staff(u.staffCardStatus)...)  // staff, admin: change one card
 	city.Post("/admin/cards/:id/unlock", u.staff(u.staffCardUnlock)...)  // staff, admin: lift the login lock

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,6 +29,10 @@ type StaffCardsPage struct {
 	Message  string            // a refused change, translated
 	PrevURL  string
 	NextURL  string
+	// FilterQuery is the list's filter as the start of a query string ("q=…&status=…&"), for the
+	// CSV and print links; Next the statuses the filtered cards may all be changed to.
+	FilterQuery template.URL
+	Next        []booking.CardStatus
 }
 
 // StaffCardCount is one row of the counts table.
@@ -62,6 +67,21 @@ func admCardsURL(q, status string, page int) string {
 		return "/admin/cards"
 	}
 	return "/admin/cards?" + v.Encode()
+}
+
+// cardsFilterQuery is "q=…&status=…&" without the empty ones.
+func cardsFilterQuery(q, status string) template.URL {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if status != "" {
+		v.Set("status", status)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return template.URL(v.Encode() + "&")
 }
 
 // admMessage translates a domain error whose Args name card statuses ("from", "to") with the
@@ -102,6 +122,10 @@ func (u *UI) cardsPage(c *fiber.Ctx, q, status string, page int) (*StaffCardsPag
 		return nil, err
 	}
 	p.List, p.All = list, list.All
+	p.FilterQuery = cardsFilterQuery(list.No, status)
+	if status != "" {
+		p.Next = booking.NextCardStatuses(booking.CardStatus(status))
+	}
 	for _, st := range booking.CardStatuses {
 		p.Counts = append(p.Counts, StaffCardCount{Status: st, N: list.Counts[st], URL: admCardsURL("", string(st), 1)})
 	}

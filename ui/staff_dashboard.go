@@ -15,7 +15,8 @@ type DashboardPage struct {
 	BasePage
 	StaffLogin string
 	Days       []DashboardDay
-	LiveURL    string // the days' live stream (data-live); "" when the screens are not live
+	LiveURL    string     // the days' live stream (data-live); "" when the screens are not live
+	Chart      *FillChart // the next 14 days' fill rate per place; nil without places
 }
 
 // DashboardDay is one day of the dashboard.
@@ -41,6 +42,9 @@ func (u *UI) staffDashboard(c *fiber.Ctx) error {
 	}
 	var err error
 	if p.Days, err = u.dashboardDays(c.UserContext(), web.TenantOf(c), booking.DateOf(u.now())); err != nil {
+		return err
+	}
+	if p.Chart, err = u.fillChart(c.UserContext(), web.TenantOf(c), booking.DateOf(u.now())); err != nil {
 		return err
 	}
 	if u.liveDashboard != nil {

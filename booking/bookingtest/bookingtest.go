@@ -70,7 +70,7 @@ func MustCard(tb testing.TB, svc *booking.Service, t *tenant.Tenant, mmdd string
 // none).
 func FirstSlot(tb testing.TB, svc *booking.Service, t *tenant.Tenant, loc *booking.Location, now time.Time) *booking.Slot {
 	tb.Helper()
-	day := booking.DateOf(now).AddDays(booking.DeadlineDays(t))
+	day := booking.FirstBookableDay(t, now)
 	for range 30 {
 		slots, err := svc.SlotsOn(context.Background(), t, loc.ID, day, Citizen)
 		if err != nil {

@@ -333,7 +333,7 @@ func benchSetup(ctx context.Context, a *services, o *benchOptions, withPG bool, 
 	}
 	now := time.Now()
 	today := booking.DateOf(now)
-	slots, err := a.Booking.SlotsBetween(ctx, t, sc.location.ID, today.AddDays(booking.DeadlineDays(t)), today.AddDays(booking.HorizonDays(t)))
+	slots, err := a.Booking.SlotsBetween(ctx, t, sc.location.ID, booking.FirstBookableDay(t, now), today.AddDays(booking.HorizonDays(t)))
 	if err != nil {
 		return sc, fmt.Errorf("list slots: %w", err)
 	}
