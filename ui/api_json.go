@@ -201,6 +201,10 @@ type apiCredentials struct {
 	Birth  apiOptional `json:"birth"`
 	Month  apiPart     `json:"month"`
 	Day    apiPart     `json:"day"`
+	// PowToken and PowNonce answer a "login.step_up" refusal: the error's pow_token and a nonce
+	// that solves it (SHA-256 of token ":" nonce starting with pow_bits zero bits).
+	PowToken apiString `json:"pow_token"`
+	PowNonce apiString `json:"pow_nonce"`
 }
 
 // loginInput turns the credentials into a booking.LoginInput; prefix names the object in field
@@ -232,7 +236,8 @@ func (cr apiCredentials) loginInput(c *fiber.Ctx, prefix string) (booking.LoginI
 			return booking.LoginInput{}, &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
 		}
 	}
-	return booking.LoginInput{CardNo: string(cr.CardNo), Birth: birth, IP: c.IP()}, nil
+	return booking.LoginInput{CardNo: string(cr.CardNo), Birth: birth, IP: c.IP(),
+		PowToken: string(cr.PowToken), PowNonce: string(cr.PowNonce)}, nil
 }
 
 // apiFamily is the family members of a booking. It decodes each member on its own, so that an
