@@ -872,3 +872,53 @@ func TestNew(t *testing.T) {
 		t.Errorf("metrics not registered: %v", labels)
 	}
 }
+
+// TestBudget prints (go test -run TestBudget -v ./booking/guard, or make guard-budget) how many
+// cards an attacker with 1,000 addresses (IPv4 addresses or IPv6 /64s) can take over per day
+// with the default thresholds, and checks it against the goal of 80. It then shows with Redis
+// that one address gets exactly IPDailyLimit guesses judged in a day, however it spreads them
+// over cards and however the spray window is gamed.
+func TestBudget(t *testing.T) {
+	t.Parallel()
+	c := DefaultConfig()
+	const addresses, goal = 1000, 80.0
+	perDay := c.IPDailyLimit * int(24*time.Hour/c.IPDailyWindow)
+	// A guess on a card that already had k wrong guesses succeeds with 1/(366-k); the hard lock
+	// stops a card at CardHardLimit, so no guess does better than 1/(366-(CardHardLimit-1)).
+	worst := 366 - (c.CardHardLimit - 1)
+	bound := float64(addresses*perDay) / float64(worst)
+	t.Logf("budget with the default thresholds, %d addresses:", addresses)
+	t.Logf("  judged guesses per address per day = IPDailyLimit %d per %v = %d", c.IPDailyLimit, c.IPDailyWindow, perDay)
+	t.Logf("  (the proof-of-work step-up after %d failures in %v, per subnet after %d in %v, and per city after %d in %v adds cost, not a bound)",
+		c.IPShortLimit, c.IPShortWindow, c.SubnetLimit, c.SubnetWindow, c.TenantLimit, c.TenantWindow)
+	t.Logf("  chance per guess <= 1/(366 - (CardHardLimit %d - 1)) = 1/%d", c.CardHardLimit, worst)
+	t.Logf("  cards taken over per day <= %d × %d / %d = %.1f (spraying one guess per card: %d × %d / 366 = %.1f)",
+		addresses, perDay, worst, bound, addresses, perDay, float64(addresses*perDay)/366)
+	before := float64(addresses) * float64(24*time.Hour/c.SprayWindow) * float64(c.SprayLimit-1) * float64(c.CardSoftLimit) / 366
+	t.Logf("  before the daily limit: %d windows of %v × %d cards (under the spray block) × %d guesses (under the soft lock) × %d / 366 = %.0f",
+		int(24*time.Hour/c.SprayWindow), c.SprayWindow, c.SprayLimit-1, c.CardSoftLimit, addresses, before)
+	if bound > goal {
+		t.Errorf("budget %.1f cards a day, want <= %.0f", bound, goal)
+	}
+
+	// One address, one guess per fresh card, with the spray window so short it never blocks:
+	// the daily limit alone stops it at IPDailyLimit judged guesses.
+	cfg := c
+	cfg.SprayWindow = time.Millisecond
+	f := newFixture(t, cfg)
+	ip := f.ip()
+	judged := 0
+	for range 3 * c.IPDailyLimit {
+		time.Sleep(2 * time.Millisecond)
+		d := f.attempt(f.tenant, f.card(), ip, true)
+		if !d.Allowed {
+			wantRefused(t, "past the daily limit", d, ReasonIPLimit)
+			break
+		}
+		judged++
+	}
+	t.Logf("  measured: one address got %d guesses judged before %s", judged, ReasonIPLimit)
+	if judged != c.IPDailyLimit {
+		t.Errorf("one address got %d guesses judged, want IPDailyLimit %d", judged, c.IPDailyLimit)
+	}
+}
