@@ -194,6 +194,9 @@ func (p apiPart) value(max int, rangeKey string) (int, string) {
 	return n, ""
 }
 
+// The longest proof-of-work token and nonce a credential may carry (openapi.json says the same).
+const maxPowToken, maxPowNonce = 200, 20
+
 // apiCredentials is a card number with its birthday, either as "birth" ("0312", "3/12") or as
 // separate "month" and "day" (exactly one of the two forms, as the schema's oneOf says).
 type apiCredentials struct {
@@ -212,6 +215,12 @@ type apiCredentials struct {
 // a date that does not exist (2/30) is login.birth.invalid on the day.
 func (cr apiCredentials) loginInput(c *fiber.Ctx, prefix string) (booking.LoginInput, error) {
 	birth := cr.Birth.v
+	if len(cr.PowToken) > maxPowToken {
+		return booking.LoginInput{}, apiFieldError(prefix+"pow_token", "api.pow.invalid")
+	}
+	if len(cr.PowNonce) > maxPowNonce {
+		return booking.LoginInput{}, apiFieldError(prefix+"pow_nonce", "api.pow.invalid")
+	}
 	if cr.Birth.set && (cr.Month.set || cr.Day.set) {
 		return booking.LoginInput{}, apiFieldError(prefix+"birth", "api.birth.ambiguous")
 	}

@@ -60,8 +60,8 @@ func (u *UI) apiReservationCreate(c *fiber.Ctx) error {
 		return err
 	}
 	if len(in.Family) > 0 {
-		// Each member is a card check: counted with the API's logins (30 a minute per address).
-		if err := u.apiLogin.Allow(c); err != nil {
+		// Each member is a card check: flood-limited like the API's login (30 a minute per address).
+		if err := u.apiFamily.Allow(c); err != nil {
 			return err
 		}
 	}

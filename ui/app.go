@@ -96,9 +96,9 @@ type UI struct {
 	notices   *noticeCache     // the cities' maintenance notices (notice.go)
 	// The live staff screens (ui/staff_live.go); nil without Deps.Live.
 	liveDashboard, liveBookings *web.Feed
-	// apiLogin counts, per client address, the API's card checks: POST /api/v1/session, and
-	// POST /api/v1/reservations when it carries family members (set by apiRoutes).
-	apiLogin *web.Flood
+	// apiFamily counts, per client address, POST /api/v1/reservations with family members (each
+	// one a card check), as apiLoginPerMinute does POST /api/v1/session (set by apiRoutes).
+	apiFamily *web.Flood
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }

@@ -29,7 +29,7 @@ import (
 // are not applied to the staff login: a city's LGWAN egress is one address for every clerk. The
 // citizen login's limit is configuration (MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE, Deps.LoginPerMinute).
 const (
-	apiLoginPerMinute = 30  // POST /api/v1/session and POST /api/v1/reservations with family members, whatever the result
+	apiLoginPerMinute = 30  // POST /api/v1/session, and (counted apart) POST /api/v1/reservations with family members, whatever the result
 	apiReadPerMinute  = 300 // the public reads (locations, availability)
 )
 
@@ -102,8 +102,8 @@ func (u *UI) apiRoutes(city fiber.Router) {
 	// there is no ambient credential to forge requests with and no CSRF token to send. Errors are
 	// JSON from the one error handler. Every operation but the description passes the city's
 	// waiting room (in the apiOpen and apiCitizen guards): when it is full, 429 with Retry-After.
-	u.apiLogin = web.NewFlood(apiLoginPerMinute)
-	apiLogin, apiRead := u.apiLogin.Handler, web.FloodLimiter(apiReadPerMinute)
+	u.apiFamily = web.NewFlood(apiLoginPerMinute)
+	apiLogin, apiRead := web.FloodLimiter(apiLoginPerMinute), web.FloodLimiter(apiReadPerMinute)
 	v1 := city.Group("/api/v1")
 	v1.Get("/openapi.json", public(u.apiOpenAPI)...)                            // anyone
 	v1.Post("/session", u.apiOpen(apiLogin, u.apiSessionCreate)...)             // anyone (login: lockout counters + 30/min per IP)
