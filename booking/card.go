@@ -165,6 +165,15 @@ func (s *Service) LoginChallenge(t *tenant.Tenant, ip string) (token string, bit
 	return s.cfg.Guard.Challenge(t.ID.String(), ip, s.now()), s.cfg.Guard.PowBits()
 }
 
+// LoginStepUp reports whether a login from ip in t needs the proof of work now, so that the
+// form's script solves its challenge only then (without it, or if the step-up starts after the
+// form was shown, the challenge alone passes after the wait). With Redis down it reports false:
+// the login itself then fails closed.
+func (s *Service) LoginStepUp(ctx context.Context, t *tenant.Tenant, ip string) bool {
+	need, err := s.cfg.Guard.StepUpRequired(ctx, t.ID.String(), ip)
+	return err == nil && need
+}
+
 // Login checks a card number and birth MMDD. Every login path (web, API, add-family-member, call
 // center) calls it, so all share the lockout counters. The guess is counted before it is
 // judged (guard.Attempt), so guesses sent in parallel never get past the limit. It returns:

@@ -399,7 +399,7 @@ var unrecorded = []string{
 	"CommitImport", "CurrentReservation", "DaySummary", "ExtendHold", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
-	"Login", "LoginChallenge", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",
+	"Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
 	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",

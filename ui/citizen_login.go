@@ -22,12 +22,16 @@ type LoginPage struct {
 	// seconds have passed. It is checked only while the guard requires the step-up.
 	PowToken string
 	PowBits  int
+	// PowSolve asks the page's script to solve the challenge: the step-up is required now.
+	PowSolve bool
 }
 
 // loginPage returns a login (or add-a-family-member) page with a fresh proof-of-work challenge.
 func (u *UI) loginPage(c *fiber.Ctx, family bool) *LoginPage {
 	p := &LoginPage{BasePage: u.base(c), Family: family}
-	p.PowToken, p.PowBits = u.deps.Booking.LoginChallenge(web.TenantOf(c), c.IP())
+	t := web.TenantOf(c)
+	p.PowToken, p.PowBits = u.deps.Booking.LoginChallenge(t, c.IP())
+	p.PowSolve = u.deps.Booking.LoginStepUp(c.UserContext(), t, c.IP())
 	return p
 }
 
@@ -85,6 +89,7 @@ func (u *UI) loginFailed(c *fiber.Ctx, page string, form loginForm, family bool,
 	} else {
 		p.ErrorKey, p.ErrorArgs = e.Key, e.Args
 		p.CardNo = form.CardNo
+		p.PowSolve = p.PowSolve || e.Key == "login.step_up"
 	}
 	if e.Code == tenant.Throttled || e.Code == tenant.Unavailable {
 		c.Set(fiber.HeaderRetryAfter, "60")

@@ -335,3 +335,29 @@ func (g *Guard) run(ctx context.Context, script *redis.Script, keys []string, ar
 		total:       ints[8],
 	}, nil
 }
+
+// StepUpRequired reports whether an attempt from ip in tenantID needs a proof of work now (its
+// city is under attack, or the address or one of its subnets failed too often), so that a form
+// asks the browser to solve its challenge only then. It reads without counting; "" for ip
+// checks the city alone. It returns an ErrUnavailable error when Redis fails.
+func (g *Guard) StepUpRequired(ctx context.Context, tenantID, ip string) (bool, error) {
+	if !validTenantID(tenantID) {
+		return false, fmt.Errorf("%w: tenant id", ErrInvalidInput)
+	}
+	keys := []string{tenantKeys(tenantID)[kTenantAttack]}
+	if ip != "" {
+		h, nets, err := g.ipHash(ip)
+		if err != nil {
+			return false, err
+		}
+		keys = append(keys, ipKeys("t:"+tenantID, h)[kIPStepUp], ipKeys("global", h)[kIPStepUp])
+		for _, n := range nets {
+			keys = append(keys, netKeys(n)[kNetStepUp])
+		}
+	}
+	n, err := g.rdb.Exists(ctx, keys...).Result()
+	if err != nil {
+		return false, fmt.Errorf("read step-up: %w: %w", ErrUnavailable, err)
+	}
+	return n > 0, nil
+}

@@ -720,6 +720,14 @@ func TestCityAttackMode(t *testing.T) {
 	if fired != 1 {
 		t.Errorf("attack imposed %d times, want once", fired)
 	}
+	for _, tc := range []struct {
+		tenant, ip string
+		want       bool
+	}{{f.tenant, f.ip(), true}, {f.tenant, "", true}, {f.newTenant(), f.ip(), false}} {
+		if got, err := f.g.StepUpRequired(context.Background(), tc.tenant, tc.ip); err != nil || got != tc.want {
+			t.Errorf("StepUpRequired(%s, %q) = %v, %v; want %v", tc.tenant, tc.ip, got, err, tc.want)
+		}
+	}
 	wantRefused(t, "a fresh card and address in the city without a proof", f.attempt(f.tenant, f.card(), f.ip(), false), ReasonStepUp)
 	wantAllowed(t, "the same with a proof", f.attempt(f.tenant, f.card(), f.ip(), true))
 	wantAllowed(t, "another city without a proof", f.attempt(f.newTenant(), f.card(), f.ip(), false))
