@@ -96,5 +96,11 @@ help-images:
 	@for f in $$(grep -oh 'help/[a-z0-9-]*\.png' ui/templates/help/*.html ui/callcenter/templates/help.html | sort -u); do \
 	  cp ui/e2e/screenshots/$$f ui/web/static/$$f || exit 1; echo "ui/web/static/$$f"; done
 
+# guard-budget: prints the citizen login's guessing budget with the default thresholds (cards an
+# attacker with 1,000 addresses can take over per day, with the arithmetic) and checks it against
+# the goal of 80; it needs Redis. `make test` runs the same test quietly.
+guard-budget:
+	$(GO) test -count=1 -run 'TestBudget$$' -v ./booking/guard/
+
 clean:
 	rm -rf bin .demo

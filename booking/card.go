@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,15 +150,37 @@ type LoginInput struct {
 	IP     string // client IP; "" for the call center
 	// Operator is the call-center operator checking a caller's card (uuid.Nil otherwise): the
 	// check counts toward the card's lockout and the operator's own limit, not toward the IP
-	// layers (every operator shares the call center's address), so IP is ignored.
+	// layers (every operator shares the call center's address), so IP is ignored; an
+	// authenticated operator never needs the proof of work.
 	Operator uuid.UUID
+	// PowToken and PowNonce are the proof of work the login form carries (LoginChallenge):
+	// checked only when the guard requires the step-up. PowNonce is empty without JavaScript.
+	PowToken, PowNonce string
+}
+
+// LoginChallenge returns a new proof-of-work challenge for a login form shown to ip in t (the
+// form carries it; the login checks it only when the step-up is required), and the work it
+// asks (leading zero bits).
+func (s *Service) LoginChallenge(t *tenant.Tenant, ip string) (token string, bits int) {
+	return s.cfg.Guard.Challenge(t.ID.String(), ip, s.now()), s.cfg.Guard.PowBits()
+}
+
+// LoginStepUp reports whether a login from ip in t needs the proof of work now, so that the
+// form's script solves its challenge only then (without it, or if the step-up starts after the
+// form was shown, the challenge alone passes after the wait). With Redis down it reports false:
+// the login itself then fails closed.
+func (s *Service) LoginStepUp(ctx context.Context, t *tenant.Tenant, ip string) bool {
+	need, err := s.cfg.Guard.StepUpRequired(ctx, t.ID.String(), ip)
+	return err == nil && need
 }
 
 // Login checks a card number and birth MMDD. Every login path (web, API, add-family-member, call
-// center) calls it, so all share the lockout counters. It returns:
+// center) calls it, so all share the lockout counters. The guess is counted before it is
+// judged (guard.Attempt), so guesses sent in parallel never get past the limit. It returns:
 //   - invalid with field keys for a malformed number or MMDD (nothing counted);
 //   - throttled while the card or the IP is locked, even for the right MMDD (Args: "until" as a
-//     time, or "call" true for a hard lock);
+//     time, or "call" true for a hard lock), and, key login.step_up, when a proof of work is
+//     required and none valid was given (Args: "pow" a new challenge, "pow_bits" its work);
 //   - unauthorized for an unknown card or a wrong MMDD, identically;
 //   - unavailable when Redis (the counters) or PostgreSQL is down — never success.
 func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_ *Card, err error) {
@@ -167,22 +190,41 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	if errNo != nil || errBirth != nil {
 		return nil, mergeFieldErrors(errNo, errBirth)
 	}
-	if in.Operator != uuid.Nil {
+	g := s.cfg.Guard
+	operator := in.Operator != uuid.Nil
+	if operator {
 		in.IP = ""
-	}
-	d, err := s.cfg.Guard.Check(ctx, t.ID.String(), no, in.IP)
-	if err != nil {
-		return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
-	}
-	if !d.Allowed {
-		return nil, s.lockedError(d)
-	}
-	if in.Operator != uuid.Nil {
-		if d, err = s.cfg.Guard.OperatorAttempt(ctx, in.Operator.String()); err != nil {
+		d, err := g.OperatorAttempt(ctx, in.Operator.String())
+		if err != nil {
 			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
 		}
 		if !d.Allowed {
-			return nil, s.lockedError(d)
+			return nil, s.lockedError(t, in.IP, d)
+		}
+	}
+	d, err := g.Attempt(ctx, t.ID.String(), no, in.IP, operator)
+	if err == nil && !d.Allowed && d.Reason == guard.ReasonStepUp && in.PowToken != "" {
+		var ok bool
+		if ok, err = g.VerifyProof(ctx, t.ID.String(), in.IP, in.PowToken, in.PowNonce, s.now()); ok {
+			d, err = g.Attempt(ctx, t.ID.String(), no, in.IP, true)
+		}
+	}
+	if err != nil || !d.Allowed {
+		if operator {
+			// The operator's check was not judged: give it back.
+			if err := g.OperatorSucceeded(ctx, in.Operator.String()); err != nil {
+				return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
+			}
+		}
+		if err != nil {
+			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
+		}
+		return nil, s.lockedError(t, in.IP, d)
+	}
+	if slices.Contains(d.Imposed, guard.LockAttack) {
+		// Not judged if this fails: the attempt stays counted, which only errs on the safe side.
+		if err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error { return s.raiseAttack(ctx, tx, t) }); err != nil {
+			return nil, err
 		}
 	}
 	var card Card
@@ -191,7 +233,7 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	})
 	found := err == nil
 	if err != nil && tenant.ErrorCode(err) != tenant.NotFound {
-		return nil, err
+		return nil, err // not judged: the attempt stays counted
 	}
 	stored := card.BirthHMAC
 	if !found {
@@ -199,32 +241,52 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	}
 	ok := hmac.Equal(BirthHMAC(s.cfg.SecretKey, t.ID, no, mmdd), stored) && found
 	if !ok {
-		d, err := s.cfg.Guard.Fail(ctx, t.ID.String(), no, in.IP)
-		if err != nil {
-			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
-		}
+		g.Failed(d)
 		for _, level := range d.Imposed {
-			s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+level, s.now())
+			if level != guard.LockAttack {
+				s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+level, s.now())
+			}
 		}
-		if !d.Allowed {
-			return nil, s.lockedError(d)
+		if !d.Then.Allowed {
+			return nil, s.lockedError(t, in.IP, *d.Then)
 		}
 		return nil, tenant.Errorf(tenant.Unauthorized, "login.failed")
 	}
-	if err := s.cfg.Guard.Succeed(ctx, t.ID.String(), no, in.IP); err != nil {
+	if err := g.Succeed(ctx, d); err != nil {
 		return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
 	}
-	if in.Operator != uuid.Nil {
-		if err := s.cfg.Guard.OperatorSucceeded(ctx, in.Operator.String()); err != nil {
+	if operator {
+		if err := g.OperatorSucceeded(ctx, in.Operator.String()); err != nil {
 			return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
 		}
 	}
 	return &card, nil
 }
 
-func (s *Service) lockedError(d guard.Decision) error {
-	if d.Reason == guard.ReasonCardHardLocked {
+// raiseAttack records a city's failure spike (the guard has put it under attack: a proof of
+// work on every login for the next hour) as a security event: the fleet's event count, and an
+// audit log entry for the city in tx (the metric and the alert come from the guard's
+// madoguchi_login_locks_total{level="attack"}).
+func (s *Service) raiseAttack(ctx context.Context, tx bun.Tx, t *tenant.Tenant) error {
+	now := s.now()
+	s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+guard.LockAttack, now)
+	cfg := s.cfg.Guard.Config()
+	err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: "system", Action: "login.attack_mode",
+		After: map[string]any{"failures": cfg.TenantLimit, "window_minutes": int(cfg.TenantWindow.Minutes()),
+			"step_up_minutes": int(cfg.TenantAttack.Minutes()), "at": now.UTC().Format(time.RFC3339)}})
+	if err != nil {
+		return fmt.Errorf("audit attack mode: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) lockedError(t *tenant.Tenant, ip string, d guard.Decision) error {
+	switch d.Reason {
+	case guard.ReasonCardHardLocked:
 		return tenant.Errorf(tenant.Throttled, "login.hard_locked")
+	case guard.ReasonStepUp:
+		token, bits := s.LoginChallenge(t, ip)
+		return tenant.Errorf(tenant.Throttled, "login.step_up").WithArgs(map[string]any{"pow": token, "pow_bits": bits})
 	}
 	key := "login.locked"
 	if d.Reason == guard.ReasonOperatorLimit {

@@ -427,7 +427,7 @@ var unrecorded = []string{
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "ExtendHold", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
-	"Login", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",
+	"Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
 	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",

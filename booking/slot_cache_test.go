@@ -241,7 +241,7 @@ var changesSlots = map[string]bool{
 var slotReads = []string{
 	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
-	"ImportProfile", "LocationByID", "Locations", "Login", "MailFailed", "MailSent", "MailTemplateList",
+	"ImportProfile", "LocationByID", "Locations", "Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList",
 	"MailTemplateOf", "MarkOutboxEnqueued", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",
 	"PreviewImport", "PreviewMail", "QueueReminders", "ReleaseOutbox", "ReservationByID", "RunImportValidate",
 	"BookingCards", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",

@@ -55,6 +55,7 @@ const (
 	staffSoftLimit   = 10
 	staffSoftLock    = 15 * time.Minute
 	staffHardLimit   = 20
+	staffHardLock    = 24 * time.Hour
 	initialPwLife    = 72 * time.Hour
 	minPasswordRunes = 12
 	maxPasswordRunes = 128
@@ -66,8 +67,9 @@ var commonPasswords = []string{"password", "passw0rd", "123456789012", "qwertyui
 
 // Accounts manages staff accounts and their logins.
 type Accounts struct {
-	db  *bun.DB
-	now func() time.Time
+	db   *bun.DB
+	now  func() time.Time
+	slow *slowDown // the login's per-address slow-down
 }
 
 // NewAccounts returns the staff account service.
@@ -75,7 +77,7 @@ func NewAccounts(db *bun.DB, now func() time.Time) *Accounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &Accounts{db: db, now: now}
+	return &Accounts{db: db, now: now, slow: &slowDown{step: slowStep}}
 }
 
 // hashPassword returns an argon2id PHC string (m=19 MiB, t=2, p=1: OWASP's baseline).
@@ -142,16 +144,21 @@ func checkPasswordPolicy(pw string, context ...string) error {
 // log in at now: 15 minutes after every 10th failure, and from the 20th until it is unlocked.
 // Staff and vendor accounts share it.
 func lockedAt(failed int, until *time.Time, now time.Time) bool {
-	return failed >= staffHardLimit || (until != nil && until.After(now))
+	return until != nil && until.After(now)
 }
 
-// failureLock is the lock the failed-th consecutive failure earns at now: 15 minutes at every
-// 10th, none otherwise (from the 20th on, lockedAt holds the account whatever the time).
+// failureLock is the lock the failed-th consecutive failure earns at now: 15 minutes at the
+// 10th, 24 hours at the 20th and every further 10th, none otherwise. No lock lasts longer, so an
+// outsider guessing at a login id can keep an account out for a day at a time but never for
+// good; an admin's unlock (or a success) clears the count.
 func failureLock(failed int, now time.Time) *time.Time {
 	if failed%staffSoftLimit != 0 {
 		return nil
 	}
 	t := now.Add(staffSoftLock)
+	if failed >= staffHardLimit {
+		t = now.Add(staffHardLock)
+	}
 	return &t
 }
 
@@ -241,14 +248,23 @@ func (a *Accounts) SetPasswordNoChange(ctx context.Context, t *Tenant, loginID, 
 	})
 }
 
-// Authenticate checks a login id and password (behind the password gate: throttled
-// "staff.login.busy" when too many checks run at once). It returns unauthorized (one message for every
-// reason, with the same cost), throttled while the account is locked (10 failures → 15 minutes,
-// 20 → until an admin unlocks), and records failures and successes in the audit log. For an
-// account with TOTPEnabled a correct password is only the first step: the caller must then
-// call VerifyLoginCode, and the failure count is not cleared until the code is right.
+// Authenticate checks a login id and password. The address ip is slowed down after repeated
+// failures (addressSlowDown; never refused by address: a city's LGWAN egress is one address for
+// every clerk), then the check waits for the password gate (throttled "staff.login.busy" when
+// too many checks run at once). The argon2id hash runs outside any transaction: the account is
+// read in one short transaction and the result written in another, so a flood of logins holds
+// no database connection while it hashes. It returns unauthorized "staff.login.failed" — one
+// answer, with the same cost, for an unknown login id, a wrong password, a disabled account and
+// a locked one (10 failures → 15 minutes, every further 10th → 24 hours, until then or until an
+// admin unlocks), so the answer never tells which login ids exist. It records failures and
+// successes in the audit log. For an account with TOTPEnabled a correct password is only the
+// first step: the caller must then call VerifyLoginCode, and the failure count is not cleared
+// until the code is right.
 func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip string) (_ *Account, err error) {
 	defer Wrap(&err, "tenant.Accounts.Authenticate(%s)", t.ID)
+	if err := a.slow.wait(ctx, ip, a.now()); err != nil {
+		return nil, err
+	}
 	release, err := passwordTurn(ctx)
 	if err != nil {
 		return nil, err
@@ -257,28 +273,48 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 	now := a.now()
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
 	var acc Account
-	var result error
 	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		err := tx.NewSelect().Model(&acc).Where("login_id = ?", loginID).For("UPDATE").Scan(ctx)
-		if ErrorCode(DBError(err)) == NotFound {
-			checkPassword(dummyHash, pw)
-			result = Errorf(Unauthorized, "staff.login.failed")
+		return tx.NewSelect().Model(&acc).Where("login_id = ?", loginID).Scan(ctx)
+	})
+	found := err == nil
+	if err != nil && ErrorCode(DBError(err)) != NotFound {
+		return nil, err
+	}
+	// The hash, outside any transaction: the same work for an unknown, a locked and a known account.
+	hash := dummyHash
+	if found {
+		hash = acc.PasswordHash
+	}
+	ok := checkPassword(hash, pw) && found
+	var result error
+	failed := Errorf(Unauthorized, "staff.login.failed")
+	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
+		if found {
+			// Re-read under a row lock: the count and the lock are decided on the current row.
+			err := tx.NewSelect().Model(&acc).Where("id = ?", acc.ID).For("UPDATE").Scan(ctx)
+			if ErrorCode(DBError(err)) == NotFound {
+				found = false
+			} else if err != nil {
+				return err
+			}
+		}
+		if !found {
+			result = failed
 			return Audit(ctx, tx, t.ID, AuditEntry{Actor: "anonymous", Action: "login.failed", Target: clip(loginID, 64), IP: ip})
 		}
-		if err != nil {
-			return err
+		if acc.PasswordHash != hash {
+			ok = false // the password changed while it was being checked
 		}
 		if lockedAt(acc.FailedCount, acc.LockedUntil, now) {
-			result = Errorf(Throttled, "staff.login.locked")
-			return nil
+			result = failed
+			return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "login.failed", After: map[string]any{"locked": true}, IP: ip})
 		}
-		ok := checkPassword(acc.PasswordHash, pw)
 		expired := initialExpiredAt(acc.MustChange, acc.PasswordExpiresAt, now)
 		if !ok || acc.Disabled || expired {
 			if err := recordFailure(ctx, tx, &acc, now); err != nil {
 				return err
 			}
-			result = Errorf(Unauthorized, "staff.login.failed")
+			result = failed
 			if ok && expired {
 				result = Errorf(Unauthorized, "staff.login.expired")
 			}
@@ -298,6 +334,9 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 		return nil, err
 	}
 	if result != nil {
+		if result == failed {
+			a.slow.fail(ip, now)
+		}
 		return nil, result
 	}
 	return &acc, nil

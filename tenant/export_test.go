@@ -34,3 +34,13 @@ func HoldPasswordSlots(n int) (release func()) {
 		}
 	}
 }
+
+// SetSlowDownStep shortens the staff login's per-address slow-down step of a for a test.
+func SetSlowDownStep(a *Accounts, d time.Duration) {
+	a.slow.mu.Lock()
+	defer a.slow.mu.Unlock()
+	a.slow.step = d
+}
+
+// SlowDownOf is the wait a staff login from ip would get at now.
+func SlowDownOf(a *Accounts, ip string, now time.Time) time.Duration { return a.slow.delay(ip, now) }

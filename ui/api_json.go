@@ -194,6 +194,9 @@ func (p apiPart) value(max int, rangeKey string) (int, string) {
 	return n, ""
 }
 
+// The longest proof-of-work token and nonce a credential may carry (openapi.json says the same).
+const maxPowToken, maxPowNonce = 200, 20
+
 // apiCredentials is a card number with its birthday, either as "birth" ("0312", "3/12") or as
 // separate "month" and "day" (exactly one of the two forms, as the schema's oneOf says).
 type apiCredentials struct {
@@ -201,6 +204,10 @@ type apiCredentials struct {
 	Birth  apiOptional `json:"birth"`
 	Month  apiPart     `json:"month"`
 	Day    apiPart     `json:"day"`
+	// PowToken and PowNonce answer a "login.step_up" refusal: the error's pow_token and a nonce
+	// that solves it (SHA-256 of token ":" nonce starting with pow_bits zero bits).
+	PowToken apiString `json:"pow_token"`
+	PowNonce apiString `json:"pow_nonce"`
 }
 
 // loginInput turns the credentials into a booking.LoginInput; prefix names the object in field
@@ -208,6 +215,12 @@ type apiCredentials struct {
 // a date that does not exist (2/30) is login.birth.invalid on the day.
 func (cr apiCredentials) loginInput(c *fiber.Ctx, prefix string) (booking.LoginInput, error) {
 	birth := cr.Birth.v
+	if len(cr.PowToken) > maxPowToken {
+		return booking.LoginInput{}, apiFieldError(prefix+"pow_token", "api.pow.invalid")
+	}
+	if len(cr.PowNonce) > maxPowNonce {
+		return booking.LoginInput{}, apiFieldError(prefix+"pow_nonce", "api.pow.invalid")
+	}
 	if cr.Birth.set && (cr.Month.set || cr.Day.set) {
 		return booking.LoginInput{}, apiFieldError(prefix+"birth", "api.birth.ambiguous")
 	}
@@ -232,7 +245,8 @@ func (cr apiCredentials) loginInput(c *fiber.Ctx, prefix string) (booking.LoginI
 			return booking.LoginInput{}, &tenant.Error{Code: tenant.Invalid, Key: "error.invalid", Fields: fields}
 		}
 	}
-	return booking.LoginInput{CardNo: string(cr.CardNo), Birth: birth, IP: c.IP()}, nil
+	return booking.LoginInput{CardNo: string(cr.CardNo), Birth: birth, IP: c.IP(),
+		PowToken: string(cr.PowToken), PowNonce: string(cr.PowNonce)}, nil
 }
 
 // apiFamily is the family members of a booking. It decodes each member on its own, so that an

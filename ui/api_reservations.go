@@ -59,6 +59,12 @@ func (u *UI) apiReservationCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if len(in.Family) > 0 {
+		// Each member is a card check: flood-limited like the API's login (30 a minute per address).
+		if err := u.apiFamily.Allow(c); err != nil {
+			return err
+		}
+	}
 	sess := citizenOf(c)
 	t := web.TenantOf(c)
 	cards := []uuid.UUID{sess.CardID}

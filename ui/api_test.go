@@ -667,11 +667,18 @@ func TestAPILockout(t *testing.T) {
 }
 
 // TestAPILoginFlood checks the per-IP request limit of POST /api/v1/session, which counts every
-// request whatever its result.
+// request whatever its result, and the same limit, counted apart, of POST /api/v1/reservations
+// when it carries family members (each one a card check).
 func TestAPILoginFlood(t *testing.T) {
 	e := newEnv(t, nil)
 	host := e.city.Slug + ".localhost"
-	for i := 1; i <= 30; i++ {
+	own := bookingtest.MustCard(t, e.svc, e.city, "0312")
+	login := e.api(t, "POST", host, "/api/v1/session", "", fmt.Sprintf(`{"card_no":%q,"birth":"0312"}`, own.CardNo))
+	if login.status != 201 {
+		t.Fatalf("login = %d %s", login.status, login.body)
+	}
+	token := login.str("token")
+	for i := 2; i <= 30; i++ {
 		if r := e.api(t, "POST", host, "/api/v1/session", "", `{"card_no":"x","birth":"0312"}`); r.status != 422 {
 			t.Fatalf("request %d = %d, want 422", i, r.status)
 		}
@@ -686,6 +693,20 @@ func TestAPILoginFlood(t *testing.T) {
 	}
 	if r := e.api(t, "GET", host, "/api/v1/locations", "", ""); r.status != 200 {
 		t.Errorf("public reads have their own budget: GET /api/v1/locations = %d", r.status)
+	}
+	const slot = `"slot_id":"00000000-0000-0000-0000-000000000000","email":"a@example.jp"`
+	for i := 1; i <= 30; i++ {
+		r := e.api(t, "POST", host, "/api/v1/reservations", token, `{`+slot+`,"family":[{"card_no":"x","birth":"0101"}]}`)
+		if r.status != 422 {
+			t.Fatalf("reservation with a family member %d = %d %s, want 422", i, r.status, r.body)
+		}
+	}
+	r = e.api(t, "POST", host, "/api/v1/reservations", token, `{`+slot+`,"family":[{"card_no":"x","birth":"0101"}]}`)
+	if r.status != 429 || r.str("code") != "throttled" {
+		t.Errorf("reservation with a family member 31 = %d %s, want 429 throttled", r.status, r.body)
+	}
+	if r := e.api(t, "POST", host, "/api/v1/reservations", token, `{`+slot+`}`); r.status == 429 {
+		t.Errorf("a reservation without family members = 429, want it outside the limit")
 	}
 }
 

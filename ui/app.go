@@ -96,6 +96,9 @@ type UI struct {
 	notices   *noticeCache     // the cities' maintenance notices (notice.go)
 	// The live staff screens (ui/staff_live.go); nil without Deps.Live.
 	liveDashboard, liveBookings *web.Feed
+	// apiFamily counts, per client address, POST /api/v1/reservations with family members (each
+	// one a card check), as apiLoginPerMinute does POST /api/v1/session (set by apiRoutes).
+	apiFamily *web.Flood
 }
 
 func (u *UI) now() time.Time { return u.deps.Now() }

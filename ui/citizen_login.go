@@ -17,6 +17,22 @@ type LoginPage struct {
 	Family             bool
 	ErrorKey           string
 	ErrorArgs          map[string]any
+	// PowToken is the proof-of-work challenge the form carries (PowBits its work): the app's
+	// script solves it in the background; without scripts the token alone counts once a few
+	// seconds have passed. It is checked only while the guard requires the step-up.
+	PowToken string
+	PowBits  int
+	// PowSolve asks the page's script to solve the challenge: the step-up is required now.
+	PowSolve bool
+}
+
+// loginPage returns a login (or add-a-family-member) page with a fresh proof-of-work challenge.
+func (u *UI) loginPage(c *fiber.Ctx, family bool) *LoginPage {
+	p := &LoginPage{BasePage: u.base(c), Family: family}
+	t := web.TenantOf(c)
+	p.PowToken, p.PowBits = u.deps.Booking.LoginChallenge(t, c.IP())
+	p.PowSolve = u.deps.Booking.LoginStepUp(c.UserContext(), t, c.IP())
+	return p
 }
 
 func (u *UI) citizenLoginShow(c *fiber.Ctx) error {
@@ -24,18 +40,20 @@ func (u *UI) citizenLoginShow(c *fiber.Ctx) error {
 	if sess.LoggedIn() {
 		return c.Redirect("/menu", fiber.StatusSeeOther)
 	}
-	return u.render(c, "citizen/login", &LoginPage{BasePage: u.base(c)})
+	return u.render(c, "citizen/login", u.loginPage(c, false))
 }
 
 // loginForm copies the login fields out of Fiber's buffers.
-type loginForm struct{ CardNo, Month, Day string }
+type loginForm struct{ CardNo, Month, Day, PowToken, PowNonce string }
 
 func parseLoginForm(c *fiber.Ctx) loginForm {
-	return loginForm{CardNo: strings.Clone(c.FormValue("card_no")), Month: strings.Clone(c.FormValue("month")), Day: strings.Clone(c.FormValue("day"))}
+	return loginForm{CardNo: strings.Clone(c.FormValue("card_no")), Month: strings.Clone(c.FormValue("month")), Day: strings.Clone(c.FormValue("day")),
+		PowToken: strings.Clone(c.FormValue("pow_token")), PowNonce: strings.Clone(c.FormValue("pow_nonce"))}
 }
 
 func (f loginForm) input(c *fiber.Ctx) booking.LoginInput {
-	return booking.LoginInput{CardNo: f.CardNo, Birth: booking.MMDDFromParts(f.Month, f.Day), IP: c.IP()}
+	return booking.LoginInput{CardNo: f.CardNo, Birth: booking.MMDDFromParts(f.Month, f.Day), IP: c.IP(),
+		PowToken: f.PowToken, PowNonce: f.PowNonce}
 }
 
 // citizenLoginSubmit logs a card in. A new session id is issued on success.
@@ -63,13 +81,15 @@ func (u *UI) loginFailed(c *fiber.Ctx, page string, form loginForm, family bool,
 	if e == nil || (e.Code != tenant.Invalid && e.Code != tenant.Unauthorized && e.Code != tenant.Throttled && e.Code != tenant.Unavailable) {
 		return err
 	}
-	p := &LoginPage{BasePage: u.base(c), CardNo: form.CardNo, Month: form.Month, Day: form.Day, Family: family}
+	p := u.loginPage(c, family)
+	p.CardNo, p.Month, p.Day = form.CardNo, form.Month, form.Day
 	status := web.StatusOf(e.Code)
 	if e.Code == tenant.Invalid {
 		p.Errors = e.Fields
 	} else {
 		p.ErrorKey, p.ErrorArgs = e.Key, e.Args
 		p.CardNo = form.CardNo
+		p.PowSolve = p.PowSolve || e.Key == "login.step_up"
 	}
 	if e.Code == tenant.Throttled || e.Code == tenant.Unavailable {
 		c.Set(fiber.HeaderRetryAfter, "60")

@@ -52,7 +52,7 @@ func (u *UI) citizenMenu(c *fiber.Ctx) error {
 }
 
 func (u *UI) citizenFamilyShow(c *fiber.Ctx) error {
-	return u.render(c, "citizen/family", &LoginPage{BasePage: u.base(c), Family: true})
+	return u.render(c, "citizen/family", u.loginPage(c, true))
 }
 
 // citizenFamilyAdd adds a family member's card after checking its number and MMDD through the

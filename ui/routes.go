@@ -29,7 +29,7 @@ import (
 // are not applied to the staff login: a city's LGWAN egress is one address for every clerk. The
 // citizen login's limit is configuration (MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE, Deps.LoginPerMinute).
 const (
-	apiLoginPerMinute = 30  // POST /api/v1/session, whatever the result
+	apiLoginPerMinute = 30  // POST /api/v1/session, and (counted apart) POST /api/v1/reservations with family members, whatever the result
 	apiReadPerMinute  = 300 // the public reads (locations, availability)
 )
 
@@ -102,6 +102,7 @@ func (u *UI) apiRoutes(city fiber.Router) {
 	// there is no ambient credential to forge requests with and no CSRF token to send. Errors are
 	// JSON from the one error handler. Every operation but the description passes the city's
 	// waiting room (in the apiOpen and apiCitizen guards): when it is full, 429 with Retry-After.
+	u.apiFamily = web.NewFlood(apiLoginPerMinute)
 	apiLogin, apiRead := web.FloodLimiter(apiLoginPerMinute), web.FloodLimiter(apiReadPerMinute)
 	v1 := city.Group("/api/v1")
 	v1.Get("/openapi.json", public(u.apiOpenAPI)...)                            // anyone
@@ -109,7 +110,7 @@ func (u *UI) apiRoutes(city fiber.Router) {
 	v1.Delete("/session", u.apiCitizen(u.apiSessionDelete)...)                  // citizen (bearer)
 	v1.Get("/locations", u.apiOpen(apiRead, u.apiLocations)...)                 // anyone
 	v1.Get("/availability", u.apiOpen(apiRead, u.apiAvailability)...)           // anyone (not personal)
-	v1.Post("/reservations", u.apiCitizen(u.apiReservationCreate)...)           // citizen (bearer; family verified like a login)
+	v1.Post("/reservations", u.apiCitizen(u.apiReservationCreate)...)           // citizen (bearer; family verified like a login, with its flood limit)
 	v1.Get("/reservations/current", u.apiCitizen(u.apiReservationCurrent)...)   // citizen (bearer)
 	v1.Patch("/reservations/current", u.apiCitizen(u.apiReservationChange)...)  // citizen (bearer)
 	v1.Delete("/reservations/current", u.apiCitizen(u.apiReservationCancel)...) // citizen (bearer)

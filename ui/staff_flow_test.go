@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -75,14 +76,22 @@ func TestStaffFlowHTTP(t *testing.T) {
 	b2.get("/admin")
 	b2.want(200, "職員ログイン")
 
-	// Ten failures lock the account for 15 minutes, even with the right password.
+	// Ten failures lock the account for 15 minutes, even with the right password; the answer is
+	// the one an unknown login id gets, so it never confirms that the id exists.
 	b3 := newBrowser(t, addr, e.city.Slug+".localhost")
 	b3.get("/admin/login")
 	for range 10 {
 		b3.post("/admin/login", url.Values{"login_id": {"tanaka"}, "password": {"guess"}})
 	}
 	b3.post("/admin/login", url.Values{"login_id": {"tanaka"}, "password": {"a long quiet river in spring"}})
-	b3.want(429, "一時的に利用できません")
+	b3.want(401, "ログインIDまたはパスワードが正しくありません")
+	locked := b3.last
+	b3.post("/admin/login", url.Values{"login_id": {"nosuchclerk"}, "password": {"a long quiet river in spring"}})
+	b3.want(401)
+	strip := func(s, id string) string { return strings.ReplaceAll(csrfRE.ReplaceAllString(s, ""), id, "ID") }
+	if strip(b3.last, "nosuchclerk") != strip(locked, "tanaka") {
+		t.Error("the locked account's login page differs from an unknown id's")
+	}
 
 	var actions []string
 	_ = tenant.InTx(ctx, e.db.App, e.city.ID, func(ctx context.Context, tx bun.Tx) error {

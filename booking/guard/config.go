@@ -34,21 +34,44 @@ type Config struct {
 	CardBackoffAfter int
 
 	// IPShortLimit failures from one client IP within IPShortWindow (in the tenant, or across
-	// all tenants) require a step-up for IPShortStepUp. Defaults: 10, 10 min, 30 min.
+	// all tenants) require a proof-of-work step-up for IPShortStepUp. Defaults: 10, 10 min, 30 min.
 	IPShortLimit  int
 	IPShortWindow time.Duration
 	IPShortStepUp time.Duration
-	// IPLongLimit failures within IPLongWindow require a step-up for IPLongStepUp.
-	// Defaults: 50, 24 h, 24 h.
-	IPLongLimit  int
-	IPLongWindow time.Duration
-	IPLongStepUp time.Duration
+	// IPDailyLimit failures from one client IP within IPDailyWindow (in the tenant, or across all
+	// tenants) refuse every further attempt from it until the window ends: the budget an
+	// attacker gets per address, whatever proof of work it pays. Defaults: 25, 24 h.
+	IPDailyLimit  int
+	IPDailyWindow time.Duration
 
 	// SprayLimit distinct card numbers failing from one client IP within SprayWindow (in the
 	// tenant, or across all tenants) block that IP for SprayBlock. Defaults: 5, 10 min, 24 h.
 	SprayLimit  int
 	SprayWindow time.Duration
 	SprayBlock  time.Duration
+
+	// SubnetLimit failures from one subnet (IPv4 /24; IPv6 /56 and /48, each counted on its own)
+	// within SubnetWindow, across all tenants, require the proof-of-work step-up from every
+	// address of the subnet for SubnetStepUp. Defaults: 100, 1 h, 1 h.
+	SubnetLimit  int
+	SubnetWindow time.Duration
+	SubnetStepUp time.Duration
+
+	// TenantLimit failures in one city within TenantWindow put the city "under attack" for
+	// TenantAttack: every login in it needs the proof-of-work step-up, and the spike is raised
+	// as a security event. Defaults: 30, 5 min, 60 min.
+	TenantLimit  int
+	TenantWindow time.Duration
+	TenantAttack time.Duration
+
+	// PowBits is the work of the proof-of-work step-up: a nonce must give that many leading
+	// zero bits (about 2^PowBits SHA-256 hashes in the browser). PowWait is the no-JavaScript
+	// fallback: a challenge sent back without a nonce counts once PowWait has passed since it
+	// was issued. A challenge expires PowTTL after it was issued. Defaults: 16 (a fraction of a
+	// second on a phone), 5 s, 10 min.
+	PowBits int
+	PowWait time.Duration
+	PowTTL  time.Duration
 
 	// OperatorLimit failed caller checks by one call-center operator within OperatorWindow
 	// refuse that operator's checks for the rest of the window (the operators share one
@@ -71,12 +94,20 @@ func DefaultConfig() Config {
 		IPShortLimit:     10,
 		IPShortWindow:    10 * time.Minute,
 		IPShortStepUp:    30 * time.Minute,
-		IPLongLimit:      50,
-		IPLongWindow:     24 * time.Hour,
-		IPLongStepUp:     24 * time.Hour,
+		IPDailyLimit:     25,
+		IPDailyWindow:    24 * time.Hour,
 		SprayLimit:       5,
 		SprayWindow:      10 * time.Minute,
 		SprayBlock:       24 * time.Hour,
+		SubnetLimit:      100,
+		SubnetWindow:     time.Hour,
+		SubnetStepUp:     time.Hour,
+		TenantLimit:      30,
+		TenantWindow:     5 * time.Minute,
+		TenantAttack:     time.Hour,
+		PowBits:          16,
+		PowWait:          5 * time.Second,
+		PowTTL:           10 * time.Minute,
 		OperatorLimit:    20,
 		OperatorWindow:   time.Hour,
 	}
@@ -104,12 +135,20 @@ func (c Config) withDefaults() Config {
 	setInt(&c.IPShortLimit, d.IPShortLimit)
 	setDur(&c.IPShortWindow, d.IPShortWindow)
 	setDur(&c.IPShortStepUp, d.IPShortStepUp)
-	setInt(&c.IPLongLimit, d.IPLongLimit)
-	setDur(&c.IPLongWindow, d.IPLongWindow)
-	setDur(&c.IPLongStepUp, d.IPLongStepUp)
+	setInt(&c.IPDailyLimit, d.IPDailyLimit)
+	setDur(&c.IPDailyWindow, d.IPDailyWindow)
+	setInt(&c.SubnetLimit, d.SubnetLimit)
+	setDur(&c.SubnetWindow, d.SubnetWindow)
+	setDur(&c.SubnetStepUp, d.SubnetStepUp)
+	setInt(&c.TenantLimit, d.TenantLimit)
+	setDur(&c.TenantWindow, d.TenantWindow)
+	setDur(&c.TenantAttack, d.TenantAttack)
 	setInt(&c.SprayLimit, d.SprayLimit)
 	setDur(&c.SprayWindow, d.SprayWindow)
 	setDur(&c.SprayBlock, d.SprayBlock)
+	setInt(&c.PowBits, d.PowBits)
+	setDur(&c.PowWait, d.PowWait)
+	setDur(&c.PowTTL, d.PowTTL)
 	setInt(&c.OperatorLimit, d.OperatorLimit)
 	setDur(&c.OperatorWindow, d.OperatorWindow)
 	return c
@@ -126,9 +165,15 @@ func (c Config) validate() error {
 		{"CardHardLimit", c.CardHardLimit},
 		{"CardBackoffAfter", c.CardBackoffAfter},
 		{"IPShortLimit", c.IPShortLimit},
-		{"IPLongLimit", c.IPLongLimit},
+		{"IPDailyLimit", c.IPDailyLimit},
+		{"SubnetLimit", c.SubnetLimit},
+		{"TenantLimit", c.TenantLimit},
 		{"SprayLimit", c.SprayLimit},
 		{"OperatorLimit", c.OperatorLimit},
+		{"PowBits", c.PowBits},
+	}
+	if c.PowBits > 32 {
+		return fmt.Errorf("guard: config PowBits = %d, want <= 32", c.PowBits)
 	}
 	for _, f := range ints {
 		if f.v < 1 {
@@ -144,11 +189,16 @@ func (c Config) validate() error {
 		{"CardHardWindow", c.CardHardWindow},
 		{"IPShortWindow", c.IPShortWindow},
 		{"IPShortStepUp", c.IPShortStepUp},
-		{"IPLongWindow", c.IPLongWindow},
-		{"IPLongStepUp", c.IPLongStepUp},
+		{"IPDailyWindow", c.IPDailyWindow},
+		{"SubnetWindow", c.SubnetWindow},
+		{"SubnetStepUp", c.SubnetStepUp},
+		{"TenantWindow", c.TenantWindow},
+		{"TenantAttack", c.TenantAttack},
 		{"SprayWindow", c.SprayWindow},
 		{"SprayBlock", c.SprayBlock},
 		{"OperatorWindow", c.OperatorWindow},
+		{"PowWait", c.PowWait},
+		{"PowTTL", c.PowTTL},
 	}
 	for _, f := range required {
 		if f.v < time.Millisecond {
@@ -170,16 +220,24 @@ func (c Config) validate() error {
 	return nil
 }
 
-// args returns the ARGV the Lua scripts expect, in their order (see script.go).
-func (c Config) args(member string) []any {
+// args returns the ARGV the Lua scripts expect, in their order (see script.go): the thresholds,
+// then the number of IP groups and subnets in KEYS, whether the attempt carries a valid
+// proof of work, and the set member for the spray sets (the card hash).
+func (c Config) args(nIP, nSubnets int, proof bool, member string) []any {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	p := 0
+	if proof {
+		p = 1
+	}
 	return []any{
 		c.CardSoftLimit, ms(c.CardSoftWindow), ms(c.CardSoftLock),
 		c.CardHardLimit, ms(c.CardHardWindow), ms(c.CardHardLockTTL),
 		ms(c.CardBackoffBase), c.CardBackoffAfter,
 		c.IPShortLimit, ms(c.IPShortWindow), ms(c.IPShortStepUp),
-		c.IPLongLimit, ms(c.IPLongWindow), ms(c.IPLongStepUp),
+		c.IPDailyLimit, ms(c.IPDailyWindow),
 		c.SprayLimit, ms(c.SprayWindow), ms(c.SprayBlock),
-		member,
+		c.SubnetLimit, ms(c.SubnetWindow), ms(c.SubnetStepUp),
+		c.TenantLimit, ms(c.TenantWindow), ms(c.TenantAttack),
+		nIP, nSubnets, p, member,
 	}
 }

@@ -3,20 +3,28 @@
 //
 //   - per card: a soft lock after a few failures, and a hard lock, lifted only by staff,
 //     after a cumulative number of failures without a success;
-//   - per client IP, within the tenant and across all tenants: a step-up flag after many
-//     failures, and a 24-hour block when one IP fails on several distinct card numbers.
+//   - per client IP (IPv6: its /64), within the tenant and across all tenants: a proof-of-work
+//     step-up after many failures, a daily limit of failures, and a 24-hour block when one IP
+//     fails on several distinct card numbers;
+//   - per subnet (IPv4 /24, IPv6 /56 and /48), across all tenants: a step-up for the subnet;
+//   - per city: a spike of failures puts the whole city under attack (step-up on every login),
+//     raised as a security event.
 //
-// Every attempt is one Lua script in Redis, so concurrent attempts are counted exactly. The
-// guard is channel-agnostic: the web login, the API session endpoint, "add family member" and
-// the call center's MMDD check all call the same Guard and so share the counters.
+// The decision and the count are one step: Attempt is one Lua script in Redis that decides
+// whether a guess may be judged and, if so, counts it as a failure before the caller compares
+// the MMDD. A guess that turns out right is given back (Succeed). So guesses sent in parallel
+// are judged one after the other, and no more than the configured number are ever judged,
+// whatever the concurrency. The guard is channel-agnostic: the web login, the API session
+// endpoint, "add family member" and the call center's MMDD check all call the same Guard and
+// so share the counters.
 //
 // The flow for every login path is
 //
-//	d, err := g.Check(ctx, tenantID, cardNo, ip)
+//	d, err := g.Attempt(ctx, tenantID, cardNo, ip, proof)
 //	if err != nil { /* 503: fail closed */ }
-//	if !d.Allowed { /* refuse, even if the MMDD would be right */ }
+//	if !d.Allowed { /* refuse, even if the MMDD would be right; nothing was counted */ }
 //	ok := verify(cardNo, mmdd) // same work for unknown cards, so timing reveals nothing
-//	if !ok { d, err = g.Fail(ctx, tenantID, cardNo, ip) } else { err = g.Succeed(ctx, tenantID, cardNo, ip) }
+//	if ok { err = g.Succeed(ctx, d) } else { g.Failed(d) /* d.Then says what comes next */ }
 //
 // The guard never learns whether a card exists: it counts whatever number was submitted, so
 // a lock tells an attacker nothing about which numbers are real. Card numbers and IP
@@ -50,6 +58,8 @@ const (
 	ReasonCardThrottled  = "card_throttled"   // progressive back-off (Config.CardBackoffBase)
 	ReasonIPBlocked      = "ip_blocked"       // IP spray block; RetryAfter says when it lifts
 	ReasonOperatorLimit  = "operator_limit"   // a call-center operator's failed checks; RetryAfter says when
+	ReasonIPLimit        = "ip_limit"         // the client IP's daily failures; RetryAfter says when
+	ReasonStepUp         = "step_up_required" // a proof of work is required and none was given
 )
 
 // Decision is the guard's verdict on an attempt.
@@ -62,12 +72,26 @@ type Decision struct {
 	Reason string
 	// RetryAfter is the time until every active lock (other than a hard lock) has lifted.
 	RetryAfter time.Duration
-	// StepUp reports that the client IP has failed often enough that the UI should demand
-	// extra proof (proof-of-work) before the next attempt. It does not refuse by itself.
+	// StepUp reports that the client IP, its subnet or its city has failed often enough that
+	// an attempt needs a proof of work: Attempt refuses one without (ReasonStepUp).
 	StepUp bool
-	// Imposed lists the locks this attempt imposed (LockSoft, LockHard, LockIPSpray), so the
-	// caller can count them; only Fail sets it, and only on the failure that reaches a threshold.
+	// Imposed lists the locks this attempt imposed (LockSoft, LockHard, LockIPSpray,
+	// LockAttack); only Attempt sets it, on the attempt that reaches a threshold. If the guess
+	// then succeeds, Succeed lifts the card and IP locks it imposed.
 	Imposed []string
+	// Then, set by an allowed Attempt, is the decision the next attempt gets should this one
+	// fail: after the 5th failure on a card it refuses with card_locked.
+	Then *Decision
+
+	att *attempt // what Succeed gives back
+}
+
+// attempt is what an allowed Attempt counted.
+type attempt struct {
+	keys                             []string
+	member                           string
+	nIP, nNet                        int
+	firedSoft, firedHard, firedSpray bool
 }
 
 // Levels of the locks a failure can impose (Decision.Imposed, and the label values of
@@ -77,6 +101,7 @@ const (
 	LockHard     = "hard"     // the card's hard lock, until Unlock
 	LockIPSpray  = "ip_spray" // the client IP's 24-hour block for failing on several cards
 	LockOperator = "operator" // a call-center operator's checks, for the rest of the window
+	LockAttack   = "attack"   // the city's failure spike: every login needs a proof of work
 )
 
 // Guard counts login failures in Redis and decides whether an attempt may proceed. It is safe
@@ -86,7 +111,8 @@ type Guard struct {
 	key     []byte
 	cfg     Config
 	check   *redis.Script
-	fail    *redis.Script
+	attempt *redis.Script
+	giveBak *redis.Script
 	metrics *metrics
 }
 
@@ -119,7 +145,8 @@ func New(rdb redis.UniversalClient, key []byte, cfg Config, reg prometheus.Regis
 		key:     append([]byte(nil), key...),
 		cfg:     cfg,
 		check:   redis.NewScript(luaCheck),
-		fail:    redis.NewScript(luaFail),
+		attempt: redis.NewScript(luaAttempt),
+		giveBak: redis.NewScript(luaGiveBack),
 		metrics: m,
 	}, nil
 }
@@ -127,69 +154,97 @@ func New(rdb redis.UniversalClient, key []byte, cfg Config, reg prometheus.Regis
 // Config returns the effective configuration (defaults applied).
 func (g *Guard) Config() Config { return g.cfg }
 
-// Check decides whether an attempt on cardNo from ip may proceed. Call it BEFORE verifying the
-// password: when the Decision is not Allowed the caller must refuse the attempt even if the
-// MMDD is right, and must not call Fail or Succeed for it. ip is the client address derived
-// from trusted proxies; pass "" only on a path without a client (the call center), which skips
-// the IP layers. Check changes no counter. It returns an ErrUnavailable error when Redis
-// fails and an ErrInvalidInput error for bad input; the Decision then refuses.
+// Check reports, without counting anything, the decision an attempt on cardNo from ip would
+// get now (for pages that show a lock, or whether a proof of work is needed). Only Attempt
+// may let a guess be judged. ip is the client address derived from trusted proxies; pass ""
+// only on a path without a client (the call center), which skips the IP layers. It returns an
+// ErrUnavailable error when Redis fails and an ErrInvalidInput error for bad input; the
+// Decision then refuses.
 func (g *Guard) Check(ctx context.Context, tenantID, cardNo, ip string) (Decision, error) {
-	keys, card, err := g.attemptKeys(tenantID, cardNo, ip)
+	keys, card, nIP, nNet, err := g.attemptKeys(tenantID, cardNo, ip)
 	if err != nil {
 		return Decision{}, err
 	}
-	r, err := g.run(ctx, g.check, keys, card)
+	r, err := g.run(ctx, g.check, keys, g.cfg.args(nIP, nNet, false, card))
 	if err != nil {
 		g.metrics.failures.WithLabelValues(failureUnavailable).Inc()
 		return Decision{}, fmt.Errorf("check login attempt: %w", err)
 	}
-	if !r.decision.Allowed {
-		g.metrics.failures.WithLabelValues(r.decision.Reason).Inc()
-	}
 	return r.decision, nil
 }
 
-// Fail records a failed login on cardNo from ip, atomically on every layer, and returns the
-// resulting decision for the next attempt: the failure that reaches a threshold already
-// returns the lock (the 5th failure returns card_locked). It counts even for card numbers that
-// do not exist. ip follows the rules of Check. It returns an ErrUnavailable error when Redis
-// fails (the failure may then be unrecorded) and an ErrInvalidInput error for bad input.
-func (g *Guard) Fail(ctx context.Context, tenantID, cardNo, ip string) (Decision, error) {
-	keys, card, err := g.attemptKeys(tenantID, cardNo, ip)
+// Attempt decides whether a guess on cardNo from ip may be judged and, if so, counts it as a
+// failure on every layer in the same atomic step, before the caller compares the MMDD. A
+// refused attempt (Allowed false) counts nowhere: the caller must refuse it even if the MMDD
+// is right. proof reports that the request carried a valid proof of work (VerifyProof); when a
+// step-up is required and proof is false, the attempt is refused with ReasonStepUp. After
+// judging an allowed attempt the caller calls Succeed (the MMDD was right) or Failed. It
+// counts even card numbers that do not exist. ip follows the rules of Check. It returns an
+// ErrUnavailable error when Redis fails and an ErrInvalidInput error for bad input; the
+// Decision then refuses.
+func (g *Guard) Attempt(ctx context.Context, tenantID, cardNo, ip string, proof bool) (Decision, error) {
+	keys, card, nIP, nNet, err := g.attemptKeys(tenantID, cardNo, ip)
 	if err != nil {
 		return Decision{}, err
 	}
-	g.metrics.failures.WithLabelValues(failureBadCredentials).Inc()
-	r, err := g.run(ctx, g.fail, keys, card)
+	r, err := g.run(ctx, g.attempt, keys, g.cfg.args(nIP, nNet, proof, card))
 	if err != nil {
-		return Decision{}, fmt.Errorf("record failed login: %w", err)
+		g.metrics.failures.WithLabelValues(failureUnavailable).Inc()
+		return Decision{}, fmt.Errorf("count login attempt: %w", err)
 	}
+	d := r.decision
+	if !d.Allowed {
+		g.metrics.failures.WithLabelValues(d.Reason).Inc()
+		return d, nil
+	}
+	d.att = &attempt{keys: keys, member: card, nIP: nIP, nNet: nNet,
+		firedSoft: r.firedSoft, firedHard: r.firedHard, firedSpray: r.firedSpray}
 	for _, l := range []struct {
 		fired bool
 		level string
-	}{{r.firedSoft, LockSoft}, {r.firedHard, LockHard}, {r.firedSpray, LockIPSpray}} {
+	}{{r.firedSoft, LockSoft}, {r.firedHard, LockHard}, {r.firedSpray, LockIPSpray}, {r.firedAttack, LockAttack}} {
 		if l.fired {
-			g.metrics.locks.WithLabelValues(l.level).Inc()
-			r.decision.Imposed = append(r.decision.Imposed, l.level)
+			d.Imposed = append(d.Imposed, l.level)
 		}
 	}
-	return r.decision, nil
+	if r.firedAttack {
+		// The city's spike stands whatever this guess turns out to be.
+		g.metrics.locks.WithLabelValues(LockAttack).Inc()
+	}
+	then := r.then
+	d.Then = &then
+	return d, nil
 }
 
-// Succeed records a successful login on cardNo: it resets the card's soft-window and
-// cumulative failure counters and its back-off. It does not lift an active soft or hard lock
-// (only time or Unlock do; a success during a lock means the caller skipped Check), and it
-// leaves the IP counters alone, which count failures only, so one valid card cannot launder
-// an IP. ip is accepted so that every path calls the guard the same way; it is currently
-// unused. It returns an ErrUnavailable error when Redis fails and an ErrInvalidInput error
-// for bad input.
-func (g *Guard) Succeed(ctx context.Context, tenantID, cardNo, ip string) error {
-	card, err := g.cardHash(tenantID, cardNo)
-	if err != nil {
-		return err
+// Failed records the metrics of an allowed attempt whose guess was wrong (its count is already
+// in Redis): the failure, and the locks it imposed.
+func (g *Guard) Failed(d Decision) {
+	g.metrics.failures.WithLabelValues(failureBadCredentials).Inc()
+	for _, l := range d.Imposed {
+		if l != LockAttack {
+			g.metrics.locks.WithLabelValues(l).Inc()
+		}
 	}
-	k := cardKeys(tenantID, card)
-	if err := g.rdb.Del(ctx, k[kCardFails], k[kCardTotal], k[kCardBackoff]).Err(); err != nil {
+}
+
+// Succeed gives back the count of an allowed attempt whose guess was right: it resets the
+// card's failure counters and back-off, lifts the card and IP locks this attempt imposed (a
+// lock imposed by another attempt stays: only time or Unlock lift it), and takes the attempt
+// off the IP, subnet and city counters, which count failures only. It returns an
+// ErrUnavailable error when Redis fails and an ErrInvalidInput error for a Decision that is
+// not an allowed Attempt's.
+func (g *Guard) Succeed(ctx context.Context, d Decision) error {
+	a := d.att
+	if !d.Allowed || a == nil {
+		return fmt.Errorf("%w: not an allowed attempt", ErrInvalidInput)
+	}
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	if err := g.giveBak.Run(ctx, g.rdb, a.keys, a.nIP, a.nNet, a.member, b(a.firedSoft), b(a.firedHard), b(a.firedSpray)).Err(); err != nil {
 		return fmt.Errorf("record successful login: %w: %w", ErrUnavailable, err)
 	}
 	return nil
@@ -226,32 +281,39 @@ func (g *Guard) HardLocked(ctx context.Context, tenantID, cardNo string) (bool, 
 
 // result is a decoded script reply.
 type result struct {
-	decision                         Decision
-	firedSoft, firedHard, firedSpray bool
-	total                            int64 // failures since the last success
+	decision, then                                Decision
+	firedSoft, firedHard, firedSpray, firedAttack bool
+	total                                         int64 // failures since the last success
 }
+
+// replyFields is the length of a Check or Attempt reply (see script.go).
+const replyFields = 13
 
 // run executes script and decodes its reply. Every failure, including a reply of an unexpected
 // shape, is an ErrUnavailable error.
-func (g *Guard) run(ctx context.Context, script *redis.Script, keys []string, card string) (result, error) {
-	v, err := script.Run(ctx, g.rdb, keys, g.cfg.args(card)...).Slice()
+func (g *Guard) run(ctx context.Context, script *redis.Script, keys []string, args []any) (result, error) {
+	v, err := script.Run(ctx, g.rdb, keys, args...).Slice()
 	if err != nil {
 		return result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if len(v) != 8 {
-		return result{}, fmt.Errorf("%w: script reply has %d fields, want 8", ErrUnavailable, len(v))
+	if len(v) != replyFields {
+		return result{}, fmt.Errorf("%w: script reply has %d fields, want %d", ErrUnavailable, len(v), replyFields)
 	}
-	ints := make([]int64, 8)
-	for _, i := range []int{0, 2, 3, 4, 5, 6, 7} {
+	ints := make([]int64, replyFields)
+	for i := range v {
+		if i == 1 || i == 10 {
+			continue
+		}
 		n, ok := v[i].(int64)
 		if !ok {
 			return result{}, fmt.Errorf("%w: script reply field %d is %T", ErrUnavailable, i, v[i])
 		}
 		ints[i] = n
 	}
-	reason, ok := v[1].(string)
-	if !ok {
-		return result{}, fmt.Errorf("%w: script reply field 1 is %T", ErrUnavailable, v[1])
+	reason, ok1 := v[1].(string)
+	thenReason, ok2 := v[10].(string)
+	if !ok1 || !ok2 {
+		return result{}, fmt.Errorf("%w: script reply reason is %T, %T", ErrUnavailable, v[1], v[10])
 	}
 	return result{
 		decision: Decision{
@@ -260,9 +322,42 @@ func (g *Guard) run(ctx context.Context, script *redis.Script, keys []string, ca
 			RetryAfter: time.Duration(ints[2]) * time.Millisecond,
 			StepUp:     ints[3] == 1,
 		},
-		firedSoft:  ints[4] == 1,
-		firedHard:  ints[5] == 1,
-		firedSpray: ints[6] == 1,
-		total:      ints[7],
+		then: Decision{
+			Allowed:    ints[9] == 1,
+			Reason:     thenReason,
+			RetryAfter: time.Duration(ints[11]) * time.Millisecond,
+			StepUp:     ints[12] == 1,
+		},
+		firedSoft:   ints[4] == 1,
+		firedHard:   ints[5] == 1,
+		firedSpray:  ints[6] == 1,
+		firedAttack: ints[7] == 1,
+		total:       ints[8],
 	}, nil
+}
+
+// StepUpRequired reports whether an attempt from ip in tenantID needs a proof of work now (its
+// city is under attack, or the address or one of its subnets failed too often), so that a form
+// asks the browser to solve its challenge only then. It reads without counting; "" for ip
+// checks the city alone. It returns an ErrUnavailable error when Redis fails.
+func (g *Guard) StepUpRequired(ctx context.Context, tenantID, ip string) (bool, error) {
+	if !validTenantID(tenantID) {
+		return false, fmt.Errorf("%w: tenant id", ErrInvalidInput)
+	}
+	keys := []string{tenantKeys(tenantID)[kTenantAttack]}
+	if ip != "" {
+		h, nets, err := g.ipHash(ip)
+		if err != nil {
+			return false, err
+		}
+		keys = append(keys, ipKeys("t:"+tenantID, h)[kIPStepUp], ipKeys("global", h)[kIPStepUp])
+		for _, n := range nets {
+			keys = append(keys, netKeys(n)[kNetStepUp])
+		}
+	}
+	n, err := g.rdb.Exists(ctx, keys...).Result()
+	if err != nil {
+		return false, fmt.Errorf("read step-up: %w: %w", ErrUnavailable, err)
+	}
+	return n > 0, nil
 }

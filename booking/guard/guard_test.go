@@ -111,12 +111,15 @@ func (f *fixture) cleanup() {
 		}
 	}
 	for _, ip := range f.ips {
-		h, err := f.g.ipHash(ip)
+		h, nets, err := f.g.ipHash(ip)
 		if err != nil {
 			f.tb.Errorf("cleanup: %v", err)
 			continue
 		}
 		del = append(del, ipKeys("global", h)...)
+		for _, n := range nets {
+			del = append(del, netKeys(n)...)
+		}
 	}
 	if len(del) > 0 {
 		if err := f.rdb.Del(ctx, del...).Err(); err != nil {
@@ -134,30 +137,49 @@ func (f *fixture) check(tenant, card, ip string) Decision {
 	return d
 }
 
-func (f *fixture) fail(tenant, card, ip string) Decision {
+// attempt is Attempt, failing the test on an error.
+func (f *fixture) attempt(tenant, card, ip string, proof bool) Decision {
 	f.tb.Helper()
-	d, err := f.g.Fail(context.Background(), tenant, card, ip)
+	d, err := f.g.Attempt(context.Background(), tenant, card, ip, proof)
 	if err != nil {
-		f.tb.Fatalf("Fail: %v", err)
+		f.tb.Fatalf("Attempt: %v", err)
 	}
 	return d
+}
+
+// fail makes one wrong guess (with a proof of work, so the step-up never refuses it) and
+// returns the decision for the next attempt, with the locks this one imposed; a refused
+// attempt's decision is returned as it is.
+func (f *fixture) fail(tenant, card, ip string) Decision {
+	f.tb.Helper()
+	d := f.attempt(tenant, card, ip, true)
+	if !d.Allowed {
+		return d
+	}
+	f.g.Failed(d)
+	next := *d.Then
+	next.Imposed = d.Imposed
+	return next
 }
 
 // login is what every login path does around the guard; right stands in for the outcome of
 // the MMDD comparison. It reports the decision and whether the citizen got in.
 func (f *fixture) login(card, ip string, right bool) (Decision, bool) {
 	f.tb.Helper()
-	d := f.check(f.tenant, card, ip)
+	d := f.attempt(f.tenant, card, ip, true)
 	if !d.Allowed {
 		return d, false // refused before the password is even looked at
 	}
 	if right {
-		if err := f.g.Succeed(context.Background(), f.tenant, card, ip); err != nil {
+		if err := f.g.Succeed(context.Background(), d); err != nil {
 			f.tb.Fatalf("Succeed: %v", err)
 		}
 		return d, true
 	}
-	return f.fail(f.tenant, card, ip), false
+	f.g.Failed(d)
+	next := *d.Then
+	next.Imposed = d.Imposed
+	return next, false
 }
 
 // total returns the card's failures since the last success, as stored in Redis.
@@ -247,7 +269,7 @@ func TestSoftLockRefusesEvenTheRightMMDDAndLifts(t *testing.T) {
 		t.Fatalf("Fail #5 RetryAfter = %v, want in (0, 1s]", d.RetryAfter)
 	}
 
-	// The 6th attempt carries the right MMDD, but Check refuses it before the password is
+	// The 6th attempt carries the right MMDD, but Attempt refuses it before the password is
 	// looked at, and the refusal is not counted as a failure.
 	d, ok := f.login(card, ip, true)
 	if ok {
@@ -295,8 +317,9 @@ func TestUnknownAndKnownCardsLookAlikeAndKeysAreHMACs(t *testing.T) {
 
 	// A full-width spelling is the same card.
 	wide := strings.Map(func(r rune) rune { return r - '0' + '０' }, known)
-	if got := f.total(f.tenant, wide); got != 6 {
-		t.Errorf("failures under the full-width spelling = %d, want 6", got)
+	// The 6th guess is refused (the soft lock) and counts nowhere.
+	if got := f.total(f.tenant, wide); got != 5 {
+		t.Errorf("failures under the full-width spelling = %d, want 5", got)
 	}
 
 	ctx := context.Background()
@@ -312,7 +335,7 @@ func TestUnknownAndKnownCardsLookAlikeAndKeysAreHMACs(t *testing.T) {
 	}
 
 	shape := regexp.MustCompile(`^mdg:guard:t:` + regexp.QuoteMeta(f.tenant) +
-		`:(card:[0-9a-f]{64}:(fails|lock|total|hardlock|backoff)|ip:[0-9a-f]{64}:(fails:short|fails:long|stepup|cards|block))$`)
+		`:(card:[0-9a-f]{64}:(fails|lock|total|hardlock|backoff)|city:(fails|attack)|ip:[0-9a-f]{64}:(fails:short|fails:daily|stepup|cards|block))$`)
 	var n int
 	iter := f.rdb.Scan(ctx, 0, "mdg:guard:t:"+f.tenant+":*", 1000).Iterator()
 	for iter.Next(ctx) {
@@ -384,16 +407,15 @@ func TestHardLockNeedsUnlock(t *testing.T) {
 
 func TestSuccessResetsTheHardCounter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, Config{})
+	// The soft lock is not under test.
+	f := newFixture(t, Config{CardSoftLimit: 100})
 	card, ip := f.card(), f.ip()
-	ctx := context.Background()
 
-	// Fail is called directly here: the soft lock is not under test.
 	for range 9 {
 		f.fail(f.tenant, card, ip)
 	}
-	if err := f.g.Succeed(ctx, f.tenant, card, ip); err != nil {
-		t.Fatalf("Succeed: %v", err)
+	if d, ok := f.login(card, ip, true); !ok {
+		t.Fatalf("login after 9 failures = %+v, want success", d)
 	}
 	for range 9 {
 		f.fail(f.tenant, card, ip)
@@ -504,58 +526,216 @@ func TestIPStepUp(t *testing.T) {
 	if d := f.check(a, f.card(), ip2); !d.StepUp {
 		t.Error("Check in tenant A after 10 failures across tenants: StepUp = false, want true")
 	}
+
+	// The step-up is enforced: without a proof of work the attempt is refused and counts
+	// nowhere; with one it is judged.
+	card := f.card()
+	wantRefused(t, "Attempt without a proof from the step-up IP", f.attempt(f.tenant, card, ip, false), ReasonStepUp)
+	if got := f.total(f.tenant, card); got != 0 {
+		t.Errorf("failures after a refused step-up = %d, want 0", got)
+	}
+	wantAllowed(t, "Attempt with a proof from the step-up IP", f.attempt(f.tenant, card, ip, true))
+	if got := f.counter("madoguchi_login_failures_total", "reason", ReasonStepUp); got != 1 {
+		t.Errorf("failures_total{reason=step_up_required} = %v, want 1", got)
+	}
 }
 
-func TestConcurrentFailuresAreCountedExactly(t *testing.T) {
+// TestParallelGuessesJudgedAtMostTheLimit fires all 366 birthdays for one card at once, each
+// from its own address: the decision and the count are one step, so exactly the configured
+// number of guesses are judged, whatever the concurrency.
+func TestParallelGuessesJudgedAtMostTheLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		limit int
+		lock  string
+	}{
+		{"soft lock", Config{}, 5, LockSoft},
+		{"hard lock", Config{CardSoftLimit: 100}, 10, LockHard},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, tc.cfg)
+			card := f.card()
+			ips := make([]string, 366)
+			for i := range ips {
+				ips[i] = f.ip()
+			}
+			var (
+				wg     sync.WaitGroup
+				start  = make(chan struct{})
+				mu     sync.Mutex
+				judged int
+				byWhy  = map[string]int{}
+			)
+			for i := range 366 {
+				wg.Go(func() {
+					<-start
+					d, err := f.g.Attempt(context.Background(), f.tenant, card, ips[i], true)
+					if err != nil {
+						t.Errorf("Attempt: %v", err)
+						return
+					}
+					if d.Allowed {
+						f.g.Failed(d)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if d.Allowed {
+						judged++
+					}
+					byWhy[d.Reason]++
+				})
+			}
+			close(start)
+			wg.Wait()
+			if judged != tc.limit {
+				t.Errorf("judged %d of 366 parallel guesses (decisions %v), want %d", judged, byWhy, tc.limit)
+			}
+			if got := f.total(f.tenant, card); got != int64(tc.limit) {
+				t.Errorf("failures counted = %d, want %d (refusals count nowhere)", got, tc.limit)
+			}
+			if got := f.counter("madoguchi_login_locks_total", "level", tc.lock); got != 1 {
+				t.Errorf("locks_total{level=%s} = %v, want 1", tc.lock, got)
+			}
+		})
+	}
+}
+
+// TestSuccessGivesTheAttemptBack: a right guess leaves no trace on the IP, subnet and city
+// counters, and the lock its own count imposed is lifted; a lock imposed by another guess stays.
+func TestSuccessGivesTheAttemptBack(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Config{})
 	card, ip := f.card(), f.ip()
+	for range 4 {
+		f.fail(f.tenant, card, ip)
+	}
+	// The 5th guess imposes the soft lock when it is counted; it is right, so the lock goes.
+	d, ok := f.login(card, ip, true)
+	if !ok || fmt.Sprint(d.Imposed) != "[soft]" {
+		t.Fatalf("5th guess, right = %+v, %v, want success that had imposed [soft]", d, ok)
+	}
+	wantAllowed(t, "Check after the success", f.check(f.tenant, card, ip))
+	if got := f.total(f.tenant, card); got != 0 {
+		t.Errorf("failures after a success = %d, want 0", got)
+	}
+	ctx := context.Background()
+	h, nets, _ := f.g.ipHash(ip)
+	for _, k := range []string{ipKeys("global", h)[kIPShort], ipKeys("global", h)[kIPDaily], netKeys(nets[0])[kNetFails], tenantKeys(f.tenant)[kTenantFails]} {
+		if n, _ := f.rdb.Get(ctx, k).Int(); n != 4 {
+			t.Errorf("%s = %d after 4 failures and a success, want 4", k, n)
+		}
+	}
+	if n, _ := f.rdb.SCard(ctx, ipKeys("global", h)[kIPCards]).Result(); n != 0 {
+		t.Errorf("the IP's spray set has %d cards after the card succeeded, want 0", n)
+	}
+	if err := f.g.Succeed(ctx, Decision{}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("Succeed(zero Decision) = %v, want ErrInvalidInput", err)
+	}
+}
 
-	const n = 50
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		mu    sync.Mutex
-		byWhy = map[string]int{}
-	)
-	for range n {
-		wg.Go(func() {
-			<-start
-			d, err := f.g.Fail(context.Background(), f.tenant, card, ip)
-			if err != nil {
-				t.Errorf("Fail: %v", err)
-				return
+// TestIPDailyLimit: past IPDailyLimit failures in the window, every attempt from the address is
+// refused (in every tenant) until the window ends; other addresses go on.
+func TestIPDailyLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{IPDailyLimit: 6, IPDailyWindow: time.Second, CardSoftLimit: 100, SprayLimit: 100})
+	ip, other := f.ip(), f.ip()
+	for i := range 6 {
+		wantAllowed(t, fmt.Sprintf("Attempt #%d", i+1), f.attempt(f.tenant, f.card(), ip, true))
+	}
+	d := f.attempt(f.tenant, f.card(), ip, true)
+	wantRefused(t, "the 7th attempt", d, ReasonIPLimit)
+	if d.RetryAfter <= 0 || d.RetryAfter > time.Second {
+		t.Errorf("RetryAfter = %v, want in (0, 1s]", d.RetryAfter)
+	}
+	wantRefused(t, "the same address in another city", f.attempt(f.newTenant(), f.card(), ip, true), ReasonIPLimit)
+	wantAllowed(t, "another address", f.attempt(f.tenant, f.card(), other, true))
+	time.Sleep(d.RetryAfter + 100*time.Millisecond)
+	wantAllowed(t, "after the window", f.attempt(f.tenant, f.card(), ip, true))
+}
+
+// TestSubnetStepUp: failures spread over the addresses of one subnet (IPv4 /24, IPv6 /56 or
+// /48) require the step-up from every address of it, even one that never failed.
+func TestSubnetStepUp(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{SubnetLimit: 6, CardSoftLimit: 100})
+	b := make([]byte, 2)
+	rand.Read(b)
+	v4 := fmt.Sprintf("10.%d.%d.", b[0], b[1])
+	hex6 := randomHex(2)
+	other6 := fmt.Sprintf("%04x", (int(b[0])<<8|int(b[1]))^1)
+	hex6 = fmt.Sprintf("%04x", int(b[0])<<8|int(b[1]))
+	for _, tc := range []struct {
+		name       string
+		addr       func(i int) string
+		fresh, out string
+	}{
+		{"IPv4 /24", func(i int) string { return fmt.Sprintf("%s%d", v4, i+1) }, v4 + "200", fmt.Sprintf("10.%d.%d.1", b[0], b[1]^1)},
+		// Each address in its own /64 and /56 but one /48.
+		{"IPv6 /48", func(i int) string { return fmt.Sprintf("2001:db8:%s:%x00::1", hex6, i+1) }, "2001:db8:" + hex6 + ":ff00::1", "2001:db8:" + other6 + ":100::1"},
+		// Each address in its own /64, one /56.
+		{"IPv6 /56", func(i int) string { return fmt.Sprintf("2001:db9:%s:%x::1", hex6, i+1) }, "2001:db9:" + hex6 + ":ff::1", ""},
+	} {
+		card := f.card()
+		for i := range 6 {
+			f.ips = append(f.ips, tc.addr(i))
+			if d := f.check(f.tenant, card, tc.addr(i)); d.StepUp {
+				t.Fatalf("%s: step-up before failure #%d, want none", tc.name, i+1)
 			}
-			mu.Lock()
-			byWhy[d.Reason]++
-			mu.Unlock()
-		})
+			f.fail(f.tenant, card, tc.addr(i))
+		}
+		f.ips = append(f.ips, tc.fresh)
+		wantRefused(t, tc.name+": a fresh address of the subnet without a proof", f.attempt(f.tenant, f.card(), tc.fresh, false), ReasonStepUp)
+		if tc.out != "" {
+			f.ips = append(f.ips, tc.out)
+			if d := f.check(f.tenant, f.card(), tc.out); d.StepUp {
+				t.Errorf("%s: an address outside the subnet needs the step-up, want not", tc.name)
+			}
+		}
 	}
-	close(start)
-	wg.Wait()
+}
 
-	if got := f.total(f.tenant, card); got != n {
-		t.Errorf("failures after %d concurrent Fail calls = %d, want %d", n, got, n)
-	}
-	// Redis runs the scripts one at a time, so the decisions follow the exact sequence:
-	// failures 1-4 allowed, 5-9 soft-locked, 10-50 hard-locked.
-	want := map[string]int{"": 4, ReasonCardLocked: 5, ReasonCardHardLocked: n - 9}
-	for reason, w := range want {
-		if byWhy[reason] != w {
-			t.Errorf("decisions = %v, want %v", byWhy, want)
-			break
+// TestCityAttackMode: a spike of failures in one city, from addresses that never reach their
+// own limits, requires the step-up on every login in that city (not in another), and is
+// reported once as imposed (the security event) and counted in locks_total{level=attack}.
+func TestCityAttackMode(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{TenantLimit: 8})
+	var fired int
+	for i := range 8 {
+		d := f.attempt(f.tenant, f.card(), f.ip(), false)
+		wantAllowed(t, fmt.Sprintf("failure #%d", i+1), d)
+		f.g.Failed(d)
+		for _, l := range d.Imposed {
+			if l == LockAttack {
+				fired++
+				if i != 7 {
+					t.Errorf("attack imposed at failure #%d, want #8", i+1)
+				}
+			}
 		}
 	}
-	if !f.hardLocked(f.tenant, card) {
-		t.Error("HardLocked = false, want true")
+	if fired != 1 {
+		t.Errorf("attack imposed %d times, want once", fired)
 	}
-	for level, w := range map[string]float64{LockSoft: 1, LockHard: 1, LockIPSpray: 0} {
-		if got := f.counter("madoguchi_login_locks_total", "level", level); got != w {
-			t.Errorf("locks_total{level=%s} = %v, want %v", level, got, w)
+	for _, tc := range []struct {
+		tenant, ip string
+		want       bool
+	}{{f.tenant, f.ip(), true}, {f.tenant, "", true}, {f.newTenant(), f.ip(), false}} {
+		if got, err := f.g.StepUpRequired(context.Background(), tc.tenant, tc.ip); err != nil || got != tc.want {
+			t.Errorf("StepUpRequired(%s, %q) = %v, %v; want %v", tc.tenant, tc.ip, got, err, tc.want)
 		}
 	}
-	if got := f.counter("madoguchi_login_failures_total", "reason", failureBadCredentials); got != n {
-		t.Errorf("failures_total{reason=bad_credentials} = %v, want %d", got, n)
+	wantRefused(t, "a fresh card and address in the city without a proof", f.attempt(f.tenant, f.card(), f.ip(), false), ReasonStepUp)
+	wantAllowed(t, "the same with a proof", f.attempt(f.tenant, f.card(), f.ip(), true))
+	wantAllowed(t, "another city without a proof", f.attempt(f.newTenant(), f.card(), f.ip(), false))
+	// The call center (no address) is under the city's mode too; its operators always pass
+	// proof (they are authenticated and have their own limit).
+	wantRefused(t, "the call center without a proof", f.attempt(f.tenant, f.card(), "", false), ReasonStepUp)
+	if got := f.counter("madoguchi_login_locks_total", "level", LockAttack); got != 1 {
+		t.Errorf("locks_total{level=attack} = %v, want 1", got)
 	}
 }
 
@@ -600,14 +780,15 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	if d.Allowed {
 		t.Error("Check with Redis down: Allowed = true, want false")
 	}
-	d, err = g.Fail(ctx, tenant, card, ip)
+	d, err = g.Attempt(ctx, tenant, card, ip, true)
 	if !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Fail error = %v, want ErrUnavailable", err)
+		t.Errorf("Attempt error = %v, want ErrUnavailable", err)
 	}
 	if d.Allowed {
-		t.Error("Fail with Redis down: Allowed = true, want false")
+		t.Error("Attempt with Redis down: Allowed = true, want false")
 	}
-	if err := g.Succeed(ctx, tenant, card, ip); !errors.Is(err, ErrUnavailable) {
+	keys, _, _, _, _ := g.attemptKeys(tenant, card, ip)
+	if err := g.Succeed(ctx, Decision{Allowed: true, att: &attempt{keys: keys}}); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Succeed error = %v, want ErrUnavailable", err)
 	}
 	if err := g.Unlock(ctx, tenant, card); !errors.Is(err, ErrUnavailable) {
@@ -617,8 +798,8 @@ func TestRedisDownFailsClosed(t *testing.T) {
 		t.Errorf("HardLocked error = %v, want ErrUnavailable", err)
 	}
 	f := &fixture{tb: t, reg: reg}
-	if got := f.counter("madoguchi_login_failures_total", "reason", failureUnavailable); got != 1 {
-		t.Errorf("failures_total{reason=unavailable} = %v, want 1", got)
+	if got := f.counter("madoguchi_login_failures_total", "reason", failureUnavailable); got != 2 {
+		t.Errorf("failures_total{reason=unavailable} = %v, want 2", got)
 	}
 }
 
@@ -640,9 +821,9 @@ func TestInvalidInputIsRefused(t *testing.T) {
 		if !errors.Is(err, ErrInvalidInput) || d.Allowed {
 			t.Errorf("%s: Check = %+v, %v, want refused with ErrInvalidInput", tt.name, d, err)
 		}
-		d, err = f.g.Fail(ctx, tt.tenant, tt.card, tt.ip)
+		d, err = f.g.Attempt(ctx, tt.tenant, tt.card, tt.ip, true)
 		if !errors.Is(err, ErrInvalidInput) || d.Allowed {
-			t.Errorf("%s: Fail = %+v, %v, want refused with ErrInvalidInput", tt.name, d, err)
+			t.Errorf("%s: Attempt = %+v, %v, want refused with ErrInvalidInput", tt.name, d, err)
 		}
 	}
 }
@@ -681,7 +862,7 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	labels := map[string]string{"madoguchi_login_failures_total": "reason", "madoguchi_login_locks_total": "level"}
+	labels := map[string]string{"madoguchi_login_failures_total": "reason", "madoguchi_login_locks_total": "level", "madoguchi_login_pow_total": "result"}
 	for _, mf := range mfs {
 		want, ok := labels[mf.GetName()]
 		if !ok {
@@ -697,5 +878,55 @@ func TestNew(t *testing.T) {
 	}
 	if len(labels) > 0 {
 		t.Errorf("metrics not registered: %v", labels)
+	}
+}
+
+// TestBudget prints (go test -run TestBudget -v ./booking/guard, or make guard-budget) how many
+// cards an attacker with 1,000 addresses (IPv4 addresses or IPv6 /64s) can take over per day
+// with the default thresholds, and checks it against the goal of 80. It then shows with Redis
+// that one address gets exactly IPDailyLimit guesses judged in a day, however it spreads them
+// over cards and however the spray window is gamed.
+func TestBudget(t *testing.T) {
+	t.Parallel()
+	c := DefaultConfig()
+	const addresses, goal = 1000, 80.0
+	perDay := c.IPDailyLimit * int(24*time.Hour/c.IPDailyWindow)
+	// A guess on a card that already had k wrong guesses succeeds with 1/(366-k); the hard lock
+	// stops a card at CardHardLimit, so no guess does better than 1/(366-(CardHardLimit-1)).
+	worst := 366 - (c.CardHardLimit - 1)
+	bound := float64(addresses*perDay) / float64(worst)
+	t.Logf("budget with the default thresholds, %d addresses:", addresses)
+	t.Logf("  judged guesses per address per day = IPDailyLimit %d per %v = %d", c.IPDailyLimit, c.IPDailyWindow, perDay)
+	t.Logf("  (the proof-of-work step-up after %d failures in %v, per subnet after %d in %v, and per city after %d in %v adds cost, not a bound)",
+		c.IPShortLimit, c.IPShortWindow, c.SubnetLimit, c.SubnetWindow, c.TenantLimit, c.TenantWindow)
+	t.Logf("  chance per guess <= 1/(366 - (CardHardLimit %d - 1)) = 1/%d", c.CardHardLimit, worst)
+	t.Logf("  cards taken over per day <= %d × %d / %d = %.1f (spraying one guess per card: %d × %d / 366 = %.1f)",
+		addresses, perDay, worst, bound, addresses, perDay, float64(addresses*perDay)/366)
+	before := float64(addresses) * float64(24*time.Hour/c.SprayWindow) * float64(c.SprayLimit-1) * float64(c.CardSoftLimit) / 366
+	t.Logf("  before the daily limit: %d windows of %v × %d cards (under the spray block) × %d guesses (under the soft lock) × %d / 366 = %.0f",
+		int(24*time.Hour/c.SprayWindow), c.SprayWindow, c.SprayLimit-1, c.CardSoftLimit, addresses, before)
+	if bound > goal {
+		t.Errorf("budget %.1f cards a day, want <= %.0f", bound, goal)
+	}
+
+	// One address, one guess per fresh card, with the spray window so short it never blocks:
+	// the daily limit alone stops it at IPDailyLimit judged guesses.
+	cfg := c
+	cfg.SprayWindow = time.Millisecond
+	f := newFixture(t, cfg)
+	ip := f.ip()
+	judged := 0
+	for range 3 * c.IPDailyLimit {
+		time.Sleep(2 * time.Millisecond)
+		d := f.attempt(f.tenant, f.card(), ip, true)
+		if !d.Allowed {
+			wantRefused(t, "past the daily limit", d, ReasonIPLimit)
+			break
+		}
+		judged++
+	}
+	t.Logf("  measured: one address got %d guesses judged before %s", judged, ReasonIPLimit)
+	if judged != c.IPDailyLimit {
+		t.Errorf("one address got %d guesses judged, want IPDailyLimit %d", judged, c.IPDailyLimit)
 	}
 }

@@ -88,29 +88,41 @@ func (g *Guard) cardHash(tenantID, cardNo string) (string, error) {
 // ipHash returns the keyed hash of the client address, so that Redis holds no IP addresses
 // either. IPv4-mapped IPv6 addresses count as IPv4; IPv6 addresses are reduced to their /64,
 // because one subscriber usually holds a whole /64 and could otherwise rotate addresses
-// inside it for free. It returns an ErrInvalidInput error when ip does not parse.
-func (g *Guard) ipHash(ip string) (string, error) {
+// inside it for free. It also returns the keyed hashes of the address's subnets: the /24 of
+// an IPv4 address, the /56 and the /48 of an IPv6 one. It returns an ErrInvalidInput error
+// when ip does not parse.
+func (g *Guard) ipHash(ip string) (addr string, subnets []string, err error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(ip))
 	if err != nil {
-		return "", fmt.Errorf("%w: client ip", ErrInvalidInput)
+		return "", nil, fmt.Errorf("%w: client ip", ErrInvalidInput)
 	}
 	a = a.Unmap().WithZone("")
 	canon := a.String()
+	bits := []int{24}
 	if a.Is6() {
 		canon = netip.PrefixFrom(a, 64).Masked().String()
+		bits = []int{56, 48}
 	}
-	m := hmac.New(sha256.New, g.key)
-	// The leading 0x00 keeps this input disjoint from card inputs, which start with a
-	// non-empty tenant ID.
-	m.Write([]byte{0})
-	m.Write([]byte("ip"))
-	m.Write([]byte{0})
-	m.Write([]byte(canon))
-	return hex.EncodeToString(m.Sum(nil)), nil
+	for _, b := range bits {
+		subnets = append(subnets, g.hashIP("net", netip.PrefixFrom(a, b).Masked().String()))
+	}
+	return g.hashIP("ip", canon), subnets, nil
 }
 
-// Positions in the KEYS array of the Lua scripts. The five card keys come first, then zero,
-// one or two groups of five IP keys (tenant scope, then global scope).
+// hashIP returns hex(HMAC(key, 0x00 ‖ kind ‖ 0x00 ‖ canon)). The leading 0x00 keeps this input
+// disjoint from card inputs, which start with a non-empty tenant ID.
+func (g *Guard) hashIP(kind, canon string) string {
+	m := hmac.New(sha256.New, g.key)
+	m.Write([]byte{0})
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(canon))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Positions in the KEYS array of the Lua scripts. The five card keys come first, then the two
+// tenant keys, then zero or two groups of five IP keys (tenant scope, then global scope), then
+// zero, one or two groups of two subnet keys (global scope).
 const (
 	kCardFails    = iota // failures in the soft window; TTL = CardSoftWindow from the first
 	kCardLock            // soft lock flag; TTL = CardSoftLock
@@ -122,7 +134,7 @@ const (
 
 const (
 	kIPShort  = iota // failures in the short window
-	kIPLong          // failures in the long window
+	kIPDaily         // failures in the daily window (a refusal past IPDailyLimit)
 	kIPStepUp        // step-up flag
 	kIPCards         // set of distinct card hashes that failed in the spray window
 	kIPBlock         // spray block flag
@@ -144,30 +156,57 @@ func ipKeys(scope, ip string) []string {
 	p := keyPrefix + scope + ":ip:" + ip + ":"
 	return []string{
 		kIPShort:  p + "fails:short",
-		kIPLong:   p + "fails:long",
+		kIPDaily:  p + "fails:daily",
 		kIPStepUp: p + "stepup",
 		kIPCards:  p + "cards",
 		kIPBlock:  p + "block",
 	}
 }
 
-// attemptKeys returns the KEYS for one attempt: the card keys, then (when ip is not empty) the
-// tenant-scoped and the global IP keys.
-func (g *Guard) attemptKeys(tenantID, cardNo, ip string) (keys []string, card string, err error) {
+const (
+	kTenantFails  = iota // failures in the city within TenantWindow
+	kTenantAttack        // the city's "under attack" flag; TTL = TenantAttack
+	nTenantKeys
+)
+
+func tenantKeys(tenantID string) []string {
+	p := keyPrefix + "t:" + tenantID + ":city:"
+	return []string{kTenantFails: p + "fails", kTenantAttack: p + "attack"}
+}
+
+const (
+	kNetFails  = iota // failures from the subnet within SubnetWindow
+	kNetStepUp        // the subnet's step-up flag
+	nNetKeys
+)
+
+func netKeys(net string) []string {
+	p := keyPrefix + "global:net:" + net + ":"
+	return []string{kNetFails: p + "fails", kNetStepUp: p + "stepup"}
+}
+
+// attemptKeys returns the KEYS for one attempt: the card keys, the tenant keys, then (when ip is
+// not empty) the tenant-scoped and the global IP keys and the subnet keys, with the number of
+// IP groups and subnets.
+func (g *Guard) attemptKeys(tenantID, cardNo, ip string) (keys []string, card string, nIP, nNet int, err error) {
 	card, err = g.cardHash(tenantID, cardNo)
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, 0, err
 	}
-	keys = make([]string, 0, nCardKeys+2*nIPKeys)
+	keys = make([]string, 0, nCardKeys+nTenantKeys+2*nIPKeys+2*nNetKeys)
 	keys = append(keys, cardKeys(tenantID, card)...)
+	keys = append(keys, tenantKeys(tenantID)...)
 	if ip == "" {
-		return keys, card, nil
+		return keys, card, 0, 0, nil
 	}
-	h, err := g.ipHash(ip)
+	h, nets, err := g.ipHash(ip)
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, 0, err
 	}
 	keys = append(keys, ipKeys("t:"+tenantID, h)...)
 	keys = append(keys, ipKeys("global", h)...)
-	return keys, card, nil
+	for _, n := range nets {
+		keys = append(keys, netKeys(n)...)
+	}
+	return keys, card, 2, len(nets), nil
 }

@@ -58,7 +58,7 @@ func TestIPHash(t *testing.T) {
 	g := &Guard{key: []byte(strings.Repeat("k", minKeyLen))}
 	mustHash := func(ip string) string {
 		t.Helper()
-		h, err := g.ipHash(ip)
+		h, _, err := g.ipHash(ip)
 		if err != nil {
 			t.Fatalf("ipHash(%q) error: %v", ip, err)
 		}
@@ -87,9 +87,36 @@ func TestIPHash(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"not-an-ip", "192.0.2.300", "192.0.2.1:80"} {
-		if _, err := g.ipHash(bad); !errors.Is(err, ErrInvalidInput) {
+		if _, _, err := g.ipHash(bad); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("ipHash(%q) error = %v, want ErrInvalidInput", bad, err)
 		}
+	}
+}
+
+func TestSubnetHashes(t *testing.T) {
+	t.Parallel()
+	g := &Guard{key: []byte(strings.Repeat("k", minKeyLen))}
+	nets := func(ip string) []string {
+		t.Helper()
+		_, n, err := g.ipHash(ip)
+		if err != nil {
+			t.Fatalf("ipHash(%q) error: %v", ip, err)
+		}
+		return n
+	}
+	// IPv4: one /24. IPv6: the /56, then the /48.
+	if a, b := nets("192.0.2.1"), nets("192.0.2.254"); len(a) != 1 || a[0] != b[0] {
+		t.Errorf("the /24 of 192.0.2.1 and 192.0.2.254 = %v, %v, want one, equal", a, b)
+	}
+	if a, b := nets("192.0.2.1"), nets("192.0.3.1"); a[0] == b[0] {
+		t.Error("192.0.2.0/24 and 192.0.3.0/24 hash the same, want different")
+	}
+	a, b, c := nets("2001:db8:1:100::1"), nets("2001:db8:1:1ff::1"), nets("2001:db8:1:200::1")
+	if len(a) != 2 || a[0] != b[0] || a[1] != b[1] {
+		t.Errorf("two /64s of one /56 = %v, %v, want the same /56 and /48", a, b)
+	}
+	if a[0] == c[0] || a[1] != c[1] {
+		t.Errorf("two /56s of one /48 = %v, %v, want different /56s and the same /48", a, c)
 	}
 }
 

@@ -1,26 +1,35 @@
 package guard
 
-// The scripts take the KEYS built by attemptKeys (5 card keys, then 0 or 2 groups of 5 IP
-// keys) and the ARGV built by Config.args:
+// The scripts take the KEYS built by attemptKeys and the ARGV built by Config.args:
 //
-//	 1 card soft limit     2 soft window ms    3 soft lock ms
-//	 4 card hard limit     5 hard window ms    6 hard lock ttl ms (0 = none)
-//	 7 back-off base ms (0 = off)              8 back-off from the n-th failure
-//	 9 ip short limit     10 short window ms  11 short step-up ms
-//	12 ip long limit      13 long window ms   14 long step-up ms
-//	15 spray limit        16 spray window ms  17 spray block ms
-//	18 set member for the spray sets (the card hash)
+//	KEYS  1-5 the card: fails, lock, total, hardlock, backoff
+//	      6-7 the city: fails, attack
+//	      then nIP groups of five IP keys (tenant scope, then global): short, daily, stepup,
+//	      cards, block; then nNet groups of two subnet keys: fails, stepup
+//	ARGV  1 card soft limit     2 soft window ms    3 soft lock ms
+//	      4 card hard limit     5 hard window ms    6 hard lock ttl ms (0 = none)
+//	      7 back-off base ms (0 = off)              8 back-off from the n-th failure
+//	      9 ip short limit     10 short window ms  11 short step-up ms
+//	     12 ip daily limit     13 daily window ms
+//	     14 spray limit        15 spray window ms  16 spray block ms
+//	     17 subnet limit       18 subnet window ms 19 subnet step-up ms
+//	     20 city limit         21 city window ms   22 city attack ms
+//	     23 nIP                24 nNet             25 proof of work given (0|1)
+//	     26 set member for the spray sets (the card hash)
 //
-// Both reply {allowed 0|1, reason, retry-after ms, step-up 0|1, soft lock fired 0|1,
-// hard lock fired 0|1, spray block fired 0|1, failures since last success}.
-// Running in Redis makes each attempt atomic: concurrent attempts never lose an increment
-// and a threshold fires exactly once. All keys of one call must live on one node, which holds
-// for the standalone and Sentinel deployments (not for Redis Cluster, where the card and IP
-// keys hash to different slots).
+// Check and Attempt reply {allowed 0|1, reason, retry-after ms, step-up 0|1, soft lock fired,
+// hard lock fired, spray block fired, city attack fired (0|1 each), failures since the last
+// success, then the same four decision fields for the next attempt should this one fail}.
+// Running in Redis makes each attempt atomic: the decision and the count are one step, so
+// concurrent attempts are judged one after the other and a threshold fires exactly once. All
+// keys of one call must live on one node, which holds for the standalone and Sentinel
+// deployments (not for Redis Cluster, where the card and IP keys hash to different slots).
 const luaCommon = `
 local A = {}
-for i = 1, 17 do A[i] = tonumber(ARGV[i]) end
-local member = ARGV[18]
+for i = 1, 25 do A[i] = tonumber(ARGV[i]) end
+local member = ARGV[26]
+local nip, nnet = A[23], A[24]
+local ipbase, netbase = 8, 8 + 5 * A[23]
 
 local function incr_window(key, ms)
   local n = redis.call('INCR', key)
@@ -46,8 +55,12 @@ local function decide()
     if reason == '' then reason = r end
     if ms > retry then retry = ms end
   end
-  for base = 6, #KEYS, 5 do
-    refuse('ip_blocked', remaining(KEYS[base + 4], A[17]))
+  for g = 0, nip - 1 do
+    local base = ipbase + 5 * g
+    refuse('ip_blocked', remaining(KEYS[base + 4], A[16]))
+    if tonumber(redis.call('GET', KEYS[base + 1]) or '0') >= A[12] then
+      refuse('ip_limit', remaining(KEYS[base + 1], A[13]))
+    end
   end
   refuse('card_locked', remaining(KEYS[2], A[3]))
   refuse('card_throttled', remaining(KEYS[5], A[3]))
@@ -56,9 +69,12 @@ local function decide()
     reason = 'card_hard_locked'
     retry = 0
   end
-  local stepup = 0
-  for base = 6, #KEYS, 5 do
-    if redis.call('EXISTS', KEYS[base + 2]) == 1 then stepup = 1 end
+  local stepup = redis.call('EXISTS', KEYS[7])
+  for g = 0, nip - 1 do
+    if redis.call('EXISTS', KEYS[ipbase + 5 * g + 2]) == 1 then stepup = 1 end
+  end
+  for g = 0, nnet - 1 do
+    if redis.call('EXISTS', KEYS[netbase + 2 * g + 1]) == 1 then stepup = 1 end
   end
   local allowed = 1
   if reason ~= '' then allowed = 0 end
@@ -69,15 +85,26 @@ end
 // luaCheck only reads; it is a script so that the decision sees one consistent state.
 const luaCheck = luaCommon + `
 local allowed, reason, retry, stepup = decide()
-return {allowed, reason, retry, stepup, 0, 0, 0, tonumber(redis.call('GET', KEYS[3]) or '0')}
+local total = tonumber(redis.call('GET', KEYS[3]) or '0')
+return {allowed, reason, retry, stepup, 0, 0, 0, 0, total, allowed, reason, retry, stepup}
 `
 
-// luaFail records one failed attempt on every layer and returns the resulting decision.
-const luaFail = luaCommon + `
-local fired_soft, fired_hard, fired_spray = 0, 0, 0
+// luaAttempt decides on one attempt and, when it may proceed, counts it as a failure on every
+// layer before the caller judges it (a success gives the count back: luaGiveBack). A refused
+// attempt counts nowhere.
+const luaAttempt = luaCommon + `
+local allowed, reason, retry, stepup = decide()
+local total = tonumber(redis.call('GET', KEYS[3]) or '0')
+if allowed == 0 then
+  return {0, reason, retry, stepup, 0, 0, 0, 0, total, 0, reason, retry, stepup}
+end
+if stepup == 1 and A[25] == 0 then
+  return {0, 'step_up_required', 0, 1, 0, 0, 0, 0, total, 0, 'step_up_required', 0, 1}
+end
+local fired_soft, fired_hard, fired_spray, fired_attack = 0, 0, 0, 0
 
 -- Card: failures since the last success (sliding expiry) and in the soft window.
-local total = redis.call('INCR', KEYS[3])
+total = redis.call('INCR', KEYS[3])
 redis.call('PEXPIRE', KEYS[3], A[5])
 local fails = incr_window(KEYS[1], A[2])
 
@@ -104,30 +131,70 @@ if not hard then
   end
 end
 
--- Client IP, per tenant and globally: failure counts for step-up, distinct cards for spray.
-for base = 6, #KEYS, 5 do
-  local short = incr_window(KEYS[base], A[10])
-  local long = incr_window(KEYS[base + 1], A[13])
-  local want = 0
-  if short >= A[9] then want = A[11] end
-  if long >= A[12] and A[14] > want then want = A[14] end
-  if want > 0 and redis.call('PTTL', KEYS[base + 2]) < want then
-    redis.call('SET', KEYS[base + 2], '1', 'PX', want)
+-- The city: a spike of failures puts it under attack (step-up for every login).
+if incr_window(KEYS[6], A[21]) >= A[20] and redis.call('EXISTS', KEYS[7]) == 0 then
+  redis.call('SET', KEYS[7], '1', 'PX', A[22])
+  fired_attack = 1
+end
+
+-- Client IP, per tenant and globally: failure counts for step-up and the daily limit,
+-- distinct cards for spray.
+for g = 0, nip - 1 do
+  local base = ipbase + 5 * g
+  if incr_window(KEYS[base], A[10]) >= A[9] and redis.call('PTTL', KEYS[base + 2]) < A[11] then
+    redis.call('SET', KEYS[base + 2], '1', 'PX', A[11])
   end
+  incr_window(KEYS[base + 1], A[13])
   -- Once blocked, stop growing the set: the block is what matters and memory stays bounded.
   if redis.call('EXISTS', KEYS[base + 4]) == 0 then
     redis.call('SADD', KEYS[base + 3], member)
     if redis.call('PTTL', KEYS[base + 3]) == -1 then
-      redis.call('PEXPIRE', KEYS[base + 3], A[16])
+      redis.call('PEXPIRE', KEYS[base + 3], A[15])
     end
-    if redis.call('SCARD', KEYS[base + 3]) >= A[15] then
-      redis.call('SET', KEYS[base + 4], '1', 'PX', A[17])
+    if redis.call('SCARD', KEYS[base + 3]) >= A[14] then
+      redis.call('SET', KEYS[base + 4], '1', 'PX', A[16])
       redis.call('DEL', KEYS[base + 3])
       fired_spray = 1
     end
   end
 end
 
-local allowed, reason, retry, stepup = decide()
-return {allowed, reason, retry, stepup, fired_soft, fired_hard, fired_spray, total}
+-- Subnets (IPv4 /24; IPv6 /56 and /48), across all tenants: step-up for the whole subnet.
+for g = 0, nnet - 1 do
+  local base = netbase + 2 * g
+  if incr_window(KEYS[base], A[18]) >= A[17] and redis.call('PTTL', KEYS[base + 1]) < A[19] then
+    redis.call('SET', KEYS[base + 1], '1', 'PX', A[19])
+  end
+end
+
+local a2, r2, t2, s2 = decide()
+return {1, '', 0, stepup, fired_soft, fired_hard, fired_spray, fired_attack, total, a2, r2, t2, s2}
+`
+
+// luaGiveBack returns the count of an attempt that succeeded: it resets the card's failure
+// counters and back-off (a success resets them), lifts a lock that this very attempt imposed,
+// and takes the attempt off the city, IP and subnet counters, which count failures only.
+// KEYS as for luaAttempt; ARGV: 1 nIP, 2 nNet, 3 member, 4 soft fired, 5 hard fired,
+// 6 spray fired.
+const luaGiveBack = `
+local nip, nnet = tonumber(ARGV[1]), tonumber(ARGV[2])
+local member = ARGV[3]
+local function decr(key)
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[5])
+if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
+if ARGV[5] == '1' then redis.call('DEL', KEYS[4]) end
+decr(KEYS[6])
+for g = 0, nip - 1 do
+  local base = 8 + 5 * g
+  decr(KEYS[base])
+  decr(KEYS[base + 1])
+  redis.call('SREM', KEYS[base + 3], member)
+  if ARGV[6] == '1' then redis.call('DEL', KEYS[base + 4]) end
+end
+for g = 0, nnet - 1 do
+  decr(KEYS[8 + 5 * nip + 2 * g])
+end
+return 1
 `

@@ -129,7 +129,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	// The alerts the operations manual and the escalation engine rely on.
 	for _, a := range []string{"Watchdog", "MadoguchiPostgresUnreachable", "MadoguchiRedisUnreachable", "MadoguchiOutboxStale",
-		"MadoguchiMailFailing", "MadoguchiQueueLatency", "MadoguchiHighErrorRate"} {
+		"MadoguchiMailFailing", "MadoguchiQueueLatency", "MadoguchiHighErrorRate", "MadoguchiLoginAttack"} {
 		if !alerts[a] {
 			t.Errorf("no alert %s", a)
 		}

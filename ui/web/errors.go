@@ -34,6 +34,10 @@ type errorBody struct {
 	MessageEN string            `json:"message_en"`
 	Fields    map[string]string `json:"fields,omitempty"`
 	RequestID string            `json:"request_id"`
+	// PowToken and PowBits are the proof-of-work challenge of a login refused with
+	// "login.step_up": send the token back with a nonce that solves it (pow_token, pow_nonce).
+	PowToken string `json:"pow_token,omitempty"`
+	PowBits  int    `json:"pow_bits,omitempty"`
 }
 
 // ErrorPage is what a console's error page shows: the status, the message key with its
@@ -100,6 +104,8 @@ func (w *Core) ErrorHandler(c *fiber.Ctx, err error) error {
 		}
 		if de != nil {
 			body.Fields = de.Fields
+			body.PowToken, _ = de.Args["pow"].(string)
+			body.PowBits, _ = de.Args["pow_bits"].(int)
 		}
 		return c.Status(status).JSON(body)
 	}
