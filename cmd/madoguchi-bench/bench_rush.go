@@ -330,7 +330,7 @@ func rushSetup(ctx context.Context, a *services, o *benchOptions, stderr io.Writ
 		return nil, fmt.Errorf("only %d bookable slots in 60 days, want %d: use fewer -places", len(sc.slots), want)
 	}
 	err = tenant.InTx(ctx, a.DB, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewRaw("UPDATE slots SET open = false WHERE NOT (id IN (?))", bun.In(sc.slots)).Exec(ctx)
+		_, err := tx.NewRaw("UPDATE slots SET open = false WHERE NOT (id IN (?))", bun.List(sc.slots)).Exec(ctx)
 		return err
 	})
 	if err != nil {

@@ -66,7 +66,6 @@ type benchOptions struct {
 	citizens           int  // -citizens
 	places             int  // -places
 	arrival            time.Duration
-	conns              int
 	rushPGSeconds      int
 	citizenConcurrency int
 	importRows         int    // -rows
