@@ -204,7 +204,12 @@ func (e *Events) Run(ctx context.Context, every time.Duration, onError func(erro
 			}
 			return
 		case <-t.C:
-			if err := e.Flush(ctx); err != nil && onError != nil && ctx.Err() == nil {
+			// Not cancelled by ctx: a write cancelled while its COMMIT is on the wire may have
+			// landed, and restoring its counts would then write them twice.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			err := e.Flush(fctx)
+			cancel()
+			if err != nil && onError != nil {
 				onError(err)
 			}
 		}
