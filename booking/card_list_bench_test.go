@@ -39,7 +39,8 @@ func BenchmarkChangeCardStatusByFilter(b *testing.B) {
 	d := tenanttest.NewDB(b)
 	ctx := context.Background()
 	clock := tenanttest.NewClock()
-	svc := bookingtest.Service(d.App, clock.Now)
+	counter := &statementCounter{}
+	svc := bookingtest.Service(d.App.WithQueryHook(counter), clock.Now)
 	city := tenanttest.MustCreateTenant(b, d.App)
 	err := tenant.InTx(ctx, d.App, city.ID, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO cards (tenant_id, card_no, birth_hmac, storage_pos, status)
@@ -53,8 +54,6 @@ func BenchmarkChangeCardStatusByFilter(b *testing.B) {
 	if _, err := d.Owner.ExecContext(ctx, "VACUUM ANALYZE cards"); err != nil {
 		b.Fatal(err)
 	}
-	counter := &statementCounter{}
-	d.App.AddQueryHook(counter)
 	f := booking.CardFilter{Status: booking.CardImported}
 	var statements int64
 	b.ReportAllocs()
