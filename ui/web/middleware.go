@@ -61,9 +61,9 @@ func RefuseControlChars(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	bad := false
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Request().PostArgs().All() {
 		bad = bad || HasControlChars(string(k)) || HasControlChars(string(v))
-	})
+	}
 	if form, err := c.MultipartForm(); err == nil {
 		for k, vs := range form.Value {
 			for _, v := range vs {
