@@ -200,3 +200,44 @@ func TestWaitingRoomHeldTimeout(t *testing.T) {
 	a.Release()
 	admit(t, w, "c", a.Pass, "").Release()
 }
+
+// TestWaitingRoomAPIBackoff: API callers turned away together are told to come back later the
+// more of them there are (so a rush of them does not return within the same second and crowd
+// out the requests let in), never less than a second, and the pressure fades once they stop
+// coming.
+func TestWaitingRoomAPIBackoff(t *testing.T) {
+	w, clock := newTestRoom(t, 2)
+	a, b := admit(t, w, "kawasaki", "", ""), admit(t, w, "kawasaki", "", "")
+	defer a.Release()
+	defer b.Release()
+	refuse := func() time.Duration {
+		t.Helper()
+		ar, q := w.Enter("kawasaki", "", "", false)
+		if ar != nil || q == nil || q.Ticket != "" {
+			t.Fatalf("API while full = %v %+v, want refused", ar, q)
+		}
+		if q.Wait < time.Second {
+			t.Fatalf("wait %s, want at least a second", q.Wait)
+		}
+		return q.Wait
+	}
+	if got := refuse(); got > 2*time.Second {
+		t.Errorf("first refusal: wait %s, want about a second", got)
+	}
+	var last time.Duration
+	for range 999 {
+		last = refuse()
+	}
+	// 1,000 callers behind two places of defaultService each: about 100 s (plus jitter).
+	if last < 100*time.Second || last > 130*time.Second {
+		t.Errorf("after 1,000 refusals in one instant: wait %s, want about 100 s", last)
+	}
+	// Another city is not affected.
+	if _, q := w.Enter("ohsaki", "", "", false); q != nil {
+		t.Errorf("another city refused: %+v", q)
+	}
+	clock.Add(30 * refusedDecay)
+	if got := refuse(); got > 2*time.Second {
+		t.Errorf("after a quiet minute: wait %s, want about a second again", got)
+	}
+}
