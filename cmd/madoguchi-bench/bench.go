@@ -778,8 +778,38 @@ var (
 // runPGBench runs pgbench with the Reserve script on this round's cards, for -duration (or the
 // transactions per client that make -bookings), and parses its summary and per-transaction logs.
 func runPGBench(ctx context.Context, path, dsn string, o *benchOptions, sc *benchScratch, round int, stderr io.Writer) PGBenchResult {
-	threads := min(o.pgbenchClients, runtime.NumCPU())
-	res := PGBenchResult{Clients: o.pgbenchClients, Threads: threads, Mode: o.pgbenchMode}
+	sql, err := pgbenchScript(sc)
+	if err != nil {
+		return PGBenchResult{Clients: o.pgbenchClients, Mode: o.pgbenchMode, Error: err.Error()}
+	}
+	args := []string{"-D", "n=0", "-D", "nclients=" + strconv.Itoa(o.pgbenchClients),
+		"-D", "base=" + strconv.Itoa(benchPGCardBase+round*benchRoundCards), "-P", "1"}
+	if o.bookings > 0 {
+		args = append(args, "-t", strconv.Itoa(o.pgbenchTransactionsPerClient()))
+	} else {
+		args = append(args, "-T", strconv.Itoa(o.pgbenchSeconds()))
+	}
+	res := pgbench(ctx, path, dsn, pgbenchRun{name: "reserve", script: sql, mode: o.pgbenchMode,
+		clients: o.pgbenchClients, args: args, log: true}, stderr)
+	if strings.Contains(res.Error, "did not return exactly one row") || strings.Contains(res.Error, "expected one row") {
+		res.Error += " (probably out of cards: pass a larger -pgbench-cards)"
+	}
+	return res
+}
+
+// pgbenchRun is one pgbench run: a script, its clients, and the arguments that say how long.
+type pgbenchRun struct {
+	name, script, mode string
+	clients            int
+	args               []string // besides -n -M -c -j -f: the duration, -D variables, -P
+	log                bool     // per-transaction logs (-l), read for the latencies
+}
+
+// pgbench runs one pgbench script (with the environment of dsn), echoing its progress lines
+// to stderr, and reads its summary.
+func pgbench(ctx context.Context, path, dsn string, r pgbenchRun, stderr io.Writer) PGBenchResult {
+	threads := min(r.clients, runtime.NumCPU())
+	res := PGBenchResult{Clients: r.clients, Threads: threads, Mode: r.mode}
 	env, err := pgEnv(dsn)
 	if err != nil {
 		res.Error = "MADOGUCHI_DATABASE_URL: " + err.Error()
@@ -791,27 +821,18 @@ func runPGBench(ctx context.Context, path, dsn string, o *benchOptions, sc *benc
 		return res
 	}
 	defer os.RemoveAll(dir)
-	script := filepath.Join(dir, "reserve.sql")
-	sql, err := pgbenchScript(sc)
-	if err != nil {
+	script := filepath.Join(dir, r.name+".sql")
+	if err := os.WriteFile(script, []byte(r.script), 0o600); err != nil {
 		res.Error = err.Error()
 		return res
 	}
-	if err := os.WriteFile(script, []byte(sql), 0o600); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	args := []string{"-n", "-M", o.pgbenchMode, "-c", strconv.Itoa(o.pgbenchClients), "-j", strconv.Itoa(threads),
-		"-D", "n=0", "-D", "nclients=" + strconv.Itoa(o.pgbenchClients),
-		"-D", "base=" + strconv.Itoa(benchPGCardBase+round*benchRoundCards),
-		"-P", "1", "-l", "--log-prefix=" + filepath.Join(dir, "log")}
-	if o.bookings > 0 {
-		args = append(args, "-t", strconv.Itoa(o.pgbenchTransactionsPerClient()))
-	} else {
-		args = append(args, "-T", strconv.Itoa(o.pgbenchSeconds()))
+	args := append([]string{"-n", "-M", r.mode, "-c", strconv.Itoa(r.clients), "-j", strconv.Itoa(threads)}, r.args...)
+	if r.log {
+		args = append(args, "-l", "--log-prefix="+filepath.Join(dir, "log"))
 	}
 	args = append(args, "-f", script)
 	res.Command = strings.ReplaceAll("pgbench "+strings.Join(args, " "), dir+string(filepath.Separator), "")
+	fmt.Fprintf(stderr, "bench: %s\n", res.Command)
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
@@ -826,9 +847,9 @@ func runPGBench(ctx context.Context, path, dsn string, o *benchOptions, sc *benc
 		return res
 	}
 	var errLines []string
-	sc2 := bufio.NewScanner(errPipe)
-	for sc2.Scan() {
-		line := sc2.Text()
+	lines := bufio.NewScanner(errPipe)
+	for lines.Scan() {
+		line := lines.Text()
 		if strings.HasPrefix(line, "progress:") {
 			fmt.Fprintln(stderr, "bench: pgbench", line)
 			continue
@@ -850,15 +871,14 @@ func runPGBench(ctx context.Context, path, dsn string, o *benchOptions, sc *benc
 	if m := pgbenchFailed.FindStringSubmatch(text); m != nil {
 		res.Failed, _ = strconv.Atoi(m[1])
 	}
-	res.Latency = pgbenchLatencies(dir)
+	if r.log {
+		res.Latency = pgbenchLatencies(dir)
+	}
 	if waitErr != nil || res.TPS == 0 {
 		res.Aborted = true
 		res.Error = strings.TrimSpace(strings.Join(errLines, "; "))
 		if res.Error == "" && waitErr != nil {
 			res.Error = waitErr.Error()
-		}
-		if strings.Contains(res.Error, "did not return exactly one row") || strings.Contains(res.Error, "expected one row") {
-			res.Error += " (probably out of cards: pass a larger -pgbench-cards)"
 		}
 	}
 	return res

@@ -14,10 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -562,57 +559,8 @@ func rushPGBench(ctx context.Context, dsn string, dbConns int, o *benchOptions, 
 	if clients == 0 {
 		clients = dbConns
 	}
-	return runPGBenchScript(ctx, path, dsn, script, "rejections", o.pgbenchMode, clients, o.rushPGSeconds, stderr)
-}
-
-// runPGBenchScript runs one pgbench script for secs seconds and reads its summary.
-func runPGBenchScript(ctx context.Context, path, dsn, script, name, mode string, clients, secs int, stderr io.Writer) PGBenchResult {
-	threads := min(clients, runtime.NumCPU())
-	res := PGBenchResult{Clients: clients, Threads: threads, Mode: mode}
-	env, err := pgEnv(dsn)
-	if err != nil {
-		res.Error = "MADOGUCHI_DATABASE_URL: " + err.Error()
-		return res
-	}
-	dir, err := os.MkdirTemp("", "madoguchi-bench-")
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	defer os.RemoveAll(dir)
-	file := filepath.Join(dir, name+".sql")
-	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	args := []string{"-n", "-M", mode, "-c", strconv.Itoa(clients), "-j", strconv.Itoa(threads), "-T", strconv.Itoa(secs), "-f", file}
-	res.Command = strings.ReplaceAll("pgbench "+strings.Join(args, " "), dir+string(filepath.Separator), "")
-	fmt.Fprintf(stderr, "bench: %s\n", res.Command)
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	waitErr := cmd.Run()
-	text := out.String()
-	if m := pgbenchTPS.FindStringSubmatch(text); m != nil {
-		res.TPS, _ = strconv.ParseFloat(m[1], 64)
-		res.TPS = round3(res.TPS)
-	}
-	if m := pgbenchProcessed.FindStringSubmatch(text); m != nil {
-		res.Transactions, _ = strconv.Atoi(m[1])
-	}
-	if m := pgbenchFailed.FindStringSubmatch(text); m != nil {
-		res.Failed, _ = strconv.Atoi(m[1])
-	}
-	if waitErr != nil || res.TPS == 0 {
-		res.Aborted = true
-		lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
-		res.Error = strings.Join(lines[:min(len(lines), 5)], "; ")
-		if res.Error == "" && waitErr != nil {
-			res.Error = waitErr.Error()
-		}
-	}
-	return res
+	return pgbench(ctx, path, dsn, pgbenchRun{name: "rejections", script: script, mode: o.pgbenchMode, clients: clients,
+		args: []string{"-T", strconv.Itoa(o.rushPGSeconds)}}, stderr)
 }
 
 // print writes the rush report as text.
