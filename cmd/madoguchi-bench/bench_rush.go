@@ -207,8 +207,9 @@ func runRush(ctx context.Context, a *services, o *benchOptions, stderr io.Writer
 	host := "http://" + sc.tenant.Slug + "." + benchBaseDomain
 	run := &rushRun{errs: map[string]int{}}
 
-	progress := make(chan struct{})
+	progress, progressDone := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(progressDone)
 		tick := time.NewTicker(2 * time.Second)
 		defer tick.Stop()
 		for {
@@ -221,7 +222,10 @@ func runRush(ctx context.Context, a *services, o *benchOptions, stderr io.Writer
 			}
 		}
 	}()
-	defer close(progress)
+	defer func() { // the progress line is not written after the rush returns (stderr is not ours then)
+		close(progress)
+		<-progressDone
+	}()
 	tokens := make([]string, o.citizens)
 	citizens := func(each func(i int)) {
 		var wg sync.WaitGroup
