@@ -207,6 +207,7 @@ func runRush(ctx context.Context, a *services, o *benchOptions, stderr io.Writer
 	host := "http://" + sc.tenant.Slug + "." + benchBaseDomain
 	run := &rushRun{errs: map[string]int{}}
 
+	stderr = &lockedWriter{w: stderr} // the progress line below and this goroutine both write
 	progress, progressDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(progressDone)
@@ -617,4 +618,16 @@ func (o *benchOptions) resolveRush() error {
 		return errRushFlags
 	}
 	return nil
+}
+
+// lockedWriter serialises writes to w, for a writer shared by goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
