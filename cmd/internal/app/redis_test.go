@@ -83,9 +83,11 @@ func TestRedisSentinelFailover(t *testing.T) {
 	start(conf, "--sentinel", "--loglevel", "warning")
 	sentinel := redis.NewSentinelClient(&redis.Options{Addr: "127.0.0.1:" + ps, MaxRetries: -1})
 	defer sentinel.Close()
-	wait("the sentinel to see the replica", func() bool {
+	// The sentinel promotes only a replica it has fresh INFO from with its link up: wait for that,
+	// not just for the replica to be listed.
+	wait("the sentinel to see the replica healthy", func() bool {
 		r, err := sentinel.Replicas(ctx, "m").Result()
-		return err == nil && len(r) == 1
+		return err == nil && len(r) == 1 && r[0]["flags"] == "slave" && r[0]["master-link-status"] == "ok"
 	})
 
 	c, err := NewRedis("redis-sentinel://127.0.0.1:" + ps + "/0?master=m")
@@ -97,8 +99,14 @@ func TestRedisSentinelFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait("the write to reach the replica", func() bool { return replica.Get(ctx, "before").Val() == "1" })
-	if err := sentinel.Failover(ctx, "m").Err(); err != nil {
-		t.Fatal(err)
+	// NOGOODSLAVE while the sentinel's view of the replica is still being refreshed: ask again.
+	var ferr error
+	wait("the sentinel to accept the failover", func() bool {
+		ferr = sentinel.Failover(ctx, "m").Err()
+		return ferr == nil || !strings.Contains(ferr.Error(), "NOGOODSLAVE")
+	})
+	if ferr != nil {
+		t.Fatal(ferr)
 	}
 	wait("the replica's promotion", func() bool {
 		info, err := replica.Info(ctx, "replication").Result()
