@@ -69,6 +69,10 @@ const (
 	rateSamples = 64
 	// refusedDecay is the time constant over which the count of refused API callers fades.
 	refusedDecay = 2 * time.Second
+	// refusedWaitMax bounds what the refused API callers add to an API caller's Retry-After: a
+	// burst of them all at once overstates those still waiting a few seconds later, and a loser
+	// should still learn soon that the places are gone.
+	refusedWaitMax = 10 * time.Second
 )
 
 // line is one city's state.
@@ -373,16 +377,18 @@ func (w *WaitingRoom) queued(l *line, n uint64, now time.Time) *Queued {
 // after the Retry-After they are given; were it always the wait of the next ticket, a rush of
 // them would all return within the second and the refusals would crowd out the requests let
 // in. So each is placed behind the queued tickets and behind the API callers refused lately
-// (a count that fades over refusedDecay), and told that position's expected wait, with jitter
-// so they do not come back together (at least a second). w.mu is held.
+// (a count that fades over refusedDecay; what they add is bounded by refusedWaitMax), and told
+// that position's expected wait, with jitter so they do not come back together (at least a
+// second). w.mu is held.
 func (w *WaitingRoom) refuse(l *line, now time.Time) *Queued {
 	if !l.refusedAt.IsZero() {
 		l.refused *= math.Exp(-float64(now.Sub(l.refusedAt)) / float64(refusedDecay))
 	}
 	l.refused++
 	l.refusedAt = now
-	pos := int(l.last-l.serving) + int(l.refused)
-	wait := l.expectedWait(pos, w.limit, now)
+	queued := int(l.last - l.serving)
+	pos := queued + int(l.refused)
+	wait := min(l.expectedWait(pos, w.limit, now), l.expectedWait(queued+1, w.limit, now)+refusedWaitMax)
 	wait += time.Duration(jitter(int(wait/(4*time.Millisecond)))) * time.Millisecond
 	wait = max(wait, time.Second)
 	return &Queued{Position: pos, Wait: wait}
