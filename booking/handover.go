@@ -118,6 +118,8 @@ var handoverOmitted = []OmittedColumn{
 	{Table: "staff_accounts", Column: "password_hash", Reason: "Passwords are never handed over; the next system issues new ones."},
 	{Table: "staff_accounts", Column: "totp_secret", Reason: "Authenticator (TOTP) secrets are never handed over; staff enrol again."},
 	{Table: "staff_accounts", Column: "totp_last_step", Reason: "The replay guard of the TOTP secret, which is not handed over."},
+	{Table: "staff_accounts", Column: "recheck_failures", Reason: "A 15-minute count of failed current-password checks; it means nothing to the next system."},
+	{Table: "staff_accounts", Column: "recheck_since", Reason: "The start of that 15-minute count."},
 	{Table: "import_jobs", Column: "file_bytes", Reason: "The uploaded file, kept only while its import runs; it may hold data the import drops (個人番号, full birth dates, addresses)."},
 }
 

@@ -114,7 +114,10 @@ func TestExportHandover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := accs.EnableTOTP(ctx, a, list[0].ID, secret, code, ""); err != nil {
+	if err := accs.SetPasswordNoChange(ctx, a, list[0].LoginID, "handover admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := accs.EnableTOTP(ctx, a, list[0].ID, "handover admin password", secret, code, ""); err != nil {
 		t.Fatal(err)
 	}
 

@@ -44,6 +44,8 @@ type Account struct {
 	TOTPSecret        string     `bun:"totp_secret,nullzero" json:"-"` // never shown after enrolment
 	TOTPEnabled       bool       `bun:"totp_enabled,notnull"`
 	TOTPLastStep      int64      `bun:"totp_last_step,notnull" json:"-"`
+	RecheckFailures   int        `bun:"recheck_failures,notnull"` // failed current-password checks (recheck.go)
+	RecheckSince      *time.Time `bun:"recheck_since"`
 	CreatedAt         time.Time  `bun:"created_at,notnull,default:current_timestamp"`
 	UpdatedAt         time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
 }
@@ -372,7 +374,11 @@ func countFailure(ctx context.Context, tx bun.IDB, model any, failed *int, now t
 	return err
 }
 
-// ChangePassword replaces the password after checking the current one and the policy.
+// ChangePassword replaces the password after checking the current one and the policy. It
+// returns invalid (field "current_password": "staff.password.current_wrong", a check counted
+// toward the account's limit; "new_password": the policy's keys or "staff.password.same") and
+// throttled ("staff.password.recheck_limited") while the limit holds (recheck.go). Audit:
+// "password.change", "password.recheck_failed".
 func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, current, next string) (err error) {
 	defer Wrap(&err, "tenant.Accounts.ChangePassword(%s, %s)", t.ID, id)
 	release, err := passwordTurn(ctx)
@@ -380,26 +386,39 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, 
 		return err
 	}
 	defer release()
-	var acc Account
-	return InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(&acc).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
-			return DBError(err)
+	now := a.now()
+	var refused error
+	_, err = a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
+		if err := recheckRefused(acc.RecheckFailures, acc.RecheckSince, now); err != nil {
+			return nil, err
 		}
 		if !checkPassword(acc.PasswordHash, current) {
-			return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"current_password": "staff.password.current_wrong"}}
+			refused = &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"current_password": "staff.password.current_wrong"}}
+			return recheckFailed(ctx, tx, acc, "", now)
 		}
 		if err := CheckPasswordPolicy(next, acc.LoginID, t); err != nil {
-			return err
+			return nil, err
 		}
 		if current == next {
-			return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.same"}}
+			return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.same"}}
 		}
-		if _, err := tx.NewUpdate().Model(&acc).Set("password_hash = ?", hashPassword(next)).Set("must_change = false").
-			Set("password_expires_at = NULL").Set("updated_at = ?", a.now()).WherePK().Exec(ctx); err != nil {
-			return err
-		}
-		return Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "password.change"})
+		acc.PasswordHash, acc.MustChange, acc.PasswordExpiresAt = hashPassword(next), false, nil
+		recheckClear(&acc.RecheckFailures, &acc.RecheckSince)
+		return append([]string{"password_hash", "must_change", "password_expires_at"}, recheckCols...),
+			Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "password.change"})
 	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
+// recheckFailed counts a failed current-password check of acc at now (recheck.go) and writes
+// "password.recheck_failed" to the city's audit log; it returns the columns to save.
+func recheckFailed(ctx context.Context, tx bun.Tx, acc *Account, ip string, now time.Time) ([]string, error) {
+	recheckFail(&acc.RecheckFailures, &acc.RecheckSince, now)
+	return recheckCols, Audit(ctx, tx, acc.TenantID, AuditEntry{Actor: acc.LoginID, Action: "password.recheck_failed", IP: ip,
+		After: map[string]any{"failures": acc.RecheckFailures}})
 }
 
 // ByID returns an account of the tenant, or not_found.

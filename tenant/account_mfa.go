@@ -117,30 +117,60 @@ func codeError(key string) error {
 	return &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"code": key}}
 }
 
-// EnableTOTP saves secret for the account once code, made from it by the member's app, checks
-// out. It returns invalid (field "code") for a wrong code, conflict when TOTP is already on and
-// not_found for an unknown id. Audit: "mfa.enable".
-func (a *Accounts) EnableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, secret, code, ip string) (err error) {
+// EnableTOTP saves secret for the account once the member's current password checks out (a
+// re-authentication, limited as in recheck.go) and code, made from secret by the member's app,
+// matches. It returns invalid (field "password": "staff.password.current_wrong", counted toward
+// the limit; field "code": "mfa.code.wrong"), throttled ("staff.password.recheck_limited") while
+// the limit holds, conflict when TOTP is already on and not_found for an unknown id. Audit:
+// "mfa.enable", "password.recheck_failed".
+func (a *Accounts) EnableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, password, secret, code, ip string) (err error) {
 	defer Wrap(&err, "tenant.Accounts.EnableTOTP(%s, %s)", t.ID, id)
-	step := matchStep(secret, code, a.now())
-	if secret == "" || step == 0 {
+	now := a.now()
+	step := matchStep(secret, code, now)
+	if secret == "" {
 		return codeError("mfa.code.wrong")
 	}
+	release, err := passwordTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var refused error
 	_, err = a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
 		if acc.TOTPEnabled {
 			return nil, Errorf(Conflict, "mfa.enable.already")
 		}
+		if err := recheckRefused(acc.RecheckFailures, acc.RecheckSince, now); err != nil {
+			return nil, err
+		}
+		if !checkPassword(acc.PasswordHash, password) {
+			fields := map[string]string{"password": "staff.password.current_wrong"}
+			if step == 0 {
+				fields["code"] = "mfa.code.wrong"
+			}
+			refused = &Error{Code: Invalid, Key: "error.invalid", Fields: fields}
+			return recheckFailed(ctx, tx, acc, ip, now)
+		}
+		if step == 0 {
+			return nil, codeError("mfa.code.wrong")
+		}
 		acc.TOTPSecret, acc.TOTPEnabled, acc.TOTPLastStep = secret, true, step
-		return []string{"totp_secret", "totp_enabled", "totp_last_step"},
+		recheckClear(&acc.RecheckFailures, &acc.RecheckSince)
+		return append([]string{"totp_secret", "totp_enabled", "totp_last_step"}, recheckCols...),
 			Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "mfa.enable", Target: acc.LoginID, IP: ip,
 				Before: map[string]any{"totp": false}, After: map[string]any{"totp": true}})
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
-// DisableTOTP turns the member's TOTP off after checking their password and a current code.
-// It returns invalid with fields "password" / "code", forbidden ("mfa.disable.required") while
-// the city requires TOTP, and not_found for an unknown id. Audit: "mfa.disable".
+// DisableTOTP turns the member's TOTP off after checking their password and a current code (a
+// re-authentication: a wrong password or code counts toward the limit of recheck.go). It
+// returns invalid with fields "password" / "code", throttled ("staff.password.recheck_limited")
+// while the limit holds, forbidden ("mfa.disable.required") while the city requires TOTP, and
+// not_found for an unknown id. Audit: "mfa.disable", "password.recheck_failed".
 func (a *Accounts) DisableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, password, code, ip string) (err error) {
 	defer Wrap(&err, "tenant.Accounts.DisableTOTP(%s, %s)", t.ID, id)
 	release, err := passwordTurn(ctx)
@@ -152,9 +182,13 @@ func (a *Accounts) DisableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, pas
 		return Errorf(Forbidden, "mfa.disable.required")
 	}
 	now := a.now()
+	var refused error
 	_, err = a.update(ctx, t, id, func(ctx context.Context, tx bun.Tx, acc *Account) ([]string, error) {
 		if !acc.TOTPEnabled {
 			return nil, nil
+		}
+		if err := recheckRefused(acc.RecheckFailures, acc.RecheckSince, now); err != nil {
+			return nil, err
 		}
 		fields := map[string]string{}
 		if !checkPassword(acc.PasswordHash, password) {
@@ -164,14 +198,19 @@ func (a *Accounts) DisableTOTP(ctx context.Context, t *Tenant, id uuid.UUID, pas
 			fields["code"] = "mfa.code.wrong"
 		}
 		if len(fields) > 0 {
-			return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: fields}
+			refused = &Error{Code: Invalid, Key: "error.invalid", Fields: fields}
+			return recheckFailed(ctx, tx, acc, ip, now)
 		}
 		acc.TOTPSecret, acc.TOTPEnabled, acc.TOTPLastStep = "", false, 0
-		return []string{"totp_secret", "totp_enabled", "totp_last_step"},
+		recheckClear(&acc.RecheckFailures, &acc.RecheckSince)
+		return append([]string{"totp_secret", "totp_enabled", "totp_last_step"}, recheckCols...),
 			Audit(ctx, tx, t.ID, AuditEntry{Actor: acc.LoginID, Action: "mfa.disable", Target: acc.LoginID, IP: ip,
 				Before: map[string]any{"totp": true}, After: map[string]any{"totp": false}})
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
 // VerifyLoginCode is the second step of a login for an account with TOTP, after Authenticate

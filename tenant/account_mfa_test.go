@@ -47,16 +47,20 @@ func TestTOTP(t *testing.T) {
 		t.Fatalf("TOTPURL = %q, %v", url, err)
 	}
 
-	// Enrolment: a wrong code changes nothing; the right one (typed full-width, with a space) enables.
-	if err := accs.EnableTOTP(ctx, tn, acc.ID, secret, "000000", "192.0.2.1"); tenant.AsError(err) == nil || tenant.AsError(err).Fields["code"] != "mfa.code.wrong" {
+	// Enrolment needs the current password (re-authentication): a wrong one or a wrong code
+	// changes nothing; the right ones (the code typed full-width, with a space) enable.
+	if err := accs.EnableTOTP(ctx, tn, acc.ID, pw, secret, "000000", "192.0.2.1"); tenant.AsError(err) == nil || tenant.AsError(err).Fields["code"] != "mfa.code.wrong" {
 		t.Fatalf("EnableTOTP(wrong code) = %v; want invalid code", err)
 	}
 	code := mustCode(t, secret, clk.now())
+	if err := accs.EnableTOTP(ctx, tn, acc.ID, "not the password", secret, code, "192.0.2.1"); tenant.AsError(err) == nil || tenant.AsError(err).Fields["password"] != "staff.password.current_wrong" {
+		t.Fatalf("EnableTOTP(wrong password) = %v; want invalid password", err)
+	}
 	fw := strings.Map(func(r rune) rune { return r - '0' + '０' }, code[:3]) + " " + code[3:]
-	if err := accs.EnableTOTP(ctx, tn, acc.ID, secret, fw, "192.0.2.1"); err != nil {
+	if err := accs.EnableTOTP(ctx, tn, acc.ID, pw, secret, fw, "192.0.2.1"); err != nil {
 		t.Fatalf("EnableTOTP(%q) = %v", fw, err)
 	}
-	if err := accs.EnableTOTP(ctx, tn, acc.ID, secret, mustCode(t, secret, clk.now().Add(30*time.Second)), ""); tenant.ErrorCode(err) != tenant.Conflict {
+	if err := accs.EnableTOTP(ctx, tn, acc.ID, pw, secret, mustCode(t, secret, clk.now().Add(30*time.Second)), ""); tenant.ErrorCode(err) != tenant.Conflict {
 		t.Errorf("EnableTOTP twice = %v; want conflict", err)
 	}
 	got, _ := accs.ByID(ctx, tn, acc.ID)
@@ -136,7 +140,7 @@ func TestTOTP(t *testing.T) {
 	}
 
 	// The admin's reset for a lost phone: not for oneself, audit-logged, and the secret is gone.
-	if err := accs.EnableTOTP(ctx, tn, acc.ID, secret, mustCode(t, secret, clk.now().Add(30*time.Second)), ""); err != nil {
+	if err := accs.EnableTOTP(ctx, tn, acc.ID, pw, secret, mustCode(t, secret, clk.now().Add(30*time.Second)), ""); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := accs.Create(ctx, tn, "kanri", "管理", tenant.RoleAdmin, "x-initial-password", "test")
@@ -178,8 +182,11 @@ func TestTOTPConcurrentCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := accs.SetPasswordNoChange(ctx, tn, "ito", "ito's staff password"); err != nil {
+		t.Fatal(err)
+	}
 	secret, _ := tenant.NewTOTPSecret(tn, "ito")
-	if err := accs.EnableTOTP(ctx, tn, acc.ID, secret, mustCode(t, secret, clk.now()), ""); err != nil {
+	if err := accs.EnableTOTP(ctx, tn, acc.ID, "ito's staff password", secret, mustCode(t, secret, clk.now()), ""); err != nil {
 		t.Fatal(err)
 	}
 	code := mustCode(t, secret, clk.now().Add(30*time.Second))

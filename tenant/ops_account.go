@@ -55,6 +55,8 @@ type OpsAccount struct {
 	TOTPSecret        string     `bun:"totp_secret,nullzero" json:"-"` // never shown after enrolment
 	TOTPEnabled       bool       `bun:"totp_enabled,notnull"`
 	TOTPLastStep      int64      `bun:"totp_last_step,notnull" json:"-"`
+	RecheckFailures   int        `bun:"recheck_failures,notnull"` // failed current-password checks (recheck.go)
+	RecheckSince      *time.Time `bun:"recheck_since"`
 	CreatedBy         string     `bun:"created_by,notnull"`
 	CreatedAt         time.Time  `bun:"created_at,notnull,default:current_timestamp"`
 	UpdatedAt         time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
@@ -304,9 +306,10 @@ func (o *OpsAccounts) EnableTOTP(ctx context.Context, id uuid.UUID, secret, code
 
 // ChangePassword replaces the account's password after checking the current one and the staff
 // password rules (context words: the login id). It returns invalid with fields
-// "current_password" / "new_password" (the staff.password.* keys), unauthorized
-// ("staff.login.failed") for a disabled account and not_found for an unknown id. Audit:
-// "password.change".
+// "current_password" / "new_password" (the staff.password.* keys; a wrong current password
+// counts toward the account's limit of recheck.go), throttled ("staff.password.recheck_limited")
+// while that limit holds, unauthorized ("staff.login.failed") for a disabled account and
+// not_found for an unknown id. Audit: "password.change", "password.recheck_failed".
 func (o *OpsAccounts) ChangePassword(ctx context.Context, id uuid.UUID, current, next, ip string) (err error) {
 	defer Wrap(&err, "tenant.OpsAccounts.ChangePassword(%s)", id)
 	release, err := passwordTurn(ctx)
@@ -314,12 +317,20 @@ func (o *OpsAccounts) ChangePassword(ctx context.Context, id uuid.UUID, current,
 		return err
 	}
 	defer release()
+	now := o.now()
+	var refused error
 	_, err = o.update(ctx, id, func(ctx context.Context, tx bun.Tx, acc *OpsAccount) ([]string, error) {
 		if acc.Disabled {
 			return nil, Errorf(Unauthorized, "staff.login.failed")
 		}
+		if err := recheckRefused(acc.RecheckFailures, acc.RecheckSince, now); err != nil {
+			return nil, err
+		}
 		if !checkPassword(acc.PasswordHash, current) {
-			return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"current_password": "staff.password.current_wrong"}}
+			refused = &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"current_password": "staff.password.current_wrong"}}
+			recheckFail(&acc.RecheckFailures, &acc.RecheckSince, now)
+			return recheckCols, opsAudit(ctx, tx, uuid.Nil, AuditEntry{Actor: acc.actor(ip).Name(), Action: "password.recheck_failed", IP: ip,
+				After: map[string]any{"failures": acc.RecheckFailures}})
 		}
 		if err := checkPasswordPolicy(next, acc.LoginID); err != nil {
 			return nil, err
@@ -328,10 +339,14 @@ func (o *OpsAccounts) ChangePassword(ctx context.Context, id uuid.UUID, current,
 			return nil, &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"new_password": "staff.password.same"}}
 		}
 		acc.PasswordHash, acc.MustChange, acc.PasswordExpiresAt = hashPassword(next), false, nil
-		return []string{"password_hash", "must_change", "password_expires_at"},
+		recheckClear(&acc.RecheckFailures, &acc.RecheckSince)
+		return append([]string{"password_hash", "must_change", "password_expires_at"}, recheckCols...),
 			opsAudit(ctx, tx, uuid.Nil, AuditEntry{Actor: acc.actor(ip).Name(), Action: "password.change", IP: ip})
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
 // Reset gives a vendor account a new issued password, returned once (change at the next login,

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -114,12 +115,14 @@ func (u *UI) adminSettingsSave(c *fiber.Ctx) error {
 	actor := staffActorOf(c)
 	if len(errs) == 0 {
 		_, err := u.deps.Booking.UpdateSettings(c.UserContext(), web.TenantOf(c), st, actor)
-		if e := tenant.AsError(err); e == nil || len(e.Fields) == 0 {
+		e := tenant.AsError(err)
+		if e == nil || len(e.Fields) == 0 {
 			if err != nil {
 				return err
 			}
 			return u.staffFlashRedirect(c, "admin.settings.saved", "/admin/settings")
 		}
+		errs = maps.Clone(e.Fields) // the rules ValidateSettings does not know: the sender's domain
 	}
 	// Every wrong field at once: what could not be read as typed, then the domain's rules.
 	if _, err := booking.ValidateSettings(st, actor.IP); tenant.AsError(err) != nil {

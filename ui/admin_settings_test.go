@@ -141,6 +141,15 @@ func TestAdminSettingsForm(t *testing.T) {
 	b.post("/admin/settings", url.Values{"_csrf": {"forged"}, "booking_deadline_days": {"5"}, "horizon_days": {"90"}, "reminder_hour": {"9"}})
 	b.want(403)
 
+	// The sender address must be on a domain the vendor registered for the city (none yet): refused
+	// beside the field, nothing saved.
+	b.get("/admin/settings")
+	b.post("/admin/settings", url.Values{"booking_deadline_days": {"5"}, "horizon_days": {"90"}, "reminder_hour": {"9"},
+		"mail_from": {"yoyaku@city.example.lg.jp"}})
+	b.want(422, "このドメインのアドレスからは送信できません", `href="#f-mail_from"`)
+	if st := freshCity(t, e).Settings; st.MailFrom != "" {
+		t.Errorf("a sender on a domain not registered was saved: %q", st.MailFrom)
+	}
 	// Full-width digits and dashes, as typed with the IME on, are accepted (the sender's domain is
 	// one the vendor allowed the city).
 	if _, err := tenant.NewService(e.db.App).SetMailDomains(context.Background(), e.city.Slug, []string{"city.example.lg.jp"}, tenant.System("test")); err != nil {

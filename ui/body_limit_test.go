@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -103,4 +104,42 @@ func TestStaffFormsRefuseControlChars(t *testing.T) {
 	if !web.HasControlChars("\xff") || web.HasControlChars("一行目\r\n二行目\tタブ") {
 		t.Error("HasControlChars: invalid UTF-8 must count, tab and line breaks must not")
 	}
+}
+
+// TestConsoleFormsRefuseControlChars: the vendor consoles' forms (ops and call center, the login
+// form included) refuse a control character in any field with 422 and a plain message before
+// anything changes, as the staff forms do.
+func TestConsoleFormsRefuseControlChars(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	opsAllow(t, e, "127.0.0.1")
+	addr := serve(t, e)
+	b, _ := opsMember(t, e, addr, "ops.ctl")
+	if _, _, err := e.cities.Onboard(ctx, tenant.OnboardInput{Slug: "tsu", Name: "津市", Code: "242012", AdminLogin: "tsu.admin"}, tenant.VendorCLI()); err != nil {
+		t.Fatal(err)
+	}
+	b.get("/cities/tsu/mail-domains")
+	for _, bad := range []string{"city.tsu.example.jp\x07", "city.tsu.example.jp\x00", "\x1b[31mcity.tsu.example.jp", "city.tsu.example.jp\u0085"} {
+		b.post("/cities/tsu/mail-domains", url.Values{"mail_domains": {bad}})
+		b.want(422, "制御文字")
+	}
+	if got, _ := e.cities.BySlug(ctx, "tsu"); len(got.MailDomains) != 0 {
+		t.Errorf("mail domains after refused posts = %v", got.MailDomains)
+	}
+	b.get("/accounts/new")
+	b.post("/accounts", url.Values{"login_id": {"ops.ctl2"}, "display_name": {"運用\x7f 花子"}, "role": {"ops"}})
+	b.want(422, "制御文字")
+	if _, err := e.ops.ByLogin(ctx, "ops.ctl2"); tenant.ErrorCode(err) != tenant.NotFound {
+		t.Errorf("an account was created from a refused form: %v", err)
+	}
+	o := newBrowser(t, addr, opsHost)
+	o.get("/login")
+	o.post("/login", url.Values{"login_id": {"ops.ctl\x00"}, "password": {opsPassword}})
+	o.want(422, "制御文字")
+
+	c, _ := ccOperator(t, e, addr, "cc.ctl", tenant.OpsRoleOperator, e.city)
+	city := "/c/" + e.city.Slug
+	c.get(city)
+	c.post(city+"/verify", url.Values{"card_no": {"123456789\x00"}, "birth": {"0101"}})
+	c.want(422, "制御文字")
 }

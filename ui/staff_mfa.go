@@ -84,10 +84,12 @@ func (u *UI) staffMFAFormError(c *fiber.Ctx, err error) error {
 	return u.render(c, "staff/mfa", p)
 }
 
-// staffMFAEnable saves the session's secret once a code from the member's app matches it.
+// staffMFAEnable saves the session's secret once the member's current password (re-authentication)
+// checks out and a code from the member's app matches the secret.
 func (u *UI) staffMFAEnable(c *fiber.Ctx) error {
 	s := staffOf(c)
-	err := u.deps.Accounts.EnableTOTP(c.UserContext(), web.TenantOf(c), s.StaffID, s.MFASecret, strings.Clone(c.FormValue("code")), c.IP())
+	err := u.deps.Accounts.EnableTOTP(c.UserContext(), web.TenantOf(c), s.StaffID, strings.Clone(c.FormValue("password")),
+		s.MFASecret, strings.Clone(c.FormValue("code")), c.IP())
 	if err != nil {
 		return u.staffMFAFormError(c, err)
 	}

@@ -26,13 +26,14 @@ func totpCode(t *testing.T, e *env, secret string, offset time.Duration) string 
 	return c
 }
 
-// mfaEnrol enrols the logged-in member of b from /admin/mfa and returns the secret shown.
-func mfaEnrol(t *testing.T, e *env, b *browser) string {
+// mfaEnrol enrols the logged-in member of b (current password pw) from /admin/mfa and returns
+// the secret shown.
+func mfaEnrol(t *testing.T, e *env, b *browser, pw string) string {
 	t.Helper()
 	b.get("/admin/mfa")
 	b.want(200, "二段階認証（認証アプリ）", "Google Authenticator", "Microsoft Authenticator", `<img class="qr" src="data:image/png;base64,`)
 	secret := strings.ReplaceAll(firstMatch(t, `id="mfa-secret">([A-Z2-7 ]+)<`, b.last), " ", "")
-	b.post("/admin/mfa/enable", url.Values{"code": {totpCode(t, e, secret, 0)}})
+	b.post("/admin/mfa/enable", url.Values{"password": {pw}, "code": {totpCode(t, e, secret, 0)}})
 	b.want(200, "二段階認証を設定しました", "設定済みです")
 	if strings.Contains(b.last, secret[:8]) || strings.Contains(b.last, "mfa-secret") {
 		t.Fatal("the secret is shown again after enrolment")
@@ -77,18 +78,23 @@ func TestStaffMFAHTTP(t *testing.T) {
 	b.want(200, `href="/admin/mfa"`)
 	b.get("/admin/mfa")
 	secret := strings.ReplaceAll(firstMatch(t, `id="mfa-secret">([A-Z2-7 ]+)<`, b.last), " ", "")
-	b.post("/admin/mfa/enable", url.Values{"_csrf": {"forged"}, "code": {totpCode(t, e, secret, 0)}})
+	b.post("/admin/mfa/enable", url.Values{"_csrf": {"forged"}, "password": {"counter password one"}, "code": {totpCode(t, e, secret, 0)}})
 	b.want(403)
 	b.get("/admin/mfa")
 	if again := strings.ReplaceAll(firstMatch(t, `id="mfa-secret">([A-Z2-7 ]+)<`, b.last), " ", ""); again != secret {
 		t.Fatalf("the enrolment key changed on reload: %s → %s", secret, again)
 	}
-	b.post("/admin/mfa/enable", url.Values{"code": {"12345"}})
+	b.post("/admin/mfa/enable", url.Values{"password": {"counter password one"}, "code": {"12345"}})
 	b.want(422, "確認コードが正しくありません", `aria-invalid="true"`, secret[:4])
-	if acc := findAccount(t, e, "tanaka"); acc.TOTPEnabled {
-		t.Fatal("a wrong code enabled TOTP")
+	// Enrolment re-authenticates: without the current password, or with a wrong one, nothing changes.
+	for _, pw := range []string{"", "not my password at all"} {
+		b.post("/admin/mfa/enable", url.Values{"password": {pw}, "code": {totpCode(t, e, secret, 0)}})
+		b.want(422, "現在のパスワードが正しくありません", `id="e-password"`, secret[:4])
 	}
-	b.post("/admin/mfa/enable", url.Values{"code": {totpCode(t, e, secret, 0)}})
+	if acc := findAccount(t, e, "tanaka"); acc.TOTPEnabled {
+		t.Fatal("a wrong code or password enabled TOTP")
+	}
+	b.post("/admin/mfa/enable", url.Values{"password": {"counter password one"}, "code": {totpCode(t, e, secret, 0)}})
 	b.want(200, "二段階認証を設定しました", "設定済みです")
 
 	// The two-step login: after the password the session is not logged in.
@@ -176,13 +182,13 @@ func TestStaffMFAHTTP(t *testing.T) {
 	if !freshCity(t, e).Settings.TOTPRequired {
 		t.Fatal("totp_required not saved")
 	}
-	mfaEnrol(t, e, adm)
+	mfaEnrol(t, e, adm, "admin password one")
 	member.get("/admin/bookings")
 	member.want(200, "すべての職員に二段階認証の設定をお願いしています")
 	if strings.Contains(member.last, `class="staff-nav"`) {
 		t.Error("the enrolment page shows the staff menu while enrolment is required")
 	}
-	mfaEnrol(t, e, member)
+	mfaEnrol(t, e, member, "counter password one")
 	member.get("/admin/bookings")
 	member.want(200, "予約の検索")
 	member.get("/admin/mfa")
@@ -209,7 +215,7 @@ func TestStaffMFAHTTP(t *testing.T) {
 	sato := newBrowser(t, addr, host)
 	admAccount(t, e, e.city, "sato", tenant.RoleStaff, "counter password two")
 	admLogin(t, sato, "sato", "counter password two")
-	s2 := mfaEnrol(t, e, sato)
+	s2 := mfaEnrol(t, e, sato, "counter password two")
 	sato.post("/admin/mfa/disable", url.Values{"_csrf": {"forged"}, "password": {"counter password two"}, "code": {totpCode(t, e, s2, 30*time.Second)}})
 	sato.want(403)
 	sato.get("/admin/mfa")
@@ -220,6 +226,16 @@ func TestStaffMFAHTTP(t *testing.T) {
 	if findAccount(t, e, "sato").TOTPEnabled {
 		t.Error("sato still has TOTP")
 	}
+	// Current-password checks are limited per account: after 5 wrong ones in 15 minutes the
+	// password change is refused (429), the right password too.
+	sato.get("/admin/password")
+	for range 5 {
+		sato.post("/admin/password", url.Values{"current_password": {"wrong password here"}, "new_password": {"counter password three"}, "new_password2": {"counter password three"}})
+		sato.want(422, "現在のパスワードが正しくありません")
+	}
+	sato.post("/admin/password", url.Values{"current_password": {"counter password two"}, "new_password": {"counter password three"}, "new_password2": {"counter password three"}})
+	sato.want(429, "15分ほど待ってから")
+	admAuditHas(t, e, e.city, "sato password.recheck_failed")
 	admAuditHas(t, e, e.city, "tanaka mfa.enable")
 	admAuditHas(t, e, e.city, "sato mfa.disable")
 	admAuditHas(t, e, e.city, "tanaka login.mfa_failed")

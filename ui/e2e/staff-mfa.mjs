@@ -1,6 +1,6 @@
 // A clerk sets up two-step verification (認証アプリ): opens 二段階認証 from the staff menu, sees
-// the QR code and the setup key, types a wrong code first (422, the summary has focus), then the
-// code the app would show, logs out, logs in with the password and a code on the second page.
+// the QR code and the setup key, types a wrong code first (422, the summary has focus), then
+// the code the app would show with the current password (re-authentication), logs out, logs in with the password and a code on the second page.
 // The script plays the phone: it computes RFC 6238 codes from the key shown on the page
 // (totp.mjs). Every page passes axe (WCAG 2.1 A/AA) and fits 360 px.
 //
@@ -40,6 +40,7 @@ scenario('staff two-step verification', async ({ page, viewport, step, shot: raw
   });
   await check('setup');
   await step('a wrong code is refused: 422, focus on the summary, the field says why', async () => {
+    await page.getByLabel('現在のパスワード').fill(data.password);
     await page.getByLabel('確認コード（6桁の数字）').fill('000000');
     await go(page, page.getByRole('button', { name: '設定する' }), { path: '/admin/mfa/enable', status: 422 });
     assert.match(await page.title(), /^エラー：/);
@@ -49,7 +50,8 @@ scenario('staff two-step verification', async ({ page, viewport, step, shot: raw
     assert.equal((await page.locator('#mfa-secret').innerText()).replace(/\s/g, ''), key, 'the same key is shown again');
   });
   await check('setup-error');
-  await step('the code from the app: set up, the key is not shown again', async () => {
+  await step('the password and the code from the app: set up, the key is not shown again', async () => {
+    await page.getByLabel('現在のパスワード').fill(data.password);
     await page.getByLabel('確認コード（6桁の数字）').fill(totp(key));
     await go(page, page.getByRole('button', { name: '設定する' }), { path: '/admin/mfa' });
     assert.match(await page.getByRole('status').innerText(), /二段階認証を設定しました/);

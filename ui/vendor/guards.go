@@ -12,25 +12,26 @@ import (
 // of a console's routes wraps its handler in one of them. Each chain starts with the console's
 // allow-list (AllowList, which the console also runs first for every request, so an unknown path
 // from outside the list is refused too), then the console's session (its own cookie, bound to its
-// host) and the CSRF check of every form.
+// host), the CSRF check of every form and the refusal of control characters in any form field
+// (web.RefuseControlChars: 422, nothing changed).
 
 // Open: before (or without) a login: the login form, the code page, logout.
 func (u *Base) Open(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.AllowList, u.withSession, u.Core.CSRF, h}
+	return []fiber.Handler{u.AllowList, u.withSession, u.Core.CSRF, web.RefuseControlChars, h}
 }
 
 // Enrol: an account finishing its first login after a correct password (the forced password
 // change, the TOTP enrolment), or a logged-in member changing their own password. An account
 // that has TOTP and has not given its code in this session never gets here.
 func (u *Base) Enrol(h fiber.Handler) []fiber.Handler {
-	return []fiber.Handler{u.AllowList, u.withSession, u.Core.CSRF, u.requireEnrolling, h}
+	return []fiber.Handler{u.AllowList, u.withSession, u.Core.CSRF, u.requireEnrolling, web.RefuseControlChars, h}
 }
 
 // Member: a logged-in account of one of the console's roles, re-read on every request (ended
 // when disabled, sent to the password change or the TOTP enrolment when due; another role is
 // refused with a 403: the ops team and the operators each have their own console).
 func (u *Base) Member(h ...fiber.Handler) []fiber.Handler {
-	return append([]fiber.Handler{u.AllowList, u.withSession, u.Core.CSRF, u.requireMember}, h...)
+	return append([]fiber.Handler{u.AllowList, u.withSession, u.Core.CSRF, u.requireMember, web.RefuseControlChars}, h...)
 }
 
 // localAllowed marks a request the allow-list let in, so the check runs once per request.
