@@ -13,10 +13,11 @@ import (
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/tenant"
+	"github.com/madoguchi/madoguchi/ui/uitest"
 )
 
 // reportSeed writes a month of activity for the report directly (its figures are what the test
-// checks, whatever day the test runs): month m is the clock's previous month.
+// checks, whatever day the test runs): month m is the month before the env clock's.
 type reportSeed struct {
 	m           booking.Month
 	main, north *booking.Location
@@ -29,9 +30,9 @@ func seedReportMonth(t *testing.T, e *env) reportSeed {
 	if err != nil || len(locs) == 0 {
 		t.Fatal(locs, err)
 	}
-	s := reportSeed{m: booking.MonthOf(e.clock.Now()).Prev(), main: &locs[0]}
+	s := reportSeed{m: booking.MonthOf(e.now()).Prev(), main: &locs[0]}
 	s.north = bookingtest.MustLocation(t, e.svc, e.city, "北支所", 2)
-	slot := bookingtest.FirstSlot(t, e.svc, e.city, s.north, e.clock.Now())
+	slot := bookingtest.FirstSlot(t, e.svc, e.city, s.north, e.now())
 	at := func(days, hours int) time.Time {
 		return s.m.Start().AddDate(0, 0, days).Add(time.Duration(hours) * time.Hour)
 	}
@@ -186,4 +187,17 @@ func TestMonthlyReportHTTP(t *testing.T) {
 	if after := len(admAudit(t, e, e.city)); after != before {
 		t.Errorf("refused requests wrote %d audit rows", after-before)
 	}
+}
+
+// TestE2EStaffReport drives ui/e2e/staff-report.mjs in Chromium at phone and desktop size: the
+// report of a seeded month (table, chart, incidents), a refused month and the print view, with axe
+// on every page and the manual's screenshot.
+func TestE2EStaffReport(t *testing.T) {
+	e := newBrowserEnv(t, nil)
+	s := seedReportMonth(t, e)
+	admAccount(t, e, e.city, "e2e.report", tenant.RoleStaff, "report password for e2e")
+	base := uitest.Serve(t, e.app)
+	uitest.RunScript(t, "staff-report.mjs", uitest.CityURL(base, e.city.Slug), map[string]any{
+		"login": "e2e.report", "password": "report password for e2e", "month": s.m.String(), "place": "北支所",
+	})
 }
