@@ -21,7 +21,8 @@ import (
 //
 // Which month a figure belongs to: a booking to the month it was made in (created_at), a visit or
 // no-show to the month of its visit time, a cancellation to the month it was cancelled, a card
-// issued to the month of its change to 「交付済」 (and to the place of the card's latest booking,
+// issued to the month of its change to 「交付済」 (and to the place of the card's latest booking not
+// cancelled,
 // or to no place when it had none), a mail to the month it was queued. Months are JST.
 
 // Month is a calendar month (JST).
@@ -162,13 +163,17 @@ func (s *Service) monthlyReport(ctx context.Context, tx bun.Tx, t *tenant.Tenant
 		GROUP BY location_id`, from, to).Scan(ctx, &res); err != nil {
 		return nil, err
 	}
-	if err := tx.NewRaw(`SELECT last.location_id, count(DISTINCT h.card_id) AS issued
-		FROM card_status_history h
-		LEFT JOIN LATERAL (SELECT r.location_id FROM reservation_cards rc
+	// Set-based (hash joins, not a lookup per card): the cards issued in the month, each with the
+	// place of its latest booking that was not cancelled.
+	if err := tx.NewRaw(`WITH issued AS (
+			SELECT DISTINCT card_id FROM card_status_history WHERE to_status = 'issued' AND changed_at >= ? AND changed_at < ?),
+		last AS (
+			SELECT DISTINCT ON (rc.card_id) rc.card_id, r.location_id
+			FROM issued i JOIN reservation_cards rc ON rc.card_id = i.card_id
 			JOIN reservations r ON r.tenant_id = rc.tenant_id AND r.id = rc.reservation_id
-			WHERE rc.tenant_id = h.tenant_id AND rc.card_id = h.card_id AND r.status <> 'cancelled'
-			ORDER BY r.starts_at DESC LIMIT 1) last ON true
-		WHERE h.to_status = 'issued' AND h.changed_at >= ? AND h.changed_at < ?
+			WHERE r.status <> 'cancelled'
+			ORDER BY rc.card_id, r.starts_at DESC)
+		SELECT last.location_id, count(*) AS issued FROM issued LEFT JOIN last ON last.card_id = issued.card_id
 		GROUP BY last.location_id`, from, to).Scan(ctx, &issued); err != nil {
 		return nil, err
 	}
