@@ -17,13 +17,13 @@ import (
 // The monthly report (実績報告): per place, the month's bookings by channel, visits, no-shows,
 // cancellations, cards issued and mail sent or failed, with the month's uptime of the citizens'
 // and the staff pages and the incidents and maintenance that concerned the city. Counts only, no
-// citizen's record: the screen and the print are not audit-logged; the CSV file is.
+// citizen's record: the screen and the print are not audit-logged; the CSV file is. The uptime
+// covers the citizen, staff, call-center and mail components (ReportComponents).
 //
 // Which month a figure belongs to: a booking to the month it was made in (created_at), a visit or
 // no-show to the month of its visit time, a cancellation to the month it was cancelled, a card
 // issued to the month of its change to 「交付済」 (and to the place of the card's latest booking not
-// cancelled,
-// or to no place when it had none), a mail to the month it was queued. Months are JST.
+// cancelled, or to no place when it had none), a mail to the month it was queued. Months are JST.
 
 // Month is a calendar month (JST).
 type Month struct {
