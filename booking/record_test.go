@@ -325,6 +325,13 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
+	"ExportMonthlyReport": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		w.card(t)
+		return func(ctx context.Context) error {
+			_, err := w.svc.ExportMonthlyReport(ctx, w.t, booking.MonthOf(w.svc.Now()), booking.EncodingUTF8, io.Discard, recorder)
+			return err
+		}
+	},
 	"PrintCards": func(t *testing.T, w *recordWorld) func(context.Context) error {
 		w.card(t)
 		return func(ctx context.Context) error {
@@ -427,7 +434,7 @@ var unrecorded = []string{
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "ExtendHold", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
-	"Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "Now",
+	"Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "MonthlyReport", "Now",
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
 	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",

@@ -242,7 +242,7 @@ var slotReads = []string{
 	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
 	"ImportProfile", "LocationByID", "Locations", "Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList",
-	"MailTemplateOf", "MarkOutboxEnqueued", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",
+	"MailTemplateOf", "MarkOutboxEnqueued", "MonthlyReport", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",
 	"PreviewImport", "PreviewMail", "QueueReminders", "ReleaseOutbox", "ReservationByID", "RunImportValidate",
 	"BookingCards", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }

@@ -170,6 +170,9 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	city.Get("/admin/print/picklist", u.staff(u.staffPrintPickList)...)                     // staff, admin (A4, audited)
 	city.Get("/admin/print/summary", u.staff(u.staffPrintSummary)...)                       // staff, admin (A4, counts only)
 	city.Get("/admin/print/page.css", u.staff(u.staffPrintPageCSS)...)                      // staff, admin (margin boxes)
+	city.Get("/admin/reports", u.staff(u.staffReport)...)                                   // staff, admin: the monthly report (counts only)
+	city.Get("/admin/reports.csv", u.staff(u.staffReportCSV)...)                            // staff, admin (audited)
+	city.Get("/admin/reports/print", u.staff(u.staffReportPrint)...)                        // staff, admin (A4, with the chart)
 
 	// Staff: cards (交付進捗). Every read is audit-logged by the domain (card.search, card.view),
 	// every change too (card.status, card.unlock).

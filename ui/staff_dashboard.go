@@ -44,7 +44,7 @@ func (u *UI) staffDashboard(c *fiber.Ctx) error {
 	if p.Days, err = u.dashboardDays(c.UserContext(), web.TenantOf(c), booking.DateOf(u.now())); err != nil {
 		return err
 	}
-	if p.Chart, err = u.fillChart(c.UserContext(), web.TenantOf(c), booking.DateOf(u.now())); err != nil {
+	if p.Chart, err = u.fillChart(c.UserContext(), web.TenantOf(c), booking.DateOf(u.now()), u.locales.T(p.Lang, "staff.dashboard.fill.title", nil)); err != nil {
 		return err
 	}
 	if u.liveDashboard != nil {
