@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,12 +66,6 @@ const (
 	maxPending = 200_000
 	// rateSamples is how many of the line's latest moves measure its rate.
 	rateSamples = 64
-	// refusedDecay is the time constant over which the count of refused API callers fades.
-	refusedDecay = 2 * time.Second
-	// refusedWaitMax bounds what the refused API callers add to an API caller's Retry-After: a
-	// burst of them all at once overstates those still waiting a few seconds later, and a loser
-	// should still learn soon that the places are gone.
-	refusedWaitMax = 10 * time.Second
 )
 
 // line is one city's state.
@@ -86,10 +79,6 @@ type line struct {
 	window  map[uint64]windowTicket // let in, not yet claimed
 	service time.Duration           // moving average of a request's time in the room
 	moved   []time.Time             // when the window moved on, oldest first (the latest rateSamples)
-	// refused counts the API callers turned away lately (decaying with refusedDecay), refusedAt
-	// when it was last updated: the callers that cannot hold a ticket but will come back.
-	refused   float64
-	refusedAt time.Time
 }
 
 type pendingTicket struct {
@@ -222,7 +211,7 @@ func (w *WaitingRoom) Enter(city, pass, ticket string, queueable bool) (*Admitte
 		return w.admitted(city, l), nil
 	}
 	if !queueable {
-		q := w.refuse(l, now)
+		q := w.queued(l, l.last+1, now)
 		w.mu.Unlock()
 		w.metrics.requests.WithLabelValues("refused").Inc()
 		return nil, q
@@ -371,27 +360,6 @@ func (w *WaitingRoom) queued(l *line, n uint64, now time.Time) *Queued {
 		l.pending[n] = p
 	}
 	return &Queued{Position: pos, Wait: wait, Refresh: refresh}
-}
-
-// refuse answers an API caller who cannot be let in and holds no ticket. Such callers come back
-// after the Retry-After they are given; were it always the wait of the next ticket, a rush of
-// them would all return within the second and the refusals would crowd out the requests let
-// in. So each is placed behind the queued tickets and behind the API callers refused lately
-// (a count that fades over refusedDecay; what they add is bounded by refusedWaitMax), and told
-// that position's expected wait, with jitter so they do not come back together (at least a
-// second). w.mu is held.
-func (w *WaitingRoom) refuse(l *line, now time.Time) *Queued {
-	if !l.refusedAt.IsZero() {
-		l.refused *= math.Exp(-float64(now.Sub(l.refusedAt)) / float64(refusedDecay))
-	}
-	l.refused++
-	l.refusedAt = now
-	queued := int(l.last - l.serving)
-	pos := queued + int(l.refused)
-	wait := min(l.expectedWait(pos, w.limit, now), l.expectedWait(queued+1, w.limit, now)+refusedWaitMax)
-	wait += time.Duration(jitter(int(wait/(4*time.Millisecond)))) * time.Millisecond
-	wait = max(wait, time.Second)
-	return &Queued{Position: pos, Wait: wait}
 }
 
 // expectedWait is how long the holder of position pos should expect to wait: from the rate at
