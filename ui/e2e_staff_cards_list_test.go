@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -32,7 +31,7 @@ func TestE2EStaffCardsList(t *testing.T) {
 	}
 	// A place with some bookings over the next days, for the dashboard's chart.
 	loc := bookingtest.MustLocation(t, e.svc, e.city, "本庁舎 市民課", 2)
-	from := booking.FirstBookableDay(e.city, time.Now())
+	from := booking.FirstBookableDay(e.city, e.now())
 	slots, err := e.svc.BookableSlots(ctx, e.city, loc.ID, from, from.AddDays(6), tenant.Citizen(""))
 	if err != nil {
 		t.Fatal(err)
