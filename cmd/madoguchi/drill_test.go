@@ -372,7 +372,9 @@ func (l *drillLoad) run(w int, addr string, stop <-chan struct{}) {
 			}
 			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 2+byte(w), byte(n>>8), byte(n))}}
 			client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2,
-				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) }}}
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return d.DialContext(ctx, network, addr)
+				}}}
 		}
 		l.citizen(client, i)
 	}
