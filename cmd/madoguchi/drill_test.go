@@ -31,6 +31,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/jobs/jobstest"
+	"github.com/madoguchi/madoguchi/jobs/mailsink"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
@@ -333,8 +334,10 @@ type drillLoad struct {
 	full    atomic.Int64
 	mu      sync.Mutex
 	booked  []uuid.UUID
+	mailTo  map[uuid.UUID]string // with email: each booking's address
 	fails   []drillFail
 	okTimes []time.Time
+	loginAt []time.Time
 }
 
 type drillFail struct {
@@ -343,8 +346,8 @@ type drillFail struct {
 }
 
 func (l *drillLoad) fail(msg string) {
-	if len(msg) > 120 {
-		msg = msg[:120]
+	if r := []rune(msg); len(r) > 100 {
+		msg = string(r[:100])
 	}
 	l.mu.Lock()
 	l.fails = append(l.fails, drillFail{time.Now(), msg})
@@ -433,6 +436,9 @@ func (l *drillLoad) citizen(client *http.Client, i int) {
 		return
 	}
 	l.logins.Add(1)
+	l.mu.Lock()
+	l.loginAt = append(l.loginAt, time.Now())
+	l.mu.Unlock()
 	loc := l.city.location[i%len(l.city.location)]
 	avail := "/api/v1/availability?" + url.Values{"location": {loc.String()}, "from": {l.city.from.String()},
 		"to": {l.city.to.String()}, "slots": {"1"}}.Encode()
@@ -470,7 +476,7 @@ func (l *drillLoad) citizen(client *http.Client, i int) {
 		}
 		body := map[string]string{"slot_id": free[mrand.IntN(len(free))]}
 		if l.email {
-			body["email"] = fmt.Sprintf("citizen%d@example.jp", i)
+			body["email"] = fmt.Sprintf("citizen%d@example.jp", drillCardBase+i)
 		}
 		st, b = l.call(client, "POST", "/api/v1/reservations", s.Token, body)
 		var r struct {
@@ -480,6 +486,12 @@ func (l *drillLoad) citizen(client *http.Client, i int) {
 		case st == http.StatusCreated && json.Unmarshal(b, &r) == nil:
 			l.mu.Lock()
 			l.booked = append(l.booked, r.ID)
+			if l.email {
+				if l.mailTo == nil {
+					l.mailTo = map[uuid.UUID]string{}
+				}
+				l.mailTo[r.ID] = body["email"]
+			}
 			l.mu.Unlock()
 			return
 		case st == http.StatusConflict && strings.Contains(string(b), `"slot.full"`):
@@ -592,5 +604,129 @@ func TestDrillRollingRestart(t *testing.T) {
 		if b.sent.Load() == 0 {
 			t.Errorf("web-%d got no request", i)
 		}
+	}
+}
+
+// TestDrillRedisSentinel (make drill): Redis as a master, a replica and a sentinel; `madoguchi
+// serve` and `madoguchi worker` on a redis-sentinel:// URL, mail to an SMTP sink, citizens
+// booking through the API with an e-mail address (a confirmation mail each). The master is
+// killed (SIGKILL) during the load and the sentinel promotes the replica by itself. It reports
+// the failed requests and the gap; logins must succeed again after the promotion, every booking
+// answered 201 must be in the database and get exactly one mail, and no slot may be over its
+// capacity.
+func TestDrillRedisSentinel(t *testing.T) {
+	const (
+		workers = 6
+		cards   = 3000
+	)
+	d := tenanttest.NewDB(t)
+	rs := jobstest.StartSentinel(t)
+	sink, err := mailsink.Start("127.0.0.1:0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	env := map[string]string{
+		"MADOGUCHI_DATABASE_URL":             d.AppDSN,
+		"MADOGUCHI_REDIS_URL":                rs.URL(),
+		"MADOGUCHI_SECRET_KEY":               strings.Repeat("1f", 32),
+		"MADOGUCHI_SMTP_URL":                 "smtp://" + sink.Addr(),
+		"MADOGUCHI_LOG_FORMAT":               "json",
+		"MADOGUCHI_TRUSTED_PROXIES":          "none",
+		"MADOGUCHI_SHUTDOWN_DRAIN":           "0",
+		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
+		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "0",
+	}
+	city := seedDrillCity(t, env, cards)
+	web := newDrillProcess(t, bin, "serve", dir, "web", env)
+	web.start()
+	worker := newDrillProcess(t, bin, "worker", dir, "worker", env)
+	worker.start()
+	load := &drillLoad{host: "http://" + demoSlug + ".localhost", city: city, cards: cards, email: true}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() { defer wg.Done(); load.run(w, web.addr, stop) }()
+	}
+	t0 := time.Now()
+	time.Sleep(3 * time.Second)
+	killed := time.Now()
+	rs.KillMaster()
+	promotion := rs.WaitPromoted(30 * time.Second)
+	promoted := time.Now()
+	time.Sleep(6 * time.Second)
+	close(stop)
+	wg.Wait()
+	elapsed := time.Since(t0)
+
+	load.mu.Lock()
+	booked := append([]uuid.UUID(nil), load.booked...)
+	loginsAfter := 0
+	for _, at := range load.loginAt {
+		if at.After(promoted) {
+			loginsAfter++
+		}
+	}
+	var firstFail, lastFail time.Time
+	for i, f := range load.fails {
+		if i == 0 {
+			firstFail = f.at
+		}
+		lastFail = f.at
+	}
+	load.mu.Unlock()
+	// Mail: wait for one per booking, then a little longer for any duplicate.
+	mailWait := time.Now()
+	sink.Wait(len(booked), 60*time.Second)
+	time.Sleep(3 * time.Second)
+	mailTook := time.Since(mailWait)
+	perAddr := map[string]int{}
+	for _, m := range sink.Messages() {
+		for _, to := range m.To {
+			perAddr[to]++
+		}
+	}
+	missing, twice := 0, 0
+	for _, id := range booked {
+		switch n := perAddr[load.mailTo[id]]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			twice++
+		}
+	}
+	present, over, places, parties := city.check(t, booked)
+	t.Logf("Redis Sentinel drill: %d requests in %v, %d logins (%d after the promotion), %d bookings answered 201, %d told full; master killed at +%v, replica promoted %v later",
+		load.reqs.Load(), elapsed.Round(time.Millisecond), load.logins.Load(), loginsAfter, len(booked), load.full.Load(),
+		killed.Sub(t0).Round(time.Millisecond), promotion.Round(time.Millisecond))
+	t.Logf("  %d requests failed, from +%v to +%v; longest time between answered requests %v",
+		len(load.fails), firstFail.Sub(t0).Round(time.Millisecond), lastFail.Sub(t0).Round(time.Millisecond), load.gap().Round(time.Millisecond))
+	t.Logf("  mail: %d messages in the sink for %d bookings (waited %v): %d bookings without a mail, %d with more than one",
+		sink.Count(), len(booked), mailTook.Round(time.Millisecond), missing, twice)
+	t.Logf("  database: %d of %d answered bookings booked, %d slots over capacity, %d booked places for %d booked party members", present, len(booked), over, places, parties)
+	errs := map[string]int{}
+	for _, f := range load.fails {
+		errs[f.msg]++
+	}
+	for m, n := range errs {
+		t.Logf("  %4d × %s", n, m)
+	}
+	if loginsAfter == 0 {
+		t.Error("no login succeeded after the promotion")
+	}
+	if missing > 0 || twice > 0 {
+		t.Errorf("%d bookings got no mail, %d more than one: want exactly one each", missing, twice)
+	}
+	if len(booked) == 0 || present != len(booked) {
+		t.Errorf("%d of %d bookings answered 201 are in the database", present, len(booked))
+	}
+	if over > 0 || places != parties {
+		t.Errorf("%d slots over capacity; %d booked places for %d booked party members", over, places, parties)
+	}
+	if int(load.next.Load()) >= cards {
+		t.Errorf("the load ran out of its %d cards before the end: give it more", cards)
 	}
 }
