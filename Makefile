@@ -43,7 +43,7 @@ image:
 #   logins resume and every booking gets exactly one mail.
 drill:
 	.ci/services
-	$(GO) test -tags drill -count=1 -v -run 'TestDrill' ./tenant/ ./cmd/madoguchi/
+	$(GO) test -tags drill -count=1 -p 1 -v -run 'TestDrill' ./tenant/ ./cmd/madoguchi/
 
 # demo: PostgreSQL and Redis (started or installed when absent), database and roles, migrations,
 # the demo city, then web + worker in the foreground.
