@@ -2,11 +2,16 @@ package tenant_test
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -177,5 +182,22 @@ func TestVendorTxSwitchover(t *testing.T) {
 	})
 	if err == nil || runs != 1 {
 		t.Fatalf("nested RunTx after a read-only refusal: %v after %d runs, want the refusal after one", err, runs)
+	}
+}
+
+// TestDBErrorConnectionCut: a connection cut off mid-query (what a killed or failed-over server
+// leaves) is unavailable (503, "try again"), not an internal error.
+func TestDBErrorConnectionCut(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("read: %w", io.ErrUnexpectedEOF),
+		fmt.Errorf("query: %w", pgconn.ErrConnClosed),
+		driver.ErrBadConn,
+	} {
+		if got := tenant.ErrorCode(tenant.DBError(err)); got != tenant.Unavailable {
+			t.Errorf("DBError(%v) = %s, want unavailable", err, got)
+		}
+	}
+	if got := tenant.ErrorCode(tenant.DBError(errors.New("something else"))); got == tenant.Unavailable {
+		t.Errorf("DBError of an unknown error = %s", got)
 	}
 }
