@@ -40,7 +40,8 @@ image:
 #   booking through the API, each process restarted in turn: fails on any failed request; and
 #   Redis with Sentinel — `serve` + `worker` on a redis-sentinel:// URL, bookings with a
 #   confirmation mail each, the master killed: prints failed requests and the gap, fails unless
-#   logins resume and every booking gets exactly one mail.
+#   logins resume and every booking gets exactly one mail; and the PostgreSQL failover again,
+#   with `serve` on the multi-host URL and the bookings through the API.
 drill:
 	.ci/services
 	$(GO) test -tags drill -count=1 -p 1 -v -run 'TestDrill' ./tenant/ ./cmd/madoguchi/

@@ -231,7 +231,7 @@ func (p *drillProcess) errors() {
 			Err   string `json:"err"`
 			Error string `json:"error"`
 		}
-		if json.Unmarshal([]byte(line), &e) != nil || e.Level != "ERROR" {
+		if json.Unmarshal([]byte(line), &e) != nil || e.Level != "ERROR" || e.Err+e.Error == "" {
 			continue
 		}
 		m := strings.TrimSpace(e.Msg + ": " + e.Err + e.Error)
@@ -296,13 +296,14 @@ func startDrillProxy(t *testing.T, procs []*drillProcess, poll time.Duration) *d
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: 30 * time.Second}
 	p.rp = &httputil.ReverseProxy{
 		Transport: tr,
-		Director: func(r *http.Request) {
-			b := r.Context().Value(drillTargetKey{}).(*drillBackend)
-			r.URL.Scheme, r.URL.Host = b.target.Scheme, b.target.Host // r.Host (the city's host) stays
-			host, _, _ := net.SplitHostPort(r.RemoteAddr)
-			r.Header.Set("X-Real-IP", host)
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			b := pr.In.Context().Value(drillTargetKey{}).(*drillBackend)
+			pr.SetURL(b.target)
+			pr.Out.Host = pr.In.Host // the city's host
+			host, _, _ := net.SplitHostPort(pr.In.RemoteAddr)
+			pr.Out.Header.Set("X-Real-IP", host)
 			var conns atomic.Int32
-			*r = *r.WithContext(httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+			pr.Out = pr.Out.WithContext(httptrace.WithClientTrace(pr.Out.Context(), &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
 				if conns.Add(1) == 2 {
 					p.resent.Add(1)
 				}
@@ -563,13 +564,8 @@ func (l *drillLoad) citizen(client *http.Client, i int) {
 	}
 }
 
-// gap is the longest time between two answered requests (the citizens' view of an outage).
-func (l *drillLoad) gap() time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.gapLocked()
-}
-
+// gapLocked is the longest time between two answered requests (the citizens' view of an
+// outage); l.mu is held.
 func (l *drillLoad) gapLocked() time.Duration {
 	ts := append([]time.Time(nil), l.okTimes...)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })

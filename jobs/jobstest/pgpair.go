@@ -22,8 +22,8 @@ type PostgresPair struct {
 	// standby is the primary.
 	PrimaryPort, StandbyPort string
 
-	t                     testing.TB
-	bin, dir, d1, d2, log string
+	t                testing.TB
+	bin, dir, d1, d2 string
 }
 
 // StartPostgresPair creates both servers and waits until the standby is synchronous.
