@@ -647,6 +647,23 @@ func (l *drillLoad) checkBookings(t *testing.T) {
 	}
 }
 
+// drillEnv is the processes' environment: database, Redis and SMTP as given, JSON logs, no
+// ingress (clients connect directly, each from its own address), no drain, the citizen login
+// flood limit off (the guard's lockouts stay).
+func drillEnv(database, redisURL, smtp string) map[string]string {
+	return map[string]string{
+		"MADOGUCHI_DATABASE_URL":             database,
+		"MADOGUCHI_REDIS_URL":                redisURL,
+		"MADOGUCHI_SECRET_KEY":               strings.Repeat("1f", 32),
+		"MADOGUCHI_SMTP_URL":                 smtp,
+		"MADOGUCHI_LOG_FORMAT":               "json",
+		"MADOGUCHI_TRUSTED_PROXIES":          "none",
+		"MADOGUCHI_SHUTDOWN_DRAIN":           "0",
+		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
+		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "0",
+	}
+}
+
 // TestDrillRollingRestart (make drill): two `madoguchi serve` processes behind a proxy that
 // polls their /readyz every 200 ms and retries nothing, citizens booking through it; each
 // process is restarted in turn (SIGTERM, exit, start, ready). No request may fail, every booking
@@ -661,17 +678,9 @@ func TestDrillRollingRestart(t *testing.T) {
 	rd := jobstest.StartRedis(t)
 	dir := drillDir(t)
 	bin := buildBinary(t, dir)
-	env := map[string]string{
-		"MADOGUCHI_DATABASE_URL":             d.AppDSN,
-		"MADOGUCHI_REDIS_URL":                "redis://" + rd.Addr() + "/0",
-		"MADOGUCHI_SECRET_KEY":               strings.Repeat("1f", 32),
-		"MADOGUCHI_SMTP_URL":                 "smtp://127.0.0.1:" + jobstest.FreePort(t),
-		"MADOGUCHI_LOG_FORMAT":               "json",
-		"MADOGUCHI_TRUSTED_PROXIES":          "127.0.0.1/32",
-		"MADOGUCHI_SHUTDOWN_DRAIN":           drain.String(),
-		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "20s",
-		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "0",
-	}
+	env := drillEnv(d.AppDSN, "redis://"+rd.Addr()+"/0", "smtp://127.0.0.1:"+jobstest.FreePort(t))
+	env["MADOGUCHI_TRUSTED_PROXIES"] = "127.0.0.1/32" // the proxy sets X-Real-IP
+	env["MADOGUCHI_SHUTDOWN_DRAIN"] = drain.String()
 	city := seedDrillCity(t, env, cards)
 	web := []*drillProcess{newDrillProcess(t, bin, "serve", dir, "web-0", env), newDrillProcess(t, bin, "serve", dir, "web-1", env)}
 	for _, p := range web {
@@ -731,17 +740,7 @@ func TestDrillRedisSentinel(t *testing.T) {
 	defer sink.Close()
 	dir := drillDir(t)
 	bin := buildBinary(t, dir)
-	env := map[string]string{
-		"MADOGUCHI_DATABASE_URL":             d.AppDSN,
-		"MADOGUCHI_REDIS_URL":                rs.URL(),
-		"MADOGUCHI_SECRET_KEY":               strings.Repeat("1f", 32),
-		"MADOGUCHI_SMTP_URL":                 "smtp://" + sink.Addr(),
-		"MADOGUCHI_LOG_FORMAT":               "json",
-		"MADOGUCHI_TRUSTED_PROXIES":          "none",
-		"MADOGUCHI_SHUTDOWN_DRAIN":           "0",
-		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
-		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "0",
-	}
+	env := drillEnv(d.AppDSN, rs.URL(), "smtp://"+sink.Addr())
 	city := seedDrillCity(t, env, cards)
 	web := newDrillProcess(t, bin, "serve", dir, "web", env)
 	web.start()
@@ -814,18 +813,8 @@ func TestDrillPostgresFailoverWeb(t *testing.T) {
 	rd := jobstest.StartRedis(t)
 	dir := drillDir(t)
 	bin := buildBinary(t, dir)
-	env := map[string]string{
-		"MADOGUCHI_DATABASE_URL": fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&target_session_attrs=primary&connect_timeout=2",
-			d.AppRole, pair.Hosts(), d.Name),
-		"MADOGUCHI_REDIS_URL":                "redis://" + rd.Addr() + "/0",
-		"MADOGUCHI_SECRET_KEY":               strings.Repeat("1f", 32),
-		"MADOGUCHI_SMTP_URL":                 "smtp://127.0.0.1:" + jobstest.FreePort(t),
-		"MADOGUCHI_LOG_FORMAT":               "json",
-		"MADOGUCHI_TRUSTED_PROXIES":          "none",
-		"MADOGUCHI_SHUTDOWN_DRAIN":           "0",
-		"MADOGUCHI_SHUTDOWN_TIMEOUT":         "10s",
-		"MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE": "0",
-	}
+	env := drillEnv(fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&target_session_attrs=primary&connect_timeout=2", d.AppRole, pair.Hosts(), d.Name),
+		"redis://"+rd.Addr()+"/0", "smtp://127.0.0.1:"+jobstest.FreePort(t))
 	city := seedDrillCity(t, env, cards)
 	web := newDrillProcess(t, bin, "serve", dir, "web", env)
 	web.start()
