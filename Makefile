@@ -29,16 +29,22 @@ image:
 	    -repository $(IMAGE_REPOSITORY) -tag "$$ver" -revision "$$rev" -created "$$t" -arch $(IMAGE_ARCH)) && \
 	  (cd tools/image && $(GO) run . -verify ../../bin/madoguchi-image)
 
-# drill: failure drills on this machine, not part of `make test` (README.md, "Failover"). Now:
-# PostgreSQL primary + synchronous standby on loopback ports (run as the postgres user), writes
-# through the pool and tenant.InTx on a multi-host URL, the primary killed and the standby
-# promoted; prints acknowledged and failed writes and the gap, fails when an acknowledged write
-# is missing; then the point-in-time restore drill (base backup, archived WAL, restore to a moment
-# between two bookings: exactly the earlier one is there). The Redis Sentinel failover is
-# exercised by TestRedisSentinelFailover in make test.
+# drill: failure drills on this machine, not part of `make test` (README.md, "Failover"):
+# - tenant: PostgreSQL primary + synchronous standby on loopback ports (run as the postgres user),
+#   writes through the pool and tenant.InTx on a multi-host URL, the primary killed and the
+#   standby promoted; prints acknowledged and failed writes and the gap, fails when an
+#   acknowledged write is missing; then the point-in-time restore drill (base backup, archived
+#   WAL, restore to a moment between two bookings: exactly the earlier one is there).
+# - cmd/madoguchi (the real binary, built by the test): the rolling restart — two `serve`
+#   processes behind a proxy that polls /readyz every 200 ms and retries nothing, citizens
+#   booking through the API, each process restarted in turn: fails on any failed request; and
+#   Redis with Sentinel — `serve` + `worker` on a redis-sentinel:// URL, bookings with a
+#   confirmation mail each, the master killed: prints failed requests and the gap, fails unless
+#   logins resume and every booking gets exactly one mail; and the PostgreSQL failover again,
+#   with `serve` on the multi-host URL and the bookings through the API.
 drill:
 	.ci/services
-	$(GO) test -tags drill -count=1 -v -run 'TestDrill' ./tenant/
+	$(GO) test -tags drill -count=1 -p 1 -v -run 'TestDrill' ./tenant/ ./cmd/madoguchi/
 
 # demo: PostgreSQL and Redis (started or installed when absent), database and roles, migrations,
 # the demo city, then web + worker in the foreground.

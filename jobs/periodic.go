@@ -180,7 +180,7 @@ func (s *Scheduler) sweep(ctx context.Context) error {
 	}
 	var stuck []claim
 	forget := s.Now().Add(-7 * 24 * time.Hour) // ticks are on the scheduler's clock
-	err := s.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := tenant.RunTx(ctx, s.DB, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE periodic_runs p SET enqueued_at = now() WHERE enqueued_at IS NULL
 			AND tick < (SELECT max(tick) FROM periodic_runs q WHERE q.name = p.name)`); err != nil {
 			return err

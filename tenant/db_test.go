@@ -2,11 +2,16 @@ package tenant_test
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -136,5 +141,63 @@ func TestReadOnlyServerSwitchover(t *testing.T) {
 	var ro string
 	if err := db.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&ro); err != nil || ro != "off" {
 		t.Fatalf("next connection: transaction_read_only = %q, %v; want a new connection (off)", ro, err)
+	}
+}
+
+// TestVendorTxSwitchover: the transactions above the cities (tenant.RunTx: the vendor's
+// accounts and allow-lists, the status page, paging) are run once more after a read-only
+// refusal too, like InTx; a RunTx inside another transaction is not (the caller's transaction
+// is lost with it).
+func TestVendorTxSwitchover(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	db, err := tenant.OpenDB(ctx, d.AppDSN, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stale := func() {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale()
+	ops := tenant.NewOpsAccounts(db, time.Now)
+	if _, err := ops.Allow(ctx, tenant.ConsoleOps, "192.0.2.0/24", "switchover", tenant.System("test")); err != nil {
+		t.Fatalf("Allow after a read-only refusal: %v", err)
+	}
+	var n int
+	if err := d.App.QueryRowContext(ctx, "SELECT count(*) FROM ops_ip_allow WHERE cidr = '192.0.2.0/24'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("allow-list rows = %d, %v; want the entry once", n, err)
+	}
+	stale()
+	runs := 0
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return tenant.RunTx(ctx, tx, nil, func(ctx context.Context, tx bun.Tx) error {
+			runs++
+			_, err := tx.ExecContext(ctx, "CREATE TEMP TABLE switchover_probe (i int) ON COMMIT DROP")
+			return err
+		})
+	})
+	if err == nil || runs != 1 {
+		t.Fatalf("nested RunTx after a read-only refusal: %v after %d runs, want the refusal after one", err, runs)
+	}
+}
+
+// TestDBErrorConnectionCut: a connection cut off mid-query (what a killed or failed-over server
+// leaves) is unavailable (503, "try again"), not an internal error.
+func TestDBErrorConnectionCut(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("read: %w", io.ErrUnexpectedEOF),
+		fmt.Errorf("query: %w", pgconn.ErrConnClosed),
+		driver.ErrBadConn,
+	} {
+		if got := tenant.ErrorCode(tenant.DBError(err)); got != tenant.Unavailable {
+			t.Errorf("DBError(%v) = %s, want unavailable", err, got)
+		}
+	}
+	if got := tenant.ErrorCode(tenant.DBError(errors.New("something else"))); got == tenant.Unavailable {
+		t.Errorf("DBError of an unknown error = %s", got)
 	}
 }

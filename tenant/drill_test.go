@@ -27,50 +27,18 @@ import (
 // promotes the standby and reports failed writes and the gap; every acknowledged write must be
 // on the promoted server. It runs the PostgreSQL binaries as the postgres user.
 func TestDrillPostgresFailover(t *testing.T) {
-	bin := pgBin(t)
-	dir, err := os.MkdirTemp("", "madoguchi-drill-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	as := asPostgres(t)
-	if out, err := exec.Command("chown", "postgres:postgres", dir).CombinedOutput(); err != nil {
-		t.Fatalf("chown: %v %s", err, out)
-	}
-	p1, p2 := jobstest.FreePort(t), jobstest.FreePort(t)
-	d1, d2 := filepath.Join(dir, "primary"), filepath.Join(dir, "standby")
-	as(bin+"/initdb", "-D", d1, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-	conf := fmt.Sprintf("\nport = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nwal_level = replica\nsynchronous_standby_names = '*'\nsynchronous_commit = on\nmax_wal_senders = 4\nfsync = off\n", p1, dir)
-	appendFile(t, filepath.Join(d1, "postgresql.conf"), conf)
-	appendFile(t, filepath.Join(d1, "pg_hba.conf"), "\nhost replication all 127.0.0.1/32 trust\n")
-	as(bin+"/pg_ctl", "-D", d1, "-l", filepath.Join(dir, "primary.log"), "-w", "start")
-	defer exec.Command("runuser", "-u", "postgres", "--", bin+"/pg_ctl", "-D", d1, "-m", "immediate", "stop").Run()
-	as(bin+"/pg_basebackup", "-h", "127.0.0.1", "-p", p1, "-U", "postgres", "-D", d2, "-R", "-X", "stream", "--no-sync")
-	appendFile(t, filepath.Join(d2, "postgresql.conf"), fmt.Sprintf("\nport = %s\nsynchronous_standby_names = ''\n", p2))
-	as(bin+"/pg_ctl", "-D", d2, "-l", filepath.Join(dir, "standby.log"), "-w", "start")
-	defer exec.Command("runuser", "-u", "postgres", "--", bin+"/pg_ctl", "-D", d2, "-m", "immediate", "stop").Run()
-
+	pair := jobstest.StartPostgresPair(t)
 	ctx := context.Background()
-	admin, err := tenant.OpenDB(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres", p1), 1)
+	admin, err := tenant.OpenDB(ctx, pair.URL(pair.PrimaryPort), 1)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var state string
-		_ = admin.QueryRowContext(ctx, "SELECT coalesce((SELECT sync_state FROM pg_stat_replication LIMIT 1), '')").Scan(&state)
-		if state == "sync" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the standby never became synchronous")
-		}
 	}
 	if _, err := admin.ExecContext(ctx, "CREATE TABLE drill_writes (id uuid PRIMARY KEY, worker int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())"); err != nil {
 		t.Fatal(err)
 	}
 	admin.Close()
 
-	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%s,127.0.0.1:%s/postgres?target_session_attrs=primary&connect_timeout=2", p1, p2)
+	dsn := fmt.Sprintf("postgres://postgres@%s/postgres?target_session_attrs=primary&connect_timeout=2", pair.Hosts())
 	db, err := tenant.OpenDB(ctx, dsn, 8)
 	if err != nil {
 		t.Fatal(err)
@@ -124,9 +92,9 @@ func TestDrillPostgresFailover(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second)
 	killed := time.Now()
-	as(bin+"/pg_ctl", "-D", d1, "-m", "immediate", "stop")
+	pair.KillPrimary()
 	time.Sleep(time.Second) // the time an operator or an operator's controller takes to decide
-	as(bin+"/pg_ctl", "-D", d2, "-w", "promote")
+	pair.Promote()
 	promoted := time.Now()
 	time.Sleep(5 * time.Second)
 	close(stop)
@@ -147,7 +115,7 @@ func TestDrillPostgresFailover(t *testing.T) {
 			after++
 		}
 	}
-	check, err := tenant.OpenDB(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%s/postgres", p2), 1)
+	check, err := tenant.OpenDB(ctx, pair.URL(pair.StandbyPort), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,10 @@ package tenant
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -124,9 +126,12 @@ func DBError(err error) error {
 		}
 		return err
 	}
+	// A connection cut off mid-query (the server was killed or failed over): "unexpected EOF",
+	// "conn closed", or database/sql's bad connection, as well as network errors and timeouts.
 	var ne net.Error
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, driver.ErrBadConn) {
 		return Errorf(Unavailable, "error.unavailable").Wrap(err)
 	}
 	return err

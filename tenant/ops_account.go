@@ -101,7 +101,7 @@ func (o *OpsAccounts) Create(ctx context.Context, loginID, name string, role Ops
 	if len(fields) > 0 {
 		return nil, "", &Error{Code: Invalid, Key: "error.invalid", Fields: fields}
 	}
-	err = o.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = RunTx(ctx, o.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(acc).Returning("*").Exec(ctx); err != nil {
 			if ErrorCode(DBError(err)) == Conflict {
 				return &Error{Code: Conflict, Key: "ops.login_id.taken", Fields: map[string]string{"login_id": "ops.login_id.taken"}, Err: err}
@@ -158,7 +158,7 @@ func (o *OpsAccounts) Locked(acc *OpsAccount) bool {
 // transaction; it returns not_found for an unknown id.
 func (o *OpsAccounts) update(ctx context.Context, id uuid.UUID, change func(ctx context.Context, tx bun.Tx, acc *OpsAccount) ([]string, error)) (*OpsAccount, error) {
 	var acc OpsAccount
-	err := o.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := RunTx(ctx, o.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&acc).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func (o *OpsAccounts) Authenticate(ctx context.Context, loginID, pw, ip string) 
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
 	var acc OpsAccount
 	var result error
-	err = o.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = RunTx(ctx, o.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		err := tx.NewSelect().Model(&acc).Where("login_id = ?", loginID).For("UPDATE").Scan(ctx)
 		if ErrorCode(DBError(err)) == NotFound {
 			checkPassword(dummyHash, pw)

@@ -81,7 +81,7 @@ func (o *OpsAccounts) Allow(ctx context.Context, console Console, cidr, note str
 		return "", &Error{Code: Invalid, Key: "ops.allow.invalid", Fields: map[string]string{"cidr": "ops.allow.invalid"}}
 	}
 	entry := p.String()
-	err = o.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = RunTx(ctx, o.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		// One writer at a time per console, so the count below holds.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('ops_ip_allow:' || ?))", string(console)); err != nil {
 			return err
@@ -130,7 +130,7 @@ func (o *OpsAccounts) Disallow(ctx context.Context, console Console, cidr string
 		return &Error{Code: NotFound, Key: "ops.allow.not_found"}
 	}
 	entry := p.String()
-	err = o.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = RunTx(ctx, o.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		if console == ConsoleOps && by.IP != "" {
 			if err := keepsOwnAddress(ctx, tx, entry, by.IP); err != nil {
 				return err

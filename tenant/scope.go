@@ -34,25 +34,32 @@ func inTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, opts *sql.TxOptio
 	if tenantID == uuid.Nil {
 		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
 	}
-	run := func() error {
-		return db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
-				return fmt.Errorf("set tenant scope: %w", err)
-			}
-			return fn(ctx, tx)
-		})
-	}
-	err := run()
-	// A switchover: the connection reached the demoted primary, which refused the write and
-	// rolled the whole transaction back, and the pool has dropped that connection (OpenDB). Run
-	// it once more on a new connection, which the multi-host DSN takes to the new primary.
-	// Only an outermost transaction is retried (inside another one the caller's transaction is
-	// lost too), and only for this error, after which nothing can have been committed; fn must
-	// therefore leave nothing behind outside the transaction before it returns.
+	return DBError(RunTx(ctx, db, opts, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
+			return fmt.Errorf("set tenant scope: %w", err)
+		}
+		return fn(ctx, tx)
+	}))
+}
+
+// RunTx runs fn in a transaction of db (opts nil: the defaults) and returns its error as it is;
+// InTx uses it, and so does every transaction above the cities — the vendor's accounts and
+// allow-lists, the status page, paging, the periodic runs — so a switchover costs none of them
+// a request.
+//
+// A switchover: the connection reached the demoted primary, which refused the write (SQLSTATE
+// 25006) and rolled the whole transaction back, and the pool has dropped that connection
+// (OpenDB). RunTx then runs fn once more on a new connection, which the multi-host DSN takes to
+// the new primary. Only an outermost transaction is retried (inside another one the caller's
+// transaction is lost too), and only for this error, after which nothing can have been
+// committed; fn must therefore leave nothing behind outside the transaction before it returns
+// an error (set captured results afresh on each run).
+func RunTx(ctx context.Context, db bun.IDB, opts *sql.TxOptions, fn func(ctx context.Context, tx bun.Tx) error) error {
+	err := db.RunInTx(ctx, opts, fn)
 	if _, outer := db.(*bun.DB); outer && isReadOnlyServer(err) {
-		err = run()
+		err = db.RunInTx(ctx, opts, fn)
 	}
-	return DBError(err)
+	return err
 }
 
 func isReadOnlyServer(err error) bool {

@@ -359,7 +359,7 @@ func (s *StatusPage) PostIncident(ctx context.Context, in IncidentInput, by Acto
 	if in.Update.Status == IncidentResolved {
 		inc.ResolvedAt = &now
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if inc.Tenants, err = s.resolveCities(ctx, tx, fields, in.Cities); err != nil {
 			return err
@@ -399,7 +399,7 @@ func (s *StatusPage) UpdateIncident(ctx context.Context, id uuid.UUID, in Update
 		return err
 	}
 	now := s.now()
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var inc Incident
 		err := tx.NewSelect().Model(&inc).Where("id = ?", id).For("UPDATE").Scan(ctx)
 		if ErrorCode(DBError(err)) == NotFound {
@@ -481,7 +481,7 @@ func (s *StatusPage) ScheduleMaintenance(ctx context.Context, in MaintenanceInpu
 	s.checkMaintenance(fields, &in, now, true)
 	m := &Maintenance{TitleJA: in.TitleJA, TitleEN: in.TitleEN, BodyJA: in.BodyJA, BodyEN: in.BodyEN, Components: in.Components,
 		AnnounceAt: in.AnnounceAt, StartsAt: in.StartsAt, EndsAt: in.EndsAt, CreatedAt: now, UpdatedAt: now, CreatedBy: clip(by.Name(), 100)}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if m.Tenants, err = s.resolveCities(ctx, tx, fields, in.Cities); err != nil {
 			return err
@@ -533,7 +533,7 @@ func (s *StatusPage) EditMaintenance(ctx context.Context, id uuid.UUID, in Maint
 		return err
 	}
 	now := s.now()
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		m, err := loadMaintenance(ctx, tx, id, now)
 		if err != nil {
 			return err
@@ -568,7 +568,7 @@ func (s *StatusPage) CancelMaintenance(ctx context.Context, id uuid.UUID, by Act
 		return err
 	}
 	now := s.now()
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		m, err := loadMaintenance(ctx, tx, id, now)
 		if err != nil {
 			return err
@@ -587,7 +587,7 @@ func (s *StatusPage) CancelMaintenance(ctx context.Context, id uuid.UUID, by Act
 // whether this call wrote the minute. The system writes it; nothing is audited.
 func (s *StatusPage) RecordStates(ctx context.Context, obs map[Component]Observation, at time.Time) (wrote bool, err error) {
 	defer Wrap(&err, "tenant.StatusPage.RecordStates")
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('madoguchi.status-watchdog'))"); err != nil {
 			return err
 		}

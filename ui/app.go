@@ -69,6 +69,9 @@ type Deps struct {
 	// Paging is the escalation chain for the ops console's pages (jobs/paging.Service); nil:
 	// the console's /pages answer 404.
 	Paging ops.Paging
+	// Draining reports that the process got SIGTERM and drains (MADOGUCHI_SHUTDOWN_DRAIN):
+	// /readyz answers 503 and every response closes its connection; nil: never.
+	Draining func() bool
 
 	admitted func(c *fiber.Ctx) // tests: called when the waiting room lets a request in
 }

@@ -34,10 +34,11 @@ const (
 )
 
 func (u *UI) routes(app *fiber.App) {
-	// Every request, any host: panic recovery, request id, security headers, access log and
-	// metrics, and the 1 MiB body limit (the card CSV upload excepted; ui/middleware_body.go).
+	// Every request, any host: panic recovery, Connection: close while the process drains,
+	// request id, security headers, access log and metrics, and the 1 MiB body limit (the card
+	// CSV upload excepted; ui/middleware_body.go).
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: u.core.LogPanic}))
-	app.Use(web.RequestID, web.SecurityHeaders, u.core.AccessLog, u.bodyLimit)
+	app.Use(u.closeWhileDraining, web.RequestID, web.SecurityHeaders, u.core.AccessLog, u.bodyLimit)
 
 	// Probes: any host, no tenant. /metrics is not here: the internal listener (ui/probe) serves
 	// it, with the probes Kubernetes uses, on its own address.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,6 +29,8 @@ type App struct {
 	// listener, its engine runs in the worker.
 	Paging       *paging.Service
 	pagingMailer *jobs.SMTPMailer
+	// draining is set when serve got SIGTERM and drains (MADOGUCHI_SHUTDOWN_DRAIN).
+	draining atomic.Bool
 }
 
 // OpenApp connects to PostgreSQL (as the runtime role) and Redis and builds the services on the
@@ -80,7 +83,8 @@ func (a *App) Web() (*fiber.App, error) {
 	return a.App.Web(app.WebOptions{Log: a.Log, BaseDomain: a.Config.BaseDomain, TrustedProxies: a.Config.TrustedProxies,
 		SecureCookies: a.Config.SecureCookies, LoginPerMinute: a.Config.LoginPerMinute,
 		CitizenConcurrency: a.Config.CitizenConcurrency, WaitingKey: subkey(a.Config.SecretKey, "waiting-room"),
-		Live: web.LiveConfig{MaxStreams: a.Config.LiveMaxStreams}, StatusSnapshotDir: a.Config.StatusSnapshotDir, Paging: a.Paging})
+		Live: web.LiveConfig{MaxStreams: a.Config.LiveMaxStreams}, StatusSnapshotDir: a.Config.StatusSnapshotDir, Paging: a.Paging,
+		Draining: a.draining.Load})
 }
 
 // subkey derives the key of one purpose from the secret key, so that no two uses share a key.

@@ -120,6 +120,7 @@ func TestRealChain(t *testing.T) {
 		"MADOGUCHI_LISTEN":                freePort(t),
 		"MADOGUCHI_SMTP_URL":              "smtp://" + sink.Addr(),
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":      "2s",
+		"MADOGUCHI_SHUTDOWN_DRAIN":        "0",
 		"MADOGUCHI_ALERTMANAGER_TOKEN":    amToken,
 		"MADOGUCHI_PAGING_DEGRADED_AFTER": "1h", // the engine's own Redis watch stays out of this test
 		"MADOGUCHI_PHONE_API_URL":         phone.srv.URL,

@@ -31,8 +31,11 @@ type Config struct {
 	LogFormat        string
 	DBMaxConns       int
 	ShutdownTimeout  time.Duration
-	SecureCookies    bool
-	LoginPerMinute   int // citizen login posts per client IP and minute; 0: no limit
+	// ShutdownDrain is how long serve keeps serving after SIGTERM with /readyz answering 503 and
+	// every response closing its connection, before the graceful shutdown; 0: none.
+	ShutdownDrain  time.Duration
+	SecureCookies  bool
+	LoginPerMinute int // citizen login posts per client IP and minute; 0: no limit
 	// CitizenConcurrency is the citizens' booking requests one city may have in flight in one
 	// web process before the waiting room queues arrivals; 0: no waiting room.
 	CitizenConcurrency int
@@ -255,6 +258,15 @@ var envVars = []envVar{
 				return fmt.Errorf("want a duration such as 25s")
 			}
 			c.ShutdownTimeout = d
+			return nil
+		}},
+	{name: "MADOGUCHI_SHUTDOWN_DRAIN", def: "5s", doc: "How long `serve` keeps serving after SIGTERM before its graceful shutdown: /readyz answers 503 (draining) and every response closes its connection, so load balancers and the ingress stop sending requests and drop their kept-alive connections while nothing is refused. 0: none.",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 5s, or 0")
+			}
+			c.ShutdownDrain = d
 			return nil
 		}},
 	{name: "MADOGUCHI_SECURE_COOKIES", def: "auto", doc: "true: cookies are Secure and __Host- prefixed (HTTPS). false: plain cookies for http://*.localhost. auto: false when BASE_DOMAIN is localhost.",

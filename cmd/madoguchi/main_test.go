@@ -22,6 +22,7 @@ func testEnv(t *testing.T, d *tenanttest.DB, listen string) func(string) string 
 		"MADOGUCHI_LISTEN":             listen,
 		"MADOGUCHI_LOG_FORMAT":         "json",
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":   "5s",
+		"MADOGUCHI_SHUTDOWN_DRAIN":     "0",
 		"MADOGUCHI_INTERNAL_ADDR":      "127.0.0.1:0",
 	}
 	return func(k string) string { return env[k] }
@@ -133,6 +134,7 @@ func TestServeStartsWhileDatabasesDown(t *testing.T) {
 		"MADOGUCHI_SECRET_KEY":          strings.Repeat("1f", 32),
 		"MADOGUCHI_LISTEN":              addr,
 		"MADOGUCHI_SHUTDOWN_TIMEOUT":    "2s",
+		"MADOGUCHI_SHUTDOWN_DRAIN":      "0",
 		"MADOGUCHI_STATUS_SNAPSHOT_DIR": t.TempDir(),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,5 +184,83 @@ func TestServeStartsWhileDatabasesDown(t *testing.T) {
 	}
 	if _, body := get("localhost", "/readyz"); !strings.Contains(body, `"postgres":"down"`) || !strings.Contains(body, `"redis":"down"`) {
 		t.Errorf("readyz body = %s", body)
+	}
+}
+
+// TestServeDrain: after SIGTERM, serve keeps serving for MADOGUCHI_SHUTDOWN_DRAIN with /readyz
+// answering 503 "draining" on the web port and the internal listener while an ordinary request
+// still gets its answer, with Connection: close; then it stops.
+func TestServeDrain(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	addr, internal := freePort(t), freePort(t)
+	base := testEnv(t, d, addr)
+	getenv := func(k string) string {
+		switch k {
+		case "MADOGUCHI_SHUTDOWN_DRAIN":
+			return "3s"
+		case "MADOGUCHI_INTERNAL_ADDR":
+			return internal
+		}
+		return base(k)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, getenv, io.Discard, io.Discard) }()
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(url string) (int, string, string) {
+		resp, err := client.Get(url)
+		if err != nil {
+			return 0, err.Error(), ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		conn := resp.Header.Get("Connection")
+		if resp.Close {
+			conn = "close"
+		}
+		return resp.StatusCode, string(b), conn
+	}
+	for i := 0; ; i++ {
+		st, _, _ := get("http://" + internal + "/readyz")
+		if st == 200 {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("internal readyz = %d, want 200", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st, body, conn := get("http://" + addr + "/healthz"); st != 200 || conn == "close" {
+		t.Fatalf("healthz before SIGTERM = %d %q, Connection %q; want 200, kept alive", st, body, conn)
+	}
+	sent := time.Now()
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	if st, body, _ := get("http://" + internal + "/readyz"); st != 503 || !strings.Contains(body, `"draining"`) {
+		t.Errorf("internal readyz while draining = %d %s, want 503 draining", st, body)
+	}
+	if st, body, _ := get("http://" + addr + "/readyz"); st != 503 || !strings.Contains(body, `"draining"`) {
+		t.Errorf("web readyz while draining = %d %s, want 503 draining", st, body)
+	}
+	if st, body, conn := get("http://" + addr + "/healthz"); st != 200 || conn != "close" {
+		t.Errorf("healthz while draining = %d %q, Connection %q; want 200 and close", st, body, conn)
+	}
+	if time.Since(sent) > 2500*time.Millisecond {
+		t.Fatalf("the checks took %v, too long to be sure they ran within the 3 s drain", time.Since(sent))
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after SIGTERM", err)
+		}
+		if took := time.Since(sent); took < 3*time.Second {
+			t.Errorf("serve stopped %v after SIGTERM, before the 3 s drain was over", took)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop within 10 s of SIGTERM")
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Error("server still accepts connections after shutdown")
 	}
 }

@@ -38,9 +38,38 @@ func cmdServe(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "base_domain", cfg.BaseDomain)
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return il.serve(ctx, a) })
-	g.Go(func() error { return serveUntil(ctx, web, ln, cfg, log) })
+	return a.serveDrained(ctx, web, ln, il)
+}
+
+// serveDrained serves web on ln and the internal listener il until ctx is cancelled (SIGTERM),
+// then drains for MADOGUCHI_SHUTDOWN_DRAIN — /readyz answers 503 on both listeners and every
+// response closes its connection, while every request is still served — so that a load
+// balancer polling /readyz stops sending requests here before anything is refused; then both
+// listeners shut down gracefully.
+func (a *App) serveDrained(ctx context.Context, web *fiber.App, ln net.Listener, il *internalListener) error {
+	stop, stopNow := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNow()
+	g, gctx := errgroup.WithContext(stop)
+	g.Go(func() error { return il.serve(gctx, a) })
+	g.Go(func() error { return serveUntil(gctx, web, ln, a.Config, a.Log) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done(): // a listener failed
+			return nil
+		case <-ctx.Done():
+		}
+		if d := a.Config.ShutdownDrain; d > 0 {
+			a.draining.Store(true)
+			il.probe.Drain()
+			a.Log.Info("draining web", "for", d)
+			select {
+			case <-time.After(d):
+			case <-gctx.Done():
+			}
+		}
+		stopNow()
+		return nil
+	})
 	return g.Wait()
 }
 

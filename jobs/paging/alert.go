@@ -70,7 +70,7 @@ func (s *Service) Receive(ctx context.Context, w *Webhook) (err error) {
 		return err
 	}
 	now := s.now()
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var page *Page
 		for _, a := range w.Alerts {
 			if a.Labels["alertname"] == WatchdogAlert {
@@ -240,7 +240,7 @@ func (s *Service) resolve(ctx context.Context, tx bun.Tx, p *Page, by string, no
 func (s *Service) Resolve(ctx context.Context, pageID uuid.UUID, by string) (err error) {
 	defer tenant.Wrap(&err, "paging.Resolve(%s)", pageID)
 	now := s.now()
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var p Page
 		if err := tx.NewSelect().Model(&p).Where("id = ?", pageID).For("UPDATE").Scan(ctx); err != nil {
 			return err

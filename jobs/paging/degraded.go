@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // The degraded path pages while PostgreSQL, where the chain keeps its state, is the failing
@@ -366,7 +368,8 @@ func (s *Service) reconcile(ctx context.Context) error {
 // writeBack stores one memory page and its timeline.
 func (s *Service) writeBack(ctx context.Context, m *memPage, now time.Time) error {
 	var clear []Contact
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
+		clear = nil // a second run (tenant.RunTx) starts afresh
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('paging:' || ?))", m.Key); err != nil {
 			return err
 		}
@@ -454,7 +457,7 @@ func (s *Service) watchRedis(ctx context.Context) error {
 	since := s.deg.rdDownSince
 	s.deg.mu.Unlock()
 	down := perr != nil && now.Sub(since) >= s.cfg.DegradedAfter
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('paging:' || ?))", redisKey); err != nil {
 			return err
 		}

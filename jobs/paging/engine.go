@@ -61,7 +61,7 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 
 func (s *Service) advance(ctx context.Context) error {
 	now := s.now()
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var due []Page
 		// An acknowledged page has a next action only when its acknowledgement times out.
 		err := tx.NewSelect().Model(&due).Where("state IN ('triggered', 'acknowledged') AND next_action_at <= ?", now).
@@ -292,7 +292,7 @@ const (
 func (s *Service) Acknowledge(ctx context.Context, pageID uuid.UUID, generation int, by, via string) (acknowledged bool, err error) {
 	defer tenant.Wrap(&err, "paging.Acknowledge(%s)", pageID)
 	now := s.now()
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var p Page
 		if err := tx.NewSelect().Model(&p).Where("id = ?", pageID).For("UPDATE").Scan(ctx); err != nil {
 			return err

@@ -327,7 +327,7 @@ func (s *Service) SavePolicy(ctx context.Context, p Policy, by string) (_ *Polic
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		var ids []uuid.UUID
 		for _, st := range p.Steps {
 			ids = append(ids, st.ContactIDs...)

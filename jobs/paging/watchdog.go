@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/madoguchi/madoguchi/tenant"
 )
 
 // watchdogKey is the dedup key of the page the missing Watchdog heartbeat opens.
@@ -20,7 +22,7 @@ func (s *Service) watchdog(ctx context.Context) error {
 		return nil
 	}
 	now := s.now()
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return tenant.RunTx(ctx, s.db, nil, func(ctx context.Context, tx bun.Tx) error {
 		// One process at a time decides, so that two workers never both open the page.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('paging:watchdog'))"); err != nil {
 			return err

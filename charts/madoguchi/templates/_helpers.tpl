@@ -195,6 +195,8 @@ migration Job gets the owner DSN.
   value: {{ $v.config.dbMaxConns | int | toString | quote }}
 - name: MADOGUCHI_SHUTDOWN_TIMEOUT
   value: {{ printf "%ds" (int $v.config.shutdownTimeoutSeconds) | quote }}
+- name: MADOGUCHI_SHUTDOWN_DRAIN
+  value: {{ printf "%ds" (int $v.config.shutdownDrainSeconds) | quote }}
 - name: MADOGUCHI_SECURE_COOKIES
   value: {{ $v.config.secureCookies | quote }}
 - name: MADOGUCHI_CITIZEN_LOGIN_PER_MINUTE
@@ -308,8 +310,9 @@ Deployment; renders nothing or fails.
 {{- define "madoguchi.validate" -}}
 {{- $v := .Values }}
 {{- $shutdown := int $v.config.shutdownTimeoutSeconds }}
-{{- if le (int $v.web.terminationGracePeriodSeconds) (add (int $v.web.preStopSleepSeconds) $shutdown) }}
-{{- fail (printf "web.terminationGracePeriodSeconds (%d) must exceed web.preStopSleepSeconds (%d) + config.shutdownTimeoutSeconds (%d)" (int $v.web.terminationGracePeriodSeconds) (int $v.web.preStopSleepSeconds) $shutdown) }}
+{{- $drain := int $v.config.shutdownDrainSeconds }}
+{{- if le (int $v.web.terminationGracePeriodSeconds) (add (int $v.web.preStopSleepSeconds) $drain $shutdown) }}
+{{- fail (printf "web.terminationGracePeriodSeconds (%d) must exceed web.preStopSleepSeconds (%d) + config.shutdownDrainSeconds (%d) + config.shutdownTimeoutSeconds (%d)" (int $v.web.terminationGracePeriodSeconds) (int $v.web.preStopSleepSeconds) $drain $shutdown) }}
 {{- end }}
 {{- if le (int $v.worker.terminationGracePeriodSeconds) $shutdown }}
 {{- fail (printf "worker.terminationGracePeriodSeconds (%d) must exceed config.shutdownTimeoutSeconds (%d)" (int $v.worker.terminationGracePeriodSeconds) $shutdown) }}

@@ -196,6 +196,8 @@ type WebOptions struct {
 	StatusSnapshotDir string
 	// Paging is the escalation chain the ops console shows (nil: none).
 	Paging ops.Paging
+	// Draining reports that the process drains before its shutdown (ui.Deps.Draining); nil: never.
+	Draining func() bool
 }
 
 // Web builds the Fiber app on the App's services and starts the availability cache.
@@ -228,6 +230,7 @@ func (a *App) Web(o WebOptions) (*fiber.App, error) {
 		StatusSnapshotDir:  o.StatusSnapshotDir,
 		StatusProcess:      processName(),
 		Paging:             o.Paging,
+		Draining:           o.Draining,
 	})
 }
 
