@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,5 +200,51 @@ func TestDBErrorConnectionCut(t *testing.T) {
 	}
 	if got := tenant.ErrorCode(tenant.DBError(errors.New("something else"))); got == tenant.Unavailable {
 		t.Errorf("DBError of an unknown error = %s", got)
+	}
+}
+
+// TestDeadlockRetried: two transactions that lock the same two rows in opposite orders deadlock;
+// PostgreSQL rolls one back (SQLSTATE 40P01) and InTx runs it again, so both succeed and both
+// writes are there. A transaction inside another is not retried on its own.
+func TestDeadlockRetried(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	tn := tenanttest.MustCreateTenant(t, d.App)
+	if _, err := d.Owner.ExecContext(ctx, "CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL); INSERT INTO deadlock_probe VALUES (1, 0), (2, 0); GRANT SELECT, UPDATE ON deadlock_probe TO "+d.AppRole); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	holding := make(chan struct{}, 2)
+	both := make(chan struct{})
+	go func() { <-holding; <-holding; close(both) }()
+	bump := func(first, second int) error {
+		return tenant.InTx(ctx, d.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+			runs.Add(1)
+			if _, err := tx.ExecContext(ctx, "UPDATE deadlock_probe SET n = n + 1 WHERE id = ?", first); err != nil {
+				return err
+			}
+			select { // first runs only: wait until both hold their first row
+			case holding <- struct{}{}:
+				<-both
+			default:
+			}
+			_, err := tx.ExecContext(ctx, "UPDATE deadlock_probe SET n = n + 1 WHERE id = ?", second)
+			return err
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- bump(1, 2) }()
+	go func() { errs <- bump(2, 1) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a transaction of the deadlocked pair failed: %v", err)
+		}
+	}
+	if r := runs.Load(); r != 3 {
+		t.Errorf("%d runs, want 3 (the deadlock's victim once more)", r)
+	}
+	var sum int
+	if err := d.Owner.QueryRowContext(ctx, "SELECT sum(n) FROM deadlock_probe").Scan(&sum); err != nil || sum != 4 {
+		t.Fatalf("sum = %d, %v; want 4 (both transactions, each twice)", sum, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -54,13 +56,33 @@ func inTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, opts *sql.TxOptio
 // transaction is lost too), and only for this error, after which nothing can have been
 // committed; fn must therefore leave nothing behind outside the transaction before it returns
 // an error (set captured results afresh on each run).
+//
+// A deadlock or serialization failure (SQLSTATE 40P01, 40001) rolled the transaction back too:
+// PostgreSQL chose it as the victim of two requests that locked the same rows in a different
+// order, or it could not be serialised. It is run again, up to deadlockRetries more times after
+// a short random pause, so two citizens booking at once both get an answer instead of a 500.
 func RunTx(ctx context.Context, db bun.IDB, opts *sql.TxOptions, fn func(ctx context.Context, tx bun.Tx) error) error {
 	err := db.RunInTx(ctx, opts, fn)
-	if _, outer := db.(*bun.DB); outer && isReadOnlyServer(err) {
+	if _, outer := db.(*bun.DB); !outer {
+		return err
+	}
+	if isReadOnlyServer(err) {
+		err = db.RunInTx(ctx, opts, fn)
+	}
+	for i := 1; i <= deadlockRetries && IsRetryable(err); i++ {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(rand.Int64N(int64(10*i*int(time.Millisecond))) + 1)):
+		}
 		err = db.RunInTx(ctx, opts, fn)
 	}
 	return err
 }
+
+// deadlockRetries is how many times RunTx runs a transaction again after a deadlock or a
+// serialization failure.
+const deadlockRetries = 3
 
 func isReadOnlyServer(err error) bool {
 	var pe *pgconn.PgError
