@@ -70,7 +70,7 @@ func TrainingOpen(ctx context.Context, tx bun.Tx, src *Tenant, by Actor, now tim
 		return nil, "", err
 	}
 	if src.Training() {
-		return nil, "", Errorf(Conflict, "tenant.training.of_training")
+		return nil, "", trainingConflict("tenant.training.of_training")
 	}
 	// The city's row, locked: two openings of the same city's copy wait for each other.
 	n, err := tx.NewSelect().Table("tenants").Where("id = ? OR training_of = ?", src.ID, src.ID).For("UPDATE").Count(ctx)
@@ -78,7 +78,7 @@ func TrainingOpen(ctx context.Context, tx bun.Tx, src *Tenant, by Actor, now tim
 		return nil, "", err
 	}
 	if n > 1 {
-		return nil, "", Errorf(Conflict, "tenant.training.exists")
+		return nil, "", trainingConflict("tenant.training.exists")
 	}
 	t := &Tenant{ID: uuid.New(), Slug: TrainingSlug(src.Slug), Name: trainingName(src.Name), Status: Active,
 		NameKana: src.NameKana, BannerColor: src.BannerColor, MailDomains: []string{}, Settings: src.Settings,
@@ -119,7 +119,13 @@ func TrainingCheck(t *Tenant, by Actor) error {
 		return err
 	}
 	if !t.Training() {
-		return Errorf(Conflict, "tenant.training.not_training")
+		return trainingConflict("tenant.training.not_training")
 	}
 	return nil
+}
+
+// trainingConflict is a conflict about a city's training copy, shown beside the ops console's
+// button (field "training").
+func trainingConflict(key string) *Error {
+	return &Error{Code: Conflict, Key: key, Fields: map[string]string{"training": key}}
 }
