@@ -72,12 +72,17 @@ func TrainingOpen(ctx context.Context, tx bun.Tx, src *Tenant, by Actor, now tim
 	if src.Training() {
 		return nil, "", trainingConflict("tenant.training.of_training")
 	}
-	// The city's row, locked: two openings of the same city's copy wait for each other.
-	n, err := tx.NewSelect().Table("tenants").Where("id = ? OR training_of = ?", src.ID, src.ID).For("UPDATE").Count(ctx)
+	// The city's row, locked: two openings of the same city's copy wait for each other (and the
+	// unique index on training_of stands behind the lock).
+	var locked uuid.UUID
+	if err := tx.NewSelect().Table("tenants").Column("id").Where("id = ?", src.ID).For("UPDATE").Scan(ctx, &locked); err != nil {
+		return nil, "", err
+	}
+	n, err := tx.NewSelect().Table("tenants").Where("training_of = ?", src.ID).Count(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	if n > 1 {
+	if n > 0 {
 		return nil, "", trainingConflict("tenant.training.exists")
 	}
 	t := &Tenant{ID: uuid.New(), Slug: TrainingSlug(src.Slug), Name: trainingName(src.Name), Status: Active,

@@ -9,7 +9,7 @@
 //     cities: { phone|desktop: { slug, name, copyURL } } }
 import { assert, data, scenario, visit } from './lib.mjs';
 import { checkPage, go, h1, summaryValue } from './citizen-common.mjs';
-import { totp } from './totp.mjs';
+import { opsFirstLogin } from './ops-common.mjs';
 
 const BANNER = '研修用の環境です。実際の予約は受け付けていません。';
 
@@ -21,17 +21,7 @@ scenario('training city', async ({ page, viewport, step, shot: rawShot }) => {
   let initial = '';
 
   await step('first login: password, authenticator app', async () => {
-    await visit(page, '/login');
-    await page.getByLabel('ログインID').fill(acc.login);
-    await page.getByLabel('パスワード', { exact: true }).fill(acc.password);
-    await go(page, page.getByRole('button', { name: '次へ' }), { path: '/password' });
-    await page.getByLabel('渡された初期パスワード').fill(acc.password);
-    await page.getByLabel('新しいパスワード', { exact: true }).fill(data.newPassword);
-    await page.getByLabel('新しいパスワード（確認）').fill(data.newPassword);
-    await go(page, page.getByRole('button', { name: 'パスワードを変更する' }), { path: '/mfa' });
-    const key = (await page.locator('#mfa-secret').innerText()).replace(/\s/g, '');
-    await page.getByLabel('確認コード（6桁の数字）').fill(totp(key));
-    await go(page, page.getByRole('button', { name: '設定してログインする' }), { path: '/' });
+    await opsFirstLogin(page, acc, data.newPassword);
   });
   await step('the city\'s page offers a training copy', async () => {
     await visit(page, `/cities/${city.slug}`);
