@@ -69,7 +69,8 @@ func (w *trainingWorld) count(t *testing.T, id uuid.UUID, q string, args ...any)
 }
 
 // TestTrainingOpen: the copy has the city's settings, places, hours and wording, its own admin
-// and fictitious cards and bookings, and nothing of the city's citizens.
+// and fictitious cards and bookings, and nothing of the city's citizens; it is no part of the
+// fleet's figures.
 func TestTrainingOpen(t *testing.T) {
 	w := newTrainingWorld(t)
 	ctx := context.Background()
@@ -149,6 +150,28 @@ func TestTrainingOpen(t *testing.T) {
 	if _, _, err := w.svc.OpenTraining(ctx, tr, tenant.VendorCLI()); tenant.AsError(err) == nil || tenant.AsError(err).Key != "tenant.training.of_training" {
 		t.Errorf("copy of a copy: %v", err)
 	}
+
+	// A training city appears nowhere in the fleet's figures.
+	for _, c := range []*tenant.Tenant{w.src, tr} {
+		if err := w.svc.UpdateFleetFigures(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := w.svc.FleetOverview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].TenantID != w.src.ID || list[0].Bookings != 1 {
+		t.Errorf("fleet overview = %+v, want the real city alone with its one booking", list)
+	}
+	days, err := w.svc.FleetDaily(ctx, 1, nil)
+	if err != nil || len(days) != 1 || days[0].Cities != 1 || days[0].Bookings != 1 {
+		t.Errorf("fleet daily = %+v, %v", days, err)
+	}
+	var n int
+	if err := w.d.Owner.QueryRowContext(ctx, "SELECT count(*) FROM fleet_days WHERE tenant = ?", tr.ID).Scan(&n); err != nil || n != 0 {
+		t.Errorf("training city's fleet rows = %d, %v", n, err)
+	}
 }
 
 // TestTrainingReset: a day of practice is put back to the fresh state; a real city never is,
@@ -222,35 +245,5 @@ func TestTrainingReset(t *testing.T) {
 	}
 	if n := w.count(t, w.src.ID, "SELECT count(*) FROM reservations"); n != 1 {
 		t.Errorf("the real city has %d bookings, want its one", n)
-	}
-}
-
-// TestTrainingFleet: a training city appears nowhere in the fleet's figures.
-func TestTrainingFleet(t *testing.T) {
-	w := newTrainingWorld(t)
-	ctx := context.Background()
-	tr, _, err := w.svc.OpenTraining(ctx, w.src, tenant.VendorCLI())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []*tenant.Tenant{w.src, tr} {
-		if err := w.svc.UpdateFleetFigures(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	list, err := w.svc.FleetOverview(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 1 || list[0].TenantID != w.src.ID || list[0].Bookings != 1 {
-		t.Errorf("fleet overview = %+v, want the real city alone with its one booking", list)
-	}
-	days, err := w.svc.FleetDaily(ctx, 1, nil)
-	if err != nil || len(days) != 1 || days[0].Cities != 1 || days[0].Bookings != 1 {
-		t.Errorf("fleet daily = %+v, %v", days, err)
-	}
-	var n int
-	if err := w.d.Owner.QueryRowContext(ctx, "SELECT count(*) FROM fleet_days WHERE tenant = ?", tr.ID).Scan(&n); err != nil || n != 0 {
-		t.Errorf("training city's fleet rows = %d, %v", n, err)
 	}
 }
