@@ -73,7 +73,8 @@ type fleetSnapshot struct {
 // backlog, imports running, login locks of the last hour), and yesterday's counts again so that
 // the day's last minutes are not lost. A city without figures for yesterday (new, or the job
 // was stopped) has its last FleetBackfillDays days counted. Once a day it also deletes
-// event_counts and fleet_days rows past their keeping. It writes no audit row: it reads the
+// event_counts and fleet_days rows past their keeping. A training city writes nothing (it is no
+// part of the fleet's figures). It writes no audit row: it reads the
 // city's data only to count it, and stores counts only. Running it twice is harmless.
 //
 // The day's counts: Bookings are reservations made that day (any channel, cancelled or not),
@@ -82,6 +83,9 @@ type fleetSnapshot struct {
 // MailFailed mails that failed for good.
 func (s *Service) UpdateFleetFigures(ctx context.Context, t *tenant.Tenant) (err error) {
 	defer tenant.Wrap(&err, "booking.UpdateFleetFigures(%s)", t.ID)
+	if t.Training() {
+		return nil // a training city is no part of the fleet's figures
+	}
 	now := s.now()
 	today := DateOf(now)
 	return tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
@@ -228,7 +232,8 @@ func (c *CityFigures) FillRate() float64 {
 	return float64(c.BookedPlaces) / float64(c.Capacity)
 }
 
-// FleetOverview returns every city, active or disabled, ordered by slug, with its figures as
+// FleetOverview returns every city, active or disabled, ordered by slug (training cities are
+// no part of the fleet: they are left out), with its figures as
 // the fleet job last counted them (see UpdateFleetFigures; the job runs every five minutes for
 // every active city): today's counts and the latest state.
 // It reads the global tables tenants and fleet_days only, in one query, opening no city's scope.
@@ -244,6 +249,7 @@ func (s *Service) FleetOverview(ctx context.Context) (_ []CityFigures, err error
 	}
 	err = s.db.NewRaw(`SELECT t.id, t.slug, t.name, t.status, f.*
 		FROM tenants t LEFT JOIN LATERAL (SELECT * FROM fleet_days f WHERE f.tenant = t.id ORDER BY f.day DESC LIMIT 1) f ON true
+		WHERE t.training_of IS NULL
 		ORDER BY t.slug`).Scan(ctx, &rows)
 	if err != nil {
 		return nil, tenant.DBError(err)
@@ -292,8 +298,8 @@ type DayFigures struct {
 
 // FleetDaily returns the last days days up to today (JST), oldest first, one entry per day
 // (zero where nothing was counted): the sums over every city, or one city's figures when
-// tenantID is not nil. It returns invalid for days outside 1…FleetKeepDays. Like FleetOverview
-// it reads fleet_days only.
+// tenantID is not nil; never a training city's. It returns invalid for days outside
+// 1…FleetKeepDays. Like FleetOverview it reads fleet_days only.
 func (s *Service) FleetDaily(ctx context.Context, days int, tenantID *uuid.UUID) (_ []DayFigures, err error) {
 	defer tenant.Wrap(&err, "booking.FleetDaily(%d)", days)
 	if days < 1 || days > FleetKeepDays {
@@ -319,7 +325,7 @@ func (s *Service) FleetDaily(ctx context.Context, days int, tenantID *uuid.UUID)
 			coalesce(sum(f.visits), 0) AS visits, coalesce(sum(f.booking_errors), 0) AS booking_errors,
 			coalesce(sum(f.login_locks), 0) AS login_locks, coalesce(sum(f.mail_failed), 0) AS mail_failed
 		FROM (SELECT g::date AS day FROM generate_series(?::date, ?::date, interval '1 day') g) d
-		LEFT JOIN fleet_days f ON f.day = d.day AND `+cond+`
+		LEFT JOIN fleet_days f ON f.day = d.day AND `+cond+` AND NOT tenant_is_training(f.tenant)
 		GROUP BY d.day ORDER BY d.day`, args...).Scan(ctx, &rows)
 	if err != nil {
 		return nil, tenant.DBError(err)

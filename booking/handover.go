@@ -120,6 +120,7 @@ var handoverOmitted = []OmittedColumn{
 	{Table: "staff_accounts", Column: "totp_last_step", Reason: "The replay guard of the TOTP secret, which is not handed over."},
 	{Table: "staff_accounts", Column: "recheck_failures", Reason: "A 15-minute count of failed current-password checks; it means nothing to the next system."},
 	{Table: "staff_accounts", Column: "recheck_since", Reason: "The start of that 15-minute count."},
+	{Table: "tenants", Column: "training_of", Reason: "Marks a training copy (研修用) of a city for its staff to practise on, and names that city: the vendor's arrangement, which means nothing to the next system."},
 	{Table: "import_jobs", Column: "file_bytes", Reason: "The uploaded file, kept only while its import runs; it may hold data the import drops (個人番号, full birth dates, addresses)."},
 }
 

@@ -185,6 +185,9 @@ type MailJob struct {
 	Event         *MailEvent // the visit as a calendar event (.ics)
 }
 
+// TrainingMailNote is why a training city's mail was not sent (the outbox row's last error).
+const TrainingMailNote = "training city: never delivered"
+
 // ErrMailBusy is returned by StartMail while another worker holds the send lease of the same
 // message; the caller retries later.
 var ErrMailBusy = errors.New("mail is being sent by another worker")
@@ -192,7 +195,8 @@ var ErrMailBusy = errors.New("mail is being sent by another worker")
 // StartMail prepares the outbox row's message and takes the send lease in the sent_mail ledger.
 // It returns a nil job and a note saying why when there is nothing to send: the row is already
 // done, the ledger says the message went out (the row is then marked sent), the mail is no
-// longer relevant (marked skipped: a cancelled or moved reservation, a past visit), or the
+// longer relevant (marked skipped: a cancelled or moved reservation, a past visit; any mail of
+// a training city, which is never delivered: TrainingMailNote), or the
 // stored address is not exactly one valid address (marked failed, never sent). It returns
 // ErrMailBusy while another worker's lease is live.
 func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, env MailEnv) (job *MailJob, note string, err error) {
@@ -233,6 +237,12 @@ func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, e
 		var t tenant.Tenant
 		if err := tx.NewSelect().Model(&t).Where("id = ?", tenantID).Scan(ctx); err != nil {
 			return fmt.Errorf("read tenant: %w", err)
+		}
+		if t.Training() {
+			// A training city's mail is never delivered, to whomever it is addressed: trainees
+			// see its wording on the admin's mail pages, and the row says why it was not sent.
+			note = "skipped: " + TrainingMailNote
+			return finishOutbox(ctx, tx, &m, OutboxSkipped, TrainingMailNote, now)
 		}
 		v, err := loadView(ctx, tx, m.ReservationID)
 		if err != nil {

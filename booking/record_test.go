@@ -423,6 +423,19 @@ var recordCases = map[string]recordCase{
 			return err
 		}
 	},
+	"OpenTraining": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, _, err := w.svc.OpenTraining(ctx, w.t, tenant.VendorCLI())
+			return err
+		}
+	},
+	"ResetTraining": func(t *testing.T, w *recordWorld) func(context.Context) error {
+		tr, _, err := w.svc.OpenTraining(context.Background(), w.t, tenant.VendorCLI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ctx context.Context) error { return w.svc.ResetTraining(ctx, tr, tenant.System("training-reset")) }
+	},
 }
 
 // unrecorded are the exported methods that write neither an audit row nor a card's history: reads

@@ -37,6 +37,7 @@ func NewServeMux(h *Handlers) *asynq.ServeMux {
 	mux.HandleFunc(TypeOutboxCleanup, h.HandleOutboxCleanup)
 	mux.HandleFunc(TypeRetentionApply, h.HandleRetentionApply)
 	mux.HandleFunc(TypeFleetFigures, h.HandleFleetFigures)
+	mux.HandleFunc(TypeTrainingReset, h.HandleTrainingReset)
 	mux.HandleFunc(TypeImportValidate, h.HandleImportValidate)
 	mux.HandleFunc(TypeImportCommit, h.HandleImportCommit)
 	return mux
@@ -162,4 +163,23 @@ func (h *Handlers) HandleFleetFigures(ctx context.Context, t *asynq.Task) error 
 		return err
 	}
 	return h.Booking.UpdateFleetFigures(ctx, tn)
+}
+
+// HandleTrainingReset puts a training city (研修用) back to its fresh state: the practice
+// bookings, cards and audit log of the day are replaced by new fictitious ones
+// (booking.Service.ResetTraining, as the system). The scheduler enqueues it for training cities
+// only; a real city's task does nothing.
+func (h *Handlers) HandleTrainingReset(ctx context.Context, t *asynq.Task) error {
+	tn, err := h.tenantOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	if !tn.Training() {
+		return nil
+	}
+	if err := h.Booking.ResetTraining(ctx, tn, tenant.System("training-reset")); err != nil {
+		return err
+	}
+	h.Log.Info("training city reset", "tenant", tn.Slug)
+	return nil
 }

@@ -23,6 +23,8 @@ type PeriodicJob struct {
 	// Offset moves the ticks from JST midnight, e.g. 3h for a daily job at 03:00 JST, a quiet
 	// hour. A replica that starts after the offset runs the day's tick at once if nobody has.
 	Offset time.Duration
+	// Training: the job is for the training cities (研修用) only; otherwise for every city.
+	Training bool
 }
 
 // DefaultPeriodicJobs are the worker's periodic jobs.
@@ -37,6 +39,8 @@ var DefaultPeriodicJobs = []PeriodicJob{
 	// cost 1,741 tasks a minute, each kept two hours in Redis for its task id, for figures the
 	// vendor reads at a glance; alerts come from Prometheus, not from this overview.
 	{Name: "fleet", Every: 5 * time.Minute, TaskType: TypeFleetFigures},
+	// The training cities are put back to their fresh state every night at 02:00 JST.
+	{Name: "training-reset", Every: 24 * time.Hour, Offset: 2 * time.Hour, TaskType: TypeTrainingReset, Training: true},
 }
 
 // Scheduler runs the periodic jobs on every worker replica without a leader; each tick is
@@ -158,6 +162,9 @@ func (s *Scheduler) enqueue(ctx context.Context, j PeriodicJob, name string, tic
 		return err
 	}
 	for _, t := range tenants {
+		if j.Training && !t.Training() {
+			continue
+		}
 		task, err := NewTenantTask(j.TaskType, TenantPayload{TenantID: t.ID, Tick: tick})
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ const (
 	TypeOutboxCleanup   = "outbox:cleanup"    // delete the tenant's old finished outbox rows
 	TypeRetentionApply  = "retention:apply"   // mark no-shows, remove personal data past retention
 	TypeFleetFigures    = "fleet:figures"     // count the tenant's figures for the vendor's fleet overview
+	TypeTrainingReset   = "training:reset"    // put a training city back to its fresh state (nightly)
 	MailMaxRetry        = 20                  // with the default backoff: about a day
 	periodicMaxRetry    = 3                   // the next tick repeats the work anyway
 	mailRetention       = 24 * time.Hour      // a finished mail task keeps its id this long

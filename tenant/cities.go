@@ -15,6 +15,9 @@ import (
 type City struct {
 	Tenant
 	Domains []string // sorted; none for a city served only at {slug}.{BASE_DOMAIN}
+	// Copy is the city's training copy (研修用), nil when it has none; Of, for a training city,
+	// the city it was copied from. City fills them; Cities does not.
+	Copy, Of *Tenant
 }
 
 // Cities returns the cities whose slug, name, kana, municipality code or one of whose custom
@@ -63,6 +66,17 @@ func (s *Service) City(ctx context.Context, slug string) (_ *City, err error) {
 	cities, err := s.withDomains(ctx, []Tenant{*t})
 	if err != nil {
 		return nil, err
+	}
+	var related []Tenant
+	if err := s.db.NewSelect().Model(&related).Where("training_of = ?", t.ID).WhereOr("id = ?", t.TrainingOf).Scan(ctx); err != nil {
+		return nil, DBError(err)
+	}
+	for i := range related {
+		if r := &related[i]; r.Training() && *r.TrainingOf == t.ID {
+			cities[0].Copy = r
+		} else {
+			cities[0].Of = r
+		}
 	}
 	return &cities[0], nil
 }

@@ -174,6 +174,8 @@ func tenantConflict(err error) error {
 			return &Error{Code: Conflict, Key: "tenant.slug.taken", Fields: map[string]string{"slug": "tenant.slug.taken"}, Err: err}
 		case "tenants_code_key":
 			return &Error{Code: Conflict, Key: "tenant.code.taken", Fields: map[string]string{"code": "tenant.code.taken"}, Err: err}
+		case "tenants_training_of_key": // a training copy opened at the same moment
+			return trainingConflict("tenant.training.exists").Wrap(err)
 		}
 	}
 	return err

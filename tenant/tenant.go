@@ -73,10 +73,14 @@ type Tenant struct {
 	NameKana    string `bun:"name_kana,notnull"`
 	BannerColor string `bun:"banner_color,notnull"`
 	// MailDomains are the domains the vendor lets the city send mail From (SendsFrom).
-	MailDomains []string  `bun:"mail_domains,array,notnull"`
-	Settings    Settings  `bun:"settings,type:jsonb,notnull"`
-	CreatedAt   time.Time `bun:"created_at,notnull,default:current_timestamp"`
-	UpdatedAt   time.Time `bun:"updated_at,notnull,default:current_timestamp"`
+	MailDomains []string `bun:"mail_domains,array,notnull"`
+	Settings    Settings `bun:"settings,type:jsonb,notnull"`
+	// TrainingOf is the city this one is the training copy (研修用) of; nil for a real city.
+	// A training city takes no real bookings, sends no mail and is left out of the fleet's
+	// figures (see TrainingOpen).
+	TrainingOf *uuid.UUID `bun:"training_of,type:uuid"`
+	CreatedAt  time.Time  `bun:"created_at,notnull,default:current_timestamp"`
+	UpdatedAt  time.Time  `bun:"updated_at,notnull,default:current_timestamp"`
 }
 
 // Validate checks a new tenant's slug and name. It returns an invalid error with per-field keys.
@@ -108,6 +112,9 @@ func slugError(slug string) string {
 	}
 	return ""
 }
+
+// Training reports whether t is a training copy of a city (研修用).
+func (t *Tenant) Training() bool { return t != nil && t.TrainingOf != nil }
 
 // SendsFrom reports whether the city may send mail From addr: its domain is one the vendor
 // allowed (MailDomains). Any other sender address is not used; mail goes from the platform's

@@ -160,7 +160,7 @@ func New(d Deps) (*fiber.App, error) {
 	if d.Ops != nil && d.Cities != nil {
 		k, err := ops.New(core, app, ops.Deps{Ops: d.Ops, Cities: d.Cities, Fleet: d.Booking, Redis: d.Redis, Logger: d.Logger, BaseDomain: d.BaseDomain,
 			SecureCookies: d.SecureCookies, Now: d.Now, EndStaffSessions: u.endStaffSessions, Status: d.Status, StatusChanged: u.statusChanged,
-			Paging: d.Paging})
+			Paging: d.Paging, Training: d.Booking})
 		if err != nil {
 			return nil, err
 		}

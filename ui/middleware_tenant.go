@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/madoguchi/madoguchi/tenant"
@@ -25,3 +27,22 @@ func (u *UI) resolveTenant(c *fiber.Ctx) error {
 	}
 	return web.ErrUnknownHost
 }
+
+// trainingDownloads names every file a training city's staff download "kensyu_…" (研修用), so a
+// practice CSV or print-out is never taken for the city's own: after the handler, the file name
+// of an attachment gets the prefix, in both its plain and its UTF-8 form.
+func trainingDownloads(c *fiber.Ctx) error {
+	err := c.Next()
+	if t := web.TenantOf(c); t == nil || !t.Training() {
+		return err
+	}
+	if cd := string(c.Response().Header.Peek(fiber.HeaderContentDisposition)); strings.HasPrefix(cd, "attachment") {
+		cd = strings.Replace(cd, `filename="`, `filename="`+trainingFilePrefix, 1)
+		cd = strings.Replace(cd, `filename*=UTF-8''`, `filename*=UTF-8''`+trainingFilePrefix, 1)
+		c.Set(fiber.HeaderContentDisposition, cd)
+	}
+	return err
+}
+
+// trainingFilePrefix starts the name of every file a training city's staff download.
+const trainingFilePrefix = "kensyu_"

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/ops"
@@ -22,7 +23,7 @@ import (
 func opsRoutes(t *testing.T) []string {
 	t.Helper()
 	return consoleRoutes(t, func(core *web.Core) (*web.Console, error) {
-		return ops.New(core, fiber.New(), ops.Deps{BaseDomain: "localhost"})
+		return ops.New(core, fiber.New(), ops.Deps{BaseDomain: "localhost", Training: booking.NewService(nil, booking.Config{})})
 	})
 }
 
@@ -119,6 +120,10 @@ func TestOpsAuthorizationMatrix(t *testing.T) {
 		"POST /cities/:slug/allow-list/clear": {"ops", "/cities/tsu/allow-list/clear"},
 		"GET /cities/:slug/mail-domains":      {"ops", "/cities/tsu/mail-domains"},
 		"POST /cities/:slug/mail-domains":     {"ops", "/cities/tsu/mail-domains"},
+		"GET /cities/:slug/training":          {"ops", "/cities/tsu/training"},
+		"POST /cities/:slug/training":         {"ops", "/cities/tsu/training"},
+		"GET /cities/:slug/training/reset":    {"ops", "/cities/tsu/training/reset"},
+		"POST /cities/:slug/training/reset":   {"ops", "/cities/tsu/training/reset"},
 		"GET /accounts":                       {"ops", "/accounts"},
 		"GET /accounts/new":                   {"ops", "/accounts/new"},
 		"POST /accounts":                      {"ops", "/accounts"},

@@ -19,6 +19,7 @@ type BasePage struct {
 	StaffRole  string // "admin" or "staff" on /admin pages
 	CityName   string
 	TenantSlug string
+	Training   bool     // the city is a training copy (研修用): every page says so
 	Notices    []Notice // the city's planned maintenance, announced and not ended (notice.go)
 }
 
@@ -42,7 +43,7 @@ func (u *UI) base(c *fiber.Ctx) BasePage {
 		b.StaffRole = s.StaffRole
 	}
 	if t := web.TenantOf(c); t != nil {
-		b.CityName, b.TenantSlug = t.Name, t.Slug
+		b.CityName, b.TenantSlug, b.Training = t.Name, t.Slug, t.Training()
 		b.Notices = u.noticesOf(c)
 	}
 	return b

@@ -122,6 +122,8 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	// City staff under /admin (reached over LGWAN). Every /admin request, the login included,
 	// must come from the city's allow-list if it set one (ui/admin_ip_allow.go).
 	city.Use("/admin", u.adminIPAllow)
+	// A training city's downloads (CSV, the handover archive) are named 研修用 (kensyu_…).
+	city.Use("/admin", trainingDownloads)
 
 	// Staff: logging in and out, and one's own password and TOTP (認証アプリ).
 	city.Get("/admin/login", u.open(u.staffLoginShow)...)             // anyone

@@ -8,9 +8,9 @@
 // Data from ui/e2e_status_test.go (TestE2EStatusIncident):
 //   { accounts: { phone|desktop: { login, password } }, newPassword, statusURL,
 //     titles: { phone|desktop: string } }
-import { assert, data, scenario, visit } from './lib.mjs';
+import { assert, data, scenario } from './lib.mjs';
 import { checkPage, go, h1 } from './citizen-common.mjs';
-import { totp } from './totp.mjs';
+import { opsFirstLogin } from './ops-common.mjs';
 
 scenario('status page from the ops console', async ({ page, viewport, step, shot: rawShot }) => {
   const shot = (name) => rawShot(`status-${name}`);
@@ -29,17 +29,7 @@ scenario('status page from the ops console', async ({ page, viewport, step, shot
   let incidentURL = '';
 
   await step('first login: password, authenticator app', async () => {
-    await visit(page, '/login');
-    await page.getByLabel('ログインID').fill(acc.login);
-    await page.getByLabel('パスワード', { exact: true }).fill(acc.password);
-    await go(page, page.getByRole('button', { name: '次へ' }), { path: '/password' });
-    await page.getByLabel('渡された初期パスワード').fill(acc.password);
-    await page.getByLabel('新しいパスワード', { exact: true }).fill(data.newPassword);
-    await page.getByLabel('新しいパスワード（確認）').fill(data.newPassword);
-    await go(page, page.getByRole('button', { name: 'パスワードを変更する' }), { path: '/mfa' });
-    const key = (await page.locator('#mfa-secret').innerText()).replace(/\s/g, '');
-    await page.getByLabel('確認コード（6桁の数字）').fill(totp(key));
-    await go(page, page.getByRole('button', { name: '設定してログインする' }), { path: '/' });
+    await opsFirstLogin(page, acc, data.newPassword);
   });
   await step('the menu leads to the status page management', async () => {
     await go(page, menu().getByRole('link', { name: '稼働状況ページ' }), { path: '/status' });

@@ -16,6 +16,7 @@ type CityPage struct {
 	URL           string // the citizens' site
 	AdminURL      string // the staff pages
 	Value         string // the action's field as typed (a login id, a host name, the mail domains)
+	TrainingOn    bool   // the console opens and resets training copies (Deps.Training)
 	bookingsChart        // the city page: its bookings per day
 }
 
@@ -28,7 +29,8 @@ func (u *UI) cityPage(c *fiber.Ctx) (*CityPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CityPage{Page: u.Page(c), City: city, URL: u.cityURL(c, city.Slug, "/"), AdminURL: u.cityURL(c, city.Slug, "/admin")}, nil
+	return &CityPage{Page: u.Page(c), City: city, URL: u.cityURL(c, city.Slug, "/"), AdminURL: u.cityURL(c, city.Slug, "/admin"),
+		TrainingOn: u.deps.Training != nil}, nil
 }
 
 // showCity renders one of the city's pages, with the session's one-time message.

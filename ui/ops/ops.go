@@ -50,6 +50,8 @@ type Deps struct {
 	StatusChanged func(ctx context.Context)
 	// Paging is the escalation chain (its pages, acknowledge, resolve); nil: /pages answers 404.
 	Paging Paging
+	// Training opens and resets cities' training copies (研修用); nil: the console offers neither.
+	Training Training
 }
 
 // Fleet reads the figures the worker's fleet job writes (counts only; booking.Service).

@@ -45,6 +45,14 @@ func (u *UI) routes(app *fiber.App) {
 	app.Post("/cities/:slug/allow-list/clear", u.Member(u.cityAllowListClear)...) // ops: clear it
 	app.Get("/cities/:slug/mail-domains", u.Member(u.cityMailDomainsShow)...)     // ops: form
 	app.Post("/cities/:slug/mail-domains", u.Member(u.cityMailDomainsSave)...)    // ops: replace the list
+	if u.deps.Training != nil {
+		// The city's training copy (研修用): open it (its admin's initial password, once), and
+		// put a training city back to its fresh state now, as the nightly job does.
+		app.Get("/cities/:slug/training", u.Member(u.cityTrainingShow)...)            // ops: check page
+		app.Post("/cities/:slug/training", u.Member(u.cityTrainingCreate)...)         // ops: open it; the admin's initial password, once
+		app.Get("/cities/:slug/training/reset", u.Member(u.cityTrainingResetShow)...) // ops: check page (a training city)
+		app.Post("/cities/:slug/training/reset", u.Member(u.cityTrainingReset)...)    // ops: reset now
+	}
 
 	// The vendor's accounts (ops team and call-center operators) and the operators' cities.
 	app.Get("/accounts", u.Member(u.accounts)...)                         // ops: list
