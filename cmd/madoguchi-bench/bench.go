@@ -524,6 +524,7 @@ type citizen struct {
 	base    string
 	client  *http.Client
 	cookies map[string]string
+	refresh string // the last answer's Refresh header: the waiting room's queue page
 }
 
 var benchCSRF = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
@@ -560,6 +561,18 @@ func (c *citizen) book(ctx context.Context, cardNo string, month, day int, slot 
 		}
 		t0 := time.Now()
 		status, loc, body, err := c.do(ctx, method, path, form)
+		// The waiting room's queue page: as a browser, wait for its refresh, then ask again
+		// (a form queued is sent again, as the page tells the citizen to).
+		for waits := 0; err == nil && c.refresh != "" && waits < 60; waits++ {
+			secs, _, _ := strings.Cut(c.refresh, ";")
+			n, _ := strconv.Atoi(strings.TrimSpace(secs))
+			select {
+			case <-ctx.Done():
+				return append(times, time.Since(t0)), benchSteps[i] + ": " + shortError(ctx.Err())
+			case <-time.After(time.Duration(max(n, 1)) * time.Second):
+			}
+			status, loc, body, err = c.do(ctx, method, path, form)
+		}
 		times = append(times, time.Since(t0))
 		if err != nil {
 			return times, benchSteps[i] + ": " + shortError(err)
@@ -614,6 +627,7 @@ func (c *citizen) do(ctx context.Context, method, path string, form url.Values) 
 			c.cookies[ck.Name] = ck.Value
 		}
 	}
+	c.refresh = resp.Header.Get("Refresh")
 	return resp.StatusCode, resp.Header.Get("Location"), b, nil
 }
 

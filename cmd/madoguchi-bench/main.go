@@ -30,6 +30,7 @@ func main() {
 const usage = `usage: madoguchi-bench [flags]
        madoguchi-bench -import [-rows N] [-rounds N] [-ref-url OWNER_URL] [-json]
        madoguchi-bench -goals [-short] [-json]
+       madoguchi-bench -fleet [-fleet-db NAME] [-fleet-cities N] [-fleet-cards N] [-fleet-reservations N] [-admin-url URL] [-json]
        madoguchi-bench -rush [-citizens N] [-places N] [-arrival D] [-citizen-concurrency N] [-json]
 
 Books through the real HTTP stack (in-process web server on 127.0.0.1, city host, session in
@@ -50,6 +51,11 @@ SQL. -arrival spreads arrivals instead (open loop).
 With -goals: runs the booking bench (G1), the rush closed and with open arrivals (G3) and the
 import bench (G6), each against its reference in the same run, and prints one table; -short is
 the version CI runs.
+
+With -fleet (goal G12, never in CI): builds once a database of -fleet-cities cities with their
+cards and past reservations by COPY (progress printed; gigabytes: check the disk), and each time a
+database of one city of the same size, then times logins, calendar months and bookings in the
+first city of each, alternated -rounds times, and prints their p50s and ratio.
 
 Configuration: MADOGUCHI_DATABASE_URL (runtime role) and MADOGUCHI_SECRET_KEY are required;
 MADOGUCHI_REDIS_URL and MADOGUCHI_DB_MAX_CONNS as for madoguchi. Use a scratch database.
@@ -81,6 +87,13 @@ type benchOptions struct {
 	pgbenchCards       int
 	json               bool
 	keep               bool
+	fleet              bool   // -fleet: G12, the whole fleet against a single city
+	fleetDB            string // -fleet-db
+	fleetCities        int
+	fleetCards         int
+	fleetReservations  int
+	fleetSamples       int
+	adminURL           string // -admin-url: a superuser, to create the fleet's databases
 }
 
 // run parses the flags, then reads the configuration and runs the benchmark. It fails on a flag
@@ -94,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if o.goals {
+	if o.goals || o.fleet {
 		// each part resolves its own options
 	} else if o.rush {
 		if err := o.resolveRush(); err != nil {
@@ -110,6 +123,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if o.fleet {
+		return benchFleet(ctx, cfg, o, stdout, stderr)
 	}
 	s, err := openServices(ctx, cfg)
 	if err != nil {
@@ -156,6 +172,13 @@ func parseFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.DurationVar(&o.arrival, "arrival", 0, "with -rush: citizens arrive evenly over this time, each logging in and booking at once (0: all log in first, then book at one moment)")
 	fs.IntVar(&o.rushPGSeconds, "rush-pgbench-seconds", 5, "with -rush: seconds of the pgbench reference (the refusal's SQL on the full slots)")
 	fs.IntVar(&o.citizenConcurrency, "citizen-concurrency", 16, "with -rush: the waiting room's limit per city (MADOGUCHI_CITIZEN_CONCURRENCY; 0: no waiting room)")
+	fs.BoolVar(&o.fleet, "fleet", false, "G12 instead: build (once) a database of every city and one of a single city, and compare a login's, a calendar month's and a booking's p50 in both (never in CI: gigabytes)")
+	fs.StringVar(&o.fleetDB, "fleet-db", "madoguchi_bench_fleet", "with -fleet: the fleet database's name (kept and reused while it holds the asked size; <name>_one is the single city)")
+	fs.IntVar(&o.fleetCities, "fleet-cities", 1741, "with -fleet: cities")
+	fs.IntVar(&o.fleetCards, "fleet-cards", 5_000_000, "with -fleet: cards in all")
+	fs.IntVar(&o.fleetReservations, "fleet-reservations", 2_000_000, "with -fleet: past reservations in all")
+	fs.IntVar(&o.fleetSamples, "fleet-samples", 200, "with -fleet: logins, calendar months and bookings timed per database and round")
+	fs.StringVar(&o.adminURL, "admin-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "with -fleet: a superuser's URL, to create the databases and their roles and to COPY the rows")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
