@@ -632,7 +632,9 @@ func calendarScript(sc *benchScratch, from, to booking.Date) (string, error) {
 func loginClient(addr string, g int) *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 3+byte(g>>16), byte(g>>8), byte(g))}}
 	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) }}}
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}}}
 }
 
 // apiLogin logs the i-th card of the pool in through the API and wants 201 with a token.
