@@ -35,9 +35,14 @@ func inTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, opts *sql.TxOptio
 		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
 	}
 	run := func() error {
-		return db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
-				return fmt.Errorf("set tenant scope: %w", err)
+		// The pool's connections set the scope with BEGIN (oneTripConn.BeginTx); inside another
+		// transaction (a savepoint) or on another driver it takes a statement of its own.
+		sc := &txScope{tenant: tenantID}
+		return db.RunInTx(context.WithValue(ctx, txScopeKey{}, sc), opts, func(ctx context.Context, tx bun.Tx) error {
+			if !sc.done {
+				if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
+					return fmt.Errorf("set tenant scope: %w", err)
+				}
 			}
 			return fn(ctx, tx)
 		})
