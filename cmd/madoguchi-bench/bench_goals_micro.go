@@ -50,12 +50,15 @@ type microPlan struct {
 
 func newMicroPlan(o *benchOptions, a *services) microPlan {
 	if o.short {
-		return microPlan{rounds: 1, clients: 4, phase: time.Second, citizens: 20, logins: 100}
+		return microPlan{rounds: 1, clients: 4, phase: 500 * time.Millisecond, citizens: 20, logins: 100}
 	}
 	return microPlan{rounds: 3, clients: a.cfg.DBMaxConns, phase: 5 * time.Second, citizens: 25 * a.cfg.DBMaxConns, logins: 3000}
 }
 
-// minimalBookingScript is the minimal booking transaction in pgbench: the same header (card and
+// pgSeconds is pgbench's -T for a phase: whole seconds, at least one.
+func (p microPlan) pgSeconds() int { return max(1, int(p.phase.Seconds())) }
+
+// minimalBookingBody is the minimal booking transaction in pgbench: the same header (card and
 // slot drawn as benchPGScript draws them) and one statement per round trip.
 const minimalBookingBody = `BEGIN;
 SELECT set_config('app.tenant_id', '{{tenant}}', true), ('{{slots}}'::uuid[])[:k::int] AS sid \gset
@@ -124,9 +127,9 @@ func microBooking(ctx context.Context, a *services, o *benchOptions, p microPlan
 		return err
 	}
 	defer s.close()
-	secs := int(p.phase.Seconds())
+	secs := p.pgSeconds()
 	so := &benchOptions{rounds: p.rounds, clients: p.clients, pgbenchClients: p.clients, pgbenchMode: o.pgbenchMode,
-		duration: p.phase, cards: p.citizens + benchPGCardsPerSec*secs, pgbenchCards: benchPGCardsPerSec * secs}
+		duration: time.Duration(secs) * time.Second, cards: p.citizens + benchPGCardsPerSec*secs, pgbenchCards: benchPGCardsPerSec * secs}
 	sc, err := benchSetup(ctx, s, so, pgbenchPath != "", stderr)
 	if sc != nil && sc.tenant != nil {
 		defer disableTenant(ctx, s, sc.tenant.Slug, stderr)
@@ -527,7 +530,7 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 		missR = append(missR, m.rate)
 		if pgbenchPath != "" && calErr == nil {
 			pr := pgbench(ctx, pgbenchPath, a.cfg.DatabaseURL, pgbenchRun{name: "calendar", script: calScript, mode: o.pgbenchMode,
-				clients: p.clients, log: true, args: []string{"-T", strconv.Itoa(int(p.phase.Seconds()))}}, stderr)
+				clients: p.clients, log: true, args: []string{"-T", strconv.Itoa(p.pgSeconds())}}, stderr)
 			pgMissRes = append(pgMissRes, pr)
 			if pr.Aborted || pr.Failed > 0 {
 				errs = append(errs, "pgbench calendar: "+pr.Error)
@@ -556,7 +559,7 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 		if pgbenchPath != "" {
 			pr := pgbench(ctx, pgbenchPath, a.cfg.DatabaseURL, pgbenchRun{name: "pointread", mode: o.pgbenchMode, clients: p.clients, log: true,
 				script: fmt.Sprintf("\\set no %d + random(0, %d)\nSELECT id, status FROM cards WHERE card_no = :no::text;\n", benchAppCardBase, so.cards-1),
-				args:   []string{"-T", strconv.Itoa(int(p.phase.Seconds()))},
+				args:   []string{"-T", strconv.Itoa(p.pgSeconds())},
 				env:    []string{"PGOPTIONS=-c app.tenant_id=" + sc.tenant.ID.String()}}, stderr)
 			pgReadRes = append(pgReadRes, pr)
 			if pr.Aborted || pr.Failed > 0 || pr.Transactions == 0 {
