@@ -245,10 +245,15 @@ func reserveAlone(ctx context.Context, p microPlan, sc *benchScratch, r int, add
 		wg.Wait()
 		return time.Since(t0)
 	}
-	each(func(client *http.Client, i int) {
-		c := &citizen{base: "http://" + host, client: client, cookies: map[string]string{}}
+	each(func(_ *http.Client, i int) {
+		// Each citizen logs in from its own address (127.4.0.0/16): the login guard counts a
+		// guess before judging it, so five logins in flight from one address on distinct cards
+		// would look like a spray.
+		c := &citizen{base: "http://" + host, client: loginClient(addr, 1<<16+r*p.citizens+i), cookies: map[string]string{}}
 		no, m, d, slot := card(i)
-		if _, fail := c.steps(ctx, no, m, d, slot, 0, stepReserve); fail != "" {
+		_, fail := c.steps(ctx, no, m, d, slot, 0, stepReserve)
+		c.client.CloseIdleConnections()
+		if fail != "" {
 			mu.Lock()
 			fails[fail]++
 			mu.Unlock()
@@ -473,7 +478,7 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 	login := func(addr string) ([]string, error) {
 		cookies := make([]string, p.clients)
 		for i := range cookies {
-			c := &citizen{base: "http://" + host, client: benchClient(addr), cookies: map[string]string{}}
+			c := &citizen{base: "http://" + host, client: loginClient(addr, 2<<16+i), cookies: map[string]string{}}
 			m, d := benchMMDD(i)
 			if _, fail := c.steps(ctx, fmt.Sprintf("%09d", benchAppCardBase+i), m, d, uuid.Nil, 0, 2); fail != "" {
 				return nil, fmt.Errorf("calendar citizen login: %s", fail)
@@ -511,8 +516,6 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 	if calErr != nil {
 		errs = append(errs, calErr.Error())
 	}
-	loginClients := map[int]*http.Client{}
-	var lcMu sync.Mutex
 	for r := 0; r < p.rounds && ctx.Err() == nil; r++ {
 		fmt.Fprintf(stderr, "bench: round %d/%d: hello-world, calendar month from the cache, %d clients\n", r+1, p.rounds, p.clients)
 		h := closedLoop(ctx, p.clients, p.phase, 0, func(w, _ int) error { return gH.get("http://"+host+"/", "") })
@@ -543,15 +546,11 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 		fmt.Fprintf(stderr, "bench: round %d/%d: %d citizen logins, pgbench point read\n", r+1, p.rounds, p.logins)
 		base := p.clients + r*p.logins
 		l := closedLoop(ctx, p.clients, 0, p.logins, func(w, i int) error {
-			// At most 25 logins per source address: the API's per-address login limit is 30 a minute.
-			g := r*((p.logins+24)/25) + i/25
-			lcMu.Lock()
-			client, ok := loginClients[g]
-			if !ok {
-				client = loginClient(addrC, g)
-				loginClients[g] = client
-			}
-			lcMu.Unlock()
+			// One login per source address (127.3.0.0/16, a new connection each): the API allows
+			// 30 logins a minute per address, and the login guard counts a guess before judging
+			// it, so logins in flight on distinct cards from one address would look like a spray.
+			client := loginClient(addrC, r*p.logins+i)
+			defer client.CloseIdleConnections()
 			return apiLogin(ctx, client, "http://"+host, base+i)
 		})
 		loginL.add(l)
@@ -569,9 +568,6 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 				g9 = append(g9, l.rate/pr.TPS)
 			}
 		}
-	}
-	for _, c := range loginClients {
-		c.CloseIdleConnections()
 	}
 
 	// Half the cached calendar's rate, open loop: the p99 a citizen sees below saturation.
@@ -631,13 +627,15 @@ func calendarScript(sc *benchScratch, from, to booking.Date) (string, error) {
 	return "BEGIN;\nSELECT set_config('app.tenant_id', '" + sc.tenant.ID.String() + "', true);\n" + q + ";\nCOMMIT;\n", nil
 }
 
-// loginClient is the HTTP client of login group g, from its own loopback address (127.3.0.0/16).
+// loginClient is an HTTP client from loopback address number g (127.3.0.0 upwards), no redirects
+// followed.
 func loginClient(addr string, g int) *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 3+byte(g>>16), byte(g>>8), byte(g))}}
-	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		}}}
+	return &http.Client{Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true,
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return d.DialContext(ctx, network, addr)
+			}}}
 }
 
 // apiLogin logs the i-th card of the pool in through the API and wants 201 with a token.
