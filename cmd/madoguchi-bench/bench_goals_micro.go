@@ -130,10 +130,8 @@ func microBooking(ctx context.Context, a *services, o *benchOptions, p microPlan
 	secs := p.pgSeconds()
 	so := &benchOptions{rounds: p.rounds, clients: p.clients, pgbenchClients: p.clients, pgbenchMode: o.pgbenchMode,
 		duration: time.Duration(secs) * time.Second, cards: p.citizens + benchPGCardsPerSec*secs, pgbenchCards: benchPGCardsPerSec * secs}
-	sc, err := benchSetup(ctx, s, so, pgbenchPath != "", stderr)
-	if sc != nil && sc.tenant != nil {
-		defer disableTenant(ctx, s, sc.tenant.Slug, stderr)
-	}
+	sc, done, err := microSetup(ctx, s, so, pgbenchPath != "", stderr)
+	defer done()
 	if err != nil {
 		return err
 	}
@@ -299,6 +297,17 @@ func minMax(xs []float64) string {
 	return fmt.Sprintf("ratio min–max %.3f–%.3f", slices.Min(xs), slices.Max(xs))
 }
 
+// microSetup is benchSetup for a micro part; done disables its tenant at the end (call it even
+// when err is set: the tenant may exist).
+func microSetup(ctx context.Context, s *services, so *benchOptions, withPG bool, stderr io.Writer) (sc *benchScratch, done func(), err error) {
+	sc, err = benchSetup(ctx, s, so, withPG, stderr)
+	done = func() {}
+	if sc != nil && sc.tenant != nil {
+		done = func() { disableTenant(ctx, s, sc.tenant.Slug, stderr) }
+	}
+	return sc, done, err
+}
+
 // disableTenant disables a bench tenant at the end of a part; its data stays.
 func disableTenant(ctx context.Context, s *services, slug string, stderr io.Writer) {
 	if err := s.Tenants.SetStatus(context.WithoutCancel(ctx), slug, tenant.Disabled, tenant.System("madoguchi-bench")); err != nil {
@@ -448,10 +457,8 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 	}
 	defer uncached.close()
 	so := &benchOptions{rounds: 1, cards: p.clients + p.rounds*p.logins}
-	sc, err := benchSetup(ctx, cached, so, false, stderr)
-	if sc != nil && sc.tenant != nil {
-		defer disableTenant(ctx, cached, sc.tenant.Slug, stderr)
-	}
+	sc, done, err := microSetup(ctx, cached, so, false, stderr)
+	defer done()
 	if err != nil {
 		return err
 	}
