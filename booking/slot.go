@@ -292,6 +292,11 @@ func (s *Service) bookableSlots(ctx context.Context, t *tenant.Tenant, locationI
 const openSlotsSQL = `SELECT tenant_id, id, location_id, day, starts_at, ends_at, capacity, booked, held, open, flagged, updated_at
 	FROM slots WHERE location_id = $1 AND day BETWEEN $2 AND $3 AND open AND capacity > 0 ORDER BY starts_at`
 
+// CalendarSQL returns the statement a calendar read runs on a cache miss, after BEGIN and the
+// tenant scope of tenant.InTx: $1 the location, $2 and $3 the first and last day. madoguchi-bench
+// runs the same text in pgbench as the reference of the miss.
+func CalendarSQL() string { return openSlotsSQL }
+
 // openSlots returns the open slots with capacity of a location on the days [from, to], by day, in
 // time order: from the cache where it has them, the missing days in one query shared with
 // concurrent readers of the same days. The slices are shared: callers must not change them.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -120,6 +121,46 @@ func (c *oneTripConn) QueryContext(ctx context.Context, query string, args []dri
 	}
 	return c.Conn.QueryContext(ctx, query, args)
 }
+
+// txScope is the tenant of a transaction about to begin, from inTx to the connection's BeginTx:
+// a oneTripConn sets the scope with BEGIN, in the same round trip, and marks it done; otherwise
+// inTx sets it with a statement of its own.
+type txScope struct {
+	tenant uuid.UUID
+	done   bool
+}
+
+type txScopeKey struct{}
+
+// BeginTx begins a transaction. For a tenant transaction of inTx (txScope in ctx, default
+// isolation, read-write) BEGIN and the transaction-local app.tenant_id go in one simple-protocol
+// message: one round trip fewer for every tenant-scoped operation. The tenant id is a formatted
+// UUID, so nothing from outside enters the text.
+func (c *oneTripConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	sc, _ := ctx.Value(txScopeKey{}).(*txScope)
+	if sc == nil || sc.done || sql.IsolationLevel(opts.Isolation) != sql.LevelDefault || opts.ReadOnly {
+		return c.Conn.BeginTx(ctx, opts)
+	}
+	pc := c.Conn.Conn()
+	if pc.IsClosed() {
+		return nil, driver.ErrBadConn
+	}
+	tx, err := pc.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; SELECT set_config('app.tenant_id', '" + sc.tenant.String() + "', true)"})
+	if err != nil {
+		return nil, err
+	}
+	sc.done = true
+	return pgxTx{ctx: ctx, tx: tx}, nil
+}
+
+// pgxTx is a pgx transaction as a database/sql driver transaction (as pgx's stdlib wraps one).
+type pgxTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t pgxTx) Commit() error   { return t.tx.Commit(t.ctx) }
+func (t pgxTx) Rollback() error { return t.tx.Rollback(t.ctx) }
 
 // PgxConn returns the pgx connection under a pooled driver connection (database/sql's
 // Conn.Raw), for work such as CopyFrom that needs pgx itself.

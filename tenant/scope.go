@@ -36,9 +36,16 @@ func inTx(ctx context.Context, db bun.IDB, tenantID uuid.UUID, opts *sql.TxOptio
 	if tenantID == uuid.Nil {
 		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
 	}
-	return DBError(RunTx(ctx, db, opts, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
-			return fmt.Errorf("set tenant scope: %w", err)
+	// The pool's connections set the scope with BEGIN (oneTripConn.BeginTx); inside another
+	// transaction (a savepoint) or on another driver it takes a statement of its own. RunTx may
+	// begin again (a switchover, a deadlock): each run starts with the scope not yet set.
+	sc := &txScope{tenant: tenantID}
+	return DBError(RunTx(context.WithValue(ctx, txScopeKey{}, sc), db, opts, func(ctx context.Context, tx bun.Tx) error {
+		defer func() { sc.done = false }()
+		if !sc.done {
+			if _, err := tx.ExecContext(ctx, "SELECT set_config('app.tenant_id', ?, true)", tenantID.String()); err != nil {
+				return fmt.Errorf("set tenant scope: %w", err)
+			}
 		}
 		return fn(ctx, tx)
 	}))

@@ -471,16 +471,9 @@ func benchProgress(run *benchRun, start time.Time, done <-chan struct{}, stderr 
 
 // benchWorker is one citizen after another on one keep-alive connection, each with fresh cookies.
 func benchWorker(ctx, phaseCtx context.Context, run *benchRun, sc *benchScratch, round int, addr, host string) {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
-		},
-		MaxIdleConnsPerHost: 1,
-		DisableCompression:  true,
-	}
-	defer tr.CloseIdleConnections()
-	c := &citizen{base: "http://" + host, client: &http.Client{Transport: tr, Timeout: 60 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	client := benchClient(addr)
+	defer client.CloseIdleConnections()
+	c := &citizen{base: "http://" + host, client: client}
 	local := make([][]time.Duration, len(benchSteps))
 	var flow []time.Duration
 	fails := map[string]int{}
@@ -518,6 +511,20 @@ func benchWorker(ctx, phaseCtx context.Context, run *benchRun, sc *benchScratch,
 	}
 }
 
+// benchClient is one browser's connection to addr, whatever the host asked for: one keep-alive
+// connection, redirects not followed.
+func benchClient(addr string) *http.Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: 1,
+		DisableCompression:  true,
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
 // citizen is a minimal browser: one server whatever the host, its own cookies, no redirects
 // followed automatically (the flow follows the ones a browser would, and checks each).
 type citizen struct {
@@ -525,6 +532,7 @@ type citizen struct {
 	client  *http.Client
 	cookies map[string]string
 	refresh string // the last answer's Refresh header: the waiting room's queue page
+	csrf    string // the last page's CSRF token
 }
 
 var benchCSRF = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
@@ -532,8 +540,14 @@ var benchCSRF = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 // book makes one booking. It returns each request's latency in order and "" on success, or a
 // failure key naming the step and what it got.
 func (c *citizen) book(ctx context.Context, cardNo string, month, day int, slot uuid.UUID) (times []time.Duration, fail string) {
-	c.cookies = map[string]string{}
-	csrf := ""
+	c.cookies, c.csrf = map[string]string{}, ""
+	return c.steps(ctx, cardNo, month, day, slot, 0, len(benchSteps))
+}
+
+// steps makes the requests from, …, to-1 of benchSteps of one booking, with the cookies and CSRF
+// token the earlier steps left (book makes them all; the micro goals make the first ones, then
+// time the last one alone).
+func (c *citizen) steps(ctx context.Context, cardNo string, month, day int, slot uuid.UUID, from, to int) (times []time.Duration, fail string) {
 	type want struct {
 		status int
 		loc    string
@@ -544,16 +558,17 @@ func (c *citizen) book(ctx context.Context, cardNo string, month, day int, slot 
 	}{
 		{nil, want{http.StatusOK, ""}},
 		{func() url.Values {
-			return url.Values{"card_no": {cardNo}, "month": {strconv.Itoa(month)}, "day": {strconv.Itoa(day)}, "_csrf": {csrf}}
+			return url.Values{"card_no": {cardNo}, "month": {strconv.Itoa(month)}, "day": {strconv.Itoa(day)}, "_csrf": {c.csrf}}
 		}, want{http.StatusSeeOther, "/menu"}},
 		{nil, want{http.StatusOK, ""}},
-		{func() url.Values { return url.Values{"slot": {slot.String()}, "_csrf": {csrf}} }, want{http.StatusSeeOther, "/confirm"}},
+		{func() url.Values { return url.Values{"slot": {slot.String()}, "_csrf": {c.csrf}} }, want{http.StatusSeeOther, "/confirm"}},
 		{nil, want{http.StatusOK, ""}},
 		{func() url.Values {
-			return url.Values{"email": {benchEmail}, "email2": {benchEmail}, "_csrf": {csrf}}
+			return url.Values{"email": {benchEmail}, "email2": {benchEmail}, "_csrf": {c.csrf}}
 		}, want{http.StatusSeeOther, "/done"}},
 	}
-	for i, s := range steps {
+	for i := from; i < to; i++ {
+		s := steps[i]
 		method, path, _ := strings.Cut(benchSteps[i], " ")
 		var form url.Values
 		if s.form != nil {
@@ -589,7 +604,7 @@ func (c *citizen) book(ctx context.Context, cardNo string, month, day int, slot 
 			if m == nil {
 				return times, benchSteps[i] + " → page without a CSRF token"
 			}
-			csrf = string(m[1])
+			c.csrf = string(m[1])
 		}
 	}
 	return times, ""
@@ -740,6 +755,13 @@ func pgbenchScript(sc *benchScratch) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	script := strings.NewReplacer("{{lock}}", lock, "{{find}}", find, "{{take}}", take, "{{insert}}", insert).Replace(benchPGScript)
+	return pgbenchFill(sc, script), nil
+}
+
+// pgbenchFill fills in the scratch tenant, its slots, the booking code's expression and the
+// e-mail address of a booking script.
+func pgbenchFill(sc *benchScratch, script string) string {
 	ids := make([]string, len(sc.slots))
 	for i, s := range sc.slots {
 		ids[i] = s.String()
@@ -748,14 +770,13 @@ func pgbenchScript(sc *benchScratch) (string, error) {
 	for i := 1; i <= 8; i++ {
 		code = append(code, fmt.Sprintf("substr('%s', :a%d::int, 1)", "23456789ABCDEFGHJKLMNPQRSTUVWXYZ", i))
 	}
-	script := strings.NewReplacer("{{lock}}", lock, "{{find}}", find, "{{take}}", take, "{{insert}}", insert).Replace(benchPGScript)
 	return strings.NewReplacer(
 		"{{tenant}}", sc.tenant.ID.String(),
 		"{{nslots}}", strconv.Itoa(len(sc.slots)),
 		"{{slots}}", "{"+strings.Join(ids, ",")+"}",
 		"{{code}}", "("+strings.Join(code, " || ")+")",
 		"{{email}}", benchEmail,
-	).Replace(script), nil
+	).Replace(script)
 }
 
 // pgEnv turns the runtime role's URL into libpq variables, so the password is not on pgbench's
@@ -817,6 +838,7 @@ type pgbenchRun struct {
 	clients            int
 	args               []string // besides -n -M -c -j -f: the duration, -D variables, -P
 	log                bool     // per-transaction logs (-l), read for the latencies
+	env                []string // more libpq variables (e.g. PGOPTIONS)
 }
 
 // pgbench runs one pgbench script (with the environment of dsn), echoing its progress lines
@@ -848,7 +870,7 @@ func pgbench(ctx context.Context, path, dsn string, r pgbenchRun, stderr io.Writ
 	res.Command = strings.ReplaceAll("pgbench "+strings.Join(args, " "), dir+string(filepath.Separator), "")
 	fmt.Fprintf(stderr, "bench: %s\n", res.Command)
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), env...), r.env...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	errPipe, err := cmd.StderrPipe()

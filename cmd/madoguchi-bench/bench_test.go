@@ -217,7 +217,8 @@ func TestBenchGoals(t *testing.T) {
 		t.Fatalf("madoguchi-bench -goals -short: %v\n%s\nstderr:\n%s", err, out.String(), errOut.String())
 	}
 	table := out.String()
-	for _, want := range []string{"goal", "holds?", "G1", "G3", "rush closed: ", "rush open: ", "G6", "G10", "G11", "not run here"} {
+	for _, want := range []string{"goal", "holds?", "G1", "G3", "rush closed: ", "rush open: ", "G6", "G10", "G11", "not run here",
+		"reserve transaction (booking.ReserveSQL)", "G2", "G4", "G5", "G9"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("the table lacks %q:\n%s", want, table)
 		}

@@ -78,9 +78,15 @@ type services struct {
 // openServices connects to PostgreSQL (as the runtime role) and Redis and builds the services.
 // The registry holds the guard's and the web app's metrics, gathered by nobody.
 func openServices(ctx context.Context, cfg *config) (*services, error) {
+	return openServicesCache(ctx, cfg, app.DefaultAvailabilityCacheTTL)
+}
+
+// openServicesCache is openServices with the availability cache's lifetime ttl (0: no cache,
+// every calendar read goes to PostgreSQL).
+func openServicesCache(ctx context.Context, cfg *config, ttl time.Duration) (*services, error) {
 	a, err := app.Open(ctx, app.Options{DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL, DBMaxConns: cfg.DBMaxConns,
 		SecretKey: cfg.SecretKey, Registry: prometheus.NewRegistry(), Now: time.Now, BaseDomain: benchBaseDomain,
-		AvailabilityCacheTTL: app.DefaultAvailabilityCacheTTL})
+		AvailabilityCacheTTL: ttl})
 	if err != nil {
 		return nil, err
 	}

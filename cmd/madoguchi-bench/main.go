@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -48,9 +49,11 @@ retrying on 409 slot.full until they booked or no place is left, and following 4
 transport error; prints the latencies and the losers' answer rate beside pgbench of the refusal's
 SQL. -arrival spreads arrivals instead (open loop).
 
-With -goals: runs the booking bench (G1), the rush closed and with open arrivals (G3) and the
-import bench (G6), each against its reference in the same run, and prints one table; -short is
-the version CI runs.
+With -goals: runs the booking bench (G1), the rush closed and with open arrivals (G3), the
+import bench (G6), the reserve SQL against the minimal booking transaction, POST /reserve alone
+(G2), the calendar month page from the cache and on a miss (G4, G5) and the citizen login (G9),
+each against its reference in the same run, and prints one table; -short is the version CI runs.
+-cpuprofile FILE profiles the run for go tool pprof.
 
 With -fleet (goal G12, never in CI): builds once a database of -fleet-cities cities with their
 cards and past reservations by COPY (progress printed; gigabytes: check the disk), and each time a
@@ -94,6 +97,7 @@ type benchOptions struct {
 	fleetReservations  int
 	fleetSamples       int
 	adminURL           string // -admin-url: a superuser, to create the fleet's databases
+	cpuProfile         string // -cpuprofile: where the run's CPU profile goes
 }
 
 // run parses the flags, then reads the configuration and runs the benchmark. It fails on a flag
@@ -124,6 +128,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if o.fleet {
 		return benchFleet(ctx, cfg, o, stdout, stderr)
 	}
@@ -142,6 +153,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return benchImportMain(ctx, s, o, stdout, stderr)
 	}
 	return benchBooking(ctx, s, o, stdout, stderr)
+}
+
+// startCPUProfile starts profiling the process into path; stop ends it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // parseFlags reads the command line; -h prints the usage to stderr and returns flag.ErrHelp.
@@ -164,7 +191,7 @@ func parseFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.BoolVar(&o.importMode, "import", false, "benchmark the J-LIS card import against psql \\copy of the same file instead")
 	fs.IntVar(&o.importRows, "rows", 100_000, "with -import: rows in the generated file")
 	fs.StringVar(&o.refURL, "ref-url", "", "with -import: URL of the owner role for the \\copy reference (default: the runtime role and a TEMP table)")
-	fs.BoolVar(&o.goals, "goals", false, "run every goal this command measures (G1 booking, G3 rush closed and open, G6 import) and print one table: figure, reference, ratio, goal, holds?")
+	fs.BoolVar(&o.goals, "goals", false, "run every goal this command measures (G1 booking, G3 rush closed and open, G6 import, reserve SQL, G2, G4, G5, G9) and print one table: figure, reference, ratio, goal, holds?")
 	fs.BoolVar(&o.short, "short", false, "with -goals: the small version CI runs (fails only on wrong counts or 5xx)")
 	fs.BoolVar(&o.rush, "rush", false, "the rush (G3) instead: many citizens book few places through the JSON API, following Retry-After")
 	fs.IntVar(&o.citizens, "citizens", 5000, "with -rush: citizens")
@@ -179,6 +206,7 @@ func parseFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.fleetReservations, "fleet-reservations", 2_000_000, "with -fleet: past reservations in all")
 	fs.IntVar(&o.fleetSamples, "fleet-samples", 200, "with -fleet: logins, calendar months and bookings timed per database and round")
 	fs.StringVar(&o.adminURL, "admin-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "with -fleet: a superuser's URL, to create the databases and their roles and to COPY the rows")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (the in-process web app and the load it generates; not pgbench or PostgreSQL) to this file, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,9 @@ type Session struct {
 	CSRF    string    `json:"csrf"`
 	Created time.Time `json:"created"`
 	Flash   string    `json:"flash,omitempty"` // a one-time message key for the next page
+	// renewed: Load read it with GETEX, which gave it its idle time again in the same round
+	// trip, so Touch has nothing left to do.
+	renewed bool
 }
 
 // Base returns the shared part of a console's session.
@@ -39,7 +42,7 @@ type state[T any] interface {
 }
 
 // Store keeps one kind of session in Redis under mdg:sess:{name}:{id}, with an idle timeout
-// that every save renews and an absolute lifetime checked on load.
+// that every load and save renews and an absolute lifetime checked on load.
 type Store[T any, P state[T]] struct {
 	rdb    redis.UniversalClient
 	name   string // cookie name without the __Host- prefix, also the Redis key prefix
@@ -79,7 +82,9 @@ func (s *Store[T, P]) Load(c *fiber.Ctx, scope string) (P, error) {
 	if len(id) != 43 {
 		return nil, nil
 	}
-	b, err := s.rdb.Get(c.UserContext(), s.key(id)).Bytes()
+	// GETEX renews the idle time as it reads (the request is activity): Touch then needs no
+	// round trip of its own.
+	b, err := s.rdb.GetEx(c.UserContext(), s.key(id), s.Idle).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -94,7 +99,7 @@ func (s *Store[T, P]) Load(c *fiber.Ctx, scope string) (P, error) {
 	if scope == "" || base.Scope != scope || s.now().Sub(base.Created) > s.Absolute {
 		return nil, nil
 	}
-	base.ID = id
+	base.ID, base.renewed = id, true
 	return sess, nil
 }
 
@@ -252,6 +257,9 @@ func (s *Store[T, P]) Exists(ctx context.Context, id string) (bool, error) {
 
 // Touch renews the session's idle timeout without rewriting it.
 func (s *Store[T, P]) Touch(c *fiber.Ctx, sess P) error {
+	if sess.Base().renewed {
+		return nil
+	}
 	if err := s.rdb.Expire(c.UserContext(), s.key(sess.Base().ID), s.Idle).Err(); err != nil {
 		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
 	}
