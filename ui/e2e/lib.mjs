@@ -197,6 +197,15 @@ export async function helpImage(page, name) {
   return path;
 }
 
+/** Logs a staff member of the city at baseURL in (/admin/login, password only); ends on the dashboard. */
+export async function staffLogin(page, login, password) {
+  await visit(page, '/admin/login');
+  await page.getByLabel('ログインID').fill(login);
+  await page.getByLabel('パスワード', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.waitForURL(/\/admin$/);
+}
+
 /**
  * Prints the current page to an A4 PDF at path as Chromium's print dialog would (print media,
  * backgrounds, the page's own @page size and margins), after loading every lazy image, and

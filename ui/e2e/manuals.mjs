@@ -4,7 +4,7 @@
 // data: { out: directory, city: { url, login, password }, ops: { url, login, password, secret },
 //         callcenter: { url, login, password, secret } }
 import { join } from 'node:path';
-import { assert, data, launch, newPage, savePDF } from './lib.mjs';
+import { assert, data, launch, newPage, savePDF, staffLogin } from './lib.mjs';
 import { totp } from './totp.mjs';
 
 async function open(page, url) {
@@ -12,14 +12,8 @@ async function open(page, url) {
   assert.equal(resp?.status(), 200, `GET ${url}: HTTP ${resp?.status()}`);
 }
 
-// staffLogin logs in to a city's /admin (password only).
-async function staffLogin(page, c) {
-  await open(page, `${c.url}/admin/login`);
-  await page.getByLabel('ログインID').fill(c.login);
-  await page.getByLabel('パスワード', { exact: true }).fill(c.password);
-  await page.getByRole('button', { name: 'ログイン' }).click();
-  await page.waitForURL(/\/admin$/);
-}
+// cityLogin logs in to the demo city's /admin (E2E_BASE_URL is the city's address).
+const cityLogin = (page, c) => staffLogin(page, c.login, c.password);
 
 // vendorLogin logs in to the ops console or the call center: the password, then a code of the
 // account's authenticator (the next step's: the enrolment spent the current one).
@@ -35,7 +29,7 @@ async function vendorLogin(page, c) {
 }
 
 const jobs = [
-  { login: staffLogin, account: data.city, pages: [
+  { login: cityLogin, account: data.city, pages: [
     ['/admin/help', 'staff-manual.pdf'],
     ['/admin/help/operations', 'operations-manual.pdf'],
     ['/admin/help/guide', 'citizen-guide.pdf'],

@@ -2,16 +2,10 @@
 // at 1280 px as printed (print media): the controls gone, the city's address and QR code, its
 // place and phone number; axe on both; then the same PDF `make manuals` makes (savePDF).
 // data: { login, password, site, place, phone, pdf }
-import { assert, checkA11y, checkNoHorizontalScroll, data, savePDF, scenario, visit } from './lib.mjs';
+import { assert, checkA11y, checkNoHorizontalScroll, data, savePDF, scenario, staffLogin, visit } from './lib.mjs';
 
 scenario('staff: the citizens\' printable guide', async ({ page, viewport, step, shot }) => {
-  await step('clerk logs in', async () => {
-    await visit(page, '/admin/login');
-    await page.getByLabel('ログインID').fill(data.login);
-    await page.getByLabel('パスワード', { exact: true }).fill(data.password);
-    await page.getByRole('button', { name: 'ログイン' }).click();
-    await page.waitForURL(/\/admin$/);
-  });
+  await step('clerk logs in', () => staffLogin(page, data.login, data.password));
   await step('the manual links to the guide', async () => {
     await visit(page, '/admin/help');
     await page.getByRole('link', { name: '市民向けの予約案内（印刷用）' }).click();
