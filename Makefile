@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/madoguchi
 BENCH := $(BIN)-bench
 
-.PHONY: demo test test-dates build image drill lint services clean help-images guard-budget fuzz measure-upload
+.PHONY: demo test test-dates build image drill lint services clean help-images manuals guard-budget fuzz measure-upload
 
 # build: the production binary (BIN) and, beside it, the load generator (BENCH; see README.md,
 # 'Benchmarks'), which the production binary does not contain.
@@ -101,6 +101,15 @@ help-images:
 	$(GO) test -count=1 -run 'TestE2E(Staff|Admin|CallCenter)' ./ui/
 	@for f in $$(grep -oh 'help/[a-z0-9-]*\.png' ui/templates/help/*.html ui/callcenter/templates/help.html | sort -u); do \
 	  cp ui/e2e/screenshots/$$f ui/web/static/$$f || exit 1; echo "ui/web/static/$$f"; done
+
+# manuals: the in-app manuals as A4 PDF files in bin/manuals/ (ignored, never committed): the staff
+# manual, the operations manual, the call-center operator manual, the ops console's help and the
+# demo city's citizen guide, printed by Chromium (ui/e2e/manuals.mjs) from the app started by
+# cmd/madoguchi TestManuals with the demo's city and accounts; it checks each file has pages.
+manuals:
+	.ci/services
+	.ci/browser
+	set -o pipefail; MADOGUCHI_MANUALS_DIR=$(CURDIR)/bin/manuals $(GO) test -count=1 -v -run '^TestManuals$$' ./cmd/madoguchi/ | grep -E 'pages,|ok|FAIL|manuals.mjs'
 
 # guard-budget: prints the citizen login's guessing budget with the default thresholds (cards an
 # attacker with 1,000 addresses can take over per day, with the arithmetic) and checks it against

@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
@@ -102,60 +101,21 @@ func (s *Service) ExportCards(ctx context.Context, t *tenant.Tenant, f CardFilte
 	if f, err = f.normalize(); err != nil {
 		return nil, err
 	}
-	cw, err := NewCSVWriter(w, enc)
-	if err != nil {
-		return nil, err
-	}
-	var writeErr error
-	res := &ExportResult{}
-	audit := func(ctx context.Context, tx bun.IDB, result string) error {
-		r := cw.Result()
-		r.Rows = res.Rows
-		*res = r
-		return a.Audit(ctx, tx, t.ID, "card.export", "", nil, map[string]any{
-			"filter": f.auditMap(), "encoding": string(cw.enc), "rows": r.Rows, "replaced": r.Replaced,
-			"bytes": r.Bytes, "sha256": r.SHA256, "result": result})
-	}
-	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		if writeErr = cw.Write(CardExportHeader); writeErr != nil {
-			return audit(ctx, tx, "incomplete")
-		}
-		last := ""
-		for {
+	return writeChunkedCSV(ctx, s.db, t, chunkedCSV[cardExportRow]{
+		header: CardExportHeader, fields: (*cardExportRow).fields, action: "card.export", filter: f.auditMap(),
+		chunk: func(ctx context.Context, tx bun.IDB, last *cardExportRow) ([]cardExportRow, error) {
+			after := ""
+			if last != nil {
+				after = last.CardNo
+			}
 			var rows []cardExportRow
-			q := f.where(tx.NewSelect().TableExpr("cards")).
+			err := f.where(tx.NewSelect().TableExpr("cards")).
 				ColumnExpr("card_no, status, status_changed_at, storage_pos, coalesce(name, '') AS name, coalesce(name_kana, '') AS name_kana").
-				Where("card_no > ?", last).OrderExpr("card_no").Limit(exportChunk)
-			if err := q.Scan(ctx, &rows); err != nil {
-				return err
-			}
-			for i := range rows {
-				if writeErr = cw.Write(rows[i].fields()); writeErr != nil {
-					return audit(ctx, tx, "incomplete")
-				}
-				res.Rows++
-			}
-			if flush != nil {
-				if writeErr = flush(); writeErr != nil {
-					return audit(ctx, tx, "incomplete")
-				}
-			}
-			if len(rows) < exportChunk {
-				break
-			}
-			last = rows[len(rows)-1].CardNo
-		}
-		return audit(ctx, tx, "complete")
-	})
-	if err != nil {
-		if aerr := tenant.InTx(context.WithoutCancel(ctx), s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-			return audit(ctx, tx, "failed")
-		}); aerr != nil {
-			err = errors.Join(err, aerr)
-		}
-		return res, err
-	}
-	return res, writeErr
+				Where("card_no > ?", after).OrderExpr("card_no").Limit(exportChunk).
+				Scan(ctx, &rows)
+			return rows, err
+		},
+	}, enc, w, flush, a)
 }
 
 // MaxPrintCards is the most cards one print view lists; beyond it the page says to use the CSV.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"hash"
 	"io"
 	"strconv"
@@ -100,26 +99,9 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilte
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	cw, err := NewCSVWriter(w, enc)
-	if err != nil {
-		return nil, err
-	}
-	var writeErr error
-	res := &ExportResult{}
-	audit := func(ctx context.Context, tx bun.IDB, result string) error {
-		r := cw.Result()
-		r.Rows = res.Rows
-		*res = r
-		return v.Audit(ctx, tx, t.ID, "export.csv", "", nil, map[string]any{
-			"filter": f.auditMap(), "encoding": string(enc), "rows": r.Rows, "replaced": r.Replaced,
-			"bytes": r.Bytes, "sha256": r.SHA256, "result": result})
-	}
-	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		if writeErr = cw.Write(ExportHeader); writeErr != nil {
-			return audit(ctx, tx, "incomplete")
-		}
-		var last *exportRow
-		for {
+	return writeChunkedCSV(ctx, s.db, t, chunkedCSV[exportRow]{
+		header: ExportHeader, fields: (*exportRow).fields, action: "export.csv", filter: f.auditMap(),
+		chunk: func(ctx context.Context, tx bun.IDB, last *exportRow) ([]exportRow, error) {
 			q := tx.NewSelect().TableExpr("reservations AS r").
 				Join("JOIN slots AS s ON s.tenant_id = r.tenant_id AND s.id = r.slot_id").
 				Join("JOIN locations AS l ON l.tenant_id = r.tenant_id AND l.id = r.location_id").
@@ -134,37 +116,10 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, f ExportFilte
 				q = q.Where("(r.starts_at, r.code, coalesce(c.card_no, '')) > (?, ?, ?)", last.StartsAt, last.Code, last.CardNo)
 			}
 			var rows []exportRow
-			if err := q.Scan(ctx, &rows); err != nil {
-				return err
-			}
-			for i := range rows {
-				if writeErr = cw.Write(rows[i].fields()); writeErr != nil {
-					return audit(ctx, tx, "incomplete")
-				}
-				res.Rows++
-			}
-			if flush != nil {
-				if writeErr = flush(); writeErr != nil {
-					return audit(ctx, tx, "incomplete")
-				}
-			}
-			if len(rows) < exportChunk {
-				break
-			}
-			last = &rows[len(rows)-1]
-		}
-		return audit(ctx, tx, "complete")
-	})
-	if err != nil {
-		// The transaction failed (the database, not the client): record what was sent anyway.
-		if aerr := tenant.InTx(context.WithoutCancel(ctx), s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-			return audit(ctx, tx, "failed")
-		}); aerr != nil {
-			err = errors.Join(err, aerr)
-		}
-		return res, err
-	}
-	return res, writeErr
+			err := q.Scan(ctx, &rows)
+			return rows, err
+		},
+	}, enc, w, flush, v)
 }
 
 func (r *exportRow) fields() []string {

@@ -451,7 +451,7 @@ var unrecorded = []string{
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
 	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",
-	"BookingCards", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
+	"BookingCards", "PlaceHours", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }
 
 // progressOnly are tables an operation may touch outside its change: a commit's progress is

@@ -244,7 +244,7 @@ var slotReads = []string{
 	"ImportProfile", "LocationByID", "Locations", "Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList",
 	"MailTemplateOf", "MarkOutboxEnqueued", "MonthlyReport", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",
 	"PreviewImport", "PreviewMail", "QueueReminders", "ReleaseOutbox", "ReservationByID", "RunImportValidate",
-	"BookingCards", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
+	"BookingCards", "PlaceHours", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }
 
 // TestSlotChangesReachEveryProcess: every operation of booking.Service that changes places or

@@ -14,6 +14,7 @@ import (
 // the templates, in Japanese; the few values that differ per city come from here.
 type HelpPage struct {
 	BasePage
+	SiteURL         string   // this city's booking site for citizens, e.g. https://matsusaka.example.lg.jp/
 	AdminURL        []string // this city's staff address, e.g. https://matsusaka.example.lg.jp/admin, in parts
 	StatusURL       []string // the public status page, reachable from the internet, in parts
 	CallCenterPhone string   // empty when the city has not set one
@@ -36,7 +37,8 @@ func (u *UI) helpPage(c *fiber.Ctx) *HelpPage {
 	if _, port, ok := strings.Cut(host, ":"); ok {
 		status += ":" + port
 	}
-	return &HelpPage{BasePage: u.base(c), AdminURL: breakable(scheme + "://" + host + "/admin"), StatusURL: breakable(scheme + "://" + status + "/"),
+	site := scheme + "://" + host + "/"
+	return &HelpPage{BasePage: u.base(c), SiteURL: site, AdminURL: breakable(site + "admin"), StatusURL: breakable(scheme + "://" + status + "/"),
 		CallCenterPhone: t.Settings.CallCenterPhone, DeadlineDays: booking.DeadlineDays(t), DeadlineOpening: t.Settings.DeadlineOpeningDays, HorizonDays: booking.HorizonDays(t),
 		ReminderHour: booking.ReminderHour(t), NameDays: booking.NameRetentionDays(t), EmailDays: booking.EmailRetentionDays(t),
 		CardDays: booking.CardRetentionDays(t)}

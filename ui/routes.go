@@ -194,6 +194,7 @@ func (u *UI) staffRoutes(city fiber.Router) {
 	// Staff: the in-app manuals.
 	city.Get("/admin/help", u.staff(u.helpManual)...)                // staff, admin
 	city.Get("/admin/help/operations", u.staff(u.helpOperations)...) // staff, admin
+	city.Get("/admin/help/guide", u.staff(u.helpGuide)...)           // staff, admin: the citizens' guide (A4)
 }
 
 // adminRoutes registers the city administrators' pages under /admin (after staffRoutes: the

@@ -197,6 +197,32 @@ export async function helpImage(page, name) {
   return path;
 }
 
+/** Logs a staff member of the city at baseURL in (/admin/login, password only); ends on the dashboard. */
+export async function staffLogin(page, login, password) {
+  await visit(page, '/admin/login');
+  await page.getByLabel('ログインID').fill(login);
+  await page.getByLabel('パスワード', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.waitForURL(/\/admin$/);
+}
+
+/**
+ * Prints the current page to an A4 PDF at path as Chromium's print dialog would (print media,
+ * backgrounds, the page's own @page size and margins), after loading every lazy image, and
+ * returns the path. `make manuals` prints the manuals with it; the guide's browser test too, so
+ * the manuals' path is exercised by `make test`.
+ */
+export async function savePDF(page, path) {
+  mkdirSync(dirname(path), { recursive: true });
+  await page.evaluate(async () => {
+    const imgs = [...document.images];
+    for (const img of imgs) img.loading = 'eager';
+    await Promise.all(imgs.map((img) => (img.complete ? null : new Promise((done) => { img.onload = img.onerror = done; }))));
+  });
+  await page.pdf({ path, format: 'A4', printBackground: true, preferCSSPageSize: true });
+  return path;
+}
+
 /**
  * Throws unless the page fits its viewport width (WCAG 1.4.10 reflow: no sideways scrolling). On a
  * phone it also throws when the page is laid out wider than the screen, as happens without
