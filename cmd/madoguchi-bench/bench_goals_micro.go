@@ -229,7 +229,7 @@ func reserveAlone(ctx context.Context, p microPlan, sc *benchScratch, r int, add
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				client := benchClient(addr)
+				client := benchClient(addr, nil)
 				defer client.CloseIdleConnections()
 				for ctx.Err() == nil {
 					i := int(next.Add(1) - 1)
