@@ -116,7 +116,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		a.Close()
 		return nil, fmt.Errorf("MADOGUCHI_REDIS_URL: %w", err)
 	}
-	g, err := guard.New(a.Redis, o.SecretKey, guard.DefaultConfig(), a.Registry)
+	g, err := guard.New(a.Redis, o.SecretKey, guard.DefaultConfig(), a.Registry, guard.WithClock(o.Now))
 	if err != nil {
 		a.Close()
 		return nil, err
