@@ -416,7 +416,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, 
 // recheckFailed counts a failed current-password check of acc at now (recheck.go) and writes
 // "password.recheck_failed" to the city's audit log; it returns the columns to save.
 func recheckFailed(ctx context.Context, tx bun.Tx, acc *Account, ip string, now time.Time) ([]string, error) {
-	recheckFail(&acc.RecheckFailures, &acc.RecheckSince, now)
+	recheckFail(RecheckStaff, &acc.RecheckFailures, &acc.RecheckSince, now)
 	return recheckCols, Audit(ctx, tx, acc.TenantID, AuditEntry{Actor: acc.LoginID, Action: "password.recheck_failed", IP: ip,
 		After: map[string]any{"failures": acc.RecheckFailures}})
 }

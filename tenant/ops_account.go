@@ -358,7 +358,7 @@ func (o *OpsAccounts) ChangePassword(ctx context.Context, id uuid.UUID, current,
 		}
 		if !checkPassword(acc.PasswordHash, current) {
 			refused = &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"current_password": "staff.password.current_wrong"}}
-			recheckFail(&acc.RecheckFailures, &acc.RecheckSince, now)
+			recheckFail(RecheckVendor, &acc.RecheckFailures, &acc.RecheckSince, now)
 			return recheckCols, opsAudit(ctx, tx, uuid.Nil, AuditEntry{Actor: acc.actor(ip).Name(), Action: "password.recheck_failed", IP: ip,
 				After: map[string]any{"failures": acc.RecheckFailures}})
 		}
