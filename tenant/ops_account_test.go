@@ -150,6 +150,10 @@ func TestOpsAccountLockout(t *testing.T) {
 	_, err = p.ops.Authenticate(ctx, "cc.nobody", initial, "203.0.113.10")
 	wantCode(t, "an unknown login id", err, tenant.Unauthorized, "staff.login.failed")
 	fail(10)
+	// The address is slowed down now, as for staff (never refused).
+	if w := tenant.OpsSlowDownOf(p.ops, "203.0.113.10", p.clock.Now()); w <= 0 {
+		t.Errorf("slow-down after 10 failures from one address = %v, want a wait", w)
+	}
 	_, err = p.ops.Authenticate(ctx, "cc.suzuki", initial, "203.0.113.10")
 	wantCode(t, "the right password after 10 failures", err, tenant.Unauthorized, "staff.login.failed")
 	p.clock.Add(15*time.Minute + time.Second)
