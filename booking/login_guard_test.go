@@ -129,16 +129,8 @@ func TestLoginStepUpUnderAttack(t *testing.T) {
 func TestLoginPlatformAttack(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
-	opt, _ := redis.ParseURL(redisURL())
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	key := make([]byte, 32)
-	rand.Read(key)
 	clock := tenanttest.NewClock()
-	g, err := guard.New(rdb, key, guard.Config{TenantLimit: 100, PlatformLimit: 3, PowBits: 8}, prometheus.NewRegistry(), guard.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, guard.Config{TenantLimit: 100, PlatformLimit: 3, PowBits: 8}, guard.WithClock(clock.Now))
 	a, b := tenanttest.MustCreateTenant(t, d.App), tenanttest.MustCreateTenant(t, d.App)
 	svc := booking.NewService(d.App, booking.Config{SecretKey: bookingtest.Key, Guard: g, Now: clock.Now})
 	card := bookingtest.MustCard(t, svc, a, "0312")
@@ -158,8 +150,27 @@ func TestLoginPlatformAttack(t *testing.T) {
 	if rows := auditRows(t, d.App, b, "login.attack_mode"); len(rows) != 0 {
 		t.Errorf("city attack audited = %+v, want none (only the platform spiked)", rows)
 	}
-	_, err = svc.Login(ctx, a, booking.LoginInput{CardNo: card.CardNo, Birth: "0312", IP: "192.0.2.90"})
+	_, err := svc.Login(ctx, a, booking.LoginInput{CardNo: card.CardNo, Birth: "0312", IP: "192.0.2.90"})
 	if e := tenant.AsError(err); e == nil || e.Code != tenant.Throttled || e.Key != "login.step_up" {
 		t.Fatalf("the right MMDD in the other city without a proof = %v, want throttled login.step_up", err)
 	}
+}
+
+// newGuard returns a guard on the test Redis with a fresh key (its counters shared with no
+// other test) and its own metrics registry.
+func newGuard(t *testing.T, cfg guard.Config, opts ...guard.Option) *guard.Guard {
+	t.Helper()
+	opt, err := redis.ParseURL(redisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	g, err := guard.New(rdb, key, cfg, prometheus.NewRegistry(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

@@ -46,4 +46,6 @@ func SetSlowDownStep(a *Accounts, d time.Duration) {
 func SlowDownOf(a *Accounts, ip string, now time.Time) time.Duration { return a.slow.delay(ip, now) }
 
 // OpsSlowDownOf is the wait a vendor login from ip would get at now.
-func OpsSlowDownOf(o *OpsAccounts, ip string, now time.Time) time.Duration { return o.slow.delay(ip, now) }
+func OpsSlowDownOf(o *OpsAccounts, ip string, now time.Time) time.Duration {
+	return o.slow.delay(ip, now)
+}

@@ -203,27 +203,15 @@ func (o *OpsAccounts) Authenticate(ctx context.Context, loginID, pw, ip string) 
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
 	var acc OpsAccount
 	err = o.db.NewSelect().Model(&acc).Where("login_id = ?", loginID).Scan(ctx)
-	found := err == nil
-	if err != nil && ErrorCode(DBError(err)) != NotFound {
-		return nil, DBError(err)
+	found, ok, hash, err := checkRead(err, acc.PasswordHash, pw)
+	if err != nil {
+		return nil, err
 	}
-	// The hash, outside any transaction: the same work for an unknown, a locked and a known account.
-	hash := dummyHash
-	if found {
-		hash = acc.PasswordHash
-	}
-	ok := checkPassword(hash, pw) && found
 	var result error
 	failed := Errorf(Unauthorized, "staff.login.failed")
 	err = o.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if found {
-			// Re-read under a row lock: the count and the lock are decided on the current row.
-			err := tx.NewSelect().Model(&acc).Where("id = ?", acc.ID).For("UPDATE").Scan(ctx)
-			if ErrorCode(DBError(err)) == NotFound {
-				found = false
-			} else if err != nil {
-				return err
-			}
+		if err := relock(ctx, tx, &acc, acc.ID, &found); err != nil {
+			return err
 		}
 		if !found {
 			result = failed
