@@ -901,8 +901,8 @@ func TestBudget(t *testing.T) {
 	bound := float64(addresses*perDay) / float64(worst)
 	t.Logf("budget with the default thresholds, %d addresses:", addresses)
 	t.Logf("  judged guesses per address per day = IPDailyLimit %d per %v = %d", c.IPDailyLimit, c.IPDailyWindow, perDay)
-	t.Logf("  (the proof-of-work step-up after %d failures in %v, per subnet after %d in %v, and per city after %d in %v adds cost, not a bound)",
-		c.IPShortLimit, c.IPShortWindow, c.SubnetLimit, c.SubnetWindow, c.TenantLimit, c.TenantWindow)
+	t.Logf("  (the proof-of-work step-up after %d failures in %v, per subnet after %d in %v, per city after max(%d, %d × its %d-day p95) in %v, and everywhere after max(%d, %d × the platform's p95) adds cost, not a bound)",
+		c.IPShortLimit, c.IPShortWindow, c.SubnetLimit, c.SubnetWindow, c.TenantLimit, c.SpikeFactor, c.BaselineDays, c.TenantWindow, c.PlatformLimit, c.SpikeFactor)
 	t.Logf("  chance per guess <= 1/(366 - (CardHardLimit %d - 1)) = 1/%d", c.CardHardLimit, worst)
 	t.Logf("  cards taken over per day <= %d × %d / %d = %.1f (spraying one guess per card: %d × %d / 366 = %.1f)",
 		addresses, perDay, worst, bound, addresses, perDay, float64(addresses*perDay)/366)
