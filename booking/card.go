@@ -221,9 +221,9 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 		}
 		return nil, s.lockedError(t, in.IP, d)
 	}
-	if slices.Contains(d.Imposed, guard.LockAttack) {
+	if slices.Contains(d.Imposed, guard.LockAttack) || slices.Contains(d.Imposed, guard.LockPlatform) {
 		// Not judged if this fails: the attempt stays counted, which only errs on the safe side.
-		if err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error { return s.raiseAttack(ctx, tx, t) }); err != nil {
+		if err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error { return s.raiseAttack(ctx, tx, t, d) }); err != nil {
 			return nil, err
 		}
 	}
@@ -243,7 +243,7 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	if !ok {
 		g.Failed(d)
 		for _, level := range d.Imposed {
-			if level != guard.LockAttack {
+			if level != guard.LockAttack && level != guard.LockPlatform {
 				s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+level, s.now())
 			}
 		}
@@ -263,19 +263,32 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	return &card, nil
 }
 
-// raiseAttack records a city's failure spike (the guard has put it under attack: a proof of
-// work on every login for the next hour) as a security event: the fleet's event count, and an
-// audit log entry for the city in tx (the metric and the alert come from the guard's
-// madoguchi_login_locks_total{level="attack"}).
-func (s *Service) raiseAttack(ctx context.Context, tx bun.Tx, t *tenant.Tenant) error {
+// raiseAttack records the failure spikes attempt d raised (the guard has put the city, or with
+// LockPlatform every city, under attack: a proof of work on every login for the next hour) as
+// security events: the fleet's event count, and an audit log entry in tx for the city whose
+// failure tipped it, with the threshold in force (the metric and the alert come from the
+// guard's madoguchi_login_locks_total{level="attack"|"platform_attack"}).
+func (s *Service) raiseAttack(ctx context.Context, tx bun.Tx, t *tenant.Tenant, d guard.Decision) error {
 	now := s.now()
-	s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+guard.LockAttack, now)
 	cfg := s.cfg.Guard.Config()
-	err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: "system", Action: "login.attack_mode",
-		After: map[string]any{"failures": cfg.TenantLimit, "window_minutes": int(cfg.TenantWindow.Minutes()),
-			"step_up_minutes": int(cfg.TenantAttack.Minutes()), "at": now.UTC().Format(time.RFC3339)}})
-	if err != nil {
-		return fmt.Errorf("audit attack mode: %w", err)
+	for _, e := range []struct {
+		level, action string
+		limit         int
+		attack        time.Duration
+	}{
+		{guard.LockAttack, "login.attack_mode", d.CityLimit, cfg.TenantAttack},
+		{guard.LockPlatform, "login.platform_attack_mode", d.PlatformLimit, cfg.PlatformAttack},
+	} {
+		if !slices.Contains(d.Imposed, e.level) {
+			continue
+		}
+		s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+e.level, now)
+		err := tenant.Audit(ctx, tx, t.ID, tenant.AuditEntry{Actor: "system", Action: e.action,
+			After: map[string]any{"failures": e.limit, "window_minutes": int(cfg.TenantWindow.Minutes()),
+				"step_up_minutes": int(e.attack.Minutes()), "at": now.UTC().Format(time.RFC3339)}})
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", e.action, err)
+		}
 	}
 	return nil
 }

@@ -2,14 +2,11 @@ package booking_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
@@ -30,18 +27,7 @@ type fleetWorld struct {
 
 func newFleetWorld(t *testing.T) *fleetWorld {
 	t.Helper()
-	opt, err := redis.ParseURL(redisURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	g, err := guard.New(rdb, key, guard.DefaultConfig(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, guard.DefaultConfig())
 	w := &fleetWorld{d: tenanttest.NewDB(t), clock: tenanttest.NewClock()}
 	w.ev = tenant.NewEvents(w.d.App)
 	w.svc = booking.NewService(w.d.App, booking.Config{Now: w.clock.Now, SecretKey: bookingtest.Key, Guard: g, Events: w.ev})

@@ -121,3 +121,56 @@ func TestLoginStepUpUnderAttack(t *testing.T) {
 		t.Errorf("an operator's check under attack: %v", err)
 	}
 }
+
+// TestLoginPlatformAttack: failures spread over two cities, none reaching its city's
+// threshold, put the platform under attack once together they reach the platform's: the city
+// whose failure tipped it gets the security event in its audit log (with the threshold in
+// force), and a login in the other city then needs a proof of work too.
+func TestLoginPlatformAttack(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	clock := tenanttest.NewClock()
+	g := newGuard(t, guard.Config{TenantLimit: 100, PlatformLimit: 3, PowBits: 8}, guard.WithClock(clock.Now))
+	a, b := tenanttest.MustCreateTenant(t, d.App), tenanttest.MustCreateTenant(t, d.App)
+	svc := booking.NewService(d.App, booking.Config{SecretKey: bookingtest.Key, Guard: g, Now: clock.Now})
+	card := bookingtest.MustCard(t, svc, a, "0312")
+	for i, tn := range []*tenant.Tenant{a, b, b} {
+		_, err := svc.Login(ctx, tn, booking.LoginInput{CardNo: fmt.Sprintf("8%08d", i), Birth: "0101", IP: fmt.Sprintf("198.51.100.%d", i+1)})
+		if e := tenant.AsError(err); e == nil || e.Key != "login.failed" {
+			t.Fatalf("failure %d = %v, want login.failed", i+1, err)
+		}
+	}
+	if rows := auditRows(t, d.App, a, "login.platform_attack_mode"); len(rows) != 0 {
+		t.Errorf("audit rows in the city that did not tip it = %+v, want none", rows)
+	}
+	rows := auditRows(t, d.App, b, "login.platform_attack_mode")
+	if len(rows) != 1 || rows[0].Actor != "system" || !strings.Contains(rows[0].After, `"failures": 3`) {
+		t.Fatalf("audit rows in the city that tipped it = %+v, want one by system with failures 3", rows)
+	}
+	if rows := auditRows(t, d.App, b, "login.attack_mode"); len(rows) != 0 {
+		t.Errorf("city attack audited = %+v, want none (only the platform spiked)", rows)
+	}
+	_, err := svc.Login(ctx, a, booking.LoginInput{CardNo: card.CardNo, Birth: "0312", IP: "192.0.2.90"})
+	if e := tenant.AsError(err); e == nil || e.Code != tenant.Throttled || e.Key != "login.step_up" {
+		t.Fatalf("the right MMDD in the other city without a proof = %v, want throttled login.step_up", err)
+	}
+}
+
+// newGuard returns a guard on the test Redis with a fresh key (its counters shared with no
+// other test) and its own metrics registry.
+func newGuard(t *testing.T, cfg guard.Config, opts ...guard.Option) *guard.Guard {
+	t.Helper()
+	opt, err := redis.ParseURL(redisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	g, err := guard.New(rdb, key, cfg, prometheus.NewRegistry(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}

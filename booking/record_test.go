@@ -2,7 +2,6 @@ package booking_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"reflect"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
@@ -63,18 +60,7 @@ func newRecordWorldWith(t *testing.T, configure func(*booking.Config)) *recordWo
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	opt, err := redis.ParseURL(redisURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	key := make([]byte, 32)
-	rand.Read(key) // a fresh key: counters never carry over between runs sharing Redis
-	g, err := guard.New(rdb, key, guard.DefaultConfig(), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := newGuard(t, guard.DefaultConfig())
 	clock := tenanttest.NewClock()
 	cfg := booking.Config{Now: clock.Now, SecretKey: bookingtest.Key, Guard: g}
 	if configure != nil {

@@ -278,27 +278,15 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&acc).Where("login_id = ?", loginID).Scan(ctx)
 	})
-	found := err == nil
-	if err != nil && ErrorCode(DBError(err)) != NotFound {
+	found, ok, hash, err := checkRead(err, acc.PasswordHash, pw)
+	if err != nil {
 		return nil, err
 	}
-	// The hash, outside any transaction: the same work for an unknown, a locked and a known account.
-	hash := dummyHash
-	if found {
-		hash = acc.PasswordHash
-	}
-	ok := checkPassword(hash, pw) && found
 	var result error
 	failed := Errorf(Unauthorized, "staff.login.failed")
 	err = InTx(ctx, a.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		if found {
-			// Re-read under a row lock: the count and the lock are decided on the current row.
-			err := tx.NewSelect().Model(&acc).Where("id = ?", acc.ID).For("UPDATE").Scan(ctx)
-			if ErrorCode(DBError(err)) == NotFound {
-				found = false
-			} else if err != nil {
-				return err
-			}
+		if err := relock(ctx, tx, &acc, acc.ID, &found); err != nil {
+			return err
 		}
 		if !found {
 			result = failed
@@ -342,6 +330,37 @@ func (a *Accounts) Authenticate(ctx context.Context, t *Tenant, loginID, pw, ip 
 		return nil, result
 	}
 	return &acc, nil
+}
+
+// checkRead is a login's password check, outside any transaction, after the account was read:
+// readErr is that read's error and stored the hash it found. The same argon2id work for an
+// unknown, a locked and a known account (an unknown one is checked against dummyHash). It
+// returns whether the account was found, whether pw matched it, and the hash checked (so the
+// caller notices a password changed meanwhile), or the read's error when it was not "not found".
+func checkRead(readErr error, stored, pw string) (found, ok bool, hash string, err error) {
+	found = readErr == nil
+	if readErr != nil && ErrorCode(DBError(readErr)) != NotFound {
+		return false, false, "", DBError(readErr)
+	}
+	hash = dummyHash
+	if found {
+		hash = stored
+	}
+	return found, checkPassword(hash, pw) && found, hash, nil
+}
+
+// relock re-reads a found account (model, by id) in tx under a row lock, so that a login's count
+// and lock are decided on the current row; it clears *found when the row is gone meanwhile.
+func relock(ctx context.Context, tx bun.Tx, model any, id uuid.UUID, found *bool) error {
+	if !*found {
+		return nil
+	}
+	err := tx.NewSelect().Model(model).Where("id = ?", id).For("UPDATE").Scan(ctx)
+	if ErrorCode(DBError(err)) == NotFound {
+		*found = false
+		return nil
+	}
+	return err
 }
 
 // recordFailure counts one failed password or code: every 10th locks the account for 15
@@ -416,7 +435,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, t *Tenant, id uuid.UUID, 
 // recheckFailed counts a failed current-password check of acc at now (recheck.go) and writes
 // "password.recheck_failed" to the city's audit log; it returns the columns to save.
 func recheckFailed(ctx context.Context, tx bun.Tx, acc *Account, ip string, now time.Time) ([]string, error) {
-	recheckFail(&acc.RecheckFailures, &acc.RecheckSince, now)
+	recheckFail(RecheckStaff, &acc.RecheckFailures, &acc.RecheckSince, now)
 	return recheckCols, Audit(ctx, tx, acc.TenantID, AuditEntry{Actor: acc.LoginID, Action: "password.recheck_failed", IP: ip,
 		After: map[string]any{"failures": acc.RecheckFailures}})
 }

@@ -44,3 +44,8 @@ func SetSlowDownStep(a *Accounts, d time.Duration) {
 
 // SlowDownOf is the wait a staff login from ip would get at now.
 func SlowDownOf(a *Accounts, ip string, now time.Time) time.Duration { return a.slow.delay(ip, now) }
+
+// OpsSlowDownOf is the wait a vendor login from ip would get at now.
+func OpsSlowDownOf(o *OpsAccounts, ip string, now time.Time) time.Duration {
+	return o.slow.delay(ip, now)
+}

@@ -14,7 +14,8 @@ import (
 // to them). They are platform data, in the global ops_accounts table, never in a city's scope.
 // They follow the staff rules, through the same code: argon2id, an issued password that expires
 // after 72 hours and must be changed, 12–128 characters without common or context words, and
-// the staff lockout (10 failures → 15 minutes, 20 → until reset). TOTP is required of every
+// the staff login limits (10 failures → 15 minutes, the 20th and every further 10th → 24 hours,
+// the per-address slow-down, the password gate). TOTP is required of every
 // vendor account: a correct password is never a login by itself. A console's login is
 //
 //	Authenticate (password) → VerifyLoginCode (when TOTP is enrolled) → ChangePassword (while
@@ -68,8 +69,9 @@ func (a *OpsAccount) actor(ip string) Actor { return Vendor(a.ID, a.LoginID, ip)
 // OpsAccounts manages the vendor's accounts, their logins, the operators' grants
 // (ops_grant.go) and the consoles' IP allow-lists (ops_allow.go).
 type OpsAccounts struct {
-	db  *bun.DB
-	now func() time.Time
+	db   *bun.DB
+	now  func() time.Time
+	slow *slowDown // the login's per-address slow-down, as for staff
 }
 
 // NewOpsAccounts returns the vendor account service on the clock now (time.Now when nil).
@@ -77,7 +79,7 @@ func NewOpsAccounts(db *bun.DB, now func() time.Time) *OpsAccounts {
 	if now == nil {
 		now = time.Now
 	}
-	return &OpsAccounts{db: db, now: now}
+	return &OpsAccounts{db: db, now: now, slow: &slowDown{step: slowStep}}
 }
 
 // Create adds a vendor account with an issued password, returned once: it must be changed at
@@ -176,15 +178,22 @@ func (o *OpsAccounts) update(ctx context.Context, id uuid.UUID, change func(ctx 
 	return &acc, nil
 }
 
-// Authenticate is the first step of a vendor login: the password. It returns unauthorized
-// ("staff.login.failed": one message for an unknown login, a wrong password and a disabled
-// account, at the same cost; "staff.login.expired" for an issued password past its 72 hours) and
-// throttled ("staff.login.locked") while the account is locked, counting failures as staff
-// logins do. A success is not a login: the failure count stays until the TOTP step
-// (VerifyLoginCode or EnableTOTP) succeeds, so re-entering the password buys no more guesses at
-// the code. Audit: "login.failed", "login.password_ok".
+// Authenticate is the first step of a vendor login: the password. Like the staff login, a login
+// from an address with many recent failures is slowed down first (never refused), then waits for
+// the password gate (throttled "staff.login.busy" when too many checks run at once), and the
+// argon2id hash runs outside any transaction (the account is read in one short transaction and
+// the result written in another). It returns unauthorized "staff.login.failed" — one answer, at
+// the same cost, for an unknown login, a wrong password, a disabled account and a locked one (10
+// failures → 15 minutes, the 20th and every further 10th → 24 hours, never for good) — and
+// "staff.login.expired" for the right issued password past its 72 hours. A success is not a
+// login: the failure count stays until the TOTP step (VerifyLoginCode or EnableTOTP) succeeds,
+// so re-entering the password buys no more guesses at the code. Audit: "login.failed" (with
+// "locked" for an attempt on a locked account), "login.password_ok".
 func (o *OpsAccounts) Authenticate(ctx context.Context, loginID, pw, ip string) (_ *OpsAccount, err error) {
 	defer Wrap(&err, "tenant.OpsAccounts.Authenticate")
+	if err := o.slow.wait(ctx, ip, o.now()); err != nil {
+		return nil, err
+	}
 	release, err := passwordTurn(ctx)
 	if err != nil {
 		return nil, err
@@ -193,28 +202,34 @@ func (o *OpsAccounts) Authenticate(ctx context.Context, loginID, pw, ip string) 
 	now := o.now()
 	loginID = strings.ToLower(strings.TrimSpace(loginID))
 	var acc OpsAccount
+	err = o.db.NewSelect().Model(&acc).Where("login_id = ?", loginID).Scan(ctx)
+	found, ok, hash, err := checkRead(err, acc.PasswordHash, pw)
+	if err != nil {
+		return nil, err
+	}
 	var result error
+	failed := Errorf(Unauthorized, "staff.login.failed")
 	err = RunTx(ctx, o.db, nil, func(ctx context.Context, tx bun.Tx) error {
-		err := tx.NewSelect().Model(&acc).Where("login_id = ?", loginID).For("UPDATE").Scan(ctx)
-		if ErrorCode(DBError(err)) == NotFound {
-			checkPassword(dummyHash, pw)
-			result = Errorf(Unauthorized, "staff.login.failed")
-			return opsAudit(ctx, tx, uuid.Nil, AuditEntry{Actor: "anonymous", Action: "login.failed", Target: clip(loginID, 64), IP: ip})
-		}
-		if err != nil {
+		if err := relock(ctx, tx, &acc, acc.ID, &found); err != nil {
 			return err
 		}
-		if lockedAt(acc.FailedCount, acc.LockedUntil, now) {
-			result = Errorf(Throttled, "staff.login.locked")
-			return nil
+		if !found {
+			result = failed
+			return opsAudit(ctx, tx, uuid.Nil, AuditEntry{Actor: "anonymous", Action: "login.failed", Target: clip(loginID, 64), IP: ip})
 		}
-		ok := checkPassword(acc.PasswordHash, pw)
+		if acc.PasswordHash != hash {
+			ok = false // the password changed while it was being checked
+		}
+		if lockedAt(acc.FailedCount, acc.LockedUntil, now) {
+			result = failed
+			return opsAudit(ctx, tx, uuid.Nil, AuditEntry{Actor: acc.actor(ip).Name(), Action: "login.failed", After: map[string]any{"locked": true}, IP: ip})
+		}
 		expired := initialExpiredAt(acc.MustChange, acc.PasswordExpiresAt, now)
 		if !ok || acc.Disabled || expired {
 			if err := countFailure(ctx, tx, &acc, &acc.FailedCount, now); err != nil {
 				return err
 			}
-			result = Errorf(Unauthorized, "staff.login.failed")
+			result = failed
 			if ok && expired {
 				result = Errorf(Unauthorized, "staff.login.expired")
 			}
@@ -226,6 +241,9 @@ func (o *OpsAccounts) Authenticate(ctx context.Context, loginID, pw, ip string) 
 		return nil, DBError(err)
 	}
 	if result != nil {
+		if result == failed {
+			o.slow.fail(ip, now)
+		}
 		return nil, result
 	}
 	return &acc, nil
@@ -328,7 +346,7 @@ func (o *OpsAccounts) ChangePassword(ctx context.Context, id uuid.UUID, current,
 		}
 		if !checkPassword(acc.PasswordHash, current) {
 			refused = &Error{Code: Invalid, Key: "error.invalid", Fields: map[string]string{"current_password": "staff.password.current_wrong"}}
-			recheckFail(&acc.RecheckFailures, &acc.RecheckSince, now)
+			recheckFail(RecheckVendor, &acc.RecheckFailures, &acc.RecheckSince, now)
 			return recheckCols, opsAudit(ctx, tx, uuid.Nil, AuditEntry{Actor: acc.actor(ip).Name(), Action: "password.recheck_failed", IP: ip,
 				After: map[string]any{"failures": acc.RecheckFailures}})
 		}

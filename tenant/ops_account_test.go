@@ -129,7 +129,8 @@ func TestOpsAccountLogin(t *testing.T) {
 }
 
 // TestOpsAccountLockout: the staff lockout holds for vendor accounts (10 failures → 15 minutes,
-// 20 → until reset), wrong codes count too; an expired issued password and a disabled account
+// the 20th → 24 hours, never for good; a locked account answers like an unknown login id),
+// wrong codes count too; an expired issued password and a disabled account
 // cannot log in; Reset unlocks and, on request, clears TOTP.
 func TestOpsAccountLockout(t *testing.T) {
 	p := newPlatform(t)
@@ -146,9 +147,15 @@ func TestOpsAccountLockout(t *testing.T) {
 			}
 		}
 	}
+	_, err = p.ops.Authenticate(ctx, "cc.nobody", initial, "203.0.113.10")
+	wantCode(t, "an unknown login id", err, tenant.Unauthorized, "staff.login.failed")
 	fail(10)
+	// The address is slowed down now, as for staff (never refused).
+	if w := tenant.OpsSlowDownOf(p.ops, "203.0.113.10", p.clock.Now()); w <= 0 {
+		t.Errorf("slow-down after 10 failures from one address = %v, want a wait", w)
+	}
 	_, err = p.ops.Authenticate(ctx, "cc.suzuki", initial, "203.0.113.10")
-	wantCode(t, "the right password after 10 failures", err, tenant.Throttled, "staff.login.locked")
+	wantCode(t, "the right password after 10 failures", err, tenant.Unauthorized, "staff.login.failed")
 	p.clock.Add(15*time.Minute + time.Second)
 	if _, err := p.ops.Authenticate(ctx, "cc.suzuki", initial, "203.0.113.10"); err != nil {
 		t.Fatalf("after 15 minutes: %v", err)
@@ -161,7 +168,7 @@ func TestOpsAccountLockout(t *testing.T) {
 	// The 20th failure locks for 24 hours (no lock an outsider can make permanent).
 	p.clock.Add(24*time.Hour - time.Minute)
 	_, err = p.ops.Authenticate(ctx, "cc.suzuki", initial, "203.0.113.10")
-	wantCode(t, "almost a day after the 20th failure", err, tenant.Throttled, "staff.login.locked")
+	wantCode(t, "almost a day after the 20th failure", err, tenant.Unauthorized, "staff.login.failed")
 	if cur, _ := p.ops.ByID(ctx, acc.ID); !p.ops.Locked(cur) {
 		t.Error("Locked = false after 20 failures")
 	}

@@ -101,10 +101,14 @@ func TestCurrentPasswordChecksLimited(t *testing.T) {
 			return p.accs.EnableTOTP(ctx, tn, acc.ID, "wrong password 4", secret, p.code(t, secret, 0), "")
 		},
 	}
+	limited := tenant.RecheckLimited(tenant.RecheckStaff)
 	for i, f := range wrong {
 		if err := f(); tenant.ErrorCode(err) != tenant.Invalid {
 			t.Fatalf("wrong check %d = %v, want invalid", i+1, err)
 		}
+	}
+	if got := tenant.RecheckLimited(tenant.RecheckStaff) - limited; got != 0 {
+		t.Errorf("re-check limit reached %d times after 4 failures, want 0", got)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -129,6 +133,10 @@ func TestCurrentPasswordChecksLimited(t *testing.T) {
 	}
 	if judged != 1 {
 		t.Errorf("%d of 20 parallel wrong checks were judged after 4 failures, want 1 (the limit is 5)", judged)
+	}
+	// The 5th failure reached the limit: counted once for the metric, beside its audit entry.
+	if got := tenant.RecheckLimited(tenant.RecheckStaff) - limited; got != 1 {
+		t.Errorf("re-check limit reached %d times after 5 failures and refusals, want 1 (madoguchi_password_recheck_limited_total)", got)
 	}
 	for name, f := range map[string]func() error{
 		"ChangePassword": func() error { return p.accs.ChangePassword(ctx, tn, acc.ID, pw, "recheck password two") },

@@ -1,6 +1,9 @@
 package tenant
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // A member already logged in proves it is still them with their current password (and, to turn
 // TOTP off, a current code) before a password change or a TOTP change. Those checks are
@@ -28,12 +31,36 @@ func recheckRefused(failures int, since *time.Time, now time.Time) error {
 	return nil
 }
 
-// recheckFail counts one failed check at now, starting a new window when the last has ended.
-func recheckFail(failures *int, since **time.Time, now time.Time) {
+// Kinds of account whose re-checks are limited (the label of RecheckLimited).
+const (
+	RecheckStaff  = "staff"
+	RecheckVendor = "vendor"
+)
+
+// recheckLimited counts, per process, the failed checks that reached the limit, by kind of
+// account; the metrics registry reads it through RecheckLimited.
+var recheckLimited = map[string]*atomic.Int64{RecheckStaff: new(atomic.Int64), RecheckVendor: new(atomic.Int64)}
+
+// RecheckLimited returns how many times, in this process, an account of kind (RecheckStaff or
+// RecheckVendor) reached the current-password re-check limit (its checks refused from then
+// until the window ends), for madoguchi_password_recheck_limited_total; 0 for another kind.
+func RecheckLimited(kind string) int64 {
+	if c, ok := recheckLimited[kind]; ok {
+		return c.Load()
+	}
+	return 0
+}
+
+// recheckFail counts one failed check of an account of kind at now, starting a new window when
+// the last has ended, and counts the failure that reaches the limit in RecheckLimited.
+func recheckFail(kind string, failures *int, since **time.Time, now time.Time) {
 	if *since == nil || now.Sub(**since) >= recheckWindow {
 		*failures, *since = 0, &now
 	}
 	*failures++
+	if *failures == recheckLimit {
+		recheckLimited[kind].Add(1)
+	}
 }
 
 // recheckClear clears the count when a change made after a correct check is saved.

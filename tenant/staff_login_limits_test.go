@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
 )
@@ -128,6 +130,32 @@ func TestParallelStaffLoginsKeepThePool(t *testing.T) {
 	if _, err := accs.Create(ctx, tn, "pool.clerk", "プール", tenant.RoleStaff, "x-initial-password", "test"); err != nil {
 		t.Fatal(err)
 	}
+	parallelLoginsKeepThePool(t, d.App, func(ip string) error {
+		_, err := accs.Authenticate(ctx, tn, "pool.clerk", "wrong password", ip)
+		return err
+	})
+}
+
+// TestParallelOpsLoginsKeepThePool: the same for the vendor consoles' login.
+func TestParallelOpsLoginsKeepThePool(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	ops := tenant.NewOpsAccounts(d.App, nil)
+	if _, _, err := ops.Create(ctx, "pool.vendor", "プール", tenant.OpsRoleOps, vendor); err != nil {
+		t.Fatal(err)
+	}
+	parallelLoginsKeepThePool(t, d.App, func(ip string) error {
+		_, err := ops.Authenticate(ctx, "pool.vendor", "wrong password", ip)
+		return err
+	})
+}
+
+// parallelLoginsKeepThePool runs 40 logins at once, each from its own address, and checks that
+// the connections in use never exceed the password gate's slots and that a query meanwhile
+// answers at once.
+func parallelLoginsKeepThePool(t *testing.T, db *bun.DB, login func(ip string) error) {
+	t.Helper()
+	ctx := context.Background()
 	var peak atomic.Int64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
@@ -139,7 +167,7 @@ func TestParallelStaffLoginsKeepThePool(t *testing.T) {
 				return
 			default:
 			}
-			if n := int64(d.App.Stats().InUse); n > peak.Load() {
+			if n := int64(db.Stats().InUse); n > peak.Load() {
 				peak.Store(n)
 			}
 			time.Sleep(200 * time.Microsecond)
@@ -148,7 +176,7 @@ func TestParallelStaffLoginsKeepThePool(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 40 {
 		wg.Go(func() {
-			_, err := accs.Authenticate(ctx, tn, "pool.clerk", "wrong password", fmt.Sprintf("198.51.100.%d", i+1))
+			err := login(fmt.Sprintf("198.51.100.%d", i+1))
 			if c := tenant.ErrorCode(err); c != tenant.Unauthorized && c != tenant.Throttled {
 				t.Errorf("a parallel login = %v", err)
 			}
@@ -157,7 +185,7 @@ func TestParallelStaffLoginsKeepThePool(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	qStart := time.Now()
 	var one int
-	if err := d.App.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
+	if err := db.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
 		t.Fatal(err)
 	}
 	took := time.Since(qStart)

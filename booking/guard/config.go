@@ -57,12 +57,27 @@ type Config struct {
 	SubnetWindow time.Duration
 	SubnetStepUp time.Duration
 
-	// TenantLimit failures in one city within TenantWindow put the city "under attack" for
-	// TenantAttack: every login in it needs the proof-of-work step-up, and the spike is raised
-	// as a security event. Defaults: 30, 5 min, 60 min.
+	// A city's failures within TenantWindow put it "under attack" for TenantAttack (every
+	// login in it needs the proof-of-work step-up, and the spike is raised as a security
+	// event) when they exceed SpikeFactor times the city's own p95 of failures per
+	// TenantWindow over the last BaselineDays days, and reach at least TenantLimit, the floor
+	// that keeps a quiet city from being tipped by a handful. Defaults: 30, 5 min, 60 min.
 	TenantLimit  int
 	TenantWindow time.Duration
 	TenantAttack time.Duration
+
+	// PlatformLimit is the floor of the platform-wide layer: the failures of all cities
+	// together within TenantWindow, against SpikeFactor times the platform's own p95, put
+	// every city under attack for PlatformAttack. Defaults: 300, 60 min.
+	PlatformLimit  int
+	PlatformAttack time.Duration
+
+	// SpikeFactor, BaselineDays: the spike thresholds above. The per-window failure counts
+	// are kept in Redis for BaselineDays + 1 days; the p95 is recomputed at most every
+	// BaselineRefresh per city (and for the platform) and process. Defaults: 5, 14, 5 min.
+	SpikeFactor     int
+	BaselineDays    int
+	BaselineRefresh time.Duration
 
 	// PowBits is the work of the proof-of-work step-up: a nonce must give that many leading
 	// zero bits (about 2^PowBits SHA-256 hashes in the browser). PowWait is the no-JavaScript
@@ -105,6 +120,11 @@ func DefaultConfig() Config {
 		TenantLimit:      30,
 		TenantWindow:     5 * time.Minute,
 		TenantAttack:     time.Hour,
+		PlatformLimit:    300,
+		PlatformAttack:   time.Hour,
+		SpikeFactor:      5,
+		BaselineDays:     14,
+		BaselineRefresh:  5 * time.Minute,
 		PowBits:          16,
 		PowWait:          5 * time.Second,
 		PowTTL:           10 * time.Minute,
@@ -143,6 +163,11 @@ func (c Config) withDefaults() Config {
 	setInt(&c.TenantLimit, d.TenantLimit)
 	setDur(&c.TenantWindow, d.TenantWindow)
 	setDur(&c.TenantAttack, d.TenantAttack)
+	setInt(&c.PlatformLimit, d.PlatformLimit)
+	setDur(&c.PlatformAttack, d.PlatformAttack)
+	setInt(&c.SpikeFactor, d.SpikeFactor)
+	setInt(&c.BaselineDays, d.BaselineDays)
+	setDur(&c.BaselineRefresh, d.BaselineRefresh)
 	setInt(&c.SprayLimit, d.SprayLimit)
 	setDur(&c.SprayWindow, d.SprayWindow)
 	setDur(&c.SprayBlock, d.SprayBlock)
@@ -168,6 +193,9 @@ func (c Config) validate() error {
 		{"IPDailyLimit", c.IPDailyLimit},
 		{"SubnetLimit", c.SubnetLimit},
 		{"TenantLimit", c.TenantLimit},
+		{"PlatformLimit", c.PlatformLimit},
+		{"SpikeFactor", c.SpikeFactor},
+		{"BaselineDays", c.BaselineDays},
 		{"SprayLimit", c.SprayLimit},
 		{"OperatorLimit", c.OperatorLimit},
 		{"PowBits", c.PowBits},
@@ -194,6 +222,8 @@ func (c Config) validate() error {
 		{"SubnetStepUp", c.SubnetStepUp},
 		{"TenantWindow", c.TenantWindow},
 		{"TenantAttack", c.TenantAttack},
+		{"PlatformAttack", c.PlatformAttack},
+		{"BaselineRefresh", c.BaselineRefresh},
 		{"SprayWindow", c.SprayWindow},
 		{"SprayBlock", c.SprayBlock},
 		{"OperatorWindow", c.OperatorWindow},
@@ -220,10 +250,11 @@ func (c Config) validate() error {
 	return nil
 }
 
-// args returns the ARGV the Lua scripts expect, in their order (see script.go): the thresholds,
-// then the number of IP groups and subnets in KEYS, whether the attempt carries a valid
-// proof of work, and the set member for the spray sets (the card hash).
-func (c Config) args(nIP, nSubnets int, proof bool, member string) []any {
+// args returns the ARGV the Lua scripts expect, in their order (see script.go): the thresholds
+// (with the city's and the platform's spike thresholds in force, lim), then the number of IP
+// groups and subnets in KEYS, whether the attempt carries a valid proof of work, the set member
+// for the spray sets (the card hash), and the baseline window of the attempt.
+func (c Config) args(lim limits, nIP, nSubnets int, proof bool, member string) []any {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	p := 0
 	if proof {
@@ -237,7 +268,13 @@ func (c Config) args(nIP, nSubnets int, proof bool, member string) []any {
 		c.IPDailyLimit, ms(c.IPDailyWindow),
 		c.SprayLimit, ms(c.SprayWindow), ms(c.SprayBlock),
 		c.SubnetLimit, ms(c.SubnetWindow), ms(c.SubnetStepUp),
-		c.TenantLimit, ms(c.TenantWindow), ms(c.TenantAttack),
+		lim.city, ms(c.TenantWindow), ms(c.TenantAttack),
 		nIP, nSubnets, p, member,
+		lim.platform, ms(c.PlatformAttack), lim.window, ms(c.histTTL()),
 	}
+}
+
+// histTTL is how long a day's per-window failure counts are kept: the baseline and one day.
+func (c Config) histTTL() time.Duration {
+	return time.Duration(c.BaselineDays+1) * 24 * time.Hour
 }

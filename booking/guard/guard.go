@@ -7,8 +7,10 @@
 //     step-up after many failures, a daily limit of failures, and a 24-hour block when one IP
 //     fails on several distinct card numbers;
 //   - per subnet (IPv4 /24, IPv6 /56 and /48), across all tenants: a step-up for the subnet;
-//   - per city: a spike of failures puts the whole city under attack (step-up on every login),
-//     raised as a security event.
+//   - per city: a spike of failures against the city's own 14-day baseline puts the whole
+//     city under attack (step-up on every login), raised as a security event;
+//   - the platform: the same for the failures of all cities together, which puts every city
+//     under attack.
 //
 // The decision and the count are one step: Attempt is one Lua script in Redis that decides
 // whether a guess may be judged and, if so, counts it as a failure before the caller compares
@@ -76,9 +78,13 @@ type Decision struct {
 	// an attempt needs a proof of work: Attempt refuses one without (ReasonStepUp).
 	StepUp bool
 	// Imposed lists the locks this attempt imposed (LockSoft, LockHard, LockIPSpray,
-	// LockAttack); only Attempt sets it, on the attempt that reaches a threshold. If the guess
-	// then succeeds, Succeed lifts the card and IP locks it imposed.
+	// LockAttack, LockPlatform); only Attempt sets it, on the attempt that reaches a threshold.
+	// If the guess then succeeds, Succeed lifts the card and IP locks it imposed.
 	Imposed []string
+	// CityLimit and PlatformLimit, set by an allowed Attempt, are the failures within
+	// TenantWindow that put the city, and every city, under attack at the time (see
+	// Thresholds), for the security event's record.
+	CityLimit, PlatformLimit int
 	// Then, set by an allowed Attempt, is the decision the next attempt gets should this one
 	// fail: after the 5th failure on a card it refuses with card_locked.
 	Then *Decision
@@ -91,6 +97,7 @@ type attempt struct {
 	keys                             []string
 	member                           string
 	nIP, nNet                        int
+	window                           int64
 	firedSoft, firedHard, firedSpray bool
 }
 
@@ -102,6 +109,9 @@ const (
 	LockIPSpray  = "ip_spray" // the client IP's 24-hour block for failing on several cards
 	LockOperator = "operator" // a call-center operator's checks, for the rest of the window
 	LockAttack   = "attack"   // the city's failure spike: every login needs a proof of work
+	// LockPlatform is the failure spike of all cities together: every login everywhere needs a
+	// proof of work.
+	LockPlatform = "platform_attack"
 )
 
 // Guard counts login failures in Redis and decides whether an attempt may proceed. It is safe
@@ -114,6 +124,22 @@ type Guard struct {
 	attempt *redis.Script
 	giveBak *redis.Script
 	metrics *metrics
+	now     func() time.Time
+	base    baselines
+	// platformPrefix starts the platform-wide keys (see platformKeys).
+	platformPrefix string
+}
+
+// Option configures a Guard beyond its thresholds.
+type Option func(*Guard)
+
+// WithClock sets the clock that places failures in their baseline window (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(g *Guard) {
+		if now != nil {
+			g.now = now
+		}
+	}
 }
 
 // minKeyLen is the shortest HMAC key New accepts (the SHA-256 output size).
@@ -125,7 +151,7 @@ const minKeyLen = 32
 // defaults (DefaultConfig). Metrics are registered on reg unless it is nil; collectors already
 // registered under the same names are reused. New does no I/O. It returns an error for a nil
 // client, a short key, an invalid cfg or a metrics registration conflict.
-func New(rdb redis.UniversalClient, key []byte, cfg Config, reg prometheus.Registerer) (*Guard, error) {
+func New(rdb redis.UniversalClient, key []byte, cfg Config, reg prometheus.Registerer, opts ...Option) (*Guard, error) {
 	if rdb == nil {
 		return nil, errors.New("guard: nil redis client")
 	}
@@ -140,7 +166,7 @@ func New(rdb redis.UniversalClient, key []byte, cfg Config, reg prometheus.Regis
 	if err != nil {
 		return nil, err
 	}
-	return &Guard{
+	g := &Guard{
 		rdb:     rdb,
 		key:     append([]byte(nil), key...),
 		cfg:     cfg,
@@ -148,7 +174,14 @@ func New(rdb redis.UniversalClient, key []byte, cfg Config, reg prometheus.Regis
 		attempt: redis.NewScript(luaAttempt),
 		giveBak: redis.NewScript(luaGiveBack),
 		metrics: m,
-	}, nil
+		now:     time.Now,
+		base:    baselines{m: map[string]baseline{}},
+	}
+	g.platformPrefix = keyPrefix + "global:platform:" + g.hashIP("platform", "")[:16] + ":"
+	for _, o := range opts {
+		o(g)
+	}
+	return g, nil
 }
 
 // Config returns the effective configuration (defaults applied).
@@ -161,11 +194,12 @@ func (g *Guard) Config() Config { return g.cfg }
 // ErrUnavailable error when Redis fails and an ErrInvalidInput error for bad input; the
 // Decision then refuses.
 func (g *Guard) Check(ctx context.Context, tenantID, cardNo, ip string) (Decision, error) {
-	keys, card, nIP, nNet, err := g.attemptKeys(tenantID, cardNo, ip)
+	lim := limits{window: g.windowOf(g.now())}
+	keys, card, nIP, nNet, err := g.attemptKeys(tenantID, cardNo, ip, lim.window)
 	if err != nil {
 		return Decision{}, err
 	}
-	r, err := g.run(ctx, g.check, keys, g.cfg.args(nIP, nNet, false, card))
+	r, err := g.run(ctx, g.check, keys, g.cfg.args(lim, nIP, nNet, false, card))
 	if err != nil {
 		g.metrics.failures.WithLabelValues(failureUnavailable).Inc()
 		return Decision{}, fmt.Errorf("check login attempt: %w", err)
@@ -183,37 +217,52 @@ func (g *Guard) Check(ctx context.Context, tenantID, cardNo, ip string) (Decisio
 // ErrUnavailable error when Redis fails and an ErrInvalidInput error for bad input; the
 // Decision then refuses.
 func (g *Guard) Attempt(ctx context.Context, tenantID, cardNo, ip string, proof bool) (Decision, error) {
-	keys, card, nIP, nNet, err := g.attemptKeys(tenantID, cardNo, ip)
+	window := g.windowOf(g.now())
+	keys, card, nIP, nNet, err := g.attemptKeys(tenantID, cardNo, ip, window)
 	if err != nil {
 		return Decision{}, err
 	}
-	r, err := g.run(ctx, g.attempt, keys, g.cfg.args(nIP, nNet, proof, card))
+	lim, err := g.limits(ctx, tenantID, window)
+	var r result
+	if err == nil {
+		r, err = g.run(ctx, g.attempt, keys, g.cfg.args(lim, nIP, nNet, proof, card))
+	}
 	if err != nil {
 		g.metrics.failures.WithLabelValues(failureUnavailable).Inc()
 		return Decision{}, fmt.Errorf("count login attempt: %w", err)
 	}
+	return g.decided(r, lim, &attempt{keys: keys, member: card, nIP: nIP, nNet: nNet, window: window}), nil
+}
+
+// decided turns the reply of an attempt into its Decision, and counts the refusal or the
+// spikes it raised.
+func (g *Guard) decided(r result, lim limits, a *attempt) Decision {
 	d := r.decision
 	if !d.Allowed {
 		g.metrics.failures.WithLabelValues(d.Reason).Inc()
-		return d, nil
+		return d
 	}
-	d.att = &attempt{keys: keys, member: card, nIP: nIP, nNet: nNet,
-		firedSoft: r.firedSoft, firedHard: r.firedHard, firedSpray: r.firedSpray}
+	a.firedSoft, a.firedHard, a.firedSpray = r.firedSoft, r.firedHard, r.firedSpray
+	d.att = a
+	d.CityLimit, d.PlatformLimit = lim.city, lim.platform
 	for _, l := range []struct {
 		fired bool
 		level string
-	}{{r.firedSoft, LockSoft}, {r.firedHard, LockHard}, {r.firedSpray, LockIPSpray}, {r.firedAttack, LockAttack}} {
+	}{{r.firedSoft, LockSoft}, {r.firedHard, LockHard}, {r.firedSpray, LockIPSpray}, {r.firedAttack, LockAttack}, {r.firedPlatform, LockPlatform}} {
 		if l.fired {
 			d.Imposed = append(d.Imposed, l.level)
 		}
 	}
+	// The spikes stand whatever this guess turns out to be.
 	if r.firedAttack {
-		// The city's spike stands whatever this guess turns out to be.
 		g.metrics.locks.WithLabelValues(LockAttack).Inc()
+	}
+	if r.firedPlatform {
+		g.metrics.locks.WithLabelValues(LockPlatform).Inc()
 	}
 	then := r.then
 	d.Then = &then
-	return d, nil
+	return d
 }
 
 // Failed records the metrics of an allowed attempt whose guess was wrong (its count is already
@@ -221,7 +270,7 @@ func (g *Guard) Attempt(ctx context.Context, tenantID, cardNo, ip string, proof 
 func (g *Guard) Failed(d Decision) {
 	g.metrics.failures.WithLabelValues(failureBadCredentials).Inc()
 	for _, l := range d.Imposed {
-		if l != LockAttack {
+		if l != LockAttack && l != LockPlatform {
 			g.metrics.locks.WithLabelValues(l).Inc()
 		}
 	}
@@ -244,7 +293,7 @@ func (g *Guard) Succeed(ctx context.Context, d Decision) error {
 		}
 		return 0
 	}
-	if err := g.giveBak.Run(ctx, g.rdb, a.keys, a.nIP, a.nNet, a.member, b(a.firedSoft), b(a.firedHard), b(a.firedSpray)).Err(); err != nil {
+	if err := g.giveBak.Run(ctx, g.rdb, a.keys, a.nIP, a.nNet, a.member, b(a.firedSoft), b(a.firedHard), b(a.firedSpray), a.window).Err(); err != nil {
 		return fmt.Errorf("record successful login: %w: %w", ErrUnavailable, err)
 	}
 	return nil
@@ -281,13 +330,13 @@ func (g *Guard) HardLocked(ctx context.Context, tenantID, cardNo string) (bool, 
 
 // result is a decoded script reply.
 type result struct {
-	decision, then                                Decision
-	firedSoft, firedHard, firedSpray, firedAttack bool
-	total                                         int64 // failures since the last success
+	decision, then                                               Decision
+	firedSoft, firedHard, firedSpray, firedAttack, firedPlatform bool
+	total                                                        int64 // failures since the last success
 }
 
 // replyFields is the length of a Check or Attempt reply (see script.go).
-const replyFields = 13
+const replyFields = 14
 
 // run executes script and decodes its reply. Every failure, including a reply of an unexpected
 // shape, is an ErrUnavailable error.
@@ -328,23 +377,24 @@ func (g *Guard) run(ctx context.Context, script *redis.Script, keys []string, ar
 			RetryAfter: time.Duration(ints[11]) * time.Millisecond,
 			StepUp:     ints[12] == 1,
 		},
-		firedSoft:   ints[4] == 1,
-		firedHard:   ints[5] == 1,
-		firedSpray:  ints[6] == 1,
-		firedAttack: ints[7] == 1,
-		total:       ints[8],
+		firedSoft:     ints[4] == 1,
+		firedHard:     ints[5] == 1,
+		firedSpray:    ints[6] == 1,
+		firedAttack:   ints[7] == 1,
+		firedPlatform: ints[13] == 1,
+		total:         ints[8],
 	}, nil
 }
 
 // StepUpRequired reports whether an attempt from ip in tenantID needs a proof of work now (its
-// city is under attack, or the address or one of its subnets failed too often), so that a form
+// city or the platform is under attack, or the address or one of its subnets failed too often), so that a form
 // asks the browser to solve its challenge only then. It reads without counting; "" for ip
 // checks the city alone. It returns an ErrUnavailable error when Redis fails.
 func (g *Guard) StepUpRequired(ctx context.Context, tenantID, ip string) (bool, error) {
 	if !validTenantID(tenantID) {
 		return false, fmt.Errorf("%w: tenant id", ErrInvalidInput)
 	}
-	keys := []string{tenantKeys(tenantID)[kTenantAttack]}
+	keys := []string{tenantKeys(tenantID, 0)[kTenantAttack], g.platformKeys(0)[kTenantAttack]}
 	if ip != "" {
 		h, nets, err := g.ipHash(ip)
 		if err != nil {

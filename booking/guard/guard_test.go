@@ -56,12 +56,12 @@ type fixture struct {
 
 // newFixture returns a Guard with a random key, a fresh metrics registry and a random tenant,
 // and deletes every key it may have written when the test ends.
-func newFixture(tb testing.TB, cfg Config) *fixture {
+func newFixture(tb testing.TB, cfg Config, opts ...Option) *fixture {
 	tb.Helper()
 	f := &fixture{tb: tb, rdb: testRedis(tb), reg: prometheus.NewRegistry()}
 	key := make([]byte, 32)
 	rand.Read(key)
-	g, err := New(f.rdb, key, cfg, f.reg)
+	g, err := New(f.rdb, key, cfg, f.reg, opts...)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -101,8 +101,12 @@ func (f *fixture) ip() string {
 func (f *fixture) cleanup() {
 	ctx := context.Background()
 	var del []string
+	patterns := []string{f.g.platformPrefix + "*"} // the platform's keys, named after this guard's key
 	for _, t := range f.tenants {
-		iter := f.rdb.Scan(ctx, 0, keyPrefix+"t:"+t+":*", 1000).Iterator()
+		patterns = append(patterns, keyPrefix+"t:"+t+":*")
+	}
+	for _, pattern := range patterns {
+		iter := f.rdb.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
 			del = append(del, iter.Val())
 		}
@@ -335,7 +339,7 @@ func TestUnknownAndKnownCardsLookAlikeAndKeysAreHMACs(t *testing.T) {
 	}
 
 	shape := regexp.MustCompile(`^mdg:guard:t:` + regexp.QuoteMeta(f.tenant) +
-		`:(card:[0-9a-f]{64}:(fails|lock|total|hardlock|backoff)|city:(fails|attack)|ip:[0-9a-f]{64}:(fails:short|fails:daily|stepup|cards|block))$`)
+		`:(card:[0-9a-f]{64}:(fails|lock|total|hardlock|backoff)|city:(fails|attack|hist:[0-9]+)|ip:[0-9a-f]{64}:(fails:short|fails:daily|stepup|cards|block))$`)
 	var n int
 	iter := f.rdb.Scan(ctx, 0, "mdg:guard:t:"+f.tenant+":*", 1000).Iterator()
 	for iter.Next(ctx) {
@@ -623,7 +627,7 @@ func TestSuccessGivesTheAttemptBack(t *testing.T) {
 	}
 	ctx := context.Background()
 	h, nets, _ := f.g.ipHash(ip)
-	for _, k := range []string{ipKeys("global", h)[kIPShort], ipKeys("global", h)[kIPDaily], netKeys(nets[0])[kNetFails], tenantKeys(f.tenant)[kTenantFails]} {
+	for _, k := range []string{ipKeys("global", h)[kIPShort], ipKeys("global", h)[kIPDaily], netKeys(nets[0])[kNetFails], tenantKeys(f.tenant, 0)[kTenantFails], f.g.platformKeys(0)[kTenantFails]} {
 		if n, _ := f.rdb.Get(ctx, k).Int(); n != 4 {
 			t.Errorf("%s = %d after 4 failures and a success, want 4", k, n)
 		}
@@ -787,7 +791,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	if d.Allowed {
 		t.Error("Attempt with Redis down: Allowed = true, want false")
 	}
-	keys, _, _, _, _ := g.attemptKeys(tenant, card, ip)
+	keys, _, _, _, _ := g.attemptKeys(tenant, card, ip, 0)
 	if err := g.Succeed(ctx, Decision{Allowed: true, att: &attempt{keys: keys}}); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Succeed error = %v, want ErrUnavailable", err)
 	}
@@ -897,8 +901,8 @@ func TestBudget(t *testing.T) {
 	bound := float64(addresses*perDay) / float64(worst)
 	t.Logf("budget with the default thresholds, %d addresses:", addresses)
 	t.Logf("  judged guesses per address per day = IPDailyLimit %d per %v = %d", c.IPDailyLimit, c.IPDailyWindow, perDay)
-	t.Logf("  (the proof-of-work step-up after %d failures in %v, per subnet after %d in %v, and per city after %d in %v adds cost, not a bound)",
-		c.IPShortLimit, c.IPShortWindow, c.SubnetLimit, c.SubnetWindow, c.TenantLimit, c.TenantWindow)
+	t.Logf("  (the proof-of-work step-up after %d failures in %v, per subnet after %d in %v, per city after max(%d, %d × its %d-day p95) in %v, and everywhere after max(%d, %d × the platform's p95) adds cost, not a bound)",
+		c.IPShortLimit, c.IPShortWindow, c.SubnetLimit, c.SubnetWindow, c.TenantLimit, c.SpikeFactor, c.BaselineDays, c.TenantWindow, c.PlatformLimit, c.SpikeFactor)
 	t.Logf("  chance per guess <= 1/(366 - (CardHardLimit %d - 1)) = 1/%d", c.CardHardLimit, worst)
 	t.Logf("  cards taken over per day <= %d × %d / %d = %.1f (spraying one guess per card: %d × %d / 366 = %.1f)",
 		addresses, perDay, worst, bound, addresses, perDay, float64(addresses*perDay)/366)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -166,13 +167,26 @@ func ipKeys(scope, ip string) []string {
 const (
 	kTenantFails  = iota // failures in the city within TenantWindow
 	kTenantAttack        // the city's "under attack" flag; TTL = TenantAttack
+	kTenantHist          // the city's failures per window of one day (a hash), for its baseline
 	nTenantKeys
 )
 
-func tenantKeys(tenantID string) []string {
+// tenantKeys returns the city's keys; the history key is that of the given day (days since
+// the Unix epoch, UTC).
+func tenantKeys(tenantID string, day int64) []string {
 	p := keyPrefix + "t:" + tenantID + ":city:"
-	return []string{kTenantFails: p + "fails", kTenantAttack: p + "attack"}
+	return []string{kTenantFails: p + "fails", kTenantAttack: p + "attack", kTenantHist: histKey(p, day)}
 }
+
+// platformKeys returns the platform-wide keys, laid out like a city's. They are named after
+// the guard's HMAC key, so that guards with different keys (tests sharing one Redis) never
+// share a platform count, while every process of one deployment does.
+func (g *Guard) platformKeys(day int64) []string {
+	p := g.platformPrefix
+	return []string{kTenantFails: p + "fails", kTenantAttack: p + "attack", kTenantHist: histKey(p, day)}
+}
+
+func histKey(prefix string, day int64) string { return prefix + "hist:" + strconv.FormatInt(day, 10) }
 
 const (
 	kNetFails  = iota // failures from the subnet within SubnetWindow
@@ -185,17 +199,19 @@ func netKeys(net string) []string {
 	return []string{kNetFails: p + "fails", kNetStepUp: p + "stepup"}
 }
 
-// attemptKeys returns the KEYS for one attempt: the card keys, the tenant keys, then (when ip is
-// not empty) the tenant-scoped and the global IP keys and the subnet keys, with the number of
-// IP groups and subnets.
-func (g *Guard) attemptKeys(tenantID, cardNo, ip string) (keys []string, card string, nIP, nNet int, err error) {
+// attemptKeys returns the KEYS for one attempt in window (see windowOf): the card keys, the
+// city's and the platform's keys, then (when ip is not empty) the tenant-scoped and the global
+// IP keys and the subnet keys, with the number of IP groups and subnets.
+func (g *Guard) attemptKeys(tenantID, cardNo, ip string, window int64) (keys []string, card string, nIP, nNet int, err error) {
 	card, err = g.cardHash(tenantID, cardNo)
 	if err != nil {
 		return nil, "", 0, 0, err
 	}
-	keys = make([]string, 0, nCardKeys+nTenantKeys+2*nIPKeys+2*nNetKeys)
+	day := g.dayOf(window)
+	keys = make([]string, 0, nCardKeys+2*nTenantKeys+2*nIPKeys+2*nNetKeys)
 	keys = append(keys, cardKeys(tenantID, card)...)
-	keys = append(keys, tenantKeys(tenantID)...)
+	keys = append(keys, tenantKeys(tenantID, day)...)
+	keys = append(keys, g.platformKeys(day)...)
 	if ip == "" {
 		return keys, card, 0, 0, nil
 	}

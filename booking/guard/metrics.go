@@ -36,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"reason"}),
 		locks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "madoguchi_login_locks_total",
-			Help: "Locks imposed by the login guard, by level (soft, hard, ip_spray, attack: a city's failure spike, which requires a proof of work on every login there).",
+			Help: "Locks imposed by the login guard, by level (soft, hard, ip_spray, attack: a city's failure spike, which requires a proof of work on every login there; platform_attack: the same for all cities together, which requires it everywhere).",
 		}, []string{"level"}),
 		pow: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "madoguchi_login_pow_total",
@@ -49,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		ReasonIPLimit, ReasonStepUp} {
 		m.failures.WithLabelValues(r)
 	}
-	for _, l := range []string{LockSoft, LockHard, LockIPSpray, LockAttack} {
+	for _, l := range []string{LockSoft, LockHard, LockIPSpray, LockAttack, LockPlatform} {
 		m.locks.WithLabelValues(l)
 	}
 	for _, r := range []string{powSolved, powWaited, powInvalid} {

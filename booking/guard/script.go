@@ -3,7 +3,8 @@ package guard
 // The scripts take the KEYS built by attemptKeys and the ARGV built by Config.args:
 //
 //	KEYS  1-5 the card: fails, lock, total, hardlock, backoff
-//	      6-7 the city: fails, attack
+//	      6-8 the city: fails, attack, the day's history hash
+//	     9-11 the platform: the same
 //	      then nIP groups of five IP keys (tenant scope, then global): short, daily, stepup,
 //	      cards, block; then nNet groups of two subnet keys: fails, stepup
 //	ARGV  1 card soft limit     2 soft window ms    3 soft lock ms
@@ -13,13 +14,16 @@ package guard
 //	     12 ip daily limit     13 daily window ms
 //	     14 spray limit        15 spray window ms  16 spray block ms
 //	     17 subnet limit       18 subnet window ms 19 subnet step-up ms
-//	     20 city limit         21 city window ms   22 city attack ms
+//	     20 city limit in force (its baseline)     21 city window ms   22 city attack ms
 //	     23 nIP                24 nNet             25 proof of work given (0|1)
 //	     26 set member for the spray sets (the card hash)
+//	     27 platform limit in force                28 platform attack ms
+//	     29 the attempt's window (history field)   30 history TTL ms
 //
 // Check and Attempt reply {allowed 0|1, reason, retry-after ms, step-up 0|1, soft lock fired,
 // hard lock fired, spray block fired, city attack fired (0|1 each), failures since the last
-// success, then the same four decision fields for the next attempt should this one fail}.
+// success, then the same four decision fields for the next attempt should this one fail, then
+// platform attack fired (0|1)}.
 // Running in Redis makes each attempt atomic: the decision and the count are one step, so
 // concurrent attempts are judged one after the other and a threshold fires exactly once. All
 // keys of one call must live on one node, which holds for the standalone and Sentinel
@@ -27,9 +31,10 @@ package guard
 const luaCommon = `
 local A = {}
 for i = 1, 25 do A[i] = tonumber(ARGV[i]) end
+for i = 27, 30 do A[i] = tonumber(ARGV[i]) end
 local member = ARGV[26]
 local nip, nnet = A[23], A[24]
-local ipbase, netbase = 8, 8 + 5 * A[23]
+local ipbase, netbase = 12, 12 + 5 * A[23]
 
 local function incr_window(key, ms)
   local n = redis.call('INCR', key)
@@ -69,7 +74,8 @@ local function decide()
     reason = 'card_hard_locked'
     retry = 0
   end
-  local stepup = redis.call('EXISTS', KEYS[7])
+  local stepup = redis.call('EXISTS', KEYS[7], KEYS[10])
+  if stepup > 1 then stepup = 1 end
   for g = 0, nip - 1 do
     if redis.call('EXISTS', KEYS[ipbase + 5 * g + 2]) == 1 then stepup = 1 end
   end
@@ -86,7 +92,7 @@ end
 const luaCheck = luaCommon + `
 local allowed, reason, retry, stepup = decide()
 local total = tonumber(redis.call('GET', KEYS[3]) or '0')
-return {allowed, reason, retry, stepup, 0, 0, 0, 0, total, allowed, reason, retry, stepup}
+return {allowed, reason, retry, stepup, 0, 0, 0, 0, total, allowed, reason, retry, stepup, 0}
 `
 
 // luaAttempt decides on one attempt and, when it may proceed, counts it as a failure on every
@@ -96,10 +102,10 @@ const luaAttempt = luaCommon + `
 local allowed, reason, retry, stepup = decide()
 local total = tonumber(redis.call('GET', KEYS[3]) or '0')
 if allowed == 0 then
-  return {0, reason, retry, stepup, 0, 0, 0, 0, total, 0, reason, retry, stepup}
+  return {0, reason, retry, stepup, 0, 0, 0, 0, total, 0, reason, retry, stepup, 0}
 end
 if stepup == 1 and A[25] == 0 then
-  return {0, 'step_up_required', 0, 1, 0, 0, 0, 0, total, 0, 'step_up_required', 0, 1}
+  return {0, 'step_up_required', 0, 1, 0, 0, 0, 0, total, 0, 'step_up_required', 0, 1, 0}
 end
 local fired_soft, fired_hard, fired_spray, fired_attack = 0, 0, 0, 0
 
@@ -131,11 +137,23 @@ if not hard then
   end
 end
 
--- The city: a spike of failures puts it under attack (step-up for every login).
-if incr_window(KEYS[6], A[21]) >= A[20] and redis.call('EXISTS', KEYS[7]) == 0 then
-  redis.call('SET', KEYS[7], '1', 'PX', A[22])
-  fired_attack = 1
+-- The city, and the platform: a spike of failures against the scope's baseline puts it under
+-- attack (step-up for every login in the city, or everywhere). The failure joins the scope's
+-- history unless the scope is under attack already.
+local function spike(k, limit, attack_ms)
+  local under = redis.call('EXISTS', KEYS[k + 1]) == 1
+  if not under then
+    redis.call('HINCRBY', KEYS[k + 2], ARGV[29], 1)
+    if redis.call('PTTL', KEYS[k + 2]) == -1 then redis.call('PEXPIRE', KEYS[k + 2], A[30]) end
+  end
+  if incr_window(KEYS[k], A[21]) >= limit and not under then
+    redis.call('SET', KEYS[k + 1], '1', 'PX', attack_ms)
+    return 1
+  end
+  return 0
 end
+fired_attack = spike(6, A[20], A[22])
+local fired_platform = spike(9, A[27], A[28])
 
 -- Client IP, per tenant and globally: failure counts for step-up and the daily limit,
 -- distinct cards for spray.
@@ -168,14 +186,14 @@ for g = 0, nnet - 1 do
 end
 
 local a2, r2, t2, s2 = decide()
-return {1, '', 0, stepup, fired_soft, fired_hard, fired_spray, fired_attack, total, a2, r2, t2, s2}
+return {1, '', 0, stepup, fired_soft, fired_hard, fired_spray, fired_attack, total, a2, r2, t2, s2, fired_platform}
 `
 
 // luaGiveBack returns the count of an attempt that succeeded: it resets the card's failure
 // counters and back-off (a success resets them), lifts a lock that this very attempt imposed,
-// and takes the attempt off the city, IP and subnet counters, which count failures only.
-// KEYS as for luaAttempt; ARGV: 1 nIP, 2 nNet, 3 member, 4 soft fired, 5 hard fired,
-// 6 spray fired.
+// and takes the attempt off the city, platform, IP and subnet counters and the history, which
+// count failures only. KEYS as for luaAttempt; ARGV: 1 nIP, 2 nNet, 3 member, 4 soft fired,
+// 5 hard fired, 6 spray fired, 7 the attempt's window (history field).
 const luaGiveBack = `
 local nip, nnet = tonumber(ARGV[1]), tonumber(ARGV[2])
 local member = ARGV[3]
@@ -185,16 +203,21 @@ end
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[5])
 if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
 if ARGV[5] == '1' then redis.call('DEL', KEYS[4]) end
-decr(KEYS[6])
+for _, k in ipairs({6, 9}) do
+  decr(KEYS[k])
+  if redis.call('EXISTS', KEYS[k + 1]) == 0 and tonumber(redis.call('HGET', KEYS[k + 2], ARGV[7]) or '0') > 0 then
+    redis.call('HINCRBY', KEYS[k + 2], ARGV[7], -1)
+  end
+end
 for g = 0, nip - 1 do
-  local base = 8 + 5 * g
+  local base = 12 + 5 * g
   decr(KEYS[base])
   decr(KEYS[base + 1])
   redis.call('SREM', KEYS[base + 3], member)
   if ARGV[6] == '1' then redis.call('DEL', KEYS[base + 4]) end
 end
 for g = 0, nnet - 1 do
-  decr(KEYS[8 + 5 * nip + 2 * g])
+  decr(KEYS[12 + 5 * nip + 2 * g])
 end
 return 1
 `

@@ -20,6 +20,7 @@ type LoginPage struct {
 // vendorWording replaces the domain's staff messages that send a city's clerk to their 市管理者
 // with the vendor's own wording (a locked or expired vendor account is reset by a colleague).
 var vendorWording = map[string]string{
+	"staff.login.failed":  "ops.login.failed",
 	"staff.login.locked":  "ops.login.locked",
 	"staff.login.expired": "ops.login.password_expired",
 }

@@ -116,7 +116,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		a.Close()
 		return nil, fmt.Errorf("MADOGUCHI_REDIS_URL: %w", err)
 	}
-	g, err := guard.New(a.Redis, o.SecretKey, guard.DefaultConfig(), a.Registry)
+	g, err := guard.New(a.Redis, o.SecretKey, guard.DefaultConfig(), a.Registry, guard.WithClock(o.Now))
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -125,6 +125,10 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.Ops = tenant.NewOpsAccounts(a.DB, o.Now)
 	a.Directory = tenant.NewDirectory(a.Tenants, 10*time.Second)
 	a.Accounts = tenant.NewAccounts(a.DB, o.Now)
+	if err := registerRecheckLimited(a.Registry); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if a.SlotFeed, err = slotfeed.NewPublisher(slotfeed.PublisherConfig{Redis: a.Redis, Log: a.log, Metrics: a.Registry}); err != nil {
 		a.Close()
 		return nil, err
@@ -260,4 +264,23 @@ func (a *App) Close() {
 func processName() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// registerRecheckLimited exports tenant.RecheckLimited on reg (nothing when reg is nil):
+// madoguchi_password_recheck_limited_total{account="staff"|"vendor"}.
+func registerRecheckLimited(reg *prometheus.Registry) error {
+	if reg == nil {
+		return nil
+	}
+	for _, kind := range []string{tenant.RecheckStaff, tenant.RecheckVendor} {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "madoguchi_password_recheck_limited_total",
+			Help:        "Staff or vendor accounts whose current-password re-checks reached the limit (5 failures in 15 minutes; the checks are then refused until the window ends), by kind of account. Each is also in the audit log (password.recheck_failed).",
+			ConstLabels: prometheus.Labels{"account": kind},
+		}, func() float64 { return float64(tenant.RecheckLimited(kind)) })
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register recheck metric: %w", err)
+		}
+	}
+	return nil
 }
