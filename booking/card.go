@@ -233,7 +233,17 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	})
 	found := err == nil
 	if err != nil && tenant.ErrorCode(err) != tenant.NotFound {
-		return nil, err // not judged: the attempt stays counted
+		// Not judged (the database did not answer): the attempt is given back, so a failover
+		// locks no citizen out and puts no city under attack.
+		if rerr := g.Release(ctx, d); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		if operator {
+			if rerr := g.OperatorSucceeded(ctx, in.Operator.String()); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return nil, err
 	}
 	stored := card.BirthHMAC
 	if !found {

@@ -174,3 +174,35 @@ func newGuard(t *testing.T, cfg guard.Config, opts ...guard.Option) *guard.Guard
 	}
 	return g
 }
+
+// TestLoginDatabaseDownCountsNothing: logins that could not be judged because PostgreSQL did not
+// answer (a failover) are unavailable and are given back: afterwards the card is not locked,
+// the address not slowed and the city not under attack, and the right birthday logs in at once.
+func TestLoginDatabaseDownCountsNothing(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	clock := tenanttest.NewClock()
+	g := newGuard(t, guard.Config{TenantLimit: 3, PowBits: 8}, guard.WithClock(clock.Now))
+	tn := tenanttest.MustCreateTenant(t, d.App)
+	svc := booking.NewService(d.App, booking.Config{SecretKey: bookingtest.Key, Guard: g, Now: clock.Now})
+	card := bookingtest.MustCard(t, svc, tn, "0312")
+	dead, err := tenant.OpenDBLazy("postgres://nobody@127.0.0.1:1/none?connect_timeout=1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	down := booking.NewService(dead, booking.Config{SecretKey: bookingtest.Key, Guard: g, Now: clock.Now})
+	const ip = "192.0.2.80"
+	for i := range 12 {
+		_, err := down.Login(ctx, tn, booking.LoginInput{CardNo: card.CardNo, Birth: "0312", IP: ip})
+		if e := tenant.AsError(err); e == nil || e.Code != tenant.Unavailable {
+			t.Fatalf("login %d with the database down = %v, want unavailable", i+1, err)
+		}
+	}
+	if up, err := g.StepUpRequired(ctx, tn.ID.String(), ip); err != nil || up {
+		t.Fatalf("after the outage: step-up required = %v, %v; want no (nothing was judged)", up, err)
+	}
+	if _, err := svc.Login(ctx, tn, booking.LoginInput{CardNo: card.CardNo, Birth: "0312", IP: ip}); err != nil {
+		t.Fatalf("the right birthday after the outage: %v, want a login", err)
+	}
+}

@@ -283,6 +283,25 @@ func (g *Guard) Failed(d Decision) {
 // ErrUnavailable error when Redis fails and an ErrInvalidInput error for a Decision that is
 // not an allowed Attempt's.
 func (g *Guard) Succeed(ctx context.Context, d Decision) error {
+	if err := g.giveBack(ctx, d, true); err != nil {
+		return fmt.Errorf("record successful login: %w", err)
+	}
+	return nil
+}
+
+// Release gives back the count of an allowed attempt whose guess was never judged (the
+// database could not be asked): this one attempt comes off the card, IP, subnet, city and
+// platform counters, so an outage of the database does not lock citizens out or put their city
+// under attack, while the card's earlier failures stay counted. Nothing was learnt from the
+// guess, so giving it back grants an attacker nothing. Errors as for Succeed.
+func (g *Guard) Release(ctx context.Context, d Decision) error {
+	if err := g.giveBack(ctx, d, false); err != nil {
+		return fmt.Errorf("give back an unjudged login: %w", err)
+	}
+	return nil
+}
+
+func (g *Guard) giveBack(ctx context.Context, d Decision, judged bool) error {
 	a := d.att
 	if !d.Allowed || a == nil {
 		return fmt.Errorf("%w: not an allowed attempt", ErrInvalidInput)
@@ -293,8 +312,8 @@ func (g *Guard) Succeed(ctx context.Context, d Decision) error {
 		}
 		return 0
 	}
-	if err := g.giveBak.Run(ctx, g.rdb, a.keys, a.nIP, a.nNet, a.member, b(a.firedSoft), b(a.firedHard), b(a.firedSpray), a.window).Err(); err != nil {
-		return fmt.Errorf("record successful login: %w: %w", ErrUnavailable, err)
+	if err := g.giveBak.Run(ctx, g.rdb, a.keys, a.nIP, a.nNet, a.member, b(a.firedSoft), b(a.firedHard), b(a.firedSpray), a.window, b(judged)).Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
 }

@@ -189,18 +189,26 @@ local a2, r2, t2, s2 = decide()
 return {1, '', 0, stepup, fired_soft, fired_hard, fired_spray, fired_attack, total, a2, r2, t2, s2, fired_platform}
 `
 
-// luaGiveBack returns the count of an attempt that succeeded: it resets the card's failure
-// counters and back-off (a success resets them), lifts a lock that this very attempt imposed,
-// and takes the attempt off the city, platform, IP and subnet counters and the history, which
-// count failures only. KEYS as for luaAttempt; ARGV: 1 nIP, 2 nNet, 3 member, 4 soft fired,
-// 5 hard fired, 6 spray fired, 7 the attempt's window (history field).
+// luaGiveBack returns the count of an attempt that succeeded (ARGV[8] '1'): it resets the
+// card's failure counters and back-off (a success resets them), lifts a lock that this very
+// attempt imposed, and takes the attempt off the city, platform, IP and subnet counters and the
+// history, which count failures only. For an attempt that was never judged (ARGV[8] '0': the
+// database could not be asked) it takes just this attempt off the card's counters instead of
+// resetting them; a back-off it started stays. KEYS as for luaAttempt; ARGV: 1 nIP, 2 nNet,
+// 3 member, 4 soft fired, 5 hard fired, 6 spray fired, 7 the attempt's window (history field),
+// 8 judged.
 const luaGiveBack = `
 local nip, nnet = tonumber(ARGV[1]), tonumber(ARGV[2])
 local member = ARGV[3]
 local function decr(key)
   if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
 end
-redis.call('DEL', KEYS[1], KEYS[3], KEYS[5])
+if ARGV[8] == '1' then
+  redis.call('DEL', KEYS[1], KEYS[3], KEYS[5])
+else
+  decr(KEYS[1])
+  decr(KEYS[3])
+end
 if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
 if ARGV[5] == '1' then redis.call('DEL', KEYS[4]) end
 for _, k in ipairs({6, 9}) do
