@@ -347,6 +347,34 @@ func (s *Service) CardByID(ctx context.Context, tenantID, id uuid.UUID) (_ *Card
 	return &c, nil
 }
 
+// CardsByID returns the cards ids, in that order, in one query: not_found when one of them is
+// not the tenant's (a session's party: the card that logged in and its family members).
+func (s *Service) CardsByID(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID) (_ []*Card, err error) {
+	defer tenant.Wrap(&err, "booking.CardsByID(%s, %d cards)", tenantID, len(ids))
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var found []*Card
+	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+		found = nil
+		return tx.NewSelect().Model(&found).Where("id IN (?)", bun.List(ids)).Scan(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[uuid.UUID]*Card, len(found))
+	for _, c := range found {
+		byID[c.ID] = c
+	}
+	out := make([]*Card, len(ids))
+	for i, id := range ids {
+		if out[i] = byID[id]; out[i] == nil {
+			return nil, tenant.Errorf(tenant.NotFound, "error.not_found")
+		}
+	}
+	return out, nil
+}
+
 // unlockCard lifts the login locks of a card after staff or the call center checked the caller.
 func (s *Service) unlockCard(ctx context.Context, t *tenant.Tenant, cardNo string) error {
 	no := NormalizeCardNo(cardNo)

@@ -429,7 +429,7 @@ var recordCases = map[string]recordCase{
 // reminders, the import's preview and progress, the fleet overview's counts (counts only, no
 // citizen's record), and the clock.
 var unrecorded = []string{
-	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
+	"Availability", "Board", "BookableSlots", "CardByID", "CardsByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "ExtendHold", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",

@@ -239,7 +239,7 @@ var changesSlots = map[string]bool{
 // slotReads are the exported methods that write no places, slots or holds, and have no record
 // case: reads, mail, imports (cards only), login, the clock.
 var slotReads = []string{
-	"Availability", "Board", "BookableSlots", "CardByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
+	"Availability", "Board", "BookableSlots", "CardByID", "CardsByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
 	"ImportProfile", "LocationByID", "Locations", "Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList",
 	"MailTemplateOf", "MarkOutboxEnqueued", "MonthlyReport", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",

@@ -85,28 +85,43 @@ func (u *UI) holdExpired(c *fiber.Ctx, sess *CitizenSession) error {
 	return u.render(c, "citizen/expired", &ConfirmPage{BasePage: u.base(c)})
 }
 
-// citizenReserve books (or moves the reservation to) the held time.
+// citizenReserve books (or moves the reservation to) the held time. The confirm page's data
+// (slot, place, cards) is read only when the page is shown again (a wrong address): a booking
+// reads just its hold before the booking transaction itself.
 func (u *UI) citizenReserve(c *fiber.Ctx) error {
 	sess := citizenOf(c)
 	email, email2 := strings.TrimSpace(c.FormValue("email")), strings.TrimSpace(c.FormValue("email2"))
-	p, err := u.confirmPage(c, sess)
-	if err != nil {
-		return err
-	}
-	if p == nil {
+	if sess.HoldID == uuid.Nil {
 		return u.holdExpired(c, sess)
 	}
 	t, actor := web.TenantOf(c), tenant.Citizen("")
-	p.Email, p.Email2 = email, email2
 	if sess.Changing == uuid.Nil {
+		var fields map[string]string
 		if _, err := booking.ValidateEmail(email); err != nil {
-			return u.confirmInvalid(c, p, tenant.AsError(err).Fields)
+			fields = tenant.AsError(err).Fields
+		} else if email != email2 {
+			fields = map[string]string{"email2": "reserve.email.mismatch"}
 		}
-		if email != email2 {
-			return u.confirmInvalid(c, p, map[string]string{"email2": "reserve.email.mismatch"})
+		if fields != nil {
+			p, err := u.confirmPage(c, sess)
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				return u.holdExpired(c, sess)
+			}
+			p.Email, p.Email2 = email, email2
+			return u.confirmInvalid(c, p, fields)
 		}
 	}
+	// The hold must still be there: one that ran out is told as such, never booked anew.
+	if _, err := u.deps.Booking.HoldByID(c.UserContext(), t, sess.HoldID); tenant.ErrorCode(err) == tenant.NotFound {
+		return u.holdExpired(c, sess)
+	} else if err != nil {
+		return err
+	}
 	var r *booking.Reservation
+	var err error
 	if sess.Changing != uuid.Nil {
 		r, err = u.deps.Booking.Change(c.UserContext(), t, sess.Changing, sess.HoldSlot, sess.HoldID, actor)
 	} else {

@@ -21,15 +21,7 @@ type MenuPage struct {
 
 // sessionCards loads the session's cards (the logged-in one first).
 func (u *UI) sessionCards(c *fiber.Ctx, sess *CitizenSession) ([]*booking.Card, error) {
-	var cards []*booking.Card
-	for _, id := range sess.Cards() {
-		card, err := u.deps.Booking.CardByID(c.UserContext(), web.TenantOf(c).ID, id)
-		if err != nil {
-			return nil, err
-		}
-		cards = append(cards, card)
-	}
-	return cards, nil
+	return u.deps.Booking.CardsByID(c.UserContext(), web.TenantOf(c).ID, sess.Cards())
 }
 
 func (u *UI) citizenMenu(c *fiber.Ctx) error {

@@ -46,6 +46,7 @@ func TestLoadConfig(t *testing.T) {
 		LoginPerMinute:       120,
 		CitizenConcurrency:   8,
 		ShutdownTimeout:      10 * time.Second,
+		ShutdownDrain:        5 * time.Second,
 		SecureCookies:        true,
 		AvailabilityCacheTTL: 2 * time.Second,
 		LiveMaxStreams:       500,
