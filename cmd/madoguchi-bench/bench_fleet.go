@@ -280,8 +280,7 @@ func dropFleetDB(ctx context.Context, adminURL, name string) error {
 }
 
 // ensureFleetDB makes database name hold size: kept when its comment says it does, otherwise
-// dropped and built again — roles name_owner and name_app (LOGIN, no password: as the tests'
-// databases, for a server that trusts local connections), the migrations, then every row by COPY
+// dropped and built again (createBenchDB), then every row by COPY
 // as the superuser with the foreign keys' triggers off (the rows are consistent by
 // construction), then ANALYZE. It reports whether it built.
 func ensureFleetDB(ctx context.Context, adminURL, name string, size fleetSize, stderr io.Writer) (bool, error) {
@@ -302,24 +301,8 @@ func ensureFleetDB(ctx context.Context, adminURL, name string, size fleetSize, s
 	if err := dropFleetDB(ctx, adminURL, name); err != nil {
 		return false, err
 	}
-	owner, appRole := name+"_owner", name+"_app"
-	for _, s := range []string{
-		"CREATE ROLE " + pgx.Identifier{owner}.Sanitize() + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
-		"CREATE ROLE " + pgx.Identifier{appRole}.Sanitize() + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
-		"CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " OWNER " + pgx.Identifier{owner}.Sanitize(),
-	} {
-		if _, err := admin.Exec(ctx, s); err != nil {
-			return false, fmt.Errorf("%s: %w", s, err)
-		}
-	}
-	odb, err := tenant.OpenDB(ctx, roleURL(adminURL, owner, name), 2)
-	if err != nil {
+	if err := createBenchDB(ctx, admin, adminURL, name); err != nil {
 		return false, err
-	}
-	_, err = migrations.Up(ctx, odb, appRole)
-	odb.Close()
-	if err != nil {
-		return false, fmt.Errorf("migrate: %w", err)
 	}
 	su, err := pgx.Connect(ctx, roleURL(adminURL, mustUser(adminURL), name))
 	if err != nil {
@@ -337,6 +320,32 @@ func ensureFleetDB(ctx context.Context, adminURL, name string, size fleetSize, s
 		return false, err
 	}
 	return true, nil
+}
+
+// createBenchDB creates database name owned by a new role name_owner, with a new runtime role
+// name_app (both LOGIN, no password: as the tests' databases, for a server that trusts local
+// connections, neither superuser nor BYPASSRLS), and migrates it as the owner.
+func createBenchDB(ctx context.Context, admin *pgx.Conn, adminURL, name string) error {
+	owner, appRole := name+"_owner", name+"_app"
+	for _, s := range []string{
+		"CREATE ROLE " + pgx.Identifier{owner}.Sanitize() + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
+		"CREATE ROLE " + pgx.Identifier{appRole}.Sanitize() + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
+		"CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " OWNER " + pgx.Identifier{owner}.Sanitize(),
+	} {
+		if _, err := admin.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	odb, err := tenant.OpenDB(ctx, roleURL(adminURL, owner, name), 2)
+	if err != nil {
+		return err
+	}
+	_, err = migrations.Up(ctx, odb, appRole)
+	odb.Close()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
 }
 
 func mustUser(adminURL string) string {

@@ -503,14 +503,7 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	today := booking.DateOf(now)
-	month := booking.DateOf(time.Date(today.Year, today.Month+1, 1, 12, 0, 0, 0, time.Local))
-	end := booking.DateOf(month.Time(12, 0).AddDate(0, 1, -1))
-	from := month
-	if fb := booking.FirstBookableDay(sc.tenant, now); month.Before(fb) {
-		from = fb
-	}
+	month, from, end := calendarMonth(sc, time.Now())
 	calendar := "http://" + host + "/calendar?location=" + sc.location.ID.String() + "&month=" + month.Time(12, 0).Format("2006-01")
 	gC, g0, gH := newGetter(addrC, p.clients), newGetter(addr0, p.clients), newGetter(addrH, p.clients)
 
@@ -564,7 +557,7 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 		loginR = append(loginR, l.rate)
 		if pgbenchPath != "" {
 			pr := pgbench(ctx, pgbenchPath, a.cfg.DatabaseURL, pgbenchRun{name: "pointread", mode: o.pgbenchMode, clients: p.clients, log: true,
-				script: fmt.Sprintf("\\set no %d + random(0, %d)\nSELECT id, status FROM cards WHERE card_no = :no::text;\n", benchAppCardBase, so.cards-1),
+				script: pointReadScript(so.cards),
 				args:   []string{"-T", strconv.Itoa(p.pgSeconds())},
 				env:    []string{"PGOPTIONS=-c app.tenant_id=" + sc.tenant.ID.String()}}, stderr)
 			pgReadRes = append(pgReadRes, pr)
@@ -615,6 +608,12 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 	return nil
 }
 
+// pointReadScript is a point read of one card of the first cards of the app's pool, as a login
+// reads it, in pgbench (the tenant scope comes from PGOPTIONS).
+func pointReadScript(cards int) string {
+	return fmt.Sprintf("\\set no %d + random(0, %d)\nSELECT id, status FROM cards WHERE card_no = :no::text;\n", benchAppCardBase, cards-1)
+}
+
 // medianPG is the latency of the middle run of rs.
 func medianPG(rs []PGBenchResult) (Latency, bool) {
 	if len(rs) == 0 {
@@ -632,6 +631,19 @@ func calendarScript(sc *benchScratch, from, to booking.Date) (string, error) {
 		return "", err
 	}
 	return "BEGIN;\nSELECT set_config('app.tenant_id', '" + sc.tenant.ID.String() + "', true);\n" + q + ";\nCOMMIT;\n", nil
+}
+
+// calendarMonth is the month after now's as the calendar page reads it: its first day, the first
+// day shown (not before the first bookable one) and its last day.
+func calendarMonth(sc *benchScratch, now time.Time) (month, from, end booking.Date) {
+	today := booking.DateOf(now)
+	month = booking.DateOf(time.Date(today.Year, today.Month+1, 1, 12, 0, 0, 0, time.Local))
+	end = booking.DateOf(month.Time(12, 0).AddDate(0, 1, -1))
+	from = month
+	if fb := booking.FirstBookableDay(sc.tenant, now); month.Before(fb) {
+		from = fb
+	}
+	return month, from, end
 }
 
 // loginClient is an HTTP client from loopback address number g (127.3.0.0 upwards), no redirects

@@ -30,7 +30,7 @@ func main() {
 
 const usage = `usage: madoguchi-bench [flags]
        madoguchi-bench -import [-rows N] [-rounds N] [-ref-url OWNER_URL] [-json]
-       madoguchi-bench -goals [-short] [-json]
+       madoguchi-bench -goals [-short] [-admin-url URL] [-json]
        madoguchi-bench -fleet [-fleet-db NAME] [-fleet-cities N] [-fleet-cards N] [-fleet-reservations N] [-admin-url URL] [-json]
        madoguchi-bench -rush [-citizens N] [-places N] [-arrival D] [-citizen-concurrency N] [-json]
 
@@ -51,8 +51,10 @@ SQL. -arrival spreads arrivals instead (open loop).
 
 With -goals: runs the booking bench (G1), the rush closed and with open arrivals (G3), the
 import bench (G6), the reserve SQL against the minimal booking transaction, POST /reserve alone
-(G2), the calendar month page from the cache and on a miss (G4, G5) and the citizen login (G9),
-each against its reference in the same run, and prints one table; -short is the version CI runs.
+(G2), the calendar month page from the cache and on a miss (G4, G5), the citizen login (G9) and
+the hot statements with row-level security on and off in a scratch database created (and dropped)
+with the superuser of -admin-url (G8; skipped with a note without one), each against its reference
+in the same run, and prints one table; -short is the version CI runs.
 -cpuprofile FILE profiles the run for go tool pprof.
 
 With -fleet (goal G12, never in CI): builds once a database of -fleet-cities cities with their
@@ -205,7 +207,7 @@ func parseFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.fleetCards, "fleet-cards", 5_000_000, "with -fleet: cards in all")
 	fs.IntVar(&o.fleetReservations, "fleet-reservations", 2_000_000, "with -fleet: past reservations in all")
 	fs.IntVar(&o.fleetSamples, "fleet-samples", 200, "with -fleet: logins, calendar months and bookings timed per database and round")
-	fs.StringVar(&o.adminURL, "admin-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "with -fleet: a superuser's URL, to create the databases and their roles and to COPY the rows")
+	fs.StringVar(&o.adminURL, "admin-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "with -fleet and -goals (G8): a superuser's URL, to create the databases and their roles (and with -fleet to COPY the rows)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (the in-process web app and the load it generates; not pgbench or PostgreSQL) to this file, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
