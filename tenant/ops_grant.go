@@ -65,10 +65,10 @@ func (o *OpsAccounts) grantScope(ctx context.Context, operatorID uuid.UUID, slug
 
 // Grant lets operator serve the city with slug. Granting again changes nothing. A training city
 // (研修用) may be granted: a call center trains its operators on it, with its practice cards, and
-// no call there reaches a citizen. It returns
-// not_found ("ops.account.not_found", "tenant.not_found"), invalid ("ops.grant.not_operator")
-// for an account of the ops team, and forbidden for an actor who is not the vendor (or the
-// system). Audit: "vendor.operator.grant" (target: the operator's login id).
+// no call there reaches a citizen. It returns not_found ("ops.account.not_found",
+// "tenant.not_found"), invalid ("ops.grant.not_operator") for an account of the ops team, and
+// forbidden for an actor who is not the vendor (or the system). Audit: "vendor.operator.grant"
+// (target: the operator's login id).
 func (o *OpsAccounts) Grant(ctx context.Context, operatorID uuid.UUID, slug string, by Actor) (err error) {
 	defer Wrap(&err, "tenant.OpsAccounts.Grant(%s)", operatorID)
 	return o.grantScope(ctx, operatorID, slug, by, func(ctx context.Context, tx bun.Tx, op *OpsAccount, t *Tenant) error {
