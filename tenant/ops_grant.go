@@ -23,7 +23,13 @@ type Grant struct {
 	Status    Status    `bun:"status"`
 	GrantedBy string    `bun:"granted_by"`
 	GrantedAt time.Time `bun:"granted_at"`
+	// TrainingOf is set for a training city (研修用): a call center may be granted one to train its
+	// operators, and both consoles mark it wherever it is shown.
+	TrainingOf *uuid.UUID `bun:"training_of"`
 }
+
+// Training reports whether the granted city is a training city.
+func (g *Grant) Training() bool { return g.TrainingOf != nil }
 
 // grantScope finds the city with slug (not_found "tenant.not_found"), then runs fn in its scope
 // with the operator's account locked (not_found "ops.account.not_found"; invalid
@@ -57,10 +63,12 @@ func (o *OpsAccounts) grantScope(ctx context.Context, operatorID uuid.UUID, slug
 	})
 }
 
-// Grant lets operator serve the city with slug. Granting again changes nothing. It returns
-// not_found ("ops.account.not_found", "tenant.not_found"), invalid ("ops.grant.not_operator")
-// for an account of the ops team, and forbidden for an actor who is not the vendor (or the
-// system). Audit: "vendor.operator.grant" (target: the operator's login id).
+// Grant lets operator serve the city with slug. Granting again changes nothing. A training city
+// (研修用) may be granted: a call center trains its operators on it, with its practice cards, and
+// no call there reaches a citizen. It returns not_found ("ops.account.not_found",
+// "tenant.not_found"), invalid ("ops.grant.not_operator") for an account of the ops team, and
+// forbidden for an actor who is not the vendor (or the system). Audit: "vendor.operator.grant"
+// (target: the operator's login id).
 func (o *OpsAccounts) Grant(ctx context.Context, operatorID uuid.UUID, slug string, by Actor) (err error) {
 	defer Wrap(&err, "tenant.OpsAccounts.Grant(%s)", operatorID)
 	return o.grantScope(ctx, operatorID, slug, by, func(ctx context.Context, tx bun.Tx, op *OpsAccount, t *Tenant) error {
@@ -104,7 +112,7 @@ func (o *OpsAccounts) Grants(ctx context.Context, operatorID uuid.UUID) (_ []Gra
 	defer Wrap(&err, "tenant.OpsAccounts.Grants()")
 	var out []Grant
 	err = o.db.NewSelect().TableExpr("operator_grants AS g").Join("JOIN tenants AS t ON t.id = g.tenant").
-		ColumnExpr("t.id AS tenant_id, t.slug, t.name, t.name_kana, t.status, g.granted_by, g.granted_at").
+		ColumnExpr("t.id AS tenant_id, t.slug, t.name, t.name_kana, t.status, t.training_of, g.granted_by, g.granted_at").
 		Where("g.operator = ?", operatorID).OrderExpr("t.slug").Scan(ctx, &out)
 	return out, DBError(err)
 }

@@ -300,8 +300,8 @@ func invalid(fields map[string]string) error {
 }
 
 // resolveCities returns the ids of the cities with the slugs (sorted; nil for nil: every city),
-// naming the field "tenants" when the list is empty (status.tenants.required) or names a city
-// that does not exist (status.tenants.invalid).
+// naming the field "tenants" when the list is empty (status.tenants.required), names a city
+// that does not exist (status.tenants.invalid) or a training city (status.tenants.training).
 func (s *StatusPage) resolveCities(ctx context.Context, tx bun.IDB, fields map[string]string, slugs []string) ([]uuid.UUID, error) {
 	if slugs == nil {
 		return nil, nil
@@ -318,13 +318,26 @@ func (s *StatusPage) resolveCities(ctx context.Context, tx bun.IDB, fields map[s
 		fields["tenants"] = "status.tenants.required"
 		return nil, nil
 	}
-	var ids []uuid.UUID
-	if err := tx.NewSelect().Table("tenants").Column("id").Where("slug IN (?)", bun.List(want)).Scan(ctx, &ids); err != nil {
+	var rows []struct {
+		ID       uuid.UUID `bun:"id"`
+		Training bool      `bun:"training"`
+	}
+	if err := tx.NewSelect().Table("tenants").Column("id").ColumnExpr("training_of IS NOT NULL AS training").
+		Where("slug IN (?)", bun.List(want)).Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
-	if len(ids) != len(want) {
+	if len(rows) != len(want) {
 		fields["tenants"] = "status.tenants.invalid"
 		return nil, nil
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		if r.Training {
+			// A training city (研修用) is never a city the public status page names.
+			fields["tenants"] = "status.tenants.training"
+			return nil, nil
+		}
+		ids[i] = r.ID
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
 	return ids, nil
@@ -709,10 +722,17 @@ func (s *StatusPage) Data(ctx context.Context) (_ *StatusData, err error) {
 	if d.Cities, err = s.cityNames(ctx, d.Incidents, d.Maintenances); err != nil {
 		return nil, err
 	}
+	// One that names only training cities (written before they were refused) is not the public's.
+	named := func(ids []uuid.UUID) bool {
+		return ids == nil || slices.ContainsFunc(ids, func(id uuid.UUID) bool { _, ok := d.Cities[id]; return ok })
+	}
+	d.Incidents = slices.DeleteFunc(d.Incidents, func(i Incident) bool { return !named(i.Tenants) })
+	d.Maintenances = slices.DeleteFunc(d.Maintenances, func(m Maintenance) bool { return !named(m.Tenants) })
 	return d, nil
 }
 
-// cityNames returns the names of the cities the incidents and maintenances name.
+// cityNames returns the names of the cities the incidents and maintenances name, training
+// cities left out.
 func (s *StatusPage) cityNames(ctx context.Context, incs []Incident, ms []Maintenance) (map[uuid.UUID]string, error) {
 	var ids []uuid.UUID
 	for _, i := range incs {
@@ -729,7 +749,9 @@ func (s *StatusPage) cityNames(ctx context.Context, incs []Incident, ms []Mainte
 		ID   uuid.UUID `bun:"id"`
 		Name string    `bun:"name"`
 	}
-	if err := s.db.NewSelect().Table("tenants").Column("id", "name").Where("id IN (?)", bun.List(ids)).Scan(ctx, &rows); err != nil {
+	// A training city is never named on the public page, even if a list held one.
+	if err := s.db.NewSelect().Table("tenants").Column("id", "name").Where("id IN (?)", bun.List(ids)).
+		Where("training_of IS NULL").Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {

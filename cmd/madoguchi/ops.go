@@ -144,9 +144,13 @@ func cmdOps(ctx context.Context, cfg *Config, log *slog.Logger, args []string, s
 			return err
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "SLUG\tNAME\tSTATUS\tGRANTED BY\tGRANTED")
+		fmt.Fprintln(w, "SLUG\tNAME\tSTATUS\tGRANTED BY\tGRANTED\tTRAINING")
 		for _, g := range gs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", g.Slug, g.Name, g.Status, g.GrantedBy, g.GrantedAt.Format("2006-01-02"))
+			training := "-"
+			if g.Training() {
+				training = "training"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", g.Slug, g.Name, g.Status, g.GrantedBy, g.GrantedAt.Format("2006-01-02"), training)
 		}
 		return w.Flush()
 	case "allow add":

@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/madoguchi/madoguchi/tenant"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
@@ -21,7 +23,7 @@ const tenantUsage = `usage: madoguchi tenant <command>
 
   create SLUG NAME --code CODE --admin LOGIN [--admin-name NAME] [--kana KANA] [--color RRGGBB] [--domain HOST]
                                    open a municipality with its first 市管理者 (prints the initial password)
-  list                             list municipalities
+  list                             list municipalities (a training copy: TRAINING names the city it copies)
   show SLUG                        one municipality: code, kana, banner, domains, mail domains
   disable|enable SLUG              take a municipality offline / back online
   admin-reset SLUG LOGIN           new initial password for a 市管理者, unlocked (prints it)
@@ -29,6 +31,8 @@ const tenantUsage = `usage: madoguchi tenant <command>
   mail-domains SLUG DOMAIN... | --none
                                    the domains the municipality may send mail From
   clear-allow-list SLUG            remove the /admin IP allow-list when its admins are locked out
+  training SLUG                    open the municipality's training copy (研修用, SLUG-kensyu) with its
+                                   first 市管理者 kensyu.admin (prints the initial password)
   export SLUG FILE                 write the municipality's handover archive (zip of CSV files and
                                    manifest.json) to FILE, a new file
 
@@ -59,7 +63,7 @@ func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 		cmd, pos = "domain "+pos[0], pos[1:]
 	}
 	want := map[string]int{"create": 2, "list": 0, "show": 1, "disable": 1, "enable": 1, "admin-reset": 2,
-		"domain add": 2, "domain remove": 2, "clear-allow-list": 1, "export": 2}
+		"domain add": 2, "domain remove": 2, "clear-allow-list": 1, "export": 2, "training": 1}
 	if n, ok := want[cmd]; (ok && n != len(pos)) || (!ok && cmd != "mail-domains") || (cmd == "mail-domains" && len(pos) == 0) {
 		return errors.New(tenantUsage)
 	}
@@ -92,9 +96,17 @@ func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 			return err
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "SLUG\tNAME\tCODE\tSTATUS\tCREATED")
+		slugs := map[uuid.UUID]string{}
 		for _, t := range ts {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Slug, t.Name, orDash(t.Code), t.Status, t.CreatedAt.Format("2006-01-02"))
+			slugs[t.ID] = t.Slug
+		}
+		fmt.Fprintln(w, "SLUG\tNAME\tCODE\tSTATUS\tCREATED\tTRAINING")
+		for _, t := range ts {
+			training := "-"
+			if t.Training() {
+				training = "copy of " + slugs[*t.TrainingOf]
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Slug, t.Name, orDash(t.Code), t.Status, t.CreatedAt.Format("2006-01-02"), training)
 		}
 		return w.Flush()
 	case "show":
@@ -152,6 +164,20 @@ func cmdTenant(ctx context.Context, cfg *Config, log *slog.Logger, args []string
 			return describe(err)
 		}
 		fmt.Fprintf(stdout, "%s may send mail From: %s\n", pos[0], orDash(strings.Join(list, ", ")))
+	case "training":
+		src, err := a.Tenants.BySlug(ctx, strings.ToLower(strings.TrimSpace(pos[0])))
+		if err != nil {
+			return describe(err)
+		}
+		t, initial, err := a.Booking.OpenTraining(ctx, src, by)
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "opened %s (%s), the training copy of %s: %s\n"+
+			"no mail is sent from it and it is put back every night at 02:00 JST.\n", t.Slug, t.Name, src.Slug, cityURL(cfg, t.Slug, "/"))
+		fmt.Fprintf(stdout, "its 市管理者 %s logs in at %s with the password below, shown only now;\n"+
+			"it works for 72 hours and must be changed at the first login.\n", tenant.TrainingAdminLogin, cityURL(cfg, t.Slug, "/admin"))
+		fmt.Fprintf(stdout, "initial password: %s\n", initial)
 	case "export":
 		return exportTenant(ctx, a, pos[0], pos[1], by, stdout)
 	case "clear-allow-list":

@@ -199,3 +199,49 @@ func TestSeedDemo(t *testing.T) {
 		t.Errorf("demo locations = %d, %v", len(locs), err)
 	}
 }
+
+// TestTrainingFromTheCommand: `tenant training tsu` opens tsu's training copy through the same
+// domain method as the ops console (booking.Service.OpenTraining): its administrator logs in with
+// the printed password, `tenant list` marks the copy with the city it copies and the real city
+// not at all, and a second copy or a copy of the copy is refused with the domain's message.
+func TestTrainingFromTheCommand(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	getenv := testEnv(t, d, ":0")
+	clock := tenanttest.NewClock()
+	cli(t, getenv, clock, "migrate")
+	cli(t, getenv, clock, "tenant", "create", "tsu", "津市", "--code", "242012", "--admin", "tsu.admin")
+
+	out := cli(t, getenv, clock, "tenant", "training", "tsu")
+	initial := password(t, out)
+	if !strings.Contains(out, "http://tsu-kensyu.localhost/admin") || !strings.Contains(out, tenant.TrainingAdminLogin) {
+		t.Errorf("output does not say where the training copy's admin logs in:\n%s", out)
+	}
+	copyCity, err := tenant.NewService(d.App).BySlug(ctx, "tsu-kensyu")
+	if err != nil || !copyCity.Training() {
+		t.Fatalf("tsu-kensyu = %+v, %v; want a training city", copyCity, err)
+	}
+	admin, err := tenant.NewAccounts(d.App, clock.Now).Authenticate(ctx, copyCity, tenant.TrainingAdminLogin, initial, "192.0.2.10")
+	if err != nil || !admin.MustChange || admin.Role != tenant.RoleAdmin {
+		t.Fatalf("training admin's login with the printed password = %+v, %v", admin, err)
+	}
+
+	list := cli(t, getenv, clock, "tenant", "list")
+	lines := map[string]string{}
+	for _, l := range strings.Split(list, "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			lines[f[0]] = l
+		}
+	}
+	if !strings.Contains(lines["SLUG"], "TRAINING") || !strings.HasSuffix(strings.TrimSpace(lines["tsu-kensyu"]), "copy of tsu") ||
+		!strings.HasSuffix(strings.TrimSpace(lines["tsu"]), "-") {
+		t.Errorf("tenant list does not mark the copy (and only the copy):\n%s", list)
+	}
+
+	for _, c := range []struct{ slug, key string }{{"tsu", "tenant.training.exists"}, {"tsu-kensyu", "tenant.training.of_training"}, {"nowhere", "not_found"}} {
+		err := runAt(ctx, []string{"tenant", "training", c.slug}, getenv, io.Discard, io.Discard, clock.Now)
+		if err == nil || !strings.Contains(err.Error(), c.key) {
+			t.Errorf("tenant training %s = %v; want the refusal %s", c.slug, err, c.key)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func (w *Webhook) Validate() error {
 }
 
 // Receive stores a webhook delivery durably and opens, updates or resolves the page of its
-// group, in one transaction: when it returns nil the alerts are recorded (Alertmanager may take
+// group (an alert about a training city opens none), in one transaction: when it returns nil the alerts are recorded (Alertmanager may take
 // the 2xx as final). A duplicate delivery (HA Alertmanagers, retries) changes nothing but the
 // alerts' last_seen_at. It returns invalid for a payload Validate refuses, and the database's
 // error (unavailable) when nothing could be stored: the receiver answers 503 so Alertmanager
@@ -80,13 +80,20 @@ func (s *Service) Receive(ctx context.Context, w *Webhook) (err error) {
 				}
 				continue
 			}
-			if a.Status == "firing" && page == nil {
-				var err error
+			training, err := trainingAlert(ctx, tx, a)
+			if err != nil {
+				return err
+			}
+			if a.Status == "firing" && page == nil && !training {
 				if page, err = s.openPage(ctx, tx, w, now); err != nil {
 					return err
 				}
 			}
-			if err := upsertAlert(ctx, tx, a, page, now); err != nil {
+			linked := page
+			if training {
+				linked = nil // nor does it keep another alert's page open
+			}
+			if err := upsertAlert(ctx, tx, a, linked, now); err != nil {
 				return err
 			}
 		}
@@ -96,6 +103,17 @@ func (s *Service) Receive(ctx context.Context, w *Webhook) (err error) {
 		return tenant.DBError(err)
 	}
 	return nil
+}
+
+// trainingAlert reports whether a's tenant label names a training city (研修用): its alerts are
+// recorded and never page anyone (a training city is left out of the fleet's figures, so none
+// of the per-city rules should fire for it; this holds whatever a rule says).
+func trainingAlert(ctx context.Context, tx bun.Tx, a WebhookAlert) (bool, error) {
+	slug := a.Labels["tenant"]
+	if slug == "" {
+		return false, nil
+	}
+	return tx.NewSelect().Table("tenants").Where("slug = ? AND training_of IS NOT NULL", slug).Exists(ctx)
 }
 
 // openPage returns the open page of the webhook's group, opening it (with the policy's snapshot

@@ -54,7 +54,7 @@ func (u *UI) cityScope(c *fiber.Ctx) error {
 // decorate puts the city's banner on every page of a city.
 func (u *UI) decorate(c *fiber.Ctx, p *Page) {
 	if t := cityOf(c); t != nil {
-		p.City = &vendor.Banner{Slug: t.Slug, Name: t.Name, Kana: t.NameKana, Colour: t.BannerColor}
+		p.City = &vendor.Banner{Slug: t.Slug, Name: t.Name, Kana: t.NameKana, Colour: t.BannerColor, Training: t.Training()}
 	}
 }
 

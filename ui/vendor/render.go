@@ -26,6 +26,7 @@ type Page struct {
 type Banner struct {
 	Slug, Name, Kana string
 	Colour           string // the city's banner colour (#rrggbb)
+	Training         bool   // a training city (研修用): the training banner goes with the city's
 }
 
 // FieldError is one line of the error summary: the field (its control's id is "f-"+Field) and
