@@ -221,12 +221,6 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 		}
 		return nil, s.lockedError(t, in.IP, d)
 	}
-	if slices.Contains(d.Imposed, guard.LockAttack) || slices.Contains(d.Imposed, guard.LockPlatform) {
-		// Not judged if this fails: the attempt stays counted, which only errs on the safe side.
-		if err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error { return s.raiseAttack(ctx, tx, t, d) }); err != nil {
-			return nil, err
-		}
-	}
 	var card Card
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewSelect().Model(&card).Where("card_no = ?", no).Scan(ctx)
@@ -251,7 +245,15 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 	}
 	ok := hmac.Equal(BirthHMAC(s.cfg.SecretKey, t.ID, no, mmdd), stored) && found
 	if !ok {
-		g.Failed(d)
+		// The city's and the platform's spikes count judged failures only. When Redis fails
+		// here the answer stays "wrong": only this failure is missing from the spike windows.
+		spikes, _ := g.Failed(ctx, d)
+		if len(spikes) > 0 {
+			d.Imposed = append(d.Imposed, spikes...)
+			if err := tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error { return s.raiseAttack(ctx, tx, t, d) }); err != nil {
+				return nil, err
+			}
+		}
 		for _, level := range d.Imposed {
 			if level != guard.LockAttack && level != guard.LockPlatform {
 				s.cfg.Events.Add(t.ID, tenant.EventLoginLock, "citizen_"+level, s.now())

@@ -68,8 +68,11 @@ func (f *fixture) failUntilSpike(tenant, level string, most int) int {
 	for i := 1; i <= most; i++ {
 		d := f.attempt(tenant, f.card(), f.ip(), true)
 		wantAllowed(f.tb, fmt.Sprintf("failure #%d", i), d)
-		f.g.Failed(d)
-		for _, l := range d.Imposed {
+		spikes, err := f.g.Failed(context.Background(), d)
+		if err != nil {
+			f.tb.Fatal(err)
+		}
+		for _, l := range append(d.Imposed, spikes...) {
 			if l == level {
 				return i
 			}
@@ -131,7 +134,7 @@ func TestCityThresholdFollowsItsBaseline(t *testing.T) {
 	}
 	// Failures while under attack are not history: the window keeps the 21 that led to it.
 	for range 5 {
-		f.g.Failed(f.attempt(busy, f.card(), f.ip(), true))
+		f.g.Failed(context.Background(), f.attempt(busy, f.card(), f.ip(), true))
 	}
 	w := f.g.windowOf(clock.Now())
 	got, err := f.rdb.HGet(context.Background(), histKey(keyPrefix+"t:"+busy+":city:", f.g.dayOf(w)), strconv.FormatInt(w, 10)).Int()
@@ -162,8 +165,11 @@ func TestPlatformAttackMode(t *testing.T) {
 	for i := range 9 {
 		d := f.attempt(cities[i%3], f.card(), f.ip(), true)
 		wantAllowed(t, fmt.Sprintf("failure #%d", i+1), d)
-		f.g.Failed(d)
-		for _, l := range d.Imposed {
+		spikes, err := f.g.Failed(context.Background(), d)
+		if err != nil {
+			f.tb.Fatal(err)
+		}
+		for _, l := range append(d.Imposed, spikes...) {
 			switch l {
 			case LockPlatform:
 				fired++

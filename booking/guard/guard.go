@@ -26,7 +26,7 @@
 //	if err != nil { /* 503: fail closed */ }
 //	if !d.Allowed { /* refuse, even if the MMDD would be right; nothing was counted */ }
 //	ok := verify(cardNo, mmdd) // same work for unknown cards, so timing reveals nothing
-//	if ok { err = g.Succeed(ctx, d) } else { g.Failed(d) /* d.Then says what comes next */ }
+//	if ok { err = g.Succeed(ctx, d) } else { spikes, err = g.Failed(ctx, d) /* d.Then says what comes next */ }
 //
 // The guard never learns whether a card exists: it counts whatever number was submitted, so
 // a lock tells an attacker nothing about which numbers are real. Card numbers and IP
@@ -98,6 +98,7 @@ type attempt struct {
 	member                           string
 	nIP, nNet                        int
 	window                           int64
+	args                             []any // the attempt's ARGV, for luaFail
 	firedSoft, firedHard, firedSpray bool
 }
 
@@ -123,6 +124,7 @@ type Guard struct {
 	check   *redis.Script
 	attempt *redis.Script
 	giveBak *redis.Script
+	fail    *redis.Script
 	metrics *metrics
 	now     func() time.Time
 	base    baselines
@@ -173,6 +175,7 @@ func New(rdb redis.UniversalClient, key []byte, cfg Config, reg prometheus.Regis
 		check:   redis.NewScript(luaCheck),
 		attempt: redis.NewScript(luaAttempt),
 		giveBak: redis.NewScript(luaGiveBack),
+		fail:    redis.NewScript(luaFail),
 		metrics: m,
 		now:     time.Now,
 		base:    baselines{m: map[string]baseline{}},
@@ -224,14 +227,16 @@ func (g *Guard) Attempt(ctx context.Context, tenantID, cardNo, ip string, proof 
 	}
 	lim, err := g.limits(ctx, tenantID, window)
 	var r result
+	var args []any
 	if err == nil {
-		r, err = g.run(ctx, g.attempt, keys, g.cfg.args(lim, nIP, nNet, proof, card))
+		args = g.cfg.args(lim, nIP, nNet, proof, card)
+		r, err = g.run(ctx, g.attempt, keys, args)
 	}
 	if err != nil {
 		g.metrics.failures.WithLabelValues(failureUnavailable).Inc()
 		return Decision{}, fmt.Errorf("count login attempt: %w", err)
 	}
-	return g.decided(r, lim, &attempt{keys: keys, member: card, nIP: nIP, nNet: nNet, window: window}), nil
+	return g.decided(r, lim, &attempt{keys: keys, member: card, nIP: nIP, nNet: nNet, window: window, args: args}), nil
 }
 
 // decided turns the reply of an attempt into its Decision, and counts the refusal or the
@@ -265,15 +270,37 @@ func (g *Guard) decided(r result, lim limits, a *attempt) Decision {
 	return d
 }
 
-// Failed records the metrics of an allowed attempt whose guess was wrong (its count is already
-// in Redis): the failure, and the locks it imposed.
-func (g *Guard) Failed(d Decision) {
+// Failed records an allowed attempt whose guess was wrong (its count on the card, address and
+// subnet layers is already in Redis): the failure and the locks it imposed in the metrics, and
+// the failure in its city's and the platform's spike windows, which count judged failures only
+// (a crowd of citizens logging in at once is not an attack). It returns the spikes this failure
+// raised (LockAttack, LockPlatform), for the caller to raise as a security event, and an
+// ErrUnavailable error when Redis fails (the failure is then missing from the spike windows only).
+func (g *Guard) Failed(ctx context.Context, d Decision) ([]string, error) {
 	g.metrics.failures.WithLabelValues(failureBadCredentials).Inc()
 	for _, l := range d.Imposed {
 		if l != LockAttack && l != LockPlatform {
 			g.metrics.locks.WithLabelValues(l).Inc()
 		}
 	}
+	a := d.att
+	if !d.Allowed || a == nil {
+		return nil, fmt.Errorf("%w: not an allowed attempt", ErrInvalidInput)
+	}
+	fired, err := g.fail.Run(ctx, g.rdb, a.keys, a.args...).Int64Slice()
+	if err != nil || len(fired) != 2 {
+		return nil, fmt.Errorf("count a failed login: %w: %v", ErrUnavailable, err)
+	}
+	var spikes []string
+	if fired[0] == 1 {
+		spikes = append(spikes, LockAttack)
+		g.metrics.locks.WithLabelValues(LockAttack).Inc()
+	}
+	if fired[1] == 1 {
+		spikes = append(spikes, LockPlatform)
+		g.metrics.locks.WithLabelValues(LockPlatform).Inc()
+	}
+	return spikes, nil
 }
 
 // Succeed gives back the count of an allowed attempt whose guess was right: it resets the

@@ -160,7 +160,7 @@ func (f *fixture) fail(tenant, card, ip string) Decision {
 	if !d.Allowed {
 		return d
 	}
-	f.g.Failed(d)
+	f.g.Failed(context.Background(), d)
 	next := *d.Then
 	next.Imposed = d.Imposed
 	return next
@@ -180,7 +180,7 @@ func (f *fixture) login(card, ip string, right bool) (Decision, bool) {
 		}
 		return d, true
 	}
-	f.g.Failed(d)
+	f.g.Failed(context.Background(), d)
 	next := *d.Then
 	next.Imposed = d.Imposed
 	return next, false
@@ -582,7 +582,7 @@ func TestParallelGuessesJudgedAtMostTheLimit(t *testing.T) {
 						return
 					}
 					if d.Allowed {
-						f.g.Failed(d)
+						f.g.Failed(context.Background(), d)
 					}
 					mu.Lock()
 					defer mu.Unlock()
@@ -711,8 +711,11 @@ func TestCityAttackMode(t *testing.T) {
 	for i := range 8 {
 		d := f.attempt(f.tenant, f.card(), f.ip(), false)
 		wantAllowed(t, fmt.Sprintf("failure #%d", i+1), d)
-		f.g.Failed(d)
-		for _, l := range d.Imposed {
+		spikes, err := f.g.Failed(context.Background(), d)
+		if err != nil {
+			f.tb.Fatal(err)
+		}
+		for _, l := range append(d.Imposed, spikes...) {
 			if l == LockAttack {
 				fired++
 				if i != 7 {
@@ -932,5 +935,32 @@ func TestBudget(t *testing.T) {
 	t.Logf("  measured: one address got %d guesses judged before %s", judged, ReasonIPLimit)
 	if judged != c.IPDailyLimit {
 		t.Errorf("one address got %d guesses judged, want IPDailyLimit %d", judged, c.IPDailyLimit)
+	}
+}
+
+// TestCrowdInFlightIsNoAttack: many logins in one city at once (each from its own address, each
+// counted on its card before it is judged) are not failures: the city is not put under attack
+// while they are in flight, nor when they turn out right. Only judged failures count towards
+// the city's spike.
+func TestCrowdInFlightIsNoAttack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{TenantLimit: 8})
+	ctx := context.Background()
+	var crowd []Decision
+	for i := range 40 {
+		d := f.attempt(f.tenant, f.card(), f.ip(), false)
+		wantAllowed(t, fmt.Sprintf("login #%d in flight", i+1), d)
+		crowd = append(crowd, d)
+	}
+	if up, err := f.g.StepUpRequired(ctx, f.tenant, ""); err != nil || up {
+		t.Fatalf("40 logins in flight: step-up required = %v, %v; want no", up, err)
+	}
+	for _, d := range crowd {
+		if err := f.g.Succeed(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if up, err := f.g.StepUpRequired(ctx, f.tenant, ""); err != nil || up {
+		t.Fatalf("after 40 right logins: step-up required = %v, %v; want no", up, err)
 	}
 }

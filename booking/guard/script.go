@@ -137,23 +137,10 @@ if not hard then
   end
 end
 
--- The city, and the platform: a spike of failures against the scope's baseline puts it under
--- attack (step-up for every login in the city, or everywhere). The failure joins the scope's
--- history unless the scope is under attack already.
-local function spike(k, limit, attack_ms)
-  local under = redis.call('EXISTS', KEYS[k + 1]) == 1
-  if not under then
-    redis.call('HINCRBY', KEYS[k + 2], ARGV[29], 1)
-    if redis.call('PTTL', KEYS[k + 2]) == -1 then redis.call('PEXPIRE', KEYS[k + 2], A[30]) end
-  end
-  if incr_window(KEYS[k], A[21]) >= limit and not under then
-    redis.call('SET', KEYS[k + 1], '1', 'PX', attack_ms)
-    return 1
-  end
-  return 0
-end
-fired_attack = spike(6, A[20], A[22])
-local fired_platform = spike(9, A[27], A[28])
+-- The city and platform spikes are counted when a guess is judged wrong (luaFail), not here:
+-- logins in flight are not failures, and a crowd of citizens logging in at once must not put
+-- their city under attack.
+local fired_platform = 0
 
 -- Client IP, per tenant and globally: failure counts for step-up and the daily limit,
 -- distinct cards for spray.
@@ -189,13 +176,33 @@ local a2, r2, t2, s2 = decide()
 return {1, '', 0, stepup, fired_soft, fired_hard, fired_spray, fired_attack, total, a2, r2, t2, s2, fired_platform}
 `
 
+// luaFail counts a guess judged wrong in its city's and the platform's spike windows and
+// history (KEYS and ARGV as for luaAttempt): a failure past the scope's limit in force puts it
+// under attack. The failure joins the history unless the scope is under attack already (a long
+// attack cannot raise its own bar). Replies {city attack fired, platform attack fired}.
+const luaFail = luaCommon + `
+local function spike(k, limit, attack_ms)
+  local under = redis.call('EXISTS', KEYS[k + 1]) == 1
+  if not under then
+    redis.call('HINCRBY', KEYS[k + 2], ARGV[29], 1)
+    if redis.call('PTTL', KEYS[k + 2]) == -1 then redis.call('PEXPIRE', KEYS[k + 2], A[30]) end
+  end
+  if incr_window(KEYS[k], A[21]) >= limit and not under then
+    redis.call('SET', KEYS[k + 1], '1', 'PX', attack_ms)
+    return 1
+  end
+  return 0
+end
+return {spike(6, A[20], A[22]), spike(9, A[27], A[28])}
+`
+
 // luaGiveBack returns the count of an attempt that succeeded (ARGV[8] '1'): it resets the
 // card's failure counters and back-off (a success resets them), lifts a lock that this very
-// attempt imposed, and takes the attempt off the city, platform, IP and subnet counters and the
-// history, which count failures only. For an attempt that was never judged (ARGV[8] '0': the
+// attempt imposed, and takes the attempt off the IP and subnet counters, which count failures
+// only (the city and platform count judged failures only: luaFail). For an attempt that was never judged (ARGV[8] '0': the
 // database could not be asked) it takes just this attempt off the card's counters instead of
 // resetting them; a back-off it started stays. KEYS as for luaAttempt; ARGV: 1 nIP, 2 nNet,
-// 3 member, 4 soft fired, 5 hard fired, 6 spray fired, 7 the attempt's window (history field),
+// 3 member, 4 soft fired, 5 hard fired, 6 spray fired, 7 the attempt's window (unused),
 // 8 judged.
 const luaGiveBack = `
 local nip, nnet = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -211,12 +218,6 @@ else
 end
 if ARGV[4] == '1' then redis.call('DEL', KEYS[2]) end
 if ARGV[5] == '1' then redis.call('DEL', KEYS[4]) end
-for _, k in ipairs({6, 9}) do
-  decr(KEYS[k])
-  if redis.call('EXISTS', KEYS[k + 1]) == 0 and tonumber(redis.call('HGET', KEYS[k + 2], ARGV[7]) or '0') > 0 then
-    redis.call('HINCRBY', KEYS[k + 2], ARGV[7], -1)
-  end
-end
 for g = 0, nip - 1 do
   local base = 12 + 5 * g
   decr(KEYS[base])
