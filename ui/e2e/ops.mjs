@@ -55,8 +55,20 @@ scenario('ops console', async ({ page, viewport, step, shot: rawShot }) => {
     assert.equal(await page.locator('#fleet-overview').count(), 1, 'the place kept for the fleet overview');
   });
   await check('home');
-  await step('log out, log in again: the password, then the code', async () => {
+  await step('log out; a wrong password: the same page says why, keeps the ID, focus on the message', async () => {
     await go(page, menu().getByRole('button', { name: 'ログアウト' }), { path: '/login' });
+    await page.getByLabel('ログインID').fill(acc.login);
+    await page.getByLabel('パスワード', { exact: true }).fill(`${data.newPassword}x`);
+    await go(page, page.getByRole('button', { name: '次へ' }), { path: '/login', status: 401 });
+    assert.match(await page.title(), /^エラー：/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'error-summary', 'focus is on the message');
+    const summary = page.getByRole('alert');
+    assert.match(await summary.innerText(), /事業者の運用担当者にパスワードの再発行を依頼/);
+    assert.equal(await page.getByLabel('ログインID').inputValue(), acc.login);
+    assert.equal(await page.getByLabel('パスワード', { exact: true }).inputValue(), '', 'the password is never sent back');
+  });
+  await check('login-failed');
+  await step('log in again: the password, then the code', async () => {
     await page.getByLabel('ログインID').fill(acc.login);
     await page.getByLabel('パスワード', { exact: true }).fill(data.newPassword);
     await go(page, page.getByRole('button', { name: '次へ' }), { path: '/login/code' });
