@@ -262,6 +262,9 @@ type takenSlot struct {
 	LocationID uuid.UUID
 	Day        Date
 	StartsAt   time.Time
+	// SoldOut: every place was booked when the statement read the slot (held places aside).
+	// Only set on a "slot.full" refusal, which returns the slot too.
+	SoldOut bool
 }
 
 // span is the day whose places changed.
@@ -282,7 +285,7 @@ func (r *Reservation) span() slotfeed.Span {
 // holds deleted here included.
 const (
 	takePlacesHead = `WITH s AS (
-		SELECT location_id, day, starts_at, open FROM slots WHERE id = $1
+		SELECT location_id, day, starts_at, open, booked >= capacity AS sold_out FROM slots WHERE id = $1
 	), gone AS (
 		DELETE FROM slot_holds WHERE slot_id = $1 AND expires_at <= $2 RETURNING places
 	), own AS (
@@ -296,7 +299,8 @@ const (
 				- coalesce((SELECT sum(places) FROM own), 0) + $4 <= capacity
 		RETURNING 1
 	)
-	SELECT s.location_id, s.day, s.starts_at, s.open, (SELECT count(*) FROM took), coalesce((SELECT sum(places) FROM own), 0)
+	SELECT s.location_id, s.day, s.starts_at, s.open, (SELECT count(*) FROM took), coalesce((SELECT sum(places) FROM own), 0),
+		s.sold_out
 	FROM s`
 	takePlacesBookedSQL = takePlacesHead + `, booked = booked + $4` + takePlacesTail
 	takePlacesHeldSQL   = takePlacesHead + ` + $4` + takePlacesTail
@@ -309,7 +313,8 @@ const (
 // (one round trip). It returns not_found for an unknown slot, invalid "slot.closed" for a slot
 // that is closed, has started or, for a citizen, lies before the booking deadline, conflict
 // "hold.expired" when the caller's hold ran out and the places no longer fit, and conflict
-// "slot.full"; the caller's transaction must then roll back.
+// "slot.full", with the slot as read (SoldOut: no place was left even without holds); the
+// caller's transaction must then roll back.
 func takePlaces(ctx context.Context, tx bun.Tx, t *tenant.Tenant, slotID uuid.UUID, n int, ownHold uuid.UUID, a tenant.Actor, now time.Time, column string) (*takenSlot, error) {
 	var (
 		slot     takenSlot
@@ -323,7 +328,7 @@ func takePlaces(ctx context.Context, tx bun.Tx, t *tenant.Tenant, slotID uuid.UU
 		q = takePlacesHeldSQL
 	}
 	err := tx.Tx.QueryRowContext(ctx, q, slotID, now, ownHold, n).
-		Scan(&slot.LocationID, &day, &slot.StartsAt, &open, &took, &ownTaken)
+		Scan(&slot.LocationID, &day, &slot.StartsAt, &open, &took, &ownTaken, &slot.SoldOut)
 	if err != nil {
 		return nil, tenant.DBError(err)
 	}
@@ -338,7 +343,8 @@ func takePlaces(ctx context.Context, tx bun.Tx, t *tenant.Tenant, slotID uuid.UU
 		if ownHold != uuid.Nil && ownTaken == 0 {
 			return nil, tenant.Errorf(tenant.Conflict, "hold.expired")
 		}
-		return nil, tenant.Errorf(tenant.Conflict, "slot.full")
+		return &slot, tenant.Errorf(tenant.Conflict, "slot.full")
 	}
+	slot.SoldOut = false
 	return &slot, nil
 }

@@ -118,7 +118,25 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 	if key := in.requestKey(cards); key != "" {
 		r.RequestKey = &key
 	}
-	var slot *takenSlot
+	// A slot the database found full, with no change of its day seen since, is refused without a
+	// transaction (see SlotCache). Not with a hold (its own places are converted) nor with a request
+	// key (a repeated request must find the booking its first try made, even in a full slot).
+	cache := s.cfg.Cache
+	if in.HoldID != uuid.Nil || r.RequestKey != nil {
+		cache = nil
+	}
+	var since uint64
+	if cache != nil {
+		if m, ok := cache.knownFull(t.ID, in.SlotID); ok && m.startsAt.After(now) &&
+			(overridesDeadline(in.Actor) || !m.day.day.Before(bookableFrom(t, now))) {
+			return nil, tenant.Errorf(tenant.Conflict, "slot.full")
+		}
+		var live bool
+		if since, live = cache.fullSince(); !live {
+			cache = nil
+		}
+	}
+	var slot, refused *takenSlot
 	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
 		locked, err := lockCards(ctx, tx, cards)
 		if err != nil {
@@ -134,6 +152,7 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 			}
 		}
 		if slot, err = takePlaces(ctx, tx, t, in.SlotID, len(cards), in.HoldID, in.Actor, now, "booked"); err != nil {
+			refused, slot = slot, nil
 			return err
 		}
 		r.LocationID, r.StartsAt = slot.LocationID, slot.StartsAt
@@ -143,6 +162,9 @@ func (s *Service) Reserve(ctx context.Context, t *tenant.Tenant, in ReserveInput
 		return auditCreate(ctx, tx, t.ID, r, locked, in.Actor)
 	})
 	if err != nil {
+		if cache != nil && refused != nil && refused.SoldOut && tenant.ErrorCode(err) == tenant.Conflict {
+			cache.markFull(t.ID, in.SlotID, refused.LocationID, refused.Day, refused.StartsAt, since)
+		}
 		return nil, err
 	}
 	if slot != nil { // nil: a replay, which changed nothing

@@ -32,6 +32,14 @@ import (
 // A read that started before a change of its day is not stored (each change takes a sequence
 // number; a fill stores only days that did not change since it began), and concurrent misses of
 // the same days share one query.
+//
+// It also remembers the slots the database found full (every place booked; held places do not
+// count, as holds run out without a change being announced), so Reserve can refuse a full slot
+// without a transaction. Such a mark is set only from the database's own answer, only when no
+// change of the slot's day was seen since the refused transaction began, and it goes with every
+// change of that day (a cancellation from any channel, a capacity raised), with the TTL, and
+// whenever the cache is bypassed: a stale mark can only send a booking to the database, never
+// refuse a place the database would give.
 type SlotCache struct {
 	cfg   SlotCacheConfig
 	group singleflight.Group
@@ -54,6 +62,16 @@ type SlotCache struct {
 	tenantChanged   map[uuid.UUID]uint64
 	locationChanged map[[2]uuid.UUID]uint64
 	nextSweep       time.Time
+	full            map[[2]uuid.UUID]fullMark // {tenant, slot}: the database said every place is booked
+	fullDays        map[dayKey][]uuid.UUID    // the marked slots of each day (some may be gone)
+}
+
+// fullMark is a slot the database found full: its day (for invalidation and the deadline) and
+// start.
+type fullMark struct {
+	day      dayKey
+	startsAt time.Time
+	expires  time.Time
 }
 
 // SlotCacheConfig are a SlotCache's settings.
@@ -207,6 +225,8 @@ func (c *SlotCache) clear() {
 	c.tenantChanged = map[uuid.UUID]uint64{}
 	c.locationChanged = map[[2]uuid.UUID]uint64{}
 	c.nextSweep = c.cfg.Clock().Add(c.sweepEvery())
+	c.full = map[[2]uuid.UUID]fullMark{}
+	c.fullDays = map[dayKey][]uuid.UUID{}
 }
 
 // sweepEvery is how often the change marks are forgotten and expired days dropped.
@@ -224,6 +244,7 @@ func (c *SlotCache) Invalidate(ch slotfeed.Change) {
 				c.drop(k, e)
 			}
 		}
+		c.dropFull(func(k dayKey) bool { return k.tenant == ch.Tenant })
 		return
 	}
 	for _, sp := range ch.Days {
@@ -237,6 +258,7 @@ func (c *SlotCache) Invalidate(ch slotfeed.Change) {
 					c.drop(k, e)
 				}
 			}
+			c.dropFull(func(k dayKey) bool { return k.tenant == ch.Tenant && k.location == sp.Location })
 			continue
 		}
 		for d := from; !to.Before(d); d = d.AddDays(1) {
@@ -245,7 +267,72 @@ func (c *SlotCache) Invalidate(ch slotfeed.Change) {
 			if e := c.days[k]; e != nil {
 				c.drop(k, e)
 			}
+			c.dropFullDay(k)
 		}
+	}
+}
+
+// dropFull forgets the full marks of the days match selects. The caller holds mu.
+func (c *SlotCache) dropFull(match func(dayKey) bool) {
+	for k := range c.fullDays {
+		if match(k) {
+			c.dropFullDay(k)
+		}
+	}
+}
+
+// dropFullDay forgets the full marks of one day. The caller holds mu.
+func (c *SlotCache) dropFullDay(k dayKey) {
+	for _, id := range c.fullDays[k] {
+		if m, ok := c.full[[2]uuid.UUID{k.tenant, id}]; ok && m.day == k {
+			delete(c.full, [2]uuid.UUID{k.tenant, id})
+		}
+	}
+	delete(c.fullDays, k)
+}
+
+// fullSince returns the sequence number a booking attempt takes before its transaction, to
+// present to markFull; ok is false while the cache is bypassed.
+func (c *SlotCache) fullSince() (start uint64, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.seq, c.isLive
+}
+
+// knownFull returns the mark of a slot the database found full, if it is still good.
+func (c *SlotCache) knownFull(tenantID, slotID uuid.UUID) (fullMark, bool) {
+	now := c.cfg.Clock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m, ok := c.full[[2]uuid.UUID{tenantID, slotID}]
+	if !c.isLive || !ok || !now.Before(m.expires) {
+		return fullMark{}, false
+	}
+	return m, true
+}
+
+// markFull remembers that the database, in a transaction that began after start (fullSince),
+// found every place of the slot booked. Nothing is stored when the slot's day, location or city
+// changed since start, or the cache was cleared or bypassed.
+func (c *SlotCache) markFull(tenantID, slotID, locationID uuid.UUID, day Date, startsAt time.Time, start uint64) {
+	now := c.cfg.Clock()
+	k := dayKey{tenantID, locationID, day}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.isLive || start < c.floor || c.tenantChanged[tenantID] > start ||
+		c.locationChanged[[2]uuid.UUID{tenantID, locationID}] > start || c.changed[k] > start {
+		return
+	}
+	id := [2]uuid.UUID{tenantID, slotID}
+	if _, had := c.full[id]; !had {
+		if len(c.full) >= c.cfg.MaxSlots { // over the bound: start again (a mark only saves work)
+			c.full, c.fullDays = map[[2]uuid.UUID]fullMark{}, map[dayKey][]uuid.UUID{}
+		}
+		c.fullDays[k] = append(c.fullDays[k], slotID)
+	}
+	c.full[id] = fullMark{day: k, startsAt: startsAt, expires: now.Add(c.cfg.TTL)}
+	if now.After(c.nextSweep) {
+		c.sweep(now)
 	}
 }
 
@@ -326,5 +413,13 @@ func (c *SlotCache) sweep(now time.Time) {
 			c.drop(k, e)
 		}
 	}
+	c.dropFull(func(k dayKey) bool {
+		for _, id := range c.fullDays[k] {
+			if m, ok := c.full[[2]uuid.UUID{k.tenant, id}]; ok && now.Before(m.expires) {
+				return false
+			}
+		}
+		return true
+	})
 	c.nextSweep = now.Add(c.sweepEvery())
 }
