@@ -327,3 +327,60 @@ func assertNoMyNumber(t *testing.T, d *tenanttest.DB, tn *tenant.Tenant, numbers
 		}
 	}
 }
+
+// TestImportIDsInFileOrder checks that imported cards and their history rows get time-ordered
+// ids (UUIDv7) in file order, on a city's first import and on a later one with known and new
+// numbers, so a big file appends to the primary keys instead of writing random index pages;
+// and that each new card has exactly one import history row pointing at it.
+func TestImportIDsInFileOrder(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	svc := bookingtest.Service(d.App, nil)
+	tn := tenanttest.MustCreateTenant(t, d.App)
+	ctx := context.Background()
+	// Numbers out of order, so the file's order is not the numbers' order.
+	first := []string{"製造管理番号,生年月日"}
+	var order []string
+	for i := range 40 {
+		no := fmt.Sprintf("7%08d", (i*17)%40)
+		order = append(order, no)
+		first = append(first, no+",1990-03-12")
+	}
+	if _, err := svc.ImportCards(ctx, tn, bytes.NewReader(csvLines(first...)), nil); err != nil {
+		t.Fatal(err)
+	}
+	second := []string{"製造管理番号,生年月日", order[0] + ",1990-03-13"} // known, changed
+	for i := range 10 {
+		no := fmt.Sprintf("8%08d", 9-i)
+		order = append(order, no)
+		second = append(second, no+",1990-03-12")
+	}
+	if _, err := svc.ImportCards(ctx, tn, bytes.NewReader(csvLines(second...)), nil); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		CardNo string
+		ID     uuid.UUID
+		HistID uuid.UUID
+	}
+	var rows []row
+	err := tenant.InTx(ctx, d.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT c.card_no, c.id, h.id AS hist_id FROM cards c
+			JOIN card_status_history h ON h.card_id = c.id AND h.channel = 'import' AND h.to_status = 'imported'
+			ORDER BY c.id`).Scan(ctx, &rows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(order) {
+		t.Fatalf("%d cards with an import history row, want %d", len(rows), len(order))
+	}
+	for i, r := range rows {
+		if r.CardNo != order[i] || r.ID.Version() != 7 || r.HistID.Version() != 7 {
+			t.Fatalf("card %d by id = %s (id v%d, history id v%d), want %s with UUIDv7 ids in file order",
+				i, r.CardNo, r.ID.Version(), r.HistID.Version(), order[i])
+		}
+		if i > 0 && r.HistID.String() <= rows[i-1].HistID.String() {
+			t.Fatalf("history ids not in file order at card %s", r.CardNo)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/madoguchi/madoguchi/tenant/tenanttest"
@@ -36,4 +38,24 @@ func TestBenchImport(t *testing.T) {
 			t.Errorf("madoguchi-bench -import %v = %+v", args, rep)
 		}
 	}
+}
+
+// TestBenchImportFull runs the full import bench on the test database against the owner's \copy
+// (the goal's reference) when MADOGUCHI_BENCH_IMPORT holds its flags ("-" for the defaults:
+// 100,000 rows, 3 rounds; e.g. "-rounds 5 -cpuprofile /tmp/import.prof"). Not part of CI.
+func TestBenchImportFull(t *testing.T) {
+	flags := os.Getenv("MADOGUCHI_BENCH_IMPORT")
+	if flags == "" {
+		t.Skip("MADOGUCHI_BENCH_IMPORT not set")
+	}
+	d := tenanttest.NewDB(t)
+	args := []string{"-import", "-ref-url", d.OwnerDSN}
+	if flags != "-" {
+		args = append(args, strings.Fields(flags)...)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), args, benchEnv(d), &out, os.Stderr); err != nil {
+		t.Fatalf("madoguchi-bench %v: %v\n%s", args, err, out.String())
+	}
+	t.Logf("\n%s", out.String())
 }
