@@ -33,6 +33,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
+	"github.com/madoguchi/madoguchi/cmd/internal/citizenapi"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -374,7 +375,7 @@ func benchSetup(ctx context.Context, a *services, o *benchOptions, withPG bool, 
 }
 
 // benchMMDD is the birthday of the i-th card of a pool (every month, days 1–28).
-func benchMMDD(i int) (month, day int) { return i%12 + 1, i%28 + 1 }
+func benchMMDD(i int) (month, day int) { return citizenapi.Birthday(i) }
 
 // benchImport loads n cards numbered base, base+1, … through the J-LIS CSV import.
 func benchImport(ctx context.Context, a *services, t *tenant.Tenant, base, n int) error {

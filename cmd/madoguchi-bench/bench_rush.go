@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/cmd/internal/app"
+	"github.com/madoguchi/madoguchi/cmd/internal/citizenapi"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -349,21 +348,11 @@ func rushSetup(ctx context.Context, a *services, o *benchOptions, stderr io.Writ
 // rushCall sends one API request, following 429 Retry-After until another answer comes. It
 // returns the status and body of that answer (status 0: a transport error, counted).
 func rushCall(ctx context.Context, client *http.Client, run *rushRun, method, url, token string, body any, lat *[]time.Duration, inBooking bool) (int, []byte) {
-	var payload []byte
-	if body != nil {
-		payload, _ = json.Marshal(body)
-	}
 	for ctx.Err() == nil {
-		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(payload))
+		req, err := citizenapi.NewRequest(ctx, method, url, token, body)
 		if err != nil {
 			run.fail(err.Error())
 			return 0, nil
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		t0 := time.Now()
 		resp, err := client.Do(req)
@@ -410,10 +399,8 @@ func rushCall(ctx context.Context, client *http.Client, run *rushRun, method, ur
 func rushLogin(ctx context.Context, client *http.Client, host string, run *rushRun, i int) string {
 	m, d := benchMMDD(i)
 	st, b := rushCall(ctx, client, run, "POST", host+"/api/v1/session", "",
-		map[string]string{"card_no": fmt.Sprintf("%09d", rushCardBase+i), "birth": fmt.Sprintf("%02d%02d", m, d)}, &run.login, false)
-	var s struct {
-		Token string `json:"token"`
-	}
+		citizenapi.Login(rushCardBase+i, m, d), &run.login, false)
+	var s citizenapi.Session
 	if st != http.StatusCreated || json.Unmarshal(b, &s) != nil || s.Token == "" {
 		if st != 0 && st < 500 {
 			run.fail(fmt.Sprintf("login → %d %.80s", st, b))
@@ -426,8 +413,7 @@ func rushLogin(ctx context.Context, client *http.Client, host string, run *rushR
 // rushBook reads the availability and books a random free slot among the earliest, again after
 // each 409, until it booked or no place is left.
 func rushBook(ctx context.Context, client *http.Client, host string, sc *rushScratch, run *rushRun, token string) {
-	avail := host + "/api/v1/availability?" + url.Values{"location": {sc.location.String()},
-		"from": {sc.from.String()}, "to": {sc.to.String()}, "slots": {"1"}}.Encode()
+	avail := host + citizenapi.AvailabilityPath(sc.location, sc.from, sc.to)
 	for attempt := 0; attempt < 1000 && ctx.Err() == nil; attempt++ {
 		st, b := rushCall(ctx, client, run, "GET", avail, token, nil, &run.avail, true)
 		if st != http.StatusOK {
@@ -437,25 +423,10 @@ func rushBook(ctx context.Context, client *http.Client, host string, sc *rushScr
 			return
 		}
 		run.loserAnswers.Add(1)
-		var a struct {
-			Days []struct {
-				Slots []struct {
-					ID        string `json:"id"`
-					Remaining int    `json:"remaining"`
-				} `json:"slots"`
-			} `json:"days"`
-		}
-		if err := json.Unmarshal(b, &a); err != nil {
-			run.fail("availability: " + err.Error())
+		free, err := citizenapi.FreeSlots(b, 50)
+		if err != nil {
+			run.fail(err.Error())
 			return
-		}
-		var free []string
-		for _, d := range a.Days {
-			for _, s := range d.Slots {
-				if s.Remaining > 0 && len(free) < 50 {
-					free = append(free, s.ID)
-				}
-			}
 		}
 		if len(free) == 0 {
 			run.full.Add(1) // the clean 満席 answer: nothing left to book

@@ -30,7 +30,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
-	"github.com/madoguchi/madoguchi/booking/guard"
+	"github.com/madoguchi/madoguchi/cmd/internal/citizenapi"
 	"github.com/madoguchi/madoguchi/jobs/jobstest"
 	"github.com/madoguchi/madoguchi/jobs/mailsink"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -45,7 +45,7 @@ const drillCardBase = 200000000
 
 // drillBirth is citizen i's birthday, as MMDD for the login and YYYY-MM-DD for the J-LIS import.
 func drillBirth(i int) (mmdd, iso string) {
-	m, d := i%12+1, i%28+1
+	m, d := citizenapi.Birthday(i)
 	return fmt.Sprintf("%02d%02d", m, d), fmt.Sprintf("1980-%02d-%02d", m, d)
 }
 
@@ -434,21 +434,10 @@ func (l *drillLoad) run(w int, addr string, stop <-chan struct{}) {
 
 // call sends one request; it returns the status (0 after a failure, counted) and the body.
 func (l *drillLoad) call(client *http.Client, method, path, token string, body any) (int, []byte) {
-	var payload io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		payload = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, l.host+path, payload)
+	req, err := citizenapi.NewRequest(context.Background(), method, l.host+path, token, body)
 	if err != nil {
 		l.fail(err.Error())
 		return 0, nil
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	l.reqs.Add(1)
 	resp, err := client.Do(req)
@@ -473,19 +462,13 @@ func (l *drillLoad) call(client *http.Client, method, path, token string, body a
 }
 
 func (l *drillLoad) citizen(client *http.Client, i int) {
-	mmdd, _ := drillBirth(i)
-	login := map[string]string{"card_no": fmt.Sprintf("%09d", drillCardBase+i), "birth": mmdd}
+	m, d := citizenapi.Birthday(i)
+	login := citizenapi.Login(drillCardBase+i, m, d)
 	st, b := l.call(client, "POST", "/api/v1/session", "", login)
-	var s struct {
-		Token    string `json:"token"`
-		Code     string `json:"code"`
-		PowToken string `json:"pow_token"`
-	}
-	if st == http.StatusTooManyRequests && json.Unmarshal(b, &s) == nil && s.Code == "login.step_up" && s.PowToken != "" {
-		// The city asks for a proof of work (its failure count spiked): solve it, as the login
-		// page's script does, and send the login again.
+	var s citizenapi.Session
+	if json.Unmarshal(b, &s) == nil && s.StepUp(st, login) {
+		// The city asks for a proof of work (its failure count spiked): solved, sent again.
 		l.stepUps.Add(1)
-		login["pow_token"], login["pow_nonce"] = s.PowToken, guard.SolvePow(s.PowToken)
 		st, b = l.call(client, "POST", "/api/v1/session", "", login)
 	}
 	if st != http.StatusCreated || json.Unmarshal(b, &s) != nil || s.Token == "" {
@@ -499,8 +482,7 @@ func (l *drillLoad) citizen(client *http.Client, i int) {
 	l.loginAt = append(l.loginAt, time.Now())
 	l.mu.Unlock()
 	loc := l.city.location[i%len(l.city.location)]
-	avail := "/api/v1/availability?" + url.Values{"location": {loc.String()}, "from": {l.city.from.String()},
-		"to": {l.city.to.String()}, "slots": {"1"}}.Encode()
+	avail := citizenapi.AvailabilityPath(loc, l.city.from, l.city.to)
 	for range 5 {
 		st, b := l.call(client, "GET", avail, s.Token, nil)
 		if st != http.StatusOK {
@@ -509,25 +491,10 @@ func (l *drillLoad) citizen(client *http.Client, i int) {
 			}
 			return
 		}
-		var a struct {
-			Days []struct {
-				Slots []struct {
-					ID        string `json:"id"`
-					Remaining int    `json:"remaining"`
-				} `json:"slots"`
-			} `json:"days"`
-		}
-		if err := json.Unmarshal(b, &a); err != nil {
-			l.fail("availability: " + err.Error())
+		free, err := citizenapi.FreeSlots(b, 20)
+		if err != nil {
+			l.fail(err.Error())
 			return
-		}
-		var free []string
-		for _, d := range a.Days {
-			for _, sl := range d.Slots {
-				if sl.Remaining > 0 && len(free) < 20 {
-					free = append(free, sl.ID)
-				}
-			}
 		}
 		if len(free) == 0 {
 			l.full.Add(1)
