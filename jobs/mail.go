@@ -342,7 +342,9 @@ func (h *Handlers) startMailRecorder(ctx context.Context, tenantID uuid.UUID, n 
 	return r
 }
 
-func (r *mailRecorder) add(o booking.MailOutcome, metric string) { r.ch <- recorded{o: o, metric: metric} }
+func (r *mailRecorder) add(o booking.MailOutcome, metric string) {
+	r.ch <- recorded{o: o, metric: metric}
+}
 
 // wait closes the recorder and returns once every outcome is committed (or failed to be).
 func (r *mailRecorder) wait() error {
