@@ -292,6 +292,17 @@ func (s *Service) startMails(ctx context.Context, tenantID uuid.UUID, ids []uuid
 		for _, l := range leds {
 			ledByID[l.MessageID] = l
 		}
+		var open []*OutboxMessage
+		for i := range rows {
+			if rows[i].State == OutboxPending || rows[i].State == OutboxEnqueued {
+				open = append(open, &rows[i])
+			}
+		}
+		pre, err := prefetchMail(ctx, tx, open)
+		if err != nil {
+			return fmt.Errorf("read mails: %w", err)
+		}
+		var leases []sentMailLease
 		var t *tenant.Tenant
 		for i, id := range ids {
 			st := &starts[i]
@@ -326,7 +337,7 @@ func (s *Service) startMails(ctx context.Context, tenantID uuid.UUID, ids []uuid
 					return fmt.Errorf("read tenant: %w", err)
 				}
 			}
-			job, note, err := startOneMail(ctx, tx, t, m, env, now)
+			job, note, err := startOneMail(ctx, tx, t, m, pre, env, now)
 			if err != nil {
 				return err
 			}
@@ -336,14 +347,20 @@ func (s *Service) startMails(ctx context.Context, tenantID uuid.UUID, ids []uuid
 				continue
 			}
 			job.MessageID = msgID
-			_, err = tx.ExecContext(ctx, `INSERT INTO sent_mail (tenant_id, message_id, outbox_id, state, lease_until)
-				VALUES (?, ?, ?, 'sending', clock_timestamp() + make_interval(secs => ?))
-				ON CONFLICT (tenant_id, message_id) DO UPDATE SET state = 'sending', lease_until = EXCLUDED.lease_until,
-					attempts = sent_mail.attempts + 1`, tenantID, msgID, m.ID, env.Lease.Seconds())
-			if err != nil {
-				return fmt.Errorf("take send lease: %w", err)
-			}
+			leases = append(leases, sentMailLease{TenantID: tenantID, MessageID: msgID, OutboxID: m.ID, State: "sending"})
 			ledByID[msgID] = ledger{MessageID: msgID, State: "sending", Live: true} // a repeated id is busy
+		}
+		if len(leases) == 0 {
+			return nil
+		}
+		// Every mail's own send lease, in one statement.
+		_, err = tx.NewInsert().Model(&leases).
+			Value("lease_until", "clock_timestamp() + make_interval(secs => ?)", env.Lease.Seconds()).
+			On("CONFLICT (tenant_id, message_id) DO UPDATE").
+			Set("state = 'sending', lease_until = EXCLUDED.lease_until, attempts = sent_mail.attempts + 1").
+			Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("take send lease: %w", err)
 		}
 		return nil
 	})
@@ -353,17 +370,32 @@ func (s *Service) startMails(ctx context.Context, tenantID uuid.UUID, ids []uuid
 	return starts, nil
 }
 
+// sentMailLease is a send lease taken in the sent_mail ledger (state sending).
+type sentMailLease struct {
+	bun.BaseModel `bun:"table:sent_mail,alias:sent_mail"`
+
+	TenantID  uuid.UUID `bun:"tenant_id,type:uuid"`
+	MessageID string    `bun:"message_id"`
+	OutboxID  uuid.UUID `bun:"outbox_id,type:uuid"`
+	State     string    `bun:"state"`
+	// LeaseUntil is set by the insert, on the database clock (shared by every replica).
+	LeaseUntil *time.Time `bun:"lease_until"`
+}
+
 // startOneMail decides one locked, open row whose ledger holds no sent mark and no live lease:
 // finished without sending (skipped or failed, with a note), or a job to send.
-func startOneMail(ctx context.Context, tx bun.Tx, t *tenant.Tenant, m *OutboxMessage, env MailEnv, now time.Time) (*MailJob, string, error) {
+func startOneMail(ctx context.Context, tx bun.Tx, t *tenant.Tenant, m *OutboxMessage, pre *mailPrefetch, env MailEnv, now time.Time) (*MailJob, string, error) {
 	if t.Training() {
 		// A training city's mail is never delivered, to whomever it is addressed: trainees
 		// see its wording on the admin's mail pages, and the row says why it was not sent.
 		return nil, "skipped: " + TrainingMailNote, finishOutbox(ctx, tx, m, OutboxSkipped, TrainingMailNote, now)
 	}
-	v, err := loadView(ctx, tx, m.ReservationID)
-	if err != nil {
-		return nil, "", err
+	v := pre.views[m.ReservationID]
+	if v == nil {
+		var err error
+		if v, err = loadView(ctx, tx, m.ReservationID); err != nil {
+			return nil, "", err
+		}
 	}
 	if why := staleMail(m, v, now); why != "" {
 		return nil, "skipped: " + why, finishOutbox(ctx, tx, m, OutboxSkipped, why, now)
@@ -382,7 +414,7 @@ func startOneMail(ctx context.Context, tx bun.Tx, t *tenant.Tenant, m *OutboxMes
 		}
 		return nil, "refused: the stored address is not exactly one valid address", setMailError(ctx, tx, v.ID, m.Kind, "invalid recipient address", now)
 	}
-	job, err := buildMail(ctx, tx, t, m, v, env, now)
+	job, err := buildMail(ctx, tx, t, m, v, pre, env, now)
 	if err != nil {
 		return nil, "", fmt.Errorf("build mail: %w", err)
 	}
