@@ -29,7 +29,8 @@ import (
 //     (booking.MailFailed); a temporary failure is retried with backoff.
 //
 // SMTP itself cannot be exactly-once: a crash between the server's 250 and step 3 sends the
-// message again after the lease, with the same Message-ID.
+// message again after the lease, with the same Message-ID. A rush goes through HandleMailBatch;
+// this handler sends a lone row and every row the relay re-queues.
 func (h *Handlers) HandleMailSend(ctx context.Context, t *asynq.Task) error {
 	var p MailPayload
 	if err := decode(t, &p); err != nil {
@@ -275,8 +276,10 @@ func (h *Handlers) HandleMailBatch(ctx context.Context, t *asynq.Task) error {
 	switch {
 	case len(retry) > 0:
 		return fmt.Errorf("send mail batch (attempt %d): %d of %d mails to retry, first %s", retried+1, len(retry), len(todo), retry[0])
-	case stopped:
+	case stopped && ctx.Err() != nil:
 		return fmt.Errorf("mail batch stopped: %w", context.Cause(ctx))
+	case stopped:
+		return errors.New("mail batch stopped before its end")
 	case busy > 0:
 		return fmt.Errorf("%d of %d mails: %w", busy, len(starts), errBusy)
 	}
