@@ -3,7 +3,6 @@ package booking
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,7 +116,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 // buildMail renders the outbox row's mail inside the tenant transaction.
-func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessage, v *ReservationView, env MailEnv, now time.Time) (*MailJob, error) {
+func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessage, v *ReservationView, pre *mailPrefetch, env MailEnv, now time.Time) (*MailJob, error) {
 	lang := langOrJA(v.Lang)
 	data := MailData{
 		City: t.Name, Code: v.Code, CodeGrouped: groupCode(v.Code),
@@ -147,15 +146,7 @@ func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessa
 			}
 		}
 	}
-	var tpl MailTemplate
-	override := &tpl
-	err := tx.NewSelect().Model(&tpl).Where("kind = ? AND lang = ?", m.Kind, lang).Scan(ctx)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		override = nil
-	case err != nil:
-		return nil, err
-	}
+	override := pre.tpls[tplKey{m.Kind, lang}] // nil: the default wording
 	subject, body, err := RenderMail(override, m.Kind, lang, data)
 	if err != nil && override != nil {
 		// A city's template that no longer renders must not stop the mail: use the default.
@@ -174,12 +165,7 @@ func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessa
 	}
 	// SEQUENCE counts the changes and the cancellation mailed before this message (RFC 5545:
 	// a calendar keeps the entry with the highest sequence).
-	var seq int
-	if err := tx.NewRaw(`SELECT count(*) FROM outbox WHERE reservation_id = ?
-		AND kind IN ('reservation_changed', 'reservation_cancelled') AND seq <= (SELECT seq FROM outbox WHERE id = ?)`,
-		v.ID, m.ID).Scan(ctx, &seq); err != nil {
-		return nil, err
-	}
+	seq := pre.seqs[m.ID]
 	loc := v.Location.Name
 	if v.Location.Address != "" {
 		loc += ", " + v.Location.Address
@@ -194,6 +180,96 @@ func buildMail(ctx context.Context, tx bun.IDB, t *tenant.Tenant, m *OutboxMessa
 			Cancelled: m.Kind == KindCancelled,
 		},
 	}, nil
+}
+
+type tplKey struct {
+	kind OutboxKind
+	lang string
+}
+
+// mailPrefetch is what the mails of one StartMails transaction read together, a few queries for
+// the whole batch instead of several per mail: the reservations' views (without their cards,
+// which no mail shows), the city's own templates, and each row's calendar sequence.
+type mailPrefetch struct {
+	views map[uuid.UUID]*ReservationView // by reservation id
+	tpls  map[tplKey]*MailTemplate
+	seqs  map[uuid.UUID]int // by outbox id
+}
+
+// prefetchMail reads what rows' mails need, inside the tenant transaction.
+func prefetchMail(ctx context.Context, tx bun.IDB, rows []*OutboxMessage) (*mailPrefetch, error) {
+	pre := &mailPrefetch{views: map[uuid.UUID]*ReservationView{}, tpls: map[tplKey]*MailTemplate{}, seqs: map[uuid.UUID]int{}}
+	if len(rows) == 0 {
+		return pre, nil
+	}
+	var resIDs, rowIDs []uuid.UUID
+	for _, m := range rows {
+		resIDs = append(resIDs, m.ReservationID)
+		rowIDs = append(rowIDs, m.ID)
+	}
+	var res []Reservation
+	if err := tx.NewSelect().Model(&res).Where("id IN (?)", bun.List(resIDs)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	locIDs, slotIDs := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
+	for i := range res {
+		pre.views[res[i].ID] = &ReservationView{Reservation: res[i]}
+		locIDs[res[i].LocationID], slotIDs[res[i].SlotID] = true, true
+	}
+	if len(res) > 0 {
+		var locs []Location
+		if err := tx.NewSelect().Model(&locs).Where("id IN (?)", bun.List(keysOf(locIDs))).Scan(ctx); err != nil {
+			return nil, err
+		}
+		var slots []Slot
+		if err := tx.NewSelect().Model(&slots).Where("id IN (?)", bun.List(keysOf(slotIDs))).Scan(ctx); err != nil {
+			return nil, err
+		}
+		locByID, slotByID := map[uuid.UUID]Location{}, map[uuid.UUID]Slot{}
+		for _, l := range locs {
+			locByID[l.ID] = l
+		}
+		for _, sl := range slots {
+			slotByID[sl.ID] = sl
+		}
+		for id, v := range pre.views {
+			l, okL := locByID[v.LocationID]
+			sl, okS := slotByID[v.SlotID]
+			if !okL || !okS {
+				delete(pre.views, id) // read one by one, with loadView's errors
+				continue
+			}
+			v.Location, v.Slot = l, sl
+		}
+	}
+	var tpls []MailTemplate
+	if err := tx.NewSelect().Model(&tpls).Scan(ctx); err != nil {
+		return nil, err
+	}
+	for i := range tpls {
+		pre.tpls[tplKey{tpls[i].Kind, tpls[i].Lang}] = &tpls[i]
+	}
+	var seqs []struct {
+		ID  uuid.UUID `bun:"id"`
+		Seq int       `bun:"seq"`
+	}
+	if err := tx.NewRaw(`SELECT o.id, (SELECT count(*) FROM outbox x WHERE x.reservation_id = o.reservation_id
+			AND x.kind IN ('reservation_changed', 'reservation_cancelled') AND x.seq <= o.seq) AS seq
+		FROM outbox o WHERE o.id IN (?)`, bun.List(rowIDs)).Scan(ctx, &seqs); err != nil {
+		return nil, err
+	}
+	for _, x := range seqs {
+		pre.seqs[x.ID] = x.Seq
+	}
+	return pre, nil
+}
+
+func keysOf(m map[uuid.UUID]bool) []uuid.UUID {
+	out := make([]uuid.UUID, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // mailFrom is the city's sender address when it set a valid one on a domain the vendor allowed

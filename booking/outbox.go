@@ -60,20 +60,45 @@ func (s *Service) Now() time.Time { return s.now() }
 // (so concurrent relays skip them) in a short transaction of its own, using FOR UPDATE SKIP
 // LOCKED, and returns their ids oldest first. Leases use the database clock, shared by every
 // replica.
-func (s *Service) ClaimOutbox(ctx context.Context, tenantID uuid.UUID, limit int, lease time.Duration) (_ []uuid.UUID, err error) {
+func (s *Service) ClaimOutbox(ctx context.Context, tenantID uuid.UUID, limit int, lease time.Duration) ([]uuid.UUID, error) {
+	rows, err := s.ClaimOutboxRows(ctx, tenantID, limit, lease)
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids, err
+}
+
+// OutboxClaim is one row claimed by ClaimOutboxRows.
+type OutboxClaim struct {
+	ID    uuid.UUID
+	Fresh bool // pending: never handed to the queue (else enqueued, its lease ended: a sweep)
+}
+
+// ClaimOutboxRows is ClaimOutbox that also says which rows are fresh (never handed to the queue)
+// and which are swept (handed over before, still not done): the relay may batch fresh rows, and
+// re-queues swept rows under their own task ids.
+func (s *Service) ClaimOutboxRows(ctx context.Context, tenantID uuid.UUID, limit int, lease time.Duration) (_ []OutboxClaim, err error) {
 	defer tenant.Wrap(&err, "booking.ClaimOutbox(%s)", tenantID)
-	var ids []uuid.UUID
+	var rows []struct {
+		ID    uuid.UUID `bun:"id"`
+		Fresh bool      `bun:"fresh"`
+	}
 	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`WITH due AS (
-				SELECT id FROM outbox
+				SELECT id, state FROM outbox
 				WHERE state IN ('pending', 'enqueued') AND (lease_until IS NULL OR lease_until < clock_timestamp())
 				ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)
 			, leased AS (UPDATE outbox o SET lease_until = clock_timestamp() + make_interval(secs => ?), updated_at = ?
 				FROM due WHERE o.id = due.id
-				RETURNING o.id, o.seq)
-			SELECT id FROM leased ORDER BY seq`, limit, lease.Seconds(), s.now()).Scan(ctx, &ids)
+				RETURNING o.id, o.seq, due.state = 'pending' AS fresh)
+			SELECT id, fresh FROM leased ORDER BY seq`, limit, lease.Seconds(), s.now()).Scan(ctx, &rows)
 	})
-	return ids, err
+	out := make([]OutboxClaim, len(rows))
+	for i, r := range rows {
+		out[i] = OutboxClaim{ID: r.ID, Fresh: r.Fresh}
+	}
+	return out, err
 }
 
 // MarkOutboxEnqueued records that the queue accepted the rows; if they are still not done after
@@ -201,112 +226,207 @@ var ErrMailBusy = errors.New("mail is being sent by another worker")
 // ErrMailBusy while another worker's lease is live.
 func (s *Service) StartMail(ctx context.Context, tenantID, outboxID uuid.UUID, env MailEnv) (job *MailJob, note string, err error) {
 	defer tenant.Wrap(&err, "booking.StartMail(%s, %s)", tenantID, outboxID)
+	starts, err := s.startMails(ctx, tenantID, []uuid.UUID{outboxID}, env)
+	switch {
+	case err != nil:
+		return nil, "", err
+	case starts[0].Busy:
+		return nil, "", ErrMailBusy
+	}
+	return starts[0].Job, starts[0].Note, nil
+}
+
+// MailStart is StartMails' answer for one outbox row: a job to send, or a note saying why there
+// is nothing to send, or Busy (another worker's send lease is live; try again later).
+type MailStart struct {
+	OutboxID uuid.UUID
+	Job      *MailJob
+	Note     string
+	Busy     bool
+}
+
+// StartMails is StartMail for several rows of one tenant in one transaction (one commit for a
+// batch of mails): every row gets StartMail's decision and, when it is to be sent, its own send
+// lease in the ledger. The answers come in the order of ids. The rows are locked in id order,
+// so two batches sharing rows never deadlock; a row another worker is sending is answered Busy
+// and does not hold up the others. An error (the database) leaves nothing written.
+func (s *Service) StartMails(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID, env MailEnv) (_ []MailStart, err error) {
+	defer tenant.Wrap(&err, "booking.StartMails(%s, %d rows)", tenantID, len(ids))
+	return s.startMails(ctx, tenantID, ids, env)
+}
+
+func (s *Service) startMails(ctx context.Context, tenantID uuid.UUID, ids []uuid.UUID, env MailEnv) ([]MailStart, error) {
 	if env.Lease <= 0 {
 		env.Lease = 2 * time.Minute
 	}
 	now := s.now()
-	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
-		var m OutboxMessage
-		if err := tx.NewSelect().Model(&m).Where("id = ?", outboxID).For("UPDATE").Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				note = "no such outbox row"
-				return nil
-			}
-			return err
-		}
-		if m.State != OutboxPending && m.State != OutboxEnqueued {
-			note = "already " + string(m.State)
+	var starts []MailStart
+	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+		starts = make([]MailStart, len(ids)) // a retried transaction starts afresh
+		if len(ids) == 0 {
 			return nil
 		}
-		msgID := MessageID(m.ID, env.BaseDomain)
-		var led struct {
-			State string
-			Live  bool
-		}
-		err := tx.QueryRowContext(ctx, "SELECT state, coalesce(lease_until > clock_timestamp(), false) FROM sent_mail WHERE message_id = ?", msgID).Scan(&led.State, &led.Live)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("read ledger: %w", err)
-		case led.State == "sent":
-			note = "already sent (ledger)"
-			return finishOutbox(ctx, tx, &m, OutboxSent, "", now)
-		case led.Live:
-			return ErrMailBusy
-		}
-		var t tenant.Tenant
-		if err := tx.NewSelect().Model(&t).Where("id = ?", tenantID).Scan(ctx); err != nil {
-			return fmt.Errorf("read tenant: %w", err)
-		}
-		if t.Training() {
-			// A training city's mail is never delivered, to whomever it is addressed: trainees
-			// see its wording on the admin's mail pages, and the row says why it was not sent.
-			note = "skipped: " + TrainingMailNote
-			return finishOutbox(ctx, tx, &m, OutboxSkipped, TrainingMailNote, now)
-		}
-		v, err := loadView(ctx, tx, m.ReservationID)
-		if err != nil {
+		var rows []OutboxMessage
+		if err := tx.NewSelect().Model(&rows).Where("id IN (?)", bun.List(ids)).Order("id").For("UPDATE").Scan(ctx); err != nil {
 			return err
 		}
-		if why := staleMail(&m, v, now); why != "" {
-			note = "skipped: " + why
-			return finishOutbox(ctx, tx, &m, OutboxSkipped, why, now)
+		byID := make(map[uuid.UUID]*OutboxMessage, len(rows))
+		msgIDs := make([]string, 0, len(rows))
+		for i := range rows {
+			byID[rows[i].ID] = &rows[i]
+			msgIDs = append(msgIDs, MessageID(rows[i].ID, env.BaseDomain))
 		}
-		to := ""
-		if v.Email != nil {
-			to = *v.Email
+		type ledger struct {
+			MessageID string `bun:"message_id"`
+			State     string `bun:"state"`
+			Live      bool   `bun:"live"`
 		}
-		if to == "" {
-			note = "skipped: no address"
-			return finishOutbox(ctx, tx, &m, OutboxSkipped, "no address", now)
+		var leds []ledger
+		if len(msgIDs) > 0 {
+			if err := tx.NewRaw("SELECT message_id, state, coalesce(lease_until > clock_timestamp(), false) AS live FROM sent_mail WHERE message_id IN (?)",
+				bun.List(msgIDs)).Scan(ctx, &leds); err != nil {
+				return fmt.Errorf("read ledger: %w", err)
+			}
 		}
-		// Exactly as stored: an address that only validates once trimmed is refused too.
-		if addr, err := ValidateEmail(to); err != nil || addr != to {
-			note = "refused: the stored address is not exactly one valid address"
-			if err := finishOutbox(ctx, tx, &m, OutboxFailed, "invalid recipient address", now); err != nil {
+		ledByID := make(map[string]ledger, len(leds))
+		for _, l := range leds {
+			ledByID[l.MessageID] = l
+		}
+		var open []*OutboxMessage
+		for i := range rows {
+			if rows[i].State == OutboxPending || rows[i].State == OutboxEnqueued {
+				open = append(open, &rows[i])
+			}
+		}
+		pre, err := prefetchMail(ctx, tx, open)
+		if err != nil {
+			return fmt.Errorf("read mails: %w", err)
+		}
+		var leases []sentMailLease
+		var t *tenant.Tenant
+		for i, id := range ids {
+			st := &starts[i]
+			st.OutboxID = id
+			m := byID[id]
+			if m == nil {
+				st.Note = "no such outbox row"
+				continue
+			}
+			if m.State != OutboxPending && m.State != OutboxEnqueued {
+				st.Note = "already " + string(m.State)
+				continue
+			}
+			msgID := MessageID(m.ID, env.BaseDomain)
+			if led, ok := ledByID[msgID]; ok {
+				switch {
+				case led.State == "sent":
+					st.Note = "already sent (ledger)"
+					if err := finishOutbox(ctx, tx, m, OutboxSent, "", now); err != nil {
+						return err
+					}
+					m.State = OutboxSent // the same id twice in one batch: done once
+					continue
+				case led.Live:
+					st.Busy = true
+					continue
+				}
+			}
+			if t == nil {
+				t = new(tenant.Tenant)
+				if err := tx.NewSelect().Model(t).Where("id = ?", tenantID).Scan(ctx); err != nil {
+					return fmt.Errorf("read tenant: %w", err)
+				}
+			}
+			job, note, err := startOneMail(ctx, tx, t, m, pre, env, now)
+			if err != nil {
 				return err
 			}
-			return setMailError(ctx, tx, v.ID, m.Kind, "invalid recipient address", now)
+			st.Job, st.Note = job, note
+			if job == nil {
+				m.State = OutboxSkipped // finished one way or another; a repeated id is not sent
+				continue
+			}
+			job.MessageID = msgID
+			leases = append(leases, sentMailLease{TenantID: tenantID, MessageID: msgID, OutboxID: m.ID, State: "sending"})
+			ledByID[msgID] = ledger{MessageID: msgID, State: "sending", Live: true} // a repeated id is busy
 		}
-		job, err = buildMail(ctx, tx, &t, &m, v, env, now)
-		if err != nil {
-			return fmt.Errorf("build mail: %w", err)
+		if len(leases) == 0 {
+			return nil
 		}
-		job.To, job.MessageID = to, msgID
-		_, err = tx.ExecContext(ctx, `INSERT INTO sent_mail (tenant_id, message_id, outbox_id, state, lease_until)
-			VALUES (?, ?, ?, 'sending', clock_timestamp() + make_interval(secs => ?))
-			ON CONFLICT (tenant_id, message_id) DO UPDATE SET state = 'sending', lease_until = EXCLUDED.lease_until,
-				attempts = sent_mail.attempts + 1`, tenantID, msgID, m.ID, env.Lease.Seconds())
+		// Every mail's own send lease, in one statement.
+		_, err = tx.NewInsert().Model(&leases).
+			Value("lease_until", "clock_timestamp() + make_interval(secs => ?)", env.Lease.Seconds()).
+			On("CONFLICT (tenant_id, message_id) DO UPDATE").
+			Set("state = 'sending', lease_until = EXCLUDED.lease_until, attempts = sent_mail.attempts + 1").
+			Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("take send lease: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		job = nil
+		return nil, err
 	}
-	return job, note, err
+	return starts, nil
+}
+
+// sentMailLease is a send lease taken in the sent_mail ledger (state sending).
+type sentMailLease struct {
+	bun.BaseModel `bun:"table:sent_mail,alias:sent_mail"`
+
+	TenantID  uuid.UUID `bun:"tenant_id,type:uuid"`
+	MessageID string    `bun:"message_id"`
+	OutboxID  uuid.UUID `bun:"outbox_id,type:uuid"`
+	State     string    `bun:"state"`
+	// LeaseUntil is set by the insert, on the database clock (shared by every replica).
+	LeaseUntil *time.Time `bun:"lease_until"`
+}
+
+// startOneMail decides one locked, open row whose ledger holds no sent mark and no live lease:
+// finished without sending (skipped or failed, with a note), or a job to send.
+func startOneMail(ctx context.Context, tx bun.Tx, t *tenant.Tenant, m *OutboxMessage, pre *mailPrefetch, env MailEnv, now time.Time) (*MailJob, string, error) {
+	if t.Training() {
+		// A training city's mail is never delivered, to whomever it is addressed: trainees
+		// see its wording on the admin's mail pages, and the row says why it was not sent.
+		return nil, "skipped: " + TrainingMailNote, finishOutbox(ctx, tx, m, OutboxSkipped, TrainingMailNote, now)
+	}
+	v := pre.views[m.ReservationID]
+	if v == nil {
+		var err error
+		if v, err = loadView(ctx, tx, m.ReservationID); err != nil {
+			return nil, "", err
+		}
+	}
+	if why := staleMail(m, v, now); why != "" {
+		return nil, "skipped: " + why, finishOutbox(ctx, tx, m, OutboxSkipped, why, now)
+	}
+	to := ""
+	if v.Email != nil {
+		to = *v.Email
+	}
+	if to == "" {
+		return nil, "skipped: no address", finishOutbox(ctx, tx, m, OutboxSkipped, "no address", now)
+	}
+	// Exactly as stored: an address that only validates once trimmed is refused too.
+	if addr, err := ValidateEmail(to); err != nil || addr != to {
+		if err := finishOutbox(ctx, tx, m, OutboxFailed, "invalid recipient address", now); err != nil {
+			return nil, "", err
+		}
+		return nil, "refused: the stored address is not exactly one valid address", setMailError(ctx, tx, v.ID, m.Kind, "invalid recipient address", now)
+	}
+	job, err := buildMail(ctx, tx, t, m, v, pre, env, now)
+	if err != nil {
+		return nil, "", fmt.Errorf("build mail: %w", err)
+	}
+	job.To = to
+	return job, "", nil
 }
 
 // MailSent records that the SMTP server accepted the job's message: the ledger and the outbox
 // row say sent, and an earlier delivery error on the reservation is cleared.
 func (s *Service) MailSent(ctx context.Context, job *MailJob) (err error) {
 	defer tenant.Wrap(&err, "booking.MailSent(%s, %s)", job.TenantID, job.OutboxID)
-	now := s.now()
-	return tenant.InTx(ctx, s.db, job.TenantID, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE sent_mail SET state = 'sent', sent_at = ?, lease_until = NULL
-			WHERE message_id = ?`, now, job.MessageID); err != nil {
-			return fmt.Errorf("mark ledger sent: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', lease_until = NULL, attempts = attempts + 1, last_error = '',
-			updated_at = ? WHERE id = ?`, now, job.OutboxID); err != nil {
-			return fmt.Errorf("mark outbox sent: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE reservations SET mail_error = '' WHERE id = ? AND mail_error <> ''", job.ReservationID); err != nil {
-			return fmt.Errorf("clear mail error: %w", err)
-		}
-		return nil
-	})
+	return s.RecordMails(ctx, job.TenantID, []MailOutcome{{Job: job, Sent: true}})
 }
 
 // MailFailed records a failed attempt and releases the send lease. A final failure (a permanent
@@ -314,29 +434,94 @@ func (s *Service) MailSent(ctx context.Context, job *MailJob) (err error) {
 // where staff see it; otherwise the row stays open for the next retry.
 func (s *Service) MailFailed(ctx context.Context, job *MailJob, final bool, reason string) (err error) {
 	defer tenant.Wrap(&err, "booking.MailFailed(%s, %s)", job.TenantID, job.OutboxID)
-	reason = clip(reason, 500)
+	return s.RecordMails(ctx, job.TenantID, []MailOutcome{{Job: job, Final: final, Reason: reason}})
+}
+
+// MailOutcome is what became of one started job (StartMail, StartMails): Sent (the SMTP server
+// accepted it), NotTried (never handed to SMTP: its lease is released, no attempt counted), or
+// else a failed attempt, Final or to be retried, with its Reason.
+type MailOutcome struct {
+	Job      *MailJob
+	Sent     bool
+	NotTried bool
+	Final    bool
+	Reason   string
+}
+
+// RecordMails records the outcomes of several jobs of one tenant in one durable transaction:
+// sent mails as MailSent does, failed attempts as MailFailed does, untried jobs by releasing
+// their leases. Either every outcome is recorded or none.
+func (s *Service) RecordMails(ctx context.Context, tenantID uuid.UUID, outs []MailOutcome) (err error) {
+	defer tenant.Wrap(&err, "booking.RecordMails(%s, %d mails)", tenantID, len(outs))
 	now := s.now()
-	return tenant.InTx(ctx, s.db, job.TenantID, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM sent_mail WHERE message_id = ? AND state = 'sending'", job.MessageID); err != nil {
-			return fmt.Errorf("release send lease: %w", err)
+	var sentMsg []string
+	var sentRows, sentRes []uuid.UUID
+	for _, o := range outs {
+		if o.Job.TenantID != tenantID {
+			return fmt.Errorf("mail %s belongs to another tenant", o.Job.OutboxID)
 		}
-		if !final {
-			_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ?
-				WHERE id = ?`, reason, now, job.OutboxID)
-			return err
+		if o.Sent {
+			sentMsg = append(sentMsg, o.Job.MessageID)
+			sentRows = append(sentRows, o.Job.OutboxID)
+			sentRes = append(sentRes, o.Job.ReservationID)
 		}
-		m := OutboxMessage{ID: job.OutboxID}
-		if _, err := tx.ExecContext(ctx, "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", job.OutboxID); err != nil {
-			return fmt.Errorf("count attempt: %w", err)
+	}
+	if len(outs) == 0 {
+		return nil
+	}
+	return tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+		if len(sentMsg) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE sent_mail SET state = 'sent', sent_at = ?, lease_until = NULL
+				WHERE message_id IN (?)`, now, bun.List(sentMsg)); err != nil {
+				return fmt.Errorf("mark ledger sent: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', lease_until = NULL, attempts = attempts + 1, last_error = '',
+				updated_at = ? WHERE id IN (?)`, now, bun.List(sentRows)); err != nil {
+				return fmt.Errorf("mark outbox sent: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE reservations SET mail_error = '' WHERE id IN (?) AND mail_error <> ''", bun.List(sentRes)); err != nil {
+				return fmt.Errorf("clear mail error: %w", err)
+			}
 		}
-		if err := finishOutbox(ctx, tx, &m, OutboxFailed, reason, now); err != nil {
-			return fmt.Errorf("mark outbox failed: %w", err)
-		}
-		if err := setMailError(ctx, tx, job.ReservationID, job.Kind, reason, now); err != nil {
-			return fmt.Errorf("set mail error: %w", err)
+		for _, o := range outs {
+			if o.Sent {
+				continue
+			}
+			if err := mailNotSent(ctx, tx, o, now); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// mailNotSent records one outcome other than sent: the lease is released; a tried job counts an
+// attempt, and a final failure marks the row failed and tells staff on the reservation.
+func mailNotSent(ctx context.Context, tx bun.Tx, o MailOutcome, now time.Time) error {
+	job := o.Job
+	if _, err := tx.ExecContext(ctx, "DELETE FROM sent_mail WHERE message_id = ? AND state = 'sending'", job.MessageID); err != nil {
+		return fmt.Errorf("release send lease: %w", err)
+	}
+	if o.NotTried {
+		return nil
+	}
+	reason := clip(o.Reason, 500)
+	if !o.Final {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, updated_at = ?
+			WHERE id = ?`, reason, now, job.OutboxID)
+		return err
+	}
+	m := OutboxMessage{ID: job.OutboxID}
+	if _, err := tx.ExecContext(ctx, "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", job.OutboxID); err != nil {
+		return fmt.Errorf("count attempt: %w", err)
+	}
+	if err := finishOutbox(ctx, tx, &m, OutboxFailed, reason, now); err != nil {
+		return fmt.Errorf("mark outbox failed: %w", err)
+	}
+	if err := setMailError(ctx, tx, job.ReservationID, job.Kind, reason, now); err != nil {
+		return fmt.Errorf("set mail error: %w", err)
+	}
+	return nil
 }
 
 // MessageID derives a message's Message-ID (without angle brackets) from its outbox row, so

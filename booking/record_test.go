@@ -429,15 +429,15 @@ var recordCases = map[string]recordCase{
 // reminders, the import's preview and progress, the fleet overview's counts (counts only, no
 // citizen's record), and the clock.
 var unrecorded = []string{
-	"Availability", "Board", "BookableSlots", "CardByID", "CardsByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
+	"Availability", "Board", "BookableSlots", "CardByID", "CardsByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "ClaimOutboxRows", "CleanupOutbox",
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "ExtendHold", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview",
 	"GenerateSlots",
 	"HoldByID", "HoldSlot", "ImportJob", "ImportJobs", "ImportProfile", "LocationByID", "Locations",
 	"Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList", "MailTemplateOf", "MarkOutboxEnqueued", "MonthlyReport", "Now",
 	"OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom", "PreviewImport", "PreviewMail",
-	"QueueReminders", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
+	"QueueReminders", "RecordMails", "ReleaseExpiredHolds", "ReleaseHold", "ReleaseOutbox", "ReservationByID",
 	"RunImportValidate", "SlotByID", "SlotsBetween", "SlotsOn",
-	"BookingCards", "PlaceHours", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
+	"BookingCards", "PlaceHours", "StartMail", "StartMails", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }
 
 // progressOnly are tables an operation may touch outside its change: a commit's progress is

@@ -239,12 +239,12 @@ var changesSlots = map[string]bool{
 // slotReads are the exported methods that write no places, slots or holds, and have no record
 // case: reads, mail, imports (cards only), login, the clock.
 var slotReads = []string{
-	"Availability", "Board", "BookableSlots", "CardByID", "CardsByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "CleanupOutbox",
+	"Availability", "Board", "BookableSlots", "CardByID", "CardsByID", "CardHardLocked", "CardNumbers", "ClaimOutbox", "ClaimOutboxRows", "CleanupOutbox",
 	"CommitImport", "CountCardsForChange", "CurrentReservation", "DaySummary", "FillRates", "FlaggedSlots", "FleetDaily", "FleetOverview", "HoldByID", "ImportJob", "ImportJobs",
 	"ImportProfile", "LocationByID", "Locations", "Login", "LoginChallenge", "LoginStepUp", "MailFailed", "MailSent", "MailTemplateList",
 	"MailTemplateOf", "MarkOutboxEnqueued", "MonthlyReport", "Now", "OutboxBacklog", "OutboxByID", "OverrideByID", "OverridesFrom",
-	"PreviewImport", "PreviewMail", "QueueReminders", "ReleaseOutbox", "ReservationByID", "RunImportValidate",
-	"BookingCards", "PlaceHours", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "Summary", "UpdateFleetFigures", "WeeklyWindows",
+	"PreviewImport", "PreviewMail", "QueueReminders", "RecordMails", "ReleaseOutbox", "ReservationByID", "RunImportValidate",
+	"BookingCards", "PlaceHours", "SlotByID", "SlotsBetween", "SlotsOn", "StartMail", "StartMails", "Summary", "UpdateFleetFigures", "WeeklyWindows",
 }
 
 // TestSlotChangesReachEveryProcess: every operation of booking.Service that changes places or

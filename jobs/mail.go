@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/wneessen/go-mail"
 
@@ -28,7 +29,8 @@ import (
 //     (booking.MailFailed); a temporary failure is retried with backoff.
 //
 // SMTP itself cannot be exactly-once: a crash between the server's 250 and step 3 sends the
-// message again after the lease, with the same Message-ID.
+// message again after the lease, with the same Message-ID. A rush goes through HandleMailBatch;
+// this handler sends a lone row and every row the relay re-queues.
 func (h *Handlers) HandleMailSend(ctx context.Context, t *asynq.Task) error {
 	var p MailPayload
 	if err := decode(t, &p); err != nil {
@@ -180,4 +182,176 @@ func retryDB(ctx context.Context, fn func() error) error {
 		}
 	}
 	return err
+}
+
+// mailBatchMax bounds the rows of one batch task (the relay makes them of Relay.MailBatch).
+const mailBatchMax = 500
+
+// HandleMailBatch sends the mails of a batch of one tenant's fresh outbox rows with the
+// guarantees of HandleMailSend for each mail, in three steps instead of three per mail:
+//
+//  1. booking.StartMails decides every row and takes each mail's own send lease in the ledger,
+//     in one transaction (one commit for the batch);
+//  2. the messages go out one after another on the Mailer's kept connection, outside any
+//     transaction;
+//  3. a recorder commits the outcomes while the batch is still sending: whatever arrived since
+//     its last commit goes into the next one (booking.RecordMails, durable). A mail accepted by
+//     the server is recorded about one commit later, as a single mail is, so a worker killed
+//     mid-batch repeats at most the mails of the commit in flight, after their leases — never
+//     the whole batch — and loses none (every unrecorded row is still open and leased).
+//
+// Each mail keeps its own outcome: a refused recipient (5xx) fails only its row, recorded on its
+// reservation; a temporary refusal (4xx) is counted on its row and retried. A failed connection
+// stops the batch, as does a cancelled context (shutdown, timeout): the rows not tried get their
+// leases back at once, uncounted. A batch with rows to retry returns an error, and asynq retries
+// it with backoff; the retry starts only the rows still open. Rows another worker is sending
+// (its lease is live) are left to it and retried like a busy single mail.
+func (h *Handlers) HandleMailBatch(ctx context.Context, t *asynq.Task) error {
+	var p MailBatchPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	if len(p.OutboxIDs) == 0 || len(p.OutboxIDs) > mailBatchMax {
+		return fmt.Errorf("mail batch of %d rows: %w", len(p.OutboxIDs), asynq.SkipRetry)
+	}
+	starts, err := h.Booking.StartMails(ctx, p.TenantID, p.OutboxIDs, h.mailEnv())
+	if err != nil {
+		return fmt.Errorf("prepare mail batch: %w", err)
+	}
+	var todo []*booking.MailJob
+	busy := 0
+	for _, st := range starts {
+		switch {
+		case st.Busy:
+			busy++
+		case st.Job == nil:
+			h.Metrics.mail("", st.Note)
+			h.Log.Info("mail not sent", "tenant_id", p.TenantID, "outbox_id", st.OutboxID, "why", st.Note)
+		default:
+			todo = append(todo, st.Job)
+		}
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, ok := asynq.GetMaxRetry(ctx)
+	last := ok && retried >= maxRetry
+	// Bookkeeping must survive a cancelled task context (shutdown, timeout).
+	rec := h.startMailRecorder(context.WithoutCancel(ctx), p.TenantID, len(todo))
+	var retry []string
+	stopped := false
+	for _, job := range todo {
+		if stopped || ctx.Err() != nil {
+			stopped = true
+			rec.add(booking.MailOutcome{Job: job, NotTried: true}, "")
+			continue
+		}
+		msg, err := BuildMessage(job, h.Booking.Now()) // the Date header, on the service clock
+		if err != nil {
+			reason := booking.MaskEmails(err.Error())
+			rec.add(booking.MailOutcome{Job: job, Final: true, Reason: "message refused before sending: " + reason}, "refused")
+			continue
+		}
+		sendErr := h.Mailer.Send(ctx, msg)
+		if sendErr == nil {
+			rec.add(booking.MailOutcome{Job: job, Sent: true}, "sent")
+			continue
+		}
+		permanent := IsPermanent(sendErr)
+		// The mail library's error text names the recipient; what is kept has it masked.
+		reason := booking.MaskEmails(sendErr.Error())
+		outcome := "retry"
+		if permanent || last {
+			outcome = "failed"
+		}
+		rec.add(booking.MailOutcome{Job: job, Final: permanent || last, Reason: reason}, outcome)
+		if !permanent {
+			retry = append(retry, job.OutboxID.String()+": "+reason)
+			if !isReply(sendErr) {
+				stopped = true // the server is unreachable: the rest would fail the same way
+			}
+		}
+	}
+	if err := rec.wait(); err != nil {
+		return fmt.Errorf("record mail batch: %w", err)
+	}
+	switch {
+	case len(retry) > 0:
+		return fmt.Errorf("send mail batch (attempt %d): %d of %d mails to retry, first %s", retried+1, len(retry), len(todo), retry[0])
+	case stopped && ctx.Err() != nil:
+		return fmt.Errorf("mail batch stopped: %w", context.Cause(ctx))
+	case stopped:
+		return errors.New("mail batch stopped before its end")
+	case busy > 0:
+		return fmt.Errorf("%d of %d mails: %w", busy, len(starts), errBusy)
+	}
+	return nil
+}
+
+// isReply reports whether err is the SMTP server's reply to this message (its recipient, its
+// content), not a failed connection.
+func isReply(err error) bool {
+	var se *mail.SendError
+	return errors.As(err, &se) && se.ErrorCode() >= 400
+}
+
+// mailRecorder commits a batch's outcomes in groups while the batch is still sending: each commit
+// takes every outcome that arrived during the previous one.
+type mailRecorder struct {
+	ch   chan recorded
+	done chan struct{}
+	err  error
+}
+
+type recorded struct {
+	o      booking.MailOutcome
+	metric string // the outcome counted once it is recorded; "" for none
+}
+
+func (h *Handlers) startMailRecorder(ctx context.Context, tenantID uuid.UUID, n int) *mailRecorder {
+	r := &mailRecorder{ch: make(chan recorded, n), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for first := range r.ch {
+			group := []recorded{first}
+		more:
+			for {
+				select {
+				case x, ok := <-r.ch:
+					if !ok {
+						break more
+					}
+					group = append(group, x)
+				default:
+					break more
+				}
+			}
+			outs := make([]booking.MailOutcome, len(group))
+			for i, x := range group {
+				outs[i] = x.o
+			}
+			// A failed group does not stop the next one: each outcome recorded is a mail that is
+			// not sent again.
+			if err := retryDB(ctx, func() error { return h.Booking.RecordMails(ctx, tenantID, outs) }); err != nil {
+				h.Log.Error("record mail outcomes", "tenant_id", tenantID, "mails", len(outs), "err", err)
+				r.err = err
+				continue
+			}
+			for _, x := range group {
+				if x.metric != "" {
+					h.Metrics.mail(x.o.Job.Kind, x.metric)
+				}
+			}
+		}
+	}()
+	return r
+}
+
+func (r *mailRecorder) add(o booking.MailOutcome, metric string) {
+	r.ch <- recorded{o: o, metric: metric}
+}
+
+// wait closes the recorder and returns once every outcome is committed (or failed to be).
+func (r *mailRecorder) wait() error {
+	close(r.ch)
+	<-r.done
+	return r.err
 }

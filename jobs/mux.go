@@ -31,6 +31,7 @@ func NewServeMux(h *Handlers) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.Use(h.logMiddleware)
 	mux.HandleFunc(TypeMailSend, h.HandleMailSend)
+	mux.HandleFunc(TypeMailBatch, h.HandleMailBatch)
 	mux.HandleFunc(TypeRemindersQueue, h.HandleRemindersQueue)
 	mux.HandleFunc(TypeHoldsRelease, h.HandleHoldsRelease)
 	mux.HandleFunc(TypeSlotsGenerate, h.HandleSlotsGenerate)

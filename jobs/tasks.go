@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -12,6 +13,7 @@ import (
 // Task types.
 const (
 	TypeMailSend        = "mail:send"         // one outbox row → one mail (queue mail)
+	TypeMailBatch       = "mail:batch"        // fresh outbox rows of one tenant → their mails (queue mail)
 	TypeRemindersQueue  = "reminders:queue"   // write the tenant's due reminders to the outbox
 	TypeHoldsRelease    = "holds:release"     // return the places of the tenant's expired holds
 	TypeSlotsGenerate   = "slots:generate"    // materialise the tenant's slots over its horizon
@@ -32,6 +34,38 @@ const (
 type MailPayload struct {
 	TenantID uuid.UUID `json:"tenant_id"`
 	OutboxID uuid.UUID `json:"outbox_id"`
+}
+
+// MailBatchPayload names fresh outbox rows of one tenant, sent by one task. It never carries an
+// address, a name or the text.
+type MailBatchPayload struct {
+	TenantID  uuid.UUID   `json:"tenant_id"`
+	OutboxIDs []uuid.UUID `json:"outbox_ids"`
+}
+
+// MailBatchTaskID is the asynq task id of a batch: the relay claiming the same rows again after
+// a crash between enqueue and mark builds the same batch, which asynq then refuses.
+func MailBatchTaskID(p MailBatchPayload) string {
+	h := sha256.New()
+	for _, id := range p.OutboxIDs {
+		h.Write(id[:])
+	}
+	return fmt.Sprintf("mail:batch:%s:%x", p.OutboxIDs[0], h.Sum(nil)[:8])
+}
+
+// NewMailBatchTask returns the task that sends the mails of a batch of outbox rows, on the mail
+// queue, with the retries, retention and timeout of a single mail: a retry sends only the rows
+// still open.
+func NewMailBatchTask(p MailBatchPayload) (*asynq.Task, error) {
+	if p.TenantID == uuid.Nil || len(p.OutboxIDs) == 0 {
+		return nil, fmt.Errorf("mail batch task without tenant or outbox ids")
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeMailBatch, b, asynq.Queue(QueueMail), asynq.TaskID(MailBatchTaskID(p)),
+		asynq.MaxRetry(MailMaxRetry), asynq.Retention(mailRetention), asynq.Timeout(mailTaskTimeout)), nil
 }
 
 // TenantPayload names a tenant for periodic work and the tick it belongs to (for logs).
