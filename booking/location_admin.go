@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/madoguchi/madoguchi/booking/slotfeed"
 	"github.com/madoguchi/madoguchi/tenant"
 )
 
@@ -61,6 +62,9 @@ func (s *Service) UpdateLocation(ctx context.Context, t *tenant.Tenant, l Locati
 	if err != nil {
 		return nil, locationNameTaken(err)
 	}
+	// The location's name, address or active flag changed: every process drops it (and its
+	// days) from its cache, so the next calendar page shows the edit.
+	s.slotsChanged(ctx, t.ID, wholeLocation(l.ID))
 	return &l, nil
 }
 
@@ -73,4 +77,10 @@ func locationNameTaken(err error) error {
 
 func locationAudit(l *Location) map[string]any {
 	return map[string]any{"name": l.Name, "address": l.Address, "guidance": l.Guidance, "sort_order": l.SortOrder, "active": l.Active}
+}
+
+// wholeLocation is a change of every day of a location, and of the location itself: longer than
+// a change lists day by day, so a cache drops the location whole (SlotCache.Invalidate).
+func wholeLocation(id uuid.UUID) slotfeed.Span {
+	return slotfeed.Span{Location: id, From: "0001-01-01", To: "9999-12-31"}
 }

@@ -19,7 +19,8 @@ import (
 // SlotsOn and BookableSlots read (open, with capacity; each with its booked and held places), so
 // a rush of calendar reads costs one query per day and process, not one per request. The entries
 // do not depend on the clock or on who reads: the deadline and "not started yet" are applied on
-// every read.
+// every read. It also keeps the locations LocationByID reads; a change of a whole location
+// (UpdateLocation announces one) or of the whole city drops them.
 //
 // Freshness comes from invalidation, not from the TTL. Every change of places or slots drops the
 // days it touched, after its commit, synchronously in the process that made it and, through
@@ -64,6 +65,10 @@ type SlotCache struct {
 	nextSweep       time.Time
 	full            map[[2]uuid.UUID]fullMark // {tenant, slot}: the database said every place is booked
 	fullDays        map[dayKey][]uuid.UUID    // the marked slots of each day (some may be gone)
+	// The locations LocationByID read, by city and id: a calendar page names its place on every
+	// request. A change of the whole location (UpdateLocation announces one) or of the whole city
+	// drops it; the TTL bounds it like a day's.
+	locations map[[2]uuid.UUID]*cachedLocation
 }
 
 // fullMark is a slot the database found full: its day (for invalidation and the deadline) and
@@ -72,6 +77,11 @@ type fullMark struct {
 	day      dayKey
 	startsAt time.Time
 	expires  time.Time
+}
+
+type cachedLocation struct {
+	loc     Location // a copy; readers get copies
+	expires time.Time
 }
 
 // SlotCacheConfig are a SlotCache's settings.
@@ -224,6 +234,7 @@ func (c *SlotCache) clear() {
 	c.changed = map[dayKey]uint64{}
 	c.tenantChanged = map[uuid.UUID]uint64{}
 	c.locationChanged = map[[2]uuid.UUID]uint64{}
+	c.locations = map[[2]uuid.UUID]*cachedLocation{}
 	c.nextSweep = c.cfg.Clock().Add(c.sweepEvery())
 	c.full = map[[2]uuid.UUID]fullMark{}
 	c.fullDays = map[dayKey][]uuid.UUID{}
@@ -245,6 +256,11 @@ func (c *SlotCache) Invalidate(ch slotfeed.Change) {
 			}
 		}
 		c.dropFull(func(k dayKey) bool { return k.tenant == ch.Tenant })
+		for k := range c.locations {
+			if k[0] == ch.Tenant {
+				delete(c.locations, k)
+			}
+		}
 		return
 	}
 	for _, sp := range ch.Days {
@@ -253,6 +269,7 @@ func (c *SlotCache) Invalidate(ch slotfeed.Change) {
 		n := int(to.StdTime().Sub(from.StdTime()).Hours()/24) + 1
 		if err1 != nil || err2 != nil || n > spanLimit {
 			c.locationChanged[[2]uuid.UUID{ch.Tenant, sp.Location}] = c.seq
+			delete(c.locations, [2]uuid.UUID{ch.Tenant, sp.Location})
 			for k, e := range c.days {
 				if k.tenant == ch.Tenant && k.location == sp.Location {
 					c.drop(k, e)
@@ -421,5 +438,49 @@ func (c *SlotCache) sweep(now time.Time) {
 		}
 		return true
 	})
+	for k, e := range c.locations {
+		if !now.Before(e.expires) {
+			delete(c.locations, k)
+		}
+	}
 	c.nextSweep = now.Add(c.sweepEvery())
+}
+
+// maxLocations bounds the locations kept (a city has a few; the bound only stops a flood of
+// distinct ids, which are never stored unless they exist).
+const maxLocations = 10_000
+
+// lookupLocation returns a copy of the cached location, or nil and the sequence number a fill
+// must present to putLocation. ok is false while the cache is bypassed.
+func (c *SlotCache) lookupLocation(tenantID, id uuid.UUID) (l *Location, start uint64, ok bool) {
+	now := c.cfg.Clock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.isLive {
+		return nil, 0, false
+	}
+	if e := c.locations[[2]uuid.UUID{tenantID, id}]; e != nil && now.Before(e.expires) {
+		cp := e.loc
+		return &cp, c.seq, true
+	}
+	return nil, c.seq, true
+}
+
+// putLocation stores a location read by a fill that began at start, unless its location or city
+// changed since.
+func (c *SlotCache) putLocation(l *Location, start uint64) {
+	now := c.cfg.Clock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := [2]uuid.UUID{l.TenantID, l.ID}
+	if !c.isLive || start < c.floor || c.tenantChanged[l.TenantID] > start || c.locationChanged[k] > start {
+		return
+	}
+	if len(c.locations) >= maxLocations {
+		for k := range c.locations { // over the bound: drop one at random (map order)
+			delete(c.locations, k)
+			break
+		}
+	}
+	c.locations[k] = &cachedLocation{loc: *l, expires: now.Add(c.cfg.TTL)}
 }

@@ -146,10 +146,12 @@ func (p *webProcess) barrier(t *testing.T, to *webProcess) []slotfeed.Change {
 }
 
 // availabilityView is what the calendars and time lists show of a city: every location's days for
-// staff (a party of one) and for a citizen (a party of two), and the times staff could book.
+// staff (a party of one) and for a citizen (a party of two), the times staff could book, and the
+// location itself as a calendar page reads it (LocationByID: name, active flag).
 type availabilityView struct {
 	Staff, Citizen map[uuid.UUID][]booking.DayAvailability
 	Slots          map[uuid.UUID][]booking.Slot
+	Places         map[uuid.UUID]booking.Location
 }
 
 func viewOf(t *testing.T, svc *booking.Service, tn *tenant.Tenant, from, to booking.Date) availabilityView {
@@ -160,8 +162,14 @@ func viewOf(t *testing.T, svc *booking.Service, tn *tenant.Tenant, from, to book
 		t.Fatal(err)
 	}
 	v := availabilityView{Staff: map[uuid.UUID][]booking.DayAvailability{}, Citizen: map[uuid.UUID][]booking.DayAvailability{},
-		Slots: map[uuid.UUID][]booking.Slot{}}
+		Slots: map[uuid.UUID][]booking.Slot{}, Places: map[uuid.UUID]booking.Location{}}
 	for _, l := range locs {
+		p, err := svc.LocationByID(ctx, tn.ID, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+		v.Places[l.ID] = *p
 		if v.Staff[l.ID], err = svc.Availability(ctx, tn, l.ID, from, to, 1, staff); err != nil {
 			t.Fatal(err)
 		}
@@ -229,6 +237,10 @@ var slotCases = map[string]recordCase{
 		return func(ctx context.Context) error { return w.svc.GenerateSlots(ctx, w.t) }
 	},
 }
+
+// changesPlaces are the methods whose case changes a location as a calendar page reads it
+// (LocationByID, cached).
+var changesPlaces = map[string]bool{"UpdateLocation": true}
 
 // changesSlots are the methods whose case changes the city's places or slots.
 var changesSlots = map[string]bool{
@@ -321,6 +333,8 @@ func TestSlotChangesReachEveryProcess(t *testing.T) {
 				t.Errorf("%s changed no slot: the case tests nothing", name)
 			case changesSlots[name] && reflect.DeepEqual(cached, want):
 				t.Errorf("%s changed nothing the calendars show: the case tests nothing", name)
+			case changesPlaces[name] && reflect.DeepEqual(cached.Places, want.Places):
+				t.Errorf("%s changed no location a calendar page shows: the case tests nothing", name)
 			case !changesSlots[name] && changed:
 				t.Errorf("%s changed slots: add it to changesSlots", name)
 			}

@@ -77,11 +77,33 @@ func loadView(ctx context.Context, tx bun.IDB, id uuid.UUID) (*ReservationView, 
 	return v, nil
 }
 
-// LocationByID returns one location of the tenant, or not_found.
+// LocationByID returns one location of the tenant, or not_found. With a Cache it reads the
+// location from it (a calendar page asks on every request); UpdateLocation drops it there and in
+// every other process.
 func (s *Service) LocationByID(ctx context.Context, tenantID, id uuid.UUID) (_ *Location, err error) {
 	defer tenant.Wrap(&err, "booking.LocationByID(%s, %s)", tenantID, id)
+	c := s.cfg.Cache
+	if c == nil {
+		return s.readLocation(ctx, tenantID, id)
+	}
+	l, start, ok := c.lookupLocation(tenantID, id)
+	if l != nil {
+		return l, nil
+	}
+	if !ok { // bypassed: the feed is down
+		return s.readLocation(ctx, tenantID, id)
+	}
+	if l, err = s.readLocation(ctx, tenantID, id); err != nil {
+		return nil, err
+	}
+	c.putLocation(l, start)
+	return l, nil
+}
+
+// readLocation reads one location of the tenant from PostgreSQL, or not_found.
+func (s *Service) readLocation(ctx context.Context, tenantID, id uuid.UUID) (*Location, error) {
 	var l Location
-	err = tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
+	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
 		return tenant.DBError(tx.NewSelect().Model(&l).Where("id = ?", id).Scan(ctx))
 	})
 	if err != nil {

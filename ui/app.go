@@ -97,6 +97,7 @@ type UI struct {
 	room      *web.WaitingRoom // the citizens' booking paths, per city (middleware_waiting.go)
 	status    *status.UI       // the status page (nil without Deps.Status)
 	notices   *noticeCache     // the cities' maintenance notices (notice.go)
+	calendars *calendarMemo    // the citizen calendar's rendered months (calendar_memo.go)
 	// The live staff screens (ui/staff_live.go); nil without Deps.Live.
 	liveDashboard, liveBookings *web.Feed
 	// apiFamily counts, per client address, POST /api/v1/reservations with family members (each
@@ -118,7 +119,7 @@ func New(d Deps) (*fiber.App, error) {
 	}
 	// Session lifetimes run on the wall clock, like the Redis TTL that enforces their idle
 	// timeout; the app's clock (d.Now) is the business date and time.
-	u := &UI{deps: d, log: d.Logger, core: core, locales: core.Locales,
+	u := &UI{deps: d, log: d.Logger, core: core, locales: core.Locales, calendars: newCalendarMemo(),
 		sess:      web.NewStore[CitizenSession](d.Redis, "mdg_sid", d.SecureCookies, sessionIdle, sessionAbsolute, nil),
 		staffSess: web.NewStore[StaffSession](d.Redis, "mdg_staff", d.SecureCookies, staffIdle, staffAbsolute, nil)}
 	u.sess.Bearer = true

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"html/template"
 	"strings"
 	"time"
 
@@ -44,6 +45,8 @@ type CalendarPage struct {
 	List       bool
 	Days       []booking.DayAvailability
 	Today      booking.Date
+	// Body is the rendered "calendar-body" block (calendarMemo), set before the page renders.
+	Body template.HTML
 }
 
 // citizenCalendar shows a month of availability for the party size. With X-Partial it returns
@@ -79,9 +82,22 @@ func (u *UI) citizenCalendar(c *fiber.Ctx) error {
 	if next := booking.DateOf(month.Time(12, 0).AddDate(0, 1, 0)); !last.Before(next) {
 		p.Next = next.Time(12, 0).Format("2006-01")
 	}
-	if c.Get("X-Partial") == "calendar" {
-		return u.renderPartial(c, "citizen/calendar", "calendar-body", p)
+	k := calendarKey{tenant: t.ID, location: loc.ID, month: month, today: today, party: p.Party, list: p.List,
+		lang: p.Lang, prev: p.Prev, next: p.Next}
+	body, ok := u.calendars.get(k, days)
+	if !ok {
+		b, err := u.views.Fragment("citizen/calendar", "calendar-body", p)
+		if err != nil {
+			return err
+		}
+		body = template.HTML(b) // html/template's own output, escaped as it rendered
+		u.calendars.put(k, days, body)
 	}
+	if c.Get("X-Partial") == "calendar" {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.SendString(string(body))
+	}
+	p.Body = body
 	return u.render(c, "citizen/calendar", p)
 }
 
