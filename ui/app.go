@@ -48,7 +48,8 @@ type Deps struct {
 	Ops    *tenant.OpsAccounts
 	Cities *tenant.Service
 	// CitizenConcurrency is the number of requests per city this process lets into the citizens'
-	// booking paths at once; the others wait in the waiting room (web.WaitingRoom). 0: no room.
+	// booking paths at once (while several cities are busy, divided among them: fair share);
+	// the others wait in the waiting room (web.WaitingRoom). 0: no room.
 	CitizenConcurrency int
 	// WaitingKey signs the waiting room's tickets and passes (32 bytes); nil: a random key, so a
 	// pass is good only in this process.

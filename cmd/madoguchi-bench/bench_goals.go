@@ -50,6 +50,10 @@ var goalsNotRun = []string{
 // -citizen-concurrency size the full run's rush and import.
 func benchGoals(ctx context.Context, a *services, o *benchOptions, stdout, stderr io.Writer) error {
 	rep := &GoalsReport{Short: o.short, CPUs: runtime.NumCPU(), Load: loadAverage()}
+	if o.noisy {
+		benchGoalsPlatform(ctx, a, o, rep, stderr)
+		return rep.finish(o, stdout)
+	}
 	sub := func(name string, set func(*benchOptions), v any, run func(context.Context, *services, *benchOptions, io.Writer, io.Writer) error) error {
 		so := &benchOptions{json: true, pgbench: o.pgbench, pgbenchMode: o.pgbenchMode, citizenConcurrency: o.citizenConcurrency,
 			rushPGSeconds: 5, citizens: o.citizens, places: o.places, importRows: o.importRows, refURL: o.refURL, rounds: 3, clients: 64, duration: 10 * time.Second}
@@ -153,7 +157,11 @@ func benchGoals(ctx context.Context, a *services, o *benchOptions, stdout, stder
 		return err
 	}
 	rep.Skipped = goalsNotRun
+	return rep.finish(o, stdout)
+}
 
+// finish prints the table (or its JSON) and fails on what failed.
+func (rep *GoalsReport) finish(o *benchOptions, stdout io.Writer) error {
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -30,7 +30,7 @@ func main() {
 
 const usage = `usage: madoguchi-bench [flags]
        madoguchi-bench -import [-rows N] [-rounds N] [-ref-url OWNER_URL] [-json]
-       madoguchi-bench -goals [-short] [-admin-url URL] [-ref-url OWNER_URL] [-json]
+       madoguchi-bench -goals [-short] [-noisy] [-admin-url URL] [-ref-url OWNER_URL] [-json]
        madoguchi-bench -fleet [-fleet-db NAME] [-fleet-cities N] [-fleet-cards N] [-fleet-reservations N] [-admin-url URL] [-json]
        madoguchi-bench -rush [-citizens N] [-places N] [-arrival D] [-citizen-concurrency N] [-json]
 
@@ -73,6 +73,7 @@ type benchOptions struct {
 	importMode         bool // -import: the card import benchmark instead
 	rush               bool // -rush: the rush (G3) instead
 	goals              bool // -goals: every goal this command measures, as one table
+	noisy              bool // -noisy: with -goals, only G11 (noisy neighbour) and G10 during it
 	short              bool // -short: with -goals, the small CI version
 	citizens           int  // -citizens
 	places             int  // -places
@@ -194,6 +195,7 @@ func parseFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.importRows, "rows", 100_000, "with -import: rows in the generated file")
 	fs.StringVar(&o.refURL, "ref-url", "", "with -import or -goals (G6): URL of the owner role for the \\copy reference, the goal's reference (default: the runtime role and a TEMP table, no WAL and no foreign key: about twice as fast)")
 	fs.BoolVar(&o.goals, "goals", false, "run every goal this command measures (G1 booking, G3 rush closed and open, G6 import, reserve SQL, G2, G4, G5, G9) and print one table: figure, reference, ratio, goal, holds?")
+	fs.BoolVar(&o.noisy, "noisy", false, "with -goals: only G11 (a city at 3× its waiting room beside a quiet one) and G10 (memory during it), to compare changes quickly (about 40 s)")
 	fs.BoolVar(&o.short, "short", false, "with -goals: the small version CI runs (fails only on wrong counts or 5xx)")
 	fs.BoolVar(&o.rush, "rush", false, "the rush (G3) instead: many citizens book few places through the JSON API, following Retry-After")
 	fs.IntVar(&o.citizens, "citizens", 5000, "with -rush: citizens")

@@ -37,6 +37,20 @@ import (
 // Tickets are numbered per process: a ticket from another replica (or from before a restart)
 // does not verify, and its holder queues again at the back of this process's line. Passes do
 // verify on any replica that shares the key.
+//
+// Fair share between cities: all cities share the process's CPUs and database pool, so a city
+// at its Limit would make every other city's requests queue behind its own (a rush in one city
+// doubled a quiet city's p99). A city alone may have Limit requests in flight; while several
+// cities are busy (requests in flight or waiting, places owed to tickets, or a request finished
+// less than busyLinger ago) each may hold only its share: Limit divided among the busy cities,
+// rounded up, at least 1. A city under its share is let in at once, whatever the others do; a
+// city over it waits (its pass holders in the process, its newcomers in its line) until its own
+// requests finish, so its requests in flight come down to its share without any being refused.
+// The share is kept for a city between its requests (busyLinger) rather than lent to the
+// others: lent, the rushing city would fill it at once and the quiet city's next request would
+// again run beside Limit of the other's. So the process has about Limit requests in flight
+// across cities (at most Limit plus one per busy city), which is what its database pool was
+// sized for.
 type WaitingRoom struct {
 	limit   int
 	key     []byte
@@ -45,8 +59,12 @@ type WaitingRoom struct {
 	metrics *waitingMetrics
 	held    time.Duration // HeldWait; shorter in tests
 
-	mu     sync.Mutex
-	cities map[string]*line
+	mu       sync.Mutex
+	cities   map[string]*line
+	inFlight int                // Σ active: admitted requests in flight, all cities (a metric)
+	busy     map[*line]struct{} // cities that are busy (line.busyNow)
+	settled  time.Time          // settle's last run
+	waiting  map[*line]struct{} // cities with pass holders waiting or tickets not yet let in
 }
 
 // Waiting room timing.
@@ -66,6 +84,11 @@ const (
 	maxPending = 200_000
 	// rateSamples is how many of the line's latest moves measure its rate.
 	rateSamples = 64
+	// busyLinger is how long a city counts as busy after its last request finished (fair
+	// share): longer than the pause between a citizen's requests as a browser makes them.
+	busyLinger = 2 * time.Second
+	// settleEvery is how often the room looks for cities no longer busy.
+	settleEvery = 100 * time.Millisecond
 )
 
 // line is one city's state.
@@ -79,6 +102,7 @@ type line struct {
 	window  map[uint64]windowTicket // let in, not yet claimed
 	service time.Duration           // moving average of a request's time in the room
 	moved   []time.Time             // when the window moved on, oldest first (the latest rateSamples)
+	idle    time.Time               // when its last request finished
 }
 
 type pendingTicket struct {
@@ -100,6 +124,8 @@ type waitingMetrics struct {
 	wait     prometheus.Histogram
 	length   *prometheus.GaugeVec
 	requests *prometheus.CounterVec
+	inFlight prometheus.Gauge
+	share    prometheus.Gauge
 }
 
 func newWaitingMetrics(reg prometheus.Registerer) (*waitingMetrics, error) {
@@ -117,8 +143,16 @@ func newWaitingMetrics(reg prometheus.Registerer) (*waitingMetrics, error) {
 			Name: "madoguchi_waiting_room_requests_total",
 			Help: "Requests at the waiting room by outcome: admitted (a free place), pass (a citizen already let in), ticket (let in by ticket), queued (given or shown a ticket), refused (API 429), held_timeout (a pass holder who waited too long).",
 		}, []string{"result"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "madoguchi_waiting_room_in_flight",
+			Help: "Citizens' booking requests let in and in flight, all cities (this process).",
+		}),
+		share: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "madoguchi_waiting_room_fair_share",
+			Help: "Places each busy city is sure of while several are busy: the per-city limit divided among the busy cities (this process).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.wait, m.length, m.requests} {
+	for _, c := range []prometheus.Collector{m.wait, m.length, m.requests, m.inFlight, m.share} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -144,7 +178,9 @@ func NewWaitingRoom(limit int, key []byte, now func() time.Time, reg prometheus.
 	if err != nil {
 		return nil, err
 	}
-	return &WaitingRoom{limit: limit, key: key, epoch: RandomID(6), now: now, metrics: m, held: HeldWait, cities: map[string]*line{}}, nil
+	m.share.Set(float64(limit))
+	return &WaitingRoom{limit: limit, key: key, epoch: RandomID(6), now: now, metrics: m, held: HeldWait,
+		cities: map[string]*line{}, busy: map[*line]struct{}{}, waiting: map[*line]struct{}{}}, nil
 }
 
 // Limit is the number of requests per city the room lets in at once; 0: no room.
@@ -184,6 +220,7 @@ func (w *WaitingRoom) Enter(city, pass, ticket string, queueable bool) (*Admitte
 	now := w.now()
 	w.mu.Lock()
 	l := w.line(city)
+	w.settle(now)
 	w.advance(l, now)
 	if w.validPass(city, pass, now) {
 		w.mu.Unlock()
@@ -204,8 +241,8 @@ func (w *WaitingRoom) Enter(city, pass, ticket string, queueable bool) (*Admitte
 		w.metrics.requests.WithLabelValues("queued").Inc()
 		return nil, q
 	}
-	if l.serving == l.last && l.spare(w.limit) > 0 {
-		l.active++
+	if l.serving == l.last && w.spare(l) > 0 {
+		w.take(l)
 		w.mu.Unlock()
 		w.metrics.requests.WithLabelValues("admitted").Inc()
 		return w.admitted(city, l), nil
@@ -219,6 +256,7 @@ func (w *WaitingRoom) Enter(city, pass, ticket string, queueable bool) (*Admitte
 	l.last++
 	n := l.last
 	l.issue(n, now)
+	w.touch(l)
 	q := w.queued(l, n, now)
 	q.Ticket = w.sign(city, "t", w.epoch+"."+strconv.FormatUint(n, 10))
 	w.metrics.length.WithLabelValues(l.slug).Set(float64(l.last - l.serving))
@@ -231,14 +269,15 @@ func (w *WaitingRoom) Enter(city, pass, ticket string, queueable bool) (*Admitte
 // place, or waits for one up to HeldWait. After that it is queued anew.
 func (w *WaitingRoom) hold(city string, l *line, result string) (*Admitted, *Queued) {
 	w.mu.Lock()
-	if l.active < w.limit && l.held.Len() == 0 {
-		l.active++
+	if l.held.Len() == 0 && l.active < w.share() {
+		w.take(l)
 		w.mu.Unlock()
 		w.metrics.requests.WithLabelValues(result).Inc()
 		return w.admitted(city, l), nil
 	}
 	hw := &heldWaiter{ch: make(chan struct{})}
 	e := l.held.PushBack(hw)
+	w.touch(l)
 	w.mu.Unlock()
 	timer := time.NewTimer(w.held)
 	defer timer.Stop()
@@ -259,6 +298,7 @@ func (w *WaitingRoom) hold(city string, l *line, result string) (*Admitted, *Que
 	n := l.last
 	now := w.now()
 	l.issue(n, now)
+	w.touch(l)
 	q := w.queued(l, n, now)
 	q.Ticket = w.sign(city, "t", w.epoch+"."+strconv.FormatUint(n, 10))
 	w.metrics.length.WithLabelValues(l.slug).Set(float64(l.last - l.serving))
@@ -274,7 +314,8 @@ func (w *WaitingRoom) admitted(city string, l *line) *Admitted {
 	return &Admitted{Pass: pass, release: func() { w.release(l, w.now().Sub(start)) }}
 }
 
-// release gives a place back: to the first waiting pass holder, else to the line.
+// release gives a place back: to the city's first waiting pass holder, else to its line, when
+// the city may still take it (fair share), else to the other cities' waiting requests.
 func (w *WaitingRoom) release(l *line, took time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -283,14 +324,94 @@ func (w *WaitingRoom) release(l *line, took time.Duration) {
 	} else {
 		l.service += (took - l.service) / 8
 	}
-	if e := l.held.Front(); e != nil {
-		hw := l.held.Remove(e).(*heldWaiter)
+	l.active--
+	w.inFlight--
+	now := w.now()
+	l.idle = now
+	w.touch(l)
+	w.settle(now)
+	w.serve(l, now)
+	for o := range w.waiting {
+		if o != l {
+			w.serve(o, now)
+		}
+	}
+}
+
+// serve gives l's free places to its waiting pass holders, first come first served, then to
+// its line. w.mu is held.
+func (w *WaitingRoom) serve(l *line, now time.Time) {
+	for l.held.Len() > 0 && l.active < w.share() {
+		hw := l.held.Remove(l.held.Front()).(*heldWaiter)
+		w.take(l)
 		hw.granted = true
-		close(hw.ch) // the place passes to it: active stays
+		close(hw.ch)
+	}
+	w.advance(l, now)
+}
+
+// take counts a request of l let in. w.mu is held.
+func (w *WaitingRoom) take(l *line) {
+	l.active++
+	w.inFlight++
+	w.touch(l)
+}
+
+// busyNow is whether l counts among the busy cities at now (fair share).
+func (l *line) busyNow(now time.Time) bool {
+	return l.active > 0 || l.held.Len() > 0 || len(l.window) > 0 || l.serving < l.last ||
+		now.Before(l.idle.Add(busyLinger))
+}
+
+// touch updates the room's sets after l changed (it can only have become busy, or stopped
+// waiting: settle notices when it stops being busy). w.mu is held.
+func (w *WaitingRoom) touch(l *line) {
+	if l.active > 0 || l.held.Len() > 0 || len(l.window) > 0 || l.serving < l.last {
+		if _, ok := w.busy[l]; !ok {
+			w.busy[l] = struct{}{}
+			w.metrics.share.Set(float64(w.share()))
+		}
+	}
+	if l.held.Len() > 0 || l.serving < l.last {
+		w.waiting[l] = struct{}{}
+	} else {
+		delete(w.waiting, l)
+	}
+	w.metrics.inFlight.Set(float64(w.inFlight))
+}
+
+// settle drops the cities that are no longer busy (their places owed to tickets whose holders
+// did not come back are given up first); their shares go to the others, served at their next
+// request or release. At most every settleEvery: it visits every busy city. w.mu is held.
+func (w *WaitingRoom) settle(now time.Time) {
+	if now.Sub(w.settled) < settleEvery && now.After(w.settled) {
 		return
 	}
-	l.active--
-	w.advance(l, w.now())
+	w.settled = now
+	n := len(w.busy)
+	for l := range w.busy {
+		w.advance(l, now)
+		if !l.busyNow(now) {
+			delete(w.busy, l)
+		}
+	}
+	if len(w.busy) != n {
+		w.metrics.share.Set(float64(w.share()))
+	}
+}
+
+// share is the places each busy city may hold: Limit divided among the busy cities, rounded
+// up, at least 1. w.mu is held.
+func (w *WaitingRoom) share() int {
+	b := max(1, len(w.busy))
+	return max(1, (w.limit+b-1)/b)
+}
+
+// spare is the number of places of l's share that nobody holds or is owed (a pass holder who
+// came back takes a place whether or not tickets are owed one, as without fair share). w.mu is
+// held.
+func (w *WaitingRoom) spare(l *line) int {
+	return w.share() - l.active - l.held.Len() - len(l.window)
 }
 
 // line returns city's line, creating it. w.mu is held.
@@ -312,9 +433,6 @@ func (l *line) issue(n uint64, now time.Time) {
 	}
 }
 
-// spare is the number of places nobody holds or is owed.
-func (l *line) spare(limit int) int { return limit - l.active - l.held.Len() - len(l.window) }
-
 // advance drops the unclaimed places whose holders did not come back in time and moves the
 // window on while places are spare. w.mu is held.
 func (w *WaitingRoom) advance(l *line, now time.Time) {
@@ -323,10 +441,11 @@ func (w *WaitingRoom) advance(l *line, now time.Time) {
 			delete(l.window, n)
 		}
 	}
+	defer w.touch(l)
 	if l.serving == l.last {
 		return
 	}
-	for l.serving < l.last && l.spare(w.limit) > 0 {
+	for l.serving < l.last && w.spare(l) > 0 {
 		l.serving++
 		p, ok := l.pending[l.serving]
 		if !ok {

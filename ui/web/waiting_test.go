@@ -200,3 +200,57 @@ func TestWaitingRoomHeldTimeout(t *testing.T) {
 	a.Release()
 	admit(t, w, "c", a.Pass, "").Release()
 }
+
+// TestWaitingRoomFairShare: a city rushing at the limit leaves another city a place at once;
+// while both are busy neither holds more than its share (the limit split between them), the
+// rushing city coming down to it as its own requests finish; after the quiet city's last request
+// and busyLinger the rushing city has the whole limit again. Counts, not times.
+func TestWaitingRoomFairShare(t *testing.T) {
+	w, clock := newTestRoom(t, 4)
+	w.held = 10 * time.Millisecond
+	var noisy []*Admitted
+	for range 4 { // alone, the city has the whole limit
+		noisy = append(noisy, admit(t, w, "noisy", "", ""))
+	}
+	queue(t, w, "noisy", "", "", 1)
+	// The quiet city gets a place at once although the rushing one holds the limit.
+	q1 := admit(t, w, "quiet", "", "")
+	if got := w.share(); got != 2 {
+		t.Fatalf("share %d with two cities busy, want 2", got)
+	}
+	// The rushing city's pass holder does not take a place freed above its share of 2: it waits
+	// (here for w.held), then is queued.
+	noisy[0].Release()
+	if a, q := w.Enter("noisy", noisy[0].Pass, "", true); a != nil || q == nil {
+		a.Release()
+		t.Fatal("the rushing city got a place over its share")
+	}
+	noisy[1].Release()
+	noisy[2].Release() // now 1 in flight, under its share
+	n2 := admit(t, w, "noisy", noisy[1].Pass, "")
+	// The quiet city still has its second place at once, not a third.
+	q2 := admit(t, w, "quiet", "", "")
+	queue(t, w, "quiet", "", "", 1)
+	if w.inFlight != 4 {
+		t.Fatalf("%d in flight, want 4 (2 + 2)", w.inFlight)
+	}
+	// The quiet city's requests finish; while it may come back (busyLinger) its share stays;
+	// after that the rushing city has the whole limit again.
+	q1.Release()
+	q2.Release()
+	noisy[3].Release()
+	n2.Release()
+	clock.Add(2 * claimSlack)           // quiet's unclaimed ticket gives its place up
+	clock.Add(busyLinger + time.Second) // and quiet is no longer busy
+	var again []*Admitted
+	for i := range 4 {
+		a, q := w.Enter("noisy", noisy[i].Pass, "", true)
+		if a == nil {
+			t.Fatalf("pass holder %d queued at %+v after the quiet city left, want let in", i, q)
+		}
+		again = append(again, a)
+	}
+	for _, a := range again {
+		a.Release()
+	}
+}
