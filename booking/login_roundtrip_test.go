@@ -148,3 +148,11 @@ func normCard(c *booking.Card) booking.Card {
 	}
 	return n
 }
+
+// A pipelined batch (tenant.QueryRow) is one round trip, whatever its statements.
+func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
