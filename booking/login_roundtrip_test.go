@@ -85,7 +85,7 @@ func TestLoginRoundTrips(t *testing.T) {
 	sessKey := "mdg:test:login-roundtrip:" + hex.EncodeToString(sb[:])
 	defer rdb.Del(ctx, sessKey)
 	ip := net.IPv4(192, 0, 2, sb[0]).String()
-	login := func(no, mmdd string) (*booking.Card, error, int64, int64) {
+	login := func(no, mmdd string) (*booking.Card, int64, int64, error) {
 		t.Helper()
 		pg.n.Store(0)
 		rt.n.Store(0)
@@ -94,17 +94,17 @@ func TestLoginRoundTrips(t *testing.T) {
 				pipe.Set(ctx, sessKey, c.ID.String(), time.Minute)
 				return nil
 			}})
-		return got, err, pg.n.Load(), rt.n.Load()
+		return got, pg.n.Load(), rt.n.Load(), err
 	}
-	if _, err, _, _ := login(card.CardNo, "0312"); err != nil { // prepares the statements, loads the scripts
+	if _, _, _, err := login(card.CardNo, "0312"); err != nil { // prepares the statements, loads the scripts
 		t.Fatal(err)
 	}
-	if _, err, _, _ := login(card.CardNo, "0101"); tenant.ErrorCode(err) != tenant.Unauthorized {
+	if _, _, _, err := login(card.CardNo, "0101"); tenant.ErrorCode(err) != tenant.Unauthorized {
 		t.Fatalf("wrong MMDD = %v, want unauthorized", err)
 	}
 	rdb.Del(ctx, sessKey)
 
-	got, err, pgN, redisN := login(card.CardNo, "0312")
+	got, pgN, redisN, err := login(card.CardNo, "0312")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestLoginRoundTrips(t *testing.T) {
 		t.Errorf("after the right login the card's check = %+v, %v", d, err)
 	}
 
-	_, err, pgN, redisN = login(card.CardNo, "0101")
+	_, pgN, redisN, err = login(card.CardNo, "0101")
 	if tenant.ErrorCode(err) != tenant.Unauthorized {
 		t.Fatalf("wrong MMDD = %v, want unauthorized", err)
 	}
@@ -134,7 +134,7 @@ func TestLoginRoundTrips(t *testing.T) {
 		t.Errorf("a wrong guess took %d PostgreSQL and %d Redis round trips, want 1 and 2", pgN, redisN)
 	}
 	// Another city's card number, right birthday: its scope sees no such card.
-	if _, err, _, _ := login(stranger.CardNo, "0312"); tenant.ErrorCode(err) != tenant.Unauthorized {
+	if _, _, _, err := login(stranger.CardNo, "0312"); tenant.ErrorCode(err) != tenant.Unauthorized {
 		t.Errorf("another city's card = %v, want unauthorized", err)
 	}
 }
