@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking/guard"
@@ -156,6 +158,12 @@ type LoginInput struct {
 	// PowToken and PowNonce are the proof of work the login form carries (LoginChallenge):
 	// checked only when the guard requires the step-up. PowNonce is empty without JavaScript.
 	PowToken, PowNonce string
+	// Session, when set, queues in pipe the writes of the session a right login opens (the web
+	// and API logins): they reach Redis in the same round trip as the login guard's give-back of
+	// the right guess, so a right login costs two Redis round trips (the guard's attempt, then
+	// both). It is called only for a right guess, with the card; its error, or a failure of that
+	// round trip, makes the login unavailable (and the session unusable: its id is never sent).
+	Session func(pipe redis.Pipeliner, card *Card) error
 }
 
 // LoginChallenge returns a new proof-of-work challenge for a login form shown to ip in t (the
@@ -221,10 +229,7 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 		}
 		return nil, s.lockedError(t, in.IP, d)
 	}
-	var card Card
-	err = tenant.InTx(ctx, s.db, t.ID, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&card).Where("card_no = ?", no).Scan(ctx)
-	})
+	card, err := s.loginCard(ctx, t.ID, no)
 	found := err == nil
 	if err != nil && tenant.ErrorCode(err) != tenant.NotFound {
 		// Not judged (the database did not answer): the attempt is given back, so a failover
@@ -264,7 +269,11 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 		}
 		return nil, tenant.Errorf(tenant.Unauthorized, "login.failed")
 	}
-	if err := g.Succeed(ctx, d); err != nil {
+	var also func(redis.Pipeliner) error
+	if in.Session != nil {
+		also = func(pipe redis.Pipeliner) error { return in.Session(pipe, &card) }
+	}
+	if err := g.SucceedWith(ctx, d, also); err != nil {
 		return nil, tenant.Errorf(tenant.Unavailable, "login.unavailable").Wrap(err)
 	}
 	if operator {
@@ -273,6 +282,23 @@ func (s *Service) Login(ctx context.Context, t *tenant.Tenant, in LoginInput) (_
 		}
 	}
 	return &card, nil
+}
+
+// loginCardSQL reads the card a citizen logs in with: every column of Card, by the number (the
+// tenant comes from the row-level security policy, as for every read).
+const loginCardSQL = `SELECT tenant_id, id, card_no, birth_hmac, name, name_kana, storage_pos, status,
+	status_changed_at, created_at, updated_at FROM cards WHERE card_no = $1`
+
+// loginCard reads the card numbered no in tenantID's scope for a login, in one round trip
+// (tenant.QueryRow: the scope and the read pipelined, one implicit transaction): not_found when
+// the city has no such card.
+func (s *Service) loginCard(ctx context.Context, tenantID uuid.UUID, no string) (Card, error) {
+	var c Card
+	err := tenant.QueryRow(ctx, s.db, tenantID, func(r pgx.Row) error {
+		return r.Scan(&c.TenantID, &c.ID, &c.CardNo, &c.BirthHMAC, &c.Name, &c.NameKana, &c.StoragePos, &c.Status,
+			&c.StatusChangedAt, &c.CreatedAt, &c.UpdatedAt)
+	}, loginCardSQL, no)
+	return c, err
 }
 
 // raiseAttack records the failure spikes attempt d raised (the guard has put the city, or with

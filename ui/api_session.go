@@ -2,7 +2,9 @@ package ui
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/ui/web"
 )
 
@@ -26,15 +28,18 @@ func (u *UI) apiSessionCreate(c *fiber.Ctx) error {
 		return err
 	}
 	t := web.TenantOf(c)
+	sess := u.sess.New(t.ID.String())
+	// The new session goes to Redis with the login guard's give-back of the right guess, in one
+	// round trip (booking.LoginInput.Session).
+	li.Session = func(pipe redis.Pipeliner, card *booking.Card) error {
+		sess.CardID, sess.AuthAt = card.ID, u.now()
+		return u.sess.Queue(c.UserContext(), pipe, sess, false)
+	}
 	card, err := u.deps.Booking.Login(c.UserContext(), t, li)
 	if err != nil {
 		return err
 	}
-	sess := u.sess.New(t.ID.String())
-	sess.CardID, sess.AuthAt = card.ID, u.now()
-	if err := u.sess.Save(c, sess); err != nil {
-		return err
-	}
+	u.sess.Issue(c, sess)
 	u.apiNoCookie(c)
 	return c.Status(fiber.StatusCreated).JSON(apiSessionResponse{Token: sess.ID, TokenType: "Bearer",
 		ExpiresIn: int(sessionIdle.Seconds()), Card: apiCard{MaskedNo: card.MaskedNo()}})

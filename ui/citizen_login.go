@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/tenant"
@@ -59,18 +60,22 @@ func (f loginForm) input(c *fiber.Ctx) booking.LoginInput {
 // citizenLoginSubmit logs a card in. A new session id is issued on success.
 func (u *UI) citizenLoginSubmit(c *fiber.Ctx) error {
 	form := parseLoginForm(c)
-	card, err := u.deps.Booking.Login(c.UserContext(), web.TenantOf(c), form.input(c))
-	if err != nil {
-		return u.loginFailed(c, "citizen/login", form, false, err)
-	}
 	sess, err := u.session(c)
 	if err != nil {
 		return err
 	}
-	*sess = CitizenSession{Session: web.Session{ID: sess.ID, Scope: sess.Scope}, CardID: card.ID, AuthAt: u.now()}
-	if err := u.sess.Renew(c, sess); err != nil {
-		return err
+	in, before := form.input(c), *sess
+	// The session gets a new id and its card in the same Redis round trip as the login guard's
+	// give-back of the right guess (booking.LoginInput.Session).
+	in.Session = func(pipe redis.Pipeliner, card *booking.Card) error {
+		*sess = CitizenSession{Session: web.Session{ID: sess.ID, Scope: sess.Scope}, CardID: card.ID, AuthAt: u.now()}
+		return u.sess.Queue(c.UserContext(), pipe, sess, true)
 	}
+	if _, err := u.deps.Booking.Login(c.UserContext(), web.TenantOf(c), in); err != nil {
+		*sess = before // the round trip failed: the page goes on with the session the client has
+		return u.loginFailed(c, "citizen/login", form, false, err)
+	}
+	u.sess.Issue(c, sess)
 	return c.Redirect("/menu", fiber.StatusSeeOther)
 }
 

@@ -310,10 +310,42 @@ func (g *Guard) Failed(ctx context.Context, d Decision) ([]string, error) {
 // ErrUnavailable error when Redis fails and an ErrInvalidInput error for a Decision that is
 // not an allowed Attempt's.
 func (g *Guard) Succeed(ctx context.Context, d Decision) error {
-	if err := g.giveBack(ctx, d, true); err != nil {
+	return g.SucceedWith(ctx, d, nil)
+}
+
+// SucceedWith is Succeed with the writes that also queues in pipe (the session a right login
+// opens) sent to Redis in the same round trip as the give-back, so a right login costs two round
+// trips: Attempt, then this. The give-back goes first. also (nil: nothing) runs before anything
+// is sent; its error is returned as it is and the give-back is still made. Otherwise it returns an
+// ErrUnavailable error when any command of the round trip fails (the caller must then refuse the
+// login: the session may or may not have been written, but its id never reaches the client), and
+// an ErrInvalidInput error for a Decision that is not an allowed Attempt's.
+func (g *Guard) SucceedWith(ctx context.Context, d Decision, also func(redis.Pipeliner) error) error {
+	args, err := g.giveBackArgs(d, true)
+	if err != nil {
 		return fmt.Errorf("record successful login: %w", err)
 	}
-	return nil
+	pipe := g.rdb.Pipeline()
+	// EVALSHA in the pipeline: the script's text travels only when Redis lost it (NOSCRIPT below).
+	gb := g.giveBak.EvalSha(ctx, pipe, d.att.keys, args...)
+	var alsoErr error
+	if also != nil {
+		alsoErr = also(pipe)
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil && redis.HasErrorPrefix(gb.Err(), "NOSCRIPT") {
+		// Redis restarted or its script cache was flushed: the give-back alone, with its text.
+		err = g.giveBak.Run(ctx, g.rdb, d.att.keys, args...).Err()
+		for _, c := range cmds {
+			if c != gb && err == nil && c.Err() != nil && !errors.Is(c.Err(), redis.Nil) {
+				err = c.Err()
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("record successful login: %w: %w", ErrUnavailable, err)
+	}
+	return alsoErr
 }
 
 // Release gives back the count of an allowed attempt whose guess was never judged (the
@@ -329,9 +361,21 @@ func (g *Guard) Release(ctx context.Context, d Decision) error {
 }
 
 func (g *Guard) giveBack(ctx context.Context, d Decision, judged bool) error {
+	args, err := g.giveBackArgs(d, judged)
+	if err != nil {
+		return err
+	}
+	if err := g.giveBak.Run(ctx, g.rdb, d.att.keys, args...).Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// giveBackArgs is luaGiveBack's ARGV for an allowed attempt d.
+func (g *Guard) giveBackArgs(d Decision, judged bool) ([]any, error) {
 	a := d.att
 	if !d.Allowed || a == nil {
-		return fmt.Errorf("%w: not an allowed attempt", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: not an allowed attempt", ErrInvalidInput)
 	}
 	b := func(v bool) int {
 		if v {
@@ -339,10 +383,7 @@ func (g *Guard) giveBack(ctx context.Context, d Decision, judged bool) error {
 		}
 		return 0
 	}
-	if err := g.giveBak.Run(ctx, g.rdb, a.keys, a.nIP, a.nNet, a.member, b(a.firedSoft), b(a.firedHard), b(a.firedSpray), a.window, b(judged)).Err(); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	return nil
+	return []any{a.nIP, a.nNet, a.member, b(a.firedSoft), b(a.firedHard), b(a.firedSpray), a.window, b(judged)}, nil
 }
 
 // Unlock clears the soft and hard locks, the back-off and all failure counters of cardNo. Staff

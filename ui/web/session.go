@@ -30,6 +30,9 @@ type Session struct {
 	// renewed: Load read it with GETEX, which gave it its idle time again in the same round
 	// trip, so Touch has nothing left to do.
 	renewed bool
+	// issued: the client has this id (its cookie was sent, or it came with the request), so
+	// Issue sends no cookie.
+	issued bool
 }
 
 // Base returns the shared part of a console's session.
@@ -99,7 +102,7 @@ func (s *Store[T, P]) Load(c *fiber.Ctx, scope string) (P, error) {
 	if scope == "" || base.Scope != scope || s.now().Sub(base.Created) > s.Absolute {
 		return nil, nil
 	}
-	base.ID, base.renewed = id, true
+	base.ID, base.renewed, base.issued = id, true, true
 	return sess, nil
 }
 
@@ -113,11 +116,44 @@ func (s *Store[T, P]) New(scope string) P {
 // Save writes the session and renews its idle timeout; a new session also gets its cookie
 // (unless the client authenticates by bearer token).
 func (s *Store[T, P]) Save(c *fiber.Ctx, sess P) error {
+	return s.write(c, sess, false)
+}
+
+// Renew replaces the session id (at login) so an id planted before login is worthless; the CSRF
+// token is renewed too. The old id's deletion and the new session go in one round trip.
+func (s *Store[T, P]) Renew(c *fiber.Ctx, sess P) error {
+	return s.write(c, sess, true)
+}
+
+func (s *Store[T, P]) write(c *fiber.Ctx, sess P, renew bool) error {
+	pipe := s.rdb.Pipeline()
+	if err := s.Queue(c.UserContext(), pipe, sess, renew); err != nil {
+		return err
+	}
+	if _, err := pipe.Exec(c.UserContext()); err != nil {
+		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
+	}
+	s.Issue(c, sess)
+	return nil
+}
+
+// Queue queues in pipe what Save (renew false) or Renew (renew true) writes, for a caller that
+// sends it to Redis with commands of its own in one round trip: the citizen login sends the new
+// session with the login guard's give-back of the right guess. After pipe has run without an
+// error, the caller calls Issue, which gives a new session its cookie. It fails only when the
+// session cannot be encoded.
+func (s *Store[T, P]) Queue(ctx context.Context, pipe redis.Pipeliner, sess P, renew bool) error {
 	base := sess.Base()
-	isNew := base.ID == ""
-	if isNew {
+	if renew {
+		if base.ID != "" {
+			pipe.Del(ctx, s.key(base.ID))
+		}
+		base.ID, base.CSRF = "", ""
+	}
+	if base.ID == "" {
 		base.ID = RandomID(32)
 		base.Created = s.now()
+		base.issued = false
 		if base.CSRF == "" {
 			base.CSRF = RandomID(32)
 		}
@@ -126,27 +162,23 @@ func (s *Store[T, P]) Save(c *fiber.Ctx, sess P) error {
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Set(c.UserContext(), s.key(base.ID), b, s.Idle).Err(); err != nil {
-		return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
-	}
-	if isNew && !(s.Bearer && Bearer(c) != "") {
-		c.Cookie(&fiber.Cookie{Name: s.CookieName(), Value: base.ID, Path: "/", HTTPOnly: true,
-			Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
-	}
+	pipe.Set(ctx, s.key(base.ID), b, s.Idle)
 	return nil
 }
 
-// Renew replaces the session id (at login) so an id planted before login is worthless; the CSRF
-// token is renewed too.
-func (s *Store[T, P]) Renew(c *fiber.Ctx, sess P) error {
+// Issue gives a session written through Queue its cookie, once, when it is new (unless the
+// client authenticates by bearer token).
+func (s *Store[T, P]) Issue(c *fiber.Ctx, sess P) {
 	base := sess.Base()
-	if base.ID != "" {
-		if err := s.rdb.Del(c.UserContext(), s.key(base.ID)).Err(); err != nil {
-			return tenant.Errorf(tenant.Unavailable, "error.unavailable").Wrap(err)
-		}
+	if base.issued || base.ID == "" {
+		return
 	}
-	base.ID, base.CSRF = "", ""
-	return s.Save(c, sess)
+	base.issued = true
+	if s.Bearer && Bearer(c) != "" {
+		return
+	}
+	c.Cookie(&fiber.Cookie{Name: s.CookieName(), Value: base.ID, Path: "/", HTTPOnly: true,
+		Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode, SessionOnly: true})
 }
 
 // Destroy deletes the session and its cookie.
