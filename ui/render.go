@@ -28,11 +28,6 @@ func (u *UI) render(c *fiber.Ctx, page string, data any) error {
 	return u.views.Render(c, page, data)
 }
 
-// renderPartial executes one named block of page (a fragment swapped in by the page's script).
-func (u *UI) renderPartial(c *fiber.Ctx, page, block string, data any) error {
-	return u.views.RenderBlock(c, page, block, data)
-}
-
 // base fills the common page data from the request.
 func (u *UI) base(c *fiber.Ctx) BasePage {
 	b := BasePage{Page: u.core.Page(c)}
