@@ -47,17 +47,7 @@ func (h *redisTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 func TestLoginRoundTrips(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(d.AppDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg := &roundTrips{}
-	cfg.Tracer = pg
-	db, err := tenant.OpenDBConfig(ctx, cfg, 1) // one connection: its statements are prepared after the first login
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, pg := tracedDB(t, d.AppDSN)
 	opt, err := redis.ParseURL(redisURL())
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/booking"
 	"github.com/madoguchi/madoguchi/booking/bookingtest"
@@ -29,6 +30,24 @@ func (c *roundTrips) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 }
 func (c *roundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
 
+// tracedDB opens dsn with one connection (its statements are prepared after the first use, so
+// later uses count only round trips) and the tracer that counts them; closed with the test.
+func tracedDB(t *testing.T, dsn string) (*bun.DB, *roundTrips) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trips := &roundTrips{}
+	cfg.Tracer = trips
+	db, err := tenant.OpenDBConfig(context.Background(), cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, trips
+}
+
 // TestReserveRoundTrips pins how many round trips a booking costs once the connection has
 // prepared its statements: BEGIN with the tenant scope (one message), the cards' lock, the request-key lookup, the
 // places (one conditional UPDATE), the booking with its cards, history and mail, COMMIT; staff
@@ -36,17 +55,7 @@ func (c *roundTrips) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepar
 func TestReserveRoundTrips(t *testing.T) {
 	d := tenanttest.NewDB(t)
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(d.AppDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.Tracer = trips
-	db, err := tenant.OpenDBConfig(ctx, cfg, 1) // one connection: its statements are prepared after the first booking
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, trips := tracedDB(t, d.AppDSN)
 	tn := tenanttest.MustCreateTenant(t, d.App)
 	clock := tenanttest.NewClock()
 	svc := bookingtest.Service(db, clock.Now)

@@ -103,6 +103,19 @@ func isReadOnlyServer(err error) bool {
 //
 // Database errors are translated by DBError.
 func InPgxTx(ctx context.Context, db *bun.DB, tenantID uuid.UUID, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return withPgxConn(ctx, db, tenantID, "InPgxTx", func(pc *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String()); err != nil {
+				return fmt.Errorf("set tenant scope: %w", err)
+			}
+			return fn(ctx, tx)
+		})
+	})
+}
+
+// withPgxConn runs fn on a connection of db's pool unwrapped to *pgx.Conn, for work scoped to
+// tenantID (a nil tenant id fails closed: nothing runs). Its error goes through DBError.
+func withPgxConn(ctx context.Context, db *bun.DB, tenantID uuid.UUID, name string, fn func(pc *pgx.Conn) error) error {
 	if tenantID == uuid.Nil {
 		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
 	}
@@ -114,14 +127,9 @@ func InPgxTx(ctx context.Context, db *bun.DB, tenantID uuid.UUID, fn func(ctx co
 	err = conn.Raw(func(dc any) error {
 		pc, err := PgxConn(dc)
 		if err != nil {
-			return fmt.Errorf("InPgxTx: %w", err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
-		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String()); err != nil {
-				return fmt.Errorf("set tenant scope: %w", err)
-			}
-			return fn(ctx, tx)
-		})
+		return fn(pc)
 	})
 	return DBError(err)
 }
@@ -138,19 +146,7 @@ func InPgxTx(ctx context.Context, db *bun.DB, tenantID uuid.UUID, fn func(ctx co
 // scan gets the query's row; pgx.ErrNoRows (no row) becomes not_found through DBError, like
 // every other database error. A nil tenant id fails closed (nothing runs).
 func QueryRow(ctx context.Context, db *bun.DB, tenantID uuid.UUID, scan func(pgx.Row) error, query string, args ...any) error {
-	if tenantID == uuid.Nil {
-		return Errorf(Internal, "error.internal").Wrap(fmt.Errorf("tenant scope without a tenant"))
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return DBError(err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		pc, err := PgxConn(dc)
-		if err != nil {
-			return fmt.Errorf("QueryRow: %w", err)
-		}
+	return withPgxConn(ctx, db, tenantID, "QueryRow", func(pc *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("SELECT set_config('app.tenant_id', $1, true)", tenantID.String())
 		b.Queue(query, args...)
@@ -162,5 +158,4 @@ func QueryRow(ctx context.Context, db *bun.DB, tenantID uuid.UUID, scan func(pgx
 		serr := scan(br.QueryRow())
 		return errors.Join(serr, br.Close())
 	})
-	return DBError(err)
 }
