@@ -57,6 +57,18 @@ func (c *sqlCapture) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.Tra
 
 func (c *sqlCapture) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
+// The statements of a pipelined batch (tenant.QueryRow: the citizen login's card read) are kept
+// as the others are.
+func (c *sqlCapture) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (c *sqlCapture) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, d pgx.TraceBatchQueryData) {
+	c.TraceQueryStart(ctx, conn, pgx.TraceQueryStartData{SQL: d.SQL, Args: d.Args})
+}
+
+func (c *sqlCapture) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
 func (c *sqlCapture) run(tb testing.TB, op string, fn func() error) {
 	tb.Helper()
 	c.mu.Lock()
