@@ -218,7 +218,7 @@ func (h *Handlers) HandleMailBatch(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("prepare mail batch: %w", err)
 	}
-	var todo []*booking.MailJob
+	var toSend []*booking.MailJob
 	busy := 0
 	for _, st := range starts {
 		switch {
@@ -228,17 +228,17 @@ func (h *Handlers) HandleMailBatch(ctx context.Context, t *asynq.Task) error {
 			h.Metrics.mail("", st.Note)
 			h.Log.Info("mail not sent", "tenant_id", p.TenantID, "outbox_id", st.OutboxID, "why", st.Note)
 		default:
-			todo = append(todo, st.Job)
+			toSend = append(toSend, st.Job)
 		}
 	}
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, ok := asynq.GetMaxRetry(ctx)
 	last := ok && retried >= maxRetry
 	// Bookkeeping must survive a cancelled task context (shutdown, timeout).
-	rec := h.startMailRecorder(context.WithoutCancel(ctx), p.TenantID, len(todo))
+	rec := h.startMailRecorder(context.WithoutCancel(ctx), p.TenantID, len(toSend))
 	var retry []string
 	stopped := false
-	for _, job := range todo {
+	for _, job := range toSend {
 		if stopped || ctx.Err() != nil {
 			stopped = true
 			rec.add(booking.MailOutcome{Job: job, NotTried: true}, "")
@@ -275,7 +275,7 @@ func (h *Handlers) HandleMailBatch(ctx context.Context, t *asynq.Task) error {
 	}
 	switch {
 	case len(retry) > 0:
-		return fmt.Errorf("send mail batch (attempt %d): %d of %d mails to retry, first %s", retried+1, len(retry), len(todo), retry[0])
+		return fmt.Errorf("send mail batch (attempt %d): %d of %d mails to retry, first %s", retried+1, len(retry), len(toSend), retry[0])
 	case stopped && ctx.Err() != nil:
 		return fmt.Errorf("mail batch stopped: %w", context.Cause(ctx))
 	case stopped:
