@@ -57,7 +57,7 @@ demo: build
 # chart's alert rules and dashboard (charts/test, its own module: see its doc.go); browser
 # tests run inside `go test` with Debian's Chromium, the paging chain's test with Debian's Prometheus
 # and Alertmanager (.ci/prometheus). Then the booking, jobs and ui tests again as if
-# it were two hard moments (see test-dates).
+# it were New Year's Eve half a minute before midnight JST (see test-dates).
 test:
 	.ci/hygiene
 	.ci/services

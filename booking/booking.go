@@ -39,6 +39,9 @@ type Config struct {
 	// Events counts refused bookings and citizens' login locks per city for the vendor's fleet
 	// overview, in memory, written to event_counts in batches (nil: not counted).
 	Events *tenant.Events
+	// ImportMaxRows is the most data rows a card file may have (default ImportMaxRows; tests
+	// set a small one so that refusing a file over it stays cheap).
+	ImportMaxRows int
 }
 
 // Service is the booking domain. Exported methods open the tenant transaction; unexported helpers
@@ -55,6 +58,9 @@ func NewService(db *bun.DB, cfg Config) *Service {
 	}
 	if cfg.HoldTTL == 0 {
 		cfg.HoldTTL = 10 * time.Minute
+	}
+	if cfg.ImportMaxRows <= 0 {
+		cfg.ImportMaxRows = ImportMaxRows
 	}
 	return &Service{db: db, cfg: cfg}
 }

@@ -83,7 +83,7 @@ func ParseCardCSV(r io.Reader, t *tenant.Tenant) ([]CardInput, []RowError, error
 func ParseCardCSVWith(r io.Reader, t *tenant.Tenant, prof ImportProfile) (_ []CardInput, _ []RowError, err error) {
 	defer tenant.Wrap(&err, "booking.ParseCardCSVWith")
 	var cards []CardInput
-	rejected, err := parseCardCSV(r, t, prof, func(in CardInput) error { cards = append(cards, in); return nil })
+	rejected, err := parseCardCSV(r, t, prof, ImportMaxRows, func(in CardInput) error { cards = append(cards, in); return nil })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,8 +91,8 @@ func ParseCardCSVWith(r io.Reader, t *tenant.Tenant, prof ImportProfile) (_ []Ca
 }
 
 // parseCardCSV reads the file and hands each good row to emit, in file order; an error from emit
-// stops the read and is returned as is.
-func parseCardCSV(r io.Reader, t *tenant.Tenant, prof ImportProfile, emit func(CardInput) error) ([]RowError, error) {
+// stops the read and is returned as is. A file of more than maxRows data rows is refused.
+func parseCardCSV(r io.Reader, t *tenant.Tenant, prof ImportProfile, maxRows int, emit func(CardInput) error) ([]RowError, error) {
 	lim := &lineLimiter{r: r, max: ImportMaxLineBytes, line: 1, start: 1}
 	br := bufio.NewReaderSize(lim, ImportMaxLineBytes)
 	head, err := br.Peek(ImportMaxLineBytes)
@@ -137,9 +137,9 @@ func parseCardCSV(r io.Reader, t *tenant.Tenant, prof ImportProfile, emit func(C
 		if blank(rec) {
 			continue
 		}
-		if rows++; rows > ImportMaxRows {
-			return nil, importError("import.too_many_rows", map[string]any{"max": ImportMaxRows},
-				fmt.Sprintf("行数が上限（%d行）を超えています", ImportMaxRows))
+		if rows++; rows > maxRows {
+			return nil, importError("import.too_many_rows", map[string]any{"max": maxRows},
+				fmt.Sprintf("行数が上限（%d行）を超えています", maxRows))
 		}
 		if err := p.row(line, rec); err != nil {
 			return nil, err

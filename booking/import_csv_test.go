@@ -378,7 +378,10 @@ func TestImportCardsRejectsBadRows(t *testing.T) {
 
 func TestImportCardsRefusesFile(t *testing.T) {
 	d := tenanttest.NewDB(t)
-	svc := bookingtest.Service(d.App, nil)
+	// A small row limit: the file over it is refused the same way as one over the real limit
+	// (ImportMaxRows), without staging a million rows first.
+	const maxRows = 3000
+	svc := booking.NewService(d.App, booking.Config{Now: tenanttest.NewClock().Now, SecretKey: bookingtest.Key, ImportMaxRows: maxRows})
 	ctx := context.Background()
 	goodRow := "600000001,1990-03-12,新しい名前,,Z-9" // would update the existing card
 	hugeLine := func(n int) string { return goodRow + strings.Repeat("x", n) }
@@ -424,7 +427,7 @@ func TestImportCardsRefusesFile(t *testing.T) {
 			hugeLine(booking.ImportMaxLineBytes+1-len(goodRow))), "import.line_too_long"},
 		{"unterminated quote", csvLines("製造管理番号,生年月日,氏名,氏名カナ,保管位置", goodRow, `600000002,1990-03-12,"名前,,`), "import.csv_syntax"},
 		{"bare quote", csvLines("製造管理番号,生年月日,氏名,氏名カナ,保管位置", goodRow, `600000002,1990-03-12,名"前,,`), "import.csv_syntax"},
-		{"too many rows", manyRows(booking.ImportMaxRows + 1), "import.too_many_rows"},
+		{"too many rows", manyRows(maxRows + 1), "import.too_many_rows"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -444,6 +447,17 @@ func TestImportCardsRefusesFile(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a file of exactly the row limit is accepted", func(t *testing.T) {
+		tn := tenanttest.MustCreateTenant(t, d.App)
+		res, err := svc.ImportCards(ctx, tn, bytes.NewReader(manyRows(maxRows)), nil)
+		if want := (booking.ImportResult{Inserted: maxRows}); err != nil || !sameResult(res, want) {
+			t.Errorf("ImportCards(%d rows) = %+v, %v; want %+v", maxRows, res, err, want)
+		}
+		_, err = svc.ImportCards(ctx, tn, bytes.NewReader(manyRows(maxRows+1)), nil)
+		if e := tenant.AsError(err); e == nil || e.Key != "import.too_many_rows" || e.Args["max"] != maxRows {
+			t.Errorf("ImportCards(%d rows) = %v; want import.too_many_rows naming the limit %d", maxRows+1, err, maxRows)
+		}
+	})
 	t.Run("a line of exactly 64 KiB is accepted", func(t *testing.T) {
 		tn := tenanttest.MustCreateTenant(t, d.App)
 		row := "600000001,1990-03-12,,,"

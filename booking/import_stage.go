@@ -200,7 +200,7 @@ func (s *Service) copyStage(ctx context.Context, tx pgx.Tx, t *tenant.Tenant, pr
 				return errStageStopped
 			}
 		}
-		rejected, perr = parseCardCSV(r, t, prof, func(in CardInput) error {
+		rejected, perr = parseCardCSV(r, t, prof, s.cfg.ImportMaxRows, func(in CardInput) error {
 			if batch = append(batch, in); len(batch) == importStageBatch {
 				return send()
 			}
