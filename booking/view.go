@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/madoguchi/madoguchi/tenant"
@@ -100,12 +101,18 @@ func (s *Service) LocationByID(ctx context.Context, tenantID, id uuid.UUID) (_ *
 	return l, nil
 }
 
-// readLocation reads one location of the tenant from PostgreSQL, or not_found.
+// locationSQL reads one location: every column of Location, by id (the tenant comes from the
+// row-level security policy, as for every read).
+const locationSQL = `SELECT tenant_id, id, name, address, guidance, sort_order, active, created_at, updated_at
+	FROM locations WHERE id = $1`
+
+// readLocation reads one location of the tenant from PostgreSQL in one round trip
+// (tenant.QueryRow), or not_found.
 func (s *Service) readLocation(ctx context.Context, tenantID, id uuid.UUID) (*Location, error) {
 	var l Location
-	err := tenant.InTx(ctx, s.db, tenantID, func(ctx context.Context, tx bun.Tx) error {
-		return tenant.DBError(tx.NewSelect().Model(&l).Where("id = ?", id).Scan(ctx))
-	})
+	err := tenant.QueryRow(ctx, s.db, tenantID, func(r pgx.Row) error {
+		return r.Scan(&l.TenantID, &l.ID, &l.Name, &l.Address, &l.Guidance, &l.SortOrder, &l.Active, &l.CreatedAt, &l.UpdatedAt)
+	}, locationSQL, id)
 	if err != nil {
 		return nil, err
 	}

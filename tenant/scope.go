@@ -140,13 +140,37 @@ func withPgxConn(ctx context.Context, db *bun.DB, tenantID uuid.UUID, name strin
 // the scope holds for the query and ends with it (is_local=true: a pooled connection never carries
 // it into another request), exactly as InTx's BEGIN, scope, query and COMMIT would — three round
 // trips fewer. Row-level security applies as in InTx: nothing is filtered here. Both statements
-// are prepared once per connection (their texts repeat). For the hot point reads (the citizen
-// login's card); anything that writes or reads twice uses InTx.
+// are prepared once per connection (their texts repeat). For the hot reads of one statement (the
+// citizen login's card, a place); anything that writes or reads twice uses InTx.
 //
 // scan gets the query's row; pgx.ErrNoRows (no row) becomes not_found through DBError, like
 // every other database error. A nil tenant id fails closed (nothing runs).
 func QueryRow(ctx context.Context, db *bun.DB, tenantID uuid.UUID, scan func(pgx.Row) error, query string, args ...any) error {
-	return withPgxConn(ctx, db, tenantID, "QueryRow", func(pc *pgx.Conn) error {
+	return scopedRead(ctx, db, tenantID, "QueryRow", query, args, func(br pgx.BatchResults) error {
+		return scan(br.QueryRow())
+	})
+}
+
+// Query is QueryRow for a read of many rows: scan gets the query's rows, reads them with Next and
+// Scan, and returns its error; the rows are closed after it. One round trip, one implicit
+// transaction (one snapshot), the same tenant scope and row-level security as InTx. For the hot
+// reads of one statement (a place's open slots on a cache miss).
+func Query(ctx context.Context, db *bun.DB, tenantID uuid.UUID, scan func(pgx.Rows) error, query string, args ...any) error {
+	return scopedRead(ctx, db, tenantID, "Query", query, args, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		serr := scan(rows)
+		rows.Close()
+		return errors.Join(serr, rows.Err())
+	})
+}
+
+// scopedRead sends the transaction-local tenant scope and query as one pipelined batch and hands
+// the batch's results, past the scope, to read.
+func scopedRead(ctx context.Context, db *bun.DB, tenantID uuid.UUID, name, query string, args []any, read func(pgx.BatchResults) error) error {
+	return withPgxConn(ctx, db, tenantID, name, func(pc *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("SELECT set_config('app.tenant_id', $1, true)", tenantID.String())
 		b.Queue(query, args...)
@@ -155,7 +179,7 @@ func QueryRow(ctx context.Context, db *bun.DB, tenantID uuid.UUID, scan func(pgx
 			br.Close()
 			return fmt.Errorf("set tenant scope: %w", err)
 		}
-		serr := scan(br.QueryRow())
-		return errors.Join(serr, br.Close())
+		rerr := read(br)
+		return errors.Join(rerr, br.Close())
 	})
 }

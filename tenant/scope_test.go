@@ -130,3 +130,69 @@ func TestInSnapshot(t *testing.T) {
 		t.Errorf("InSnapshot(nil tenant) = %v, want internal", err)
 	}
 }
+
+// TestPipelinedReads: QueryRow and Query, the one-round-trip reads, run nothing without a tenant,
+// see only their tenant's rows, turn no row into not_found and a bad statement into an error, and
+// leave no scope on the pooled connections.
+func TestPipelinedReads(t *testing.T) {
+	d := tenanttest.NewDB(t)
+	ctx := context.Background()
+	a := tenanttest.MustCreateTenant(t, d.App)
+	b := tenanttest.MustCreateTenant(t, d.App)
+	for i, tn := range []*tenant.Tenant{a, a, b} {
+		if err := tenant.InTx(ctx, d.App, tn.ID, func(ctx context.Context, tx bun.Tx) error {
+			return tenant.Audit(ctx, tx, tn.ID, tenant.AuditEntry{Actor: "seed", Action: "test.seed", Target: string(rune('a' + i))})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets := func(id uuid.UUID, query string) ([]string, error) {
+		var out []string
+		err := tenant.Query(ctx, d.App, id, func(rows pgx.Rows) error {
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					return err
+				}
+				out = append(out, s)
+			}
+			return nil
+		}, query)
+		return out, err
+	}
+
+	scanned := false
+	err := tenant.QueryRow(ctx, d.App, uuid.Nil, func(pgx.Row) error { scanned = true; return nil }, "SELECT 1")
+	if tenant.ErrorCode(err) != tenant.Internal || scanned {
+		t.Errorf("QueryRow(nil tenant) = %v (scanned %v), want internal and nothing run", err, scanned)
+	}
+	if _, err := targets(uuid.Nil, "SELECT target FROM audit_log"); tenant.ErrorCode(err) != tenant.Internal {
+		t.Errorf("Query(nil tenant) = %v, want internal", err)
+	}
+
+	got, err := targets(a.ID, "SELECT target FROM audit_log ORDER BY target")
+	if err != nil || len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Errorf("Query in A's scope = %v, %v; want [a b] (A's rows only)", got, err)
+	}
+	var n int
+	if err := tenant.QueryRow(ctx, d.App, b.ID, func(r pgx.Row) error { return r.Scan(&n) }, "SELECT count(*) FROM audit_log"); err != nil || n != 1 {
+		t.Errorf("QueryRow count in B's scope = %d, %v; want 1", n, err)
+	}
+	err = tenant.QueryRow(ctx, d.App, b.ID, func(r pgx.Row) error { return r.Scan(&n) }, "SELECT 1 FROM audit_log WHERE target = 'a'")
+	if tenant.ErrorCode(err) != tenant.NotFound {
+		t.Errorf("QueryRow of A's row in B's scope = %v, want not_found", err)
+	}
+	if _, err := targets(a.ID, "SELECT no_such_column FROM audit_log"); err == nil {
+		t.Error("Query of a bad statement succeeded")
+	}
+
+	for range 5 {
+		var v string
+		if err := d.App.QueryRowContext(ctx, "SELECT coalesce(current_setting('app.tenant_id', true), '')").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if v != "" {
+			t.Fatalf("app.tenant_id = %q after a pipelined read, want empty", v)
+		}
+	}
+}
