@@ -96,6 +96,10 @@ func isReadOnlyServer(err error) bool {
 	return errors.As(err, &pe) && pe.Code == ReadOnlyServer
 }
 
+// pgxScopeSQL sets the transaction-local tenant scope on a pgx connection ($1 the tenant id), as
+// InTx does through bun.
+const pgxScopeSQL = "SELECT set_config('app.tenant_id', $1, true)"
+
 // InPgxTx is InTx for work that needs the pgx connection itself, above all CopyFrom: it takes a
 // connection from db's pool, unwraps it to *pgx.Conn and runs fn in one transaction scoped to
 // tenantID with the same transaction-local app.tenant_id as InTx. fn's error rolls the transaction
@@ -105,7 +109,7 @@ func isReadOnlyServer(err error) bool {
 func InPgxTx(ctx context.Context, db *bun.DB, tenantID uuid.UUID, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	return withPgxConn(ctx, db, tenantID, "InPgxTx", func(pc *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, pc, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenantID.String()); err != nil {
+			if _, err := tx.Exec(ctx, pgxScopeSQL, tenantID.String()); err != nil {
 				return fmt.Errorf("set tenant scope: %w", err)
 			}
 			return fn(ctx, tx)
@@ -172,7 +176,7 @@ func Query(ctx context.Context, db *bun.DB, tenantID uuid.UUID, scan func(pgx.Ro
 func scopedRead(ctx context.Context, db *bun.DB, tenantID uuid.UUID, name, query string, args []any, read func(pgx.BatchResults) error) error {
 	return withPgxConn(ctx, db, tenantID, name, func(pc *pgx.Conn) error {
 		b := &pgx.Batch{}
-		b.Queue("SELECT set_config('app.tenant_id', $1, true)", tenantID.String())
+		b.Queue(pgxScopeSQL, tenantID.String())
 		b.Queue(query, args...)
 		br := pc.SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {

@@ -568,9 +568,13 @@ func microReads(ctx context.Context, a *services, o *benchOptions, p microPlan, 
 		// The floor under G9: the app's /healthz on a new connection from a new address each time,
 		// as each login comes.
 		n := closedLoop(ctx, p.clients, 0, p.logins, func(w, i int) error {
-			client := loginClient(addrC, 3<<16+r*p.logins+i)
-			defer client.CloseIdleConnections()
-			return httpGet(ctx, client, "http://"+host+"/healthz")
+			c := &citizen{base: "http://" + host, client: loginClient(addrC, 3<<16+r*p.logins+i), cookies: map[string]string{}}
+			defer c.client.CloseIdleConnections()
+			status, _, _, err := c.do(ctx, http.MethodGet, "/healthz", nil)
+			if err == nil && status != http.StatusOK {
+				err = fmt.Errorf("GET /healthz → %d", status)
+			}
+			return err
 		})
 		freshL.add(n)
 		freshR = append(freshR, n.rate)
@@ -644,24 +648,6 @@ func floorRow(goal, figure string, v float64, ref string, rv, ratio float64, lat
 		row.Ratio = 0
 	}
 	return row
-}
-
-// httpGet asks for uri and wants 200.
-func httpGet(ctx context.Context, client *http.Client, uri string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s: %s", uri, shortError(err))
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the status matters
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s → %d", uri, resp.StatusCode)
-	}
-	return nil
 }
 
 // pointReadScript is a point read of one card of the first cards of the app's pool, as a login
